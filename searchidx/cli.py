@@ -1,0 +1,308 @@
+"""The ``searchidx`` command: parses options, calls the core, renders what it returns.
+
+Heavy libraries (Whoosh, PyYAML, rapidfuzz) are imported inside the commands that need
+them, so ``--help`` and ``--version`` start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from searchidx import __version__
+from searchidx.errors import InvalidOption, SearchidxError
+from searchidx.store import DEFAULT_INDEX, ENV_VAR
+
+if TYPE_CHECKING:
+    from searchidx.searching import Filters
+
+FORMAT_CHOICE = click.Choice(["text", "json", "jsonl", "csv"])
+
+
+class Group(click.Group):
+    """Turns domain errors into click errors: usage problems exit 2, the rest exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InvalidOption as exc:
+            raise click.UsageError(str(exc), ctx) from None
+        except SearchidxError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--index",
+    "index_path",
+    envvar=ENV_VAR,
+    default=DEFAULT_INDEX,
+    show_default=True,
+    show_envvar=True,
+    metavar="PATH",
+    help="Index folder.",
+)
+@click.version_option(__version__, "--version", prog_name="searchidx")
+@click.pass_context
+def cli(ctx: click.Context, index_path: str) -> None:
+    """Search collections of news articles from the terminal.
+
+    Index a folder of article files (YAML front matter, JSON or JSON Lines), then
+    search it. Exit status: 0 on success, 1 on errors (including files that could not
+    be indexed), 2 on usage errors.
+    """
+    ctx.obj = index_path
+
+
+def _style(stream: Any = None) -> Any:
+    from searchidx.output import Style, use_color
+
+    return Style(use_color(stream or sys.stdout))
+
+
+# --- index -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--rebuild", is_flag=True, help="Start over instead of updating.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Parsing processes [default: CPU count].")
+@click.option(
+    "--variant-threshold",
+    type=click.FloatRange(0, 100),
+    help="Similarity (0-100) at which one outlet's related headlines are one item [default: 90].",
+)
+@click.option(
+    "--wait",
+    "lock_timeout",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for another process writing the index.",
+)
+@click.pass_obj
+def index(
+    index_path: str,
+    paths: tuple[str, ...],
+    rebuild: bool,
+    jobs: int | None,
+    variant_threshold: float | None,
+    lock_timeout: float,
+) -> None:
+    """Build or update the index from article files and folders.
+
+    New and changed files are indexed, files gone from PATHS are removed, unchanged
+    files are not read. Unusable files are reported as "path: reason" and skipped;
+    the exit status is then 1.
+    """
+    from searchidx.indexing import update_index
+    from searchidx.output import render_summary
+
+    bar: Any = None
+
+    def start(total: int) -> None:
+        nonlocal bar
+        if sys.stderr.isatty() and total:
+            bar = click.progressbar(length=total, label="indexing", file=sys.stderr)
+            bar.__enter__()
+
+    def progress(done: int) -> None:
+        if bar is not None:
+            bar.update(done - bar.pos)
+
+    def error(exc: SearchidxError) -> None:
+        if bar is not None:
+            click.echo("", err=True)
+        click.echo(str(exc), err=True)
+
+    try:
+        summary = update_index(
+            index_path,
+            paths,
+            rebuild=rebuild,
+            jobs=jobs,
+            variant_threshold=variant_threshold,
+            lock_timeout=lock_timeout,
+            on_error=error,
+            on_notice=lambda msg: click.echo(msg, err=True),
+            on_start=start,
+            on_progress=progress,
+        )
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: the index keeps its last committed state", err=True)
+        sys.exit(130)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    click.echo(render_summary(summary))
+    if summary.failed:
+        sys.exit(1)
+
+
+# --- search ------------------------------------------------------------------------------
+
+
+def _date(end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | None], Any]:
+    def convert(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        if value is None:
+            return None
+        from searchidx.searching import parse_date_option
+
+        try:
+            return parse_date_option(value, end_of_day)
+        except InvalidOption as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return convert
+
+
+def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The filters shared by search, facets and dupes."""
+    options = [
+        click.option(
+            "--provider",
+            "providers",
+            multiple=True,
+            metavar="NAME",
+            help="Only this provider (case-insensitive; repeatable).",
+        ),
+        click.option(
+            "--domain",
+            "domains",
+            multiple=True,
+            metavar="DOMAIN",
+            help="Only this domain (repeatable).",
+        ),
+        click.option(
+            "--topic",
+            "topics",
+            multiple=True,
+            metavar="TOPIC",
+            help="Only this topic (case-insensitive; repeatable).",
+        ),
+        click.option(
+            "--kind",
+            type=click.Choice(["article", "related", "all"]),
+            default="all",
+            show_default=True,
+            help="Articles, related items, or both.",
+        ),
+        click.option(
+            "--since",
+            callback=_date(False),
+            metavar="DATE",
+            help="Published on or after DATE (YYYY[-MM[-DD]] or ISO date-time, UTC).",
+        ),
+        click.option(
+            "--until", callback=_date(True), metavar="DATE", help="Published on or before DATE."
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def make_filters(kwargs: dict[str, Any]) -> Filters:
+    from searchidx.searching import Filters
+
+    return Filters(
+        providers=kwargs.pop("providers"),
+        domains=kwargs.pop("domains"),
+        topics=kwargs.pop("topics"),
+        kind=kwargs.pop("kind"),
+        since=kwargs.pop("since"),
+        until=kwargs.pop("until"),
+    )
+
+
+@cli.command()
+@click.argument("query", nargs=-1, required=True)
+@filter_options
+@click.option("--literal", is_flag=True, help="Treat the query as plain words.")
+@click.option(
+    "--sort",
+    type=click.Choice(["relevance", "newest", "oldest", "quality", "heat"]),
+    default="relevance",
+    show_default=True,
+)
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@click.pass_obj
+def search(
+    index_path: str,
+    /,
+    query: tuple[str, ...],
+    literal: bool,
+    sort: str,
+    limit: int,
+    page: int,
+    fmt: str,
+    **kwargs: Any,
+) -> None:
+    """Search the index.
+
+    QUERY uses Whoosh's query language: words are ANDed; OR, NOT, "phrases",
+    field:term (title, excerpt, body, topic, provider, domain, kind), wildcards*,
+    fuzzy~ and published:[2024-01-01 to 2024-03-31] work.
+    """
+    from searchidx import output
+    from searchidx.searching import search as run_search
+
+    result = run_search(
+        index_path,
+        " ".join(query),
+        make_filters(kwargs),
+        literal=literal,
+        sort=sort,
+        limit=limit,
+        page=page,
+    )
+    if fmt == "json":
+        click.echo(output.to_json(result))
+    elif fmt == "jsonl":
+        click.echo(output.to_jsonl(result.hits), nl=False)
+    elif fmt == "csv":
+        click.echo(output.render_hits_csv(result), nl=False)
+    else:
+        click.echo(output.render_search(result, _style()))
+
+
+# --- show and stats ----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("item_id", metavar="ID")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+def show(index_path: str, item_id: str, fmt: str) -> None:
+    """Show one item in full, with its related coverage and the articles citing it."""
+    from searchidx import output
+    from searchidx.searching import show as run_show
+
+    item = run_show(index_path, item_id)
+    click.echo(output.to_json(item) if fmt == "json" else output.render_item(item, _style()))
+
+
+@cli.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+def stats(index_path: str, fmt: str) -> None:
+    """Counts by kind, providers, topics, date span, size and schema of the index."""
+    from searchidx import output
+    from searchidx.searching import stats as run_stats
+
+    result = run_stats(index_path)
+    click.echo(output.to_json(result) if fmt == "json" else output.render_stats(result))
+
+
+def main() -> None:
+    """Entry point of the ``searchidx`` console script."""
+    cli(prog_name="searchidx")

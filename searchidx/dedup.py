@@ -1,0 +1,103 @@
+"""Near-identical headlines: title normalisation and similarity.
+
+Titles are compared after :func:`normalize_title`: Unicode NFKC, case folding, no
+punctuation, no "UPDATE:"-style prefix, no trailing " - Outlet" suffix that names the
+item's own provider, and no truncation mark. Scores come from rapidfuzz's ``fuzz.ratio``
+on the normalised text (an edit-distance ratio, 0-100), which, unlike
+``token_set_ratio``, does not score 100 when one headline's words are a subset of
+another's.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from rapidfuzz import fuzz
+
+from searchidx.documents import RelatedEntry, url_key
+
+#: Default threshold for collapsing one outlet's headline variants within a related list.
+RELATED_VARIANT_THRESHOLD = 90.0
+
+_PREFIX = re.compile(
+    r"^(?:(?:update[sd]?|updated|watch|video|breaking|live|exclusive|photos?|report|"
+    r"analysis|opinion|editorial|corrected|correction|factbox|exclusive|"
+    r"breaking news|just in|recap)\s*(?:\d+\s*)?[:|-]\s*)+",
+    re.IGNORECASE,
+)
+_TRUNCATION = re.compile(r"\s*(?:\.{3,}|…)\s*$")
+_SUFFIX_SEPARATORS = (" - ", " | ", " — ", " – ", " :: ")
+_NON_WORD = re.compile(r"[\W_]+")
+_APOSTROPHES = re.compile(r"(?<=\w)['’](?=\w)")
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _words(text: str) -> str:
+    return " ".join(_NON_WORD.sub(" ", _APOSTROPHES.sub("", text)).split())
+
+
+def strip_outlet_suffix(title: str, provider: str = "", domain: str = "") -> str:
+    """Drop a trailing " - Outlet" or " | Outlet" when it names the given provider."""
+    names = {_words(_fold(n)) for n in (provider, domain, domain.rsplit(".", 1)[0]) if n}
+    names.discard("")
+    if not names:
+        return title
+    for sep in _SUFFIX_SEPARATORS:
+        head, found, tail = title.rpartition(sep)
+        if found and head.strip():
+            tail_words = _words(_fold(tail))
+            squashed = tail_words.replace(" ", "")
+            if any(tail_words == n or squashed == n.replace(" ", "") for n in names):
+                return head
+    return title
+
+
+def normalize_title(title: str, provider: str = "", domain: str = "") -> str:
+    """Normalise a headline for comparison (see the module docstring)."""
+    text = unicodedata.normalize("NFKC", title).strip()
+    text = strip_outlet_suffix(text, provider, domain)
+    text = _TRUNCATION.sub("", text)
+    text = _PREFIX.sub("", text)
+    return _words(_fold(text))
+
+
+def similarity(a: str, b: str) -> float:
+    """Similarity of two already normalised titles, 0-100."""
+    return float(fuzz.ratio(a, b))
+
+
+def _same_outlet(a: RelatedEntry, b: RelatedEntry) -> bool:
+    if a.domain and b.domain:
+        return a.domain == b.domain
+    return bool(a.provider) and _fold(a.provider) == _fold(b.provider)
+
+
+def collapse_variants(
+    entries: Sequence[RelatedEntry], threshold: float = RELATED_VARIANT_THRESHOLD
+) -> list[list[RelatedEntry]]:
+    """Group one related list into items: entries with the same URL, or from the same
+    outlet with titles at least ``threshold`` similar, are one item. Order is kept."""
+    groups: list[list[RelatedEntry]] = []
+    keys: list[set[str]] = []
+    norms: list[str] = []
+    for entry in entries:
+        key = url_key(entry.url) if entry.url else ""
+        norm = normalize_title(entry.title, entry.provider, entry.domain)
+        for i, group in enumerate(groups):
+            if (key and key in keys[i]) or (
+                _same_outlet(entry, group[0]) and similarity(norm, norms[i]) >= threshold
+            ):
+                group.append(entry)
+                if key:
+                    keys[i].add(key)
+                break
+        else:
+            groups.append([entry])
+            keys.append({key} if key else set())
+            norms.append(norm)
+    return groups

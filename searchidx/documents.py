@@ -1,0 +1,544 @@
+"""Article files: finding them, reading them, and turning them into typed records.
+
+An article file holds YAML front matter between ``---`` lines (``.md``, ``.markdown``,
+``.txt``, ``.yaml``, ``.yml``), one JSON article object (``.json``) or one JSON article per
+line (``.jsonl``). Everything that can be wrong with a file is reported as a
+:class:`~searchidx.errors.ParseError` naming the file (and line, where there is one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import yaml
+
+from searchidx.errors import ParseError
+
+FRONT_MATTER_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".yaml", ".yml"})
+JSON_SUFFIXES = frozenset({".json", ".jsonl"})
+ARTICLE_SUFFIXES = FRONT_MATTER_SUFFIXES | JSON_SUFFIXES
+
+#: Files larger than this are refused without being read.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+#: Front matter whose aliases expand to more values than this is refused.
+MAX_YAML_VALUES = 100_000
+
+_YAML_BASE: type[yaml.SafeLoader] | type[yaml.CSafeLoader]
+try:
+    _YAML_BASE = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml
+    _YAML_BASE = yaml.SafeLoader
+
+
+class _FrontMatterLoader(_YAML_BASE):  # type: ignore[misc,valid-type]
+    """Safe YAML loader that keeps timestamps as text and refuses duplicate keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen and key_node.value != "<<":
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
+                    )
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+# Dates are parsed by this module, with its own checks, not by the YAML loader.
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _YAML_BASE.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(slots=True)
+class RelatedEntry:
+    """One entry of an article's ``related`` list: another outlet's coverage."""
+
+    title: str
+    excerpt: str = ""
+    provider: str = ""
+    domain: str = ""
+    published: datetime | None = None
+    url: str = ""
+    type: str = ""
+    quality: float | None = None
+
+
+@dataclass(slots=True)
+class Article:
+    """One article as read from a file (``line`` is set for JSONL records)."""
+
+    path: str
+    title: str
+    line: int | None = None
+    excerpt: str = ""
+    body: str = ""
+    topics: list[str] = field(default_factory=list)
+    provider: str = ""
+    domain: str = ""
+    category: str = ""
+    type: str = ""
+    published: datetime | None = None
+    quality: float | None = None
+    heat: float | None = None
+    is_published: bool | None = None
+    web_url: str = ""
+    original_url: str = ""
+    image_count: int = 0
+    related: list[RelatedEntry] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """The URL that identifies the article: webUrl, else originalUrl."""
+        return self.web_url or self.original_url
+
+
+# --- finding files -----------------------------------------------------------------------
+
+
+def iter_article_files(roots: Iterable[str]) -> Iterator[str]:
+    """Yield article files under ``roots``: folders are walked, hidden entries skipped.
+
+    A file named directly is yielded whatever its suffix, so that an unsupported one is
+    reported rather than silently ignored. Folder links are not followed (no loops).
+    """
+    for root in roots:
+        if not os.path.isdir(root):
+            yield root
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if name.startswith("."):
+                    continue
+                if os.path.splitext(name)[1].lower() in ARTICLE_SUFFIXES:
+                    yield os.path.join(dirpath, name)
+
+
+# --- reading files -----------------------------------------------------------------------
+
+
+def content_digest(data: bytes) -> str:
+    """A short content hash used to tell changed files from touched ones."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def read_file(path: str) -> tuple[bytes, os.stat_result]:
+    """Read a file's bytes after checking its size; raise ParseError on any failure."""
+    try:
+        st = os.stat(path)
+        if not os.path.isfile(path):
+            raise ParseError(path, "not a regular file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise ParseError(
+                path, f"file is {st.st_size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit"
+            )
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ParseError(path, _os_reason(exc)) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ParseError(path, f"file grew over the {MAX_FILE_BYTES:,}-byte limit while read")
+    return data, st
+
+
+def _os_reason(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    return f"cannot read file: {reason[:1].lower()}{reason[1:]}"
+
+
+def parse_file(path: str, data: bytes) -> tuple[list[Article], list[ParseError]]:
+    """Turn a file's bytes into articles. Errors are collected, never raised: a JSONL
+    file's good lines are kept beside its bad ones."""
+    articles: list[Article] = []
+    errors: list[ParseError] = []
+    suffix = os.path.splitext(path)[1].lower()
+    try:
+        if suffix not in ARTICLE_SUFFIXES:
+            raise ParseError(path, f"unsupported file type {suffix or '(no suffix)'!r}")
+        text = decode_text(path, data)
+        if suffix == ".jsonl":
+            for lineno, line in enumerate(text.split("\n"), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    articles.append(
+                        article_from_mapping(_load_json(path, line, lineno), path, lineno)
+                    )
+                except ParseError as exc:
+                    errors.append(exc)
+        elif suffix == ".json":
+            articles.append(article_from_mapping(_load_json(path, text, None), path))
+        else:
+            yaml_files = suffix in {".yaml", ".yml"}
+            mapping, body = load_front_matter(path, text, whole_file_yaml=yaml_files)
+            article = article_from_mapping(mapping, path)
+            article.body = article.body or body.strip()
+            articles.append(article)
+    except ParseError as exc:
+        errors.append(exc)
+    return articles, errors
+
+
+def decode_text(path: str, data: bytes) -> str:
+    """Decode UTF-8 (a BOM is allowed) and normalise line ends."""
+    if not data.strip():
+        raise ParseError(path, "empty file")
+    if b"\x00" in data:
+        raise ParseError(path, "binary file: contains NUL bytes")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ParseError(
+            path, f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}", line
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def load_front_matter(path: str, text: str, whole_file_yaml: bool = False) -> tuple[Any, str]:
+    """Split ``---`` front matter from the body and load it as YAML."""
+    lines = text.split("\n")
+    if lines[0].rstrip() == "---":
+        for i in range(1, len(lines)):
+            if lines[i].rstrip() in {"---", "..."}:
+                yaml_text, body, first_line = "\n".join(lines[1:i]), "\n".join(lines[i + 1 :]), 2
+                break
+        else:
+            raise ParseError(path, "front matter has no closing '---' line")
+        if not yaml_text.strip():
+            raise ParseError(path, "front matter is empty", 1)
+    elif whole_file_yaml:
+        yaml_text, body, first_line = text, "", 1
+    else:
+        raise ParseError(path, "no front matter: the file must start with a '---' line", 1)
+    return load_yaml(path, yaml_text, first_line), body
+
+
+def load_yaml(path: str, yaml_text: str, first_line: int = 1) -> Any:
+    """Load YAML safely, turning every failure into a ParseError with a line number."""
+    try:
+        value = yaml.load(yaml_text, Loader=_FrontMatterLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + first_line if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ParseError(path, f"invalid YAML: {problem}", line) from None
+    except yaml.YAMLError as exc:
+        raise ParseError(path, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ParseError(path, "invalid YAML: nested too deeply") from None
+    if "*" in yaml_text:
+        check_expansion(path, value)
+    return value
+
+
+def check_expansion(path: str, value: Any, limit: int = MAX_YAML_VALUES) -> None:
+    """Refuse values whose aliases expand beyond ``limit`` items (a "billion laughs")."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(value, False)]
+    open_ids: set[int] = set()
+    while stack:
+        node, children_done = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        key = id(node)
+        children = list(node.values()) if isinstance(node, dict) else node
+        if children_done:
+            open_ids.discard(key)
+            total = 1 + sum(sizes.get(id(c), 1) for c in children)
+            if total > limit:
+                raise ParseError(path, f"YAML aliases expand to more than {limit:,} values")
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if key in open_ids:
+            raise ParseError(path, "YAML alias refers to itself")
+        open_ids.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if isinstance(c, dict | list))
+
+
+def _load_json(path: str, text: str, line: int | None) -> Any:
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in obj:
+                raise ParseError(path, f"duplicate key {k!r}", line)
+            obj[k] = v
+        return obj
+
+    try:
+        return json.loads(text, object_pairs_hook=no_duplicates)
+    except json.JSONDecodeError as exc:
+        where = line if line is not None else exc.lineno
+        raise ParseError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", where) from None
+    except RecursionError:
+        raise ParseError(path, "invalid JSON: nested too deeply", line) from None
+
+
+# --- validating records ------------------------------------------------------------------
+
+
+def describe(value: Any) -> str:
+    """How a wrongly typed value is named in messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+class _Fields:
+    """Typed access to one mapping, raising ParseError with a field prefix."""
+
+    def __init__(self, data: dict[Any, Any], path: str, line: int | None, prefix: str = ""):
+        self.data, self.path, self.line, self.prefix = data, path, line, prefix
+
+    def fail(self, reason: str) -> ParseError:
+        return ParseError(self.path, f"{self.prefix}{reason}", self.line)
+
+    def title(self) -> str:
+        if "title" not in self.data:
+            raise self.fail("missing title")
+        value = self.data["title"]
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise self.fail("title is empty")
+        if not isinstance(value, str):
+            raise self.fail(f"title must be text, not {describe(value)}")
+        return " ".join(value.split())
+
+    def text(self, key: str) -> str:
+        value = self.data.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.fail(f"{key} must be text, not {describe(value)}")
+        return str(value).strip()
+
+    def number(self, key: str) -> float | None:
+        value = self.data.get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise self.fail(f"{key} must be a number, not {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(f"{key} must be a number, not {describe(value)}")
+        if not math.isfinite(value):
+            raise self.fail(f"{key} must be a finite number")
+        return float(value)
+
+    def flag(self, key: str) -> bool | None:
+        value = self.data.get(key)
+        if value is None or isinstance(value, bool):
+            return value
+        raise self.fail(f"{key} must be true or false, not {describe(value)}")
+
+    def when(self, key: str = "publishedDateTime") -> datetime | None:
+        value = self.data.get(key)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise self.fail(f"{key} must be an ISO 8601 date-time, not {describe(value)}")
+        try:
+            return parse_datetime(value)
+        except ValueError as exc:
+            raise self.fail(f"{key} {exc}") from None
+
+    def url(self, key: str) -> str:
+        value = self.text(key)
+        if value and not is_url(value):
+            raise self.fail(f"{key} is not a URL: {value[:80]!r}")
+        return value
+
+    def provider(self) -> tuple[str, str]:
+        value = self.data.get("provider")
+        if value is None:
+            return "", ""
+        if not isinstance(value, dict):
+            raise self.fail(
+                f"provider must be a mapping with name and domain, not {describe(value)}"
+            )
+        sub = _Fields(value, self.path, self.line, f"{self.prefix}provider.")
+        return " ".join(sub.text("name").split()), normalize_domain(sub.text("domain"))
+
+    def string_list(self, key: str) -> list[str]:
+        value = self.data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(f"{key} must be a list, not {describe(value)}")
+        out: list[str] = []
+        for i, item in enumerate(value):
+            if isinstance(item, bool) or not isinstance(item, str | int | float):
+                raise self.fail(f"{key}[{i}] must be text, not {describe(item)}")
+            text = " ".join(str(item).split())
+            if text and text not in out:
+                out.append(text)
+        return out
+
+    def list_of_mappings(self, key: str) -> list[dict[Any, Any]]:
+        value = self.data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(f"{key} must be a list, not {describe(value)}")
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise self.fail(f"{key}[{i}] must be a mapping, not {describe(item)}")
+        return value
+
+
+def article_from_mapping(data: Any, path: str, line: int | None = None) -> Article:
+    """Validate one article mapping (from YAML or JSON) and build an Article."""
+    if not isinstance(data, dict):
+        raise ParseError(path, f"expected an article mapping, found {describe(data)}", line)
+    f = _Fields(data, path, line)
+    provider, domain = f.provider()
+    article = Article(
+        path=path,
+        line=line,
+        title=f.title(),
+        excerpt=f.text("excerpt"),
+        body=f.text("body"),
+        topics=f.string_list("topics"),
+        provider=provider,
+        domain=domain,
+        category=f.text("category"),
+        type=f.text("type"),
+        published=f.when(),
+        quality=f.number("quality"),
+        heat=f.number("heat"),
+        is_published=f.flag("published"),
+        web_url=f.url("webUrl"),
+        original_url=f.url("originalUrl"),
+        image_count=len(f.list_of_mappings("images")),
+    )
+    for i, entry in enumerate(f.list_of_mappings("related")):
+        r = _Fields(entry, path, line, f"related[{i}]: ")
+        rprovider, rdomain = r.provider()
+        article.related.append(
+            RelatedEntry(
+                title=r.title(),
+                excerpt=r.text("excerpt"),
+                provider=rprovider,
+                domain=rdomain,
+                published=r.when(),
+                url=r.url("webUrl") or r.url("originalUrl"),
+                type=r.text("type"),
+                quality=r.number("quality"),
+            )
+        )
+    return article
+
+
+# --- values --------------------------------------------------------------------------------
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_LONG_YEAR = re.compile(r"[+-]?\d{5,}-")
+
+
+def parse_datetime(text: str) -> datetime:
+    """Parse an ISO 8601 date-time that names its timezone; return it in UTC.
+
+    A bare date (``2024-03-05``) is taken as midnight UTC. Raises ValueError with the
+    reason, worded to follow the field name.
+    """
+    s = text.strip()
+    if _LONG_YEAR.match(s) or s.startswith("0000-"):
+        raise ValueError(f"year is out of range (1 to 9999): {text!r}")
+    try:
+        if _DATE_ONLY.fullmatch(s):
+            return datetime.fromisoformat(s).replace(tzinfo=UTC)
+        value = datetime.fromisoformat(s)
+    except ValueError:
+        raise ValueError(f"is not an ISO 8601 date-time: {text[:60]!r}") from None
+    if value.tzinfo is None:
+        raise ValueError(f"has no timezone: {text!r}")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"is out of range: {text!r}") from None
+
+
+def is_url(text: str) -> bool:
+    """True for an absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme in {"http", "https"} and bool(parts.hostname) and " " not in text
+
+
+def normalize_domain(domain: str) -> str:
+    """Lower-case a domain and drop a leading ``www.``."""
+    d = domain.strip().lower().rstrip(".")
+    return d[4:] if d.startswith("www.") else d
+
+
+_TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid")
+_AMP_PARAMS = {"amp", "outputtype", "amp_js_v", "usqp"}
+
+
+def url_key(url: str) -> str:
+    """The identity of a URL: scheme, ``www.``, a trailing slash, AMP and CDN-AMP forms,
+    fragments and tracking parameters do not count."""
+    url = url.strip().replace("\\?", "?").replace("\\&", "&")
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    path = parts.path
+    if host.endswith(".cdn.ampproject.org"):
+        # https://www-nola-com.cdn.ampproject.org/c/s/www.nola.com/news/x.amp.html
+        m = re.match(r"/[a-z](?:/s)?/([^/]+)(/.*)?$", path)
+        if m:
+            host, path = m.group(1).lower(), m.group(2) or "/"
+    host = normalize_domain(host)
+    if path.endswith(".amp.html"):
+        path = path[: -len(".amp.html")] + ".html"
+    elif path.endswith("/amp") or path.endswith("/amp/"):
+        path = path.rstrip("/")[: -len("/amp")]
+    path = path.rstrip("/")
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in _AMP_PARAMS and not k.lower().startswith(_TRACKING_PARAMS)
+    ]
+    key = host + path
+    if query:
+        key += "?" + urlencode(sorted(query))
+    return key
+
+
+def item_id(key: str) -> str:
+    """A short, stable id for an item identity key."""
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def path_key(path: str, line: int | None) -> str:
+    """The identity of an article that has no URL: its file (and line)."""
+    resolved = str(Path(path).resolve())
+    return f"file:{resolved}" if line is None else f"file:{resolved}:{line}"

@@ -1,0 +1,46 @@
+"""Domain exceptions. The command line turns them into exit statuses."""
+
+from __future__ import annotations
+
+
+class SearchidxError(Exception):
+    """Base class of every error searchidx reports to the user."""
+
+
+class ParseError(SearchidxError):
+    """An article file, or one record in it, cannot be used."""
+
+    def __init__(self, path: str, reason: str, line: int | None = None) -> None:
+        self.path = path
+        self.reason = reason
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {reason}")
+
+
+class IndexNotFound(SearchidxError):
+    """There is no index at the given location."""
+
+
+class NotAnIndex(SearchidxError):
+    """The folder exists but does not hold a searchidx index."""
+
+
+class SchemaMismatch(SearchidxError):
+    """The index was written by an incompatible version of searchidx."""
+
+
+class IndexLocked(SearchidxError):
+    """Another process is writing to the index and did not finish in time."""
+
+
+class IndexWriteError(SearchidxError):
+    """The index could not be written; the previous state is kept."""
+
+
+class ItemNotFound(SearchidxError):
+    """No item has the given id."""
+
+
+class InvalidOption(SearchidxError):
+    """An option value is not acceptable; reported as a usage error."""

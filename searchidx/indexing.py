@@ -1,0 +1,556 @@
+"""Building and updating an index from article files.
+
+Items and their identity
+    Each article becomes an item whose id is derived from its URL (normalised by
+    :func:`~searchidx.documents.url_key`), or from its file when it has none. Each entry
+    of an article's ``related`` list becomes an item of kind ``related`` with the id of
+    its URL. One outlet's near-identical headline variants within a list are one item
+    (:func:`~searchidx.dedup.collapse_variants`). When an indexed article file has the
+    URL of a related entry, that item is the article; when several files list the same
+    related URL, their entries merge into one item.
+
+What is stored where
+    The article document holds the article and every related entry it lists, so related
+    items are derived data: rebuilt from the articles that cite them (``cites:ID``)
+    whenever one of those changes. The manifest records, per file, its size, mtime,
+    content hash, the ids it claims and the ids it cites.
+
+Updates
+    Files are compared by size and mtime, then by content hash; only new and changed
+    files are read. Parsing runs in worker processes and overlaps with writing. A file
+    that fails keeps what was indexed from it before. Everything is committed at once.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from searchidx.dedup import RELATED_VARIANT_THRESHOLD, collapse_variants
+from searchidx.documents import (
+    Article,
+    RelatedEntry,
+    content_digest,
+    item_id,
+    iter_article_files,
+    parse_file,
+    path_key,
+    read_file,
+    url_key,
+)
+from searchidx.errors import IndexWriteError, InvalidOption, ParseError
+from searchidx.schema import provider_key, topic_key
+from searchidx.store import FileEntry, IndexDir, Manifest
+
+Record = dict[str, Any]
+
+
+@dataclass(slots=True)
+class IndexSummary:
+    """The outcome of one ``index`` run."""
+
+    index: str
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    files: int = 0
+    items: int = 0
+
+
+@dataclass(slots=True)
+class ArticleDoc:
+    """An article ready to index: its display record and its body text."""
+
+    record: Record
+    body: str = ""
+
+    @property
+    def id(self) -> str:
+        return str(self.record["id"])
+
+    @property
+    def order(self) -> tuple[str, int]:
+        """Which of several files with one URL wins: the first by path, then line."""
+        return (str(self.record["path"]), self.record["line"] or 0)
+
+
+@dataclass(slots=True)
+class Loaded:
+    """What a worker made of one file."""
+
+    path: str
+    size: int = 0
+    mtime_ns: int = 0
+    digest: str = ""
+    same_content: bool = False
+    docs: list[ArticleDoc] = field(default_factory=list)
+    errors: list[ParseError] = field(default_factory=list)
+
+
+# --- records -----------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def related_record(group: list[RelatedEntry]) -> Record:
+    """One related item as an article lists it: the first variant, plus every variant's
+    title and URL."""
+    first = group[0]
+    titles = list(dict.fromkeys(e.title for e in group))
+    urls = list(dict.fromkeys(e.url for e in group if e.url))
+    key = url_key(urls[0]) if urls else f"title:{provider_key(first.provider)}:{first.title}"
+    return {
+        "id": item_id(key),
+        "title": first.title,
+        "titles": titles,
+        "urls": urls,
+        "url": urls[0] if urls else "",
+        "excerpt": next((e.excerpt for e in group if e.excerpt), ""),
+        "provider": first.provider,
+        "domain": first.domain,
+        "published": _iso(next((e.published for e in group if e.published), None)),
+        "type": first.type,
+        "quality": next((e.quality for e in group if e.quality is not None), None),
+    }
+
+
+def article_doc(article: Article, variant_threshold: float) -> ArticleDoc:
+    """Build the indexable form of an article, collapsing its related list."""
+    url = article.url
+    own_id = item_id(url_key(url) if url else path_key(article.path, article.line))
+    related: list[Record] = []
+    for group in collapse_variants(article.related, variant_threshold):
+        rec = related_record(group)
+        if rec["id"] != own_id and all(r["id"] != rec["id"] for r in related):
+            related.append(rec)
+    record: Record = {
+        "id": own_id,
+        "kind": "article",
+        "title": article.title,
+        "titles": [article.title],
+        "urls": [u for u in dict.fromkeys((article.web_url, article.original_url)) if u],
+        "url": url,
+        "excerpt": article.excerpt,
+        "provider": article.provider,
+        "domain": article.domain,
+        "topics": article.topics,
+        "category": article.category,
+        "type": article.type,
+        "published": _iso(article.published),
+        "quality": article.quality,
+        "heat": article.heat,
+        "is_published": article.is_published,
+        "images": article.image_count,
+        "path": article.path,
+        "line": article.line,
+        "related": related,
+    }
+    return ArticleDoc(record=record, body=article.body)
+
+
+def merged_related(item: str, citations: list[tuple[str, Record]]) -> Record:
+    """The related item ``item`` as the union of what its citing articles say about it.
+    Citations are ordered by citing article id, so the result does not depend on the
+    order files were read in."""
+    recs = [rec for _, rec in sorted(citations, key=lambda c: (c[0], c[1]["title"]))]
+    first = recs[0]
+    urls = list(dict.fromkeys(u for r in recs for u in r["urls"]))
+
+    def first_set(key: str) -> Any:
+        return next((r[key] for r in recs if r[key] not in (None, "")), first[key])
+
+    return {
+        "id": item,
+        "kind": "related",
+        "title": first["title"],
+        "titles": list(dict.fromkeys(t for r in recs for t in r["titles"])),
+        "urls": urls,
+        "url": urls[0] if urls else "",
+        "excerpt": first_set("excerpt"),
+        "provider": first_set("provider"),
+        "domain": first_set("domain"),
+        "topics": [],
+        "category": "",
+        "type": first_set("type"),
+        "published": first_set("published"),
+        "quality": first_set("quality"),
+        "heat": None,
+        "is_published": None,
+        "images": 0,
+        "path": "",
+        "line": None,
+        "related": [],
+    }
+
+
+def whoosh_fields(record: Record, body: str = "") -> dict[str, Any]:
+    """The Whoosh document for a record (see :mod:`searchidx.schema`)."""
+    doc: dict[str, Any] = {
+        "id": record["id"],
+        "kind": record["kind"],
+        "title": record["title"],
+        "data": json.dumps(record, ensure_ascii=False, separators=(",", ":")),
+    }
+    alt = [t for t in record["titles"] if t != record["title"]]
+    if alt:
+        doc["alt_titles"] = "\n".join(alt)
+    if record["excerpt"]:
+        doc["excerpt"] = record["excerpt"]
+    if body:
+        doc["body"] = body
+    if record["topics"]:
+        doc["topic"] = ",".join(topic_key(t) for t in record["topics"])
+    if record["provider"]:
+        doc["provider"] = provider_key(record["provider"])
+        doc["provider_name"] = record["provider"]
+    for key in ("domain", "category"):
+        if record[key]:
+            doc[key] = record[key]
+    if record["published"]:
+        when = datetime.fromisoformat(record["published"])
+        doc["published"] = when.replace(tzinfo=None)
+        doc["oldest"] = -int(when.timestamp() * 1_000_000)
+        doc["month"] = record["published"][:7]
+    for key in ("quality", "heat"):
+        if record[key] is not None:
+            doc[key] = max(-(2**31) + 1, min(2**31 - 1, round(record[key])))
+    if record["is_published"] is not None:
+        doc["is_published"] = record["is_published"]
+    if record["related"]:
+        doc["cites"] = ",".join(r["id"] for r in record["related"])
+    return doc
+
+
+# --- reading files (in worker processes) -------------------------------------------------
+
+
+def load_file(task: tuple[str, str | None, float]) -> Loaded:
+    """Read, hash and (unless its content is as before) parse one file."""
+    path, old_digest, variant_threshold = task
+    try:
+        data, st = read_file(path)
+    except ParseError as exc:
+        return Loaded(path=path, errors=[exc])
+    loaded = Loaded(
+        path=path, size=st.st_size, mtime_ns=st.st_mtime_ns, digest=content_digest(data)
+    )
+    if loaded.digest == old_digest:
+        loaded.same_content = True
+        return loaded
+    articles, loaded.errors = parse_file(path, data)
+    loaded.docs = [article_doc(a, variant_threshold) for a in articles]
+    return loaded
+
+
+def load_files(tasks: list[tuple[str, str | None, float]], jobs: int) -> Iterator[Loaded]:
+    """Load files in order, in ``jobs`` processes when that pays off."""
+    if jobs <= 1 or len(tasks) < 50:
+        yield from map(load_file, tasks)
+        return
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(jobs) as pool:
+        yield from pool.imap(load_file, tasks, chunksize=16)
+
+
+# --- the update ------------------------------------------------------------------------------
+
+
+def _under(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+class _Plan:
+    """Which files to read, which are unchanged and which are gone."""
+
+    def __init__(self, roots: list[str], manifest: Manifest, threshold: float) -> None:
+        self.tasks: list[tuple[str, str | None, float]] = []
+        self.unchanged: list[str] = []
+        self.stat_errors: list[ParseError] = []
+        seen = set()
+        for path in iter_article_files(roots):
+            path = os.path.abspath(path)
+            if path in seen:
+                continue
+            seen.add(path)
+            old = manifest.files.get(path)
+            try:
+                st = os.stat(path)
+            except OSError as exc:
+                self.stat_errors.append(ParseError(path, f"cannot read file: {exc.strerror}"))
+                continue
+            if old and not old.errors and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns):
+                self.unchanged.append(path)
+            else:
+                digest = old.digest if old and not old.errors else None
+                self.tasks.append((path, digest, threshold))
+        # Global path order: with one URL in several files, the first by path wins.
+        self.tasks.sort()
+        self.threshold = threshold
+        self.removed = sorted(p for p in manifest.files if p not in seen and _under(p, roots))
+
+
+def update_index(
+    index_path: str,
+    roots: Iterable[str],
+    *,
+    rebuild: bool = False,
+    jobs: int | None = None,
+    variant_threshold: float | None = None,
+    lock_timeout: float = 30.0,
+    on_error: Callable[[ParseError], None] = lambda e: None,
+    on_notice: Callable[[str], None] = lambda s: None,
+    on_start: Callable[[int], None] = lambda n: None,
+    on_progress: Callable[[int], None] = lambda n: None,
+) -> IndexSummary:
+    """Bring the index at ``index_path`` up to date with the files under ``roots``.
+
+    Files indexed earlier from other roots are kept; files gone from these roots are
+    removed. ``on_error`` hears of every file or record that could not be used.
+    """
+    started = time.monotonic()
+    roots = [os.path.abspath(r) for r in roots]
+    ixdir = IndexDir(index_path)
+    ixdir.check_usable()
+    summary = IndexSummary(index=index_path)
+    with ixdir.write_lock(lock_timeout, on_wait=on_notice) as stale:
+        if stale:
+            on_notice(stale)
+        fresh = rebuild or not ixdir.exists()
+        if not fresh:
+            ixdir.check_schema()
+            built_with = float(ixdir.meta().get("variant_threshold", RELATED_VARIANT_THRESHOLD))
+            if variant_threshold is not None and variant_threshold != built_with:
+                raise InvalidOption(
+                    f"the index was built with --variant-threshold {built_with:g}; "
+                    "add --rebuild to change it"
+                )
+            threshold = built_with
+            data_dir = ixdir.data_dir()
+        else:
+            threshold = (
+                RELATED_VARIANT_THRESHOLD if variant_threshold is None else variant_threshold
+            )
+            try:
+                data_dir = ixdir.new_data_dir({"variant_threshold": threshold})
+            except OSError as exc:
+                raise IndexWriteError(f"cannot create index in {index_path}: {exc}") from None
+        try:
+            _update(
+                ixdir,
+                data_dir,
+                roots,
+                fresh,
+                threshold,
+                jobs,
+                summary,
+                on_error,
+                on_start,
+                on_progress,
+            )
+            if fresh:
+                ixdir.switch_to(data_dir)
+        except BaseException:
+            if fresh:
+                import shutil
+
+                shutil.rmtree(data_dir, ignore_errors=True)
+            raise
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _update(
+    ixdir: IndexDir,
+    data_dir: str,
+    roots: list[str],
+    fresh: bool,
+    threshold: float,
+    jobs: int | None,
+    summary: IndexSummary,
+    on_error: Callable[[ParseError], None],
+    on_start: Callable[[int], None],
+    on_progress: Callable[[int], None],
+) -> None:
+    from whoosh import index as windex
+
+    ix = windex.open_dir(data_dir)
+    old = Manifest(generation=0) if fresh else ixdir.read_manifest(data_dir, ix.latest_generation())
+    plan = _Plan(roots, old, threshold)
+    new = Manifest(generation=ix.latest_generation() + 1, files=dict(old.files))
+    for err in plan.stat_errors:
+        summary.failed += 1
+        on_error(err)
+    summary.unchanged = len(plan.unchanged)
+    on_start(len(plan.tasks))
+
+    writer = ix.writer(limitmb=256)
+    try:
+        changed = _apply(
+            writer,
+            ix,
+            old,
+            new,
+            plan,
+            fresh,
+            jobs or os.cpu_count() or 1,
+            summary,
+            on_error,
+            on_progress,
+        )
+        if not changed:
+            writer.cancel()
+        else:
+            ixdir.write_manifest(data_dir, new)
+            writer.commit()
+            ixdir.prune_manifests(data_dir, keep=new.generation)
+    except OSError as exc:
+        writer.cancel()
+        raise IndexWriteError(
+            f"could not write the index at {ixdir.path}: {exc.strerror or exc}; "
+            "the previous state is kept"
+        ) from None
+    except BaseException:
+        writer.cancel()
+        raise
+    final = windex.open_dir(data_dir)
+    summary.items = final.doc_count()
+    summary.files = len(new.files if changed else old.files)
+
+
+def _apply(
+    writer: Any,
+    ix: Any,
+    old: Manifest,
+    new: Manifest,
+    plan: _Plan,
+    fresh: bool,
+    jobs: int,
+    summary: IndexSummary,
+    on_error: Callable[[ParseError], None],
+    on_progress: Callable[[int], None],
+) -> bool:
+    """Feed the writer; return whether anything changed."""
+    dirty: set[str] = set(plan.removed)
+    articles: dict[str, list[ArticleDoc]] = defaultdict(list)
+    citations: dict[str, list[tuple[str, Record]]] = defaultdict(list)
+    written: set[str] = set()
+    touched = 0
+
+    for done, loaded in enumerate(load_files(plan.tasks, jobs), start=1):
+        on_progress(done)
+        for err in loaded.errors:
+            on_error(err)
+        summary.failed += len(loaded.errors)
+        previous = old.files.get(loaded.path)
+        if loaded.same_content:
+            assert previous is not None
+            new.files[loaded.path] = FileEntry(
+                loaded.size, loaded.mtime_ns, loaded.digest, previous.ids, previous.cites, 0
+            )
+            summary.unchanged += 1
+            touched += 1
+            continue
+        if not loaded.docs:
+            continue  # nothing usable: whatever was indexed from it before stays
+        if previous is not None:
+            summary.updated += 1
+            dirty.add(loaded.path)
+        else:
+            summary.added += 1
+        new.files[loaded.path] = FileEntry(
+            loaded.size,
+            loaded.mtime_ns,
+            loaded.digest,
+            ids=list(dict.fromkeys(d.id for d in loaded.docs)),
+            cites=list(dict.fromkeys(r["id"] for d in loaded.docs for r in d.record["related"])),
+            errors=len(loaded.errors),
+        )
+        for doc in loaded.docs:
+            for rel in doc.record["related"]:
+                citations[rel["id"]].append((doc.id, rel))
+            if fresh:
+                # Files arrive in path order, so the first claimant of an id wins.
+                if doc.id not in written:
+                    writer.add_document(**whoosh_fields(doc.record, doc.body))
+                    written.add(doc.id)
+            else:
+                articles[doc.id].append(doc)
+
+    for path in plan.removed:
+        del new.files[path]
+    summary.removed = len(plan.removed)
+
+    if fresh:
+        for item, cites in citations.items():
+            if item not in written:
+                writer.add_document(**whoosh_fields(merged_related(item, cites)))
+        return bool(new.files) or bool(old.files)
+
+    if not (dirty or articles or touched):
+        return False
+    with ix.searcher() as searcher:
+        _refresh(writer, searcher, old, dirty, articles, citations, plan.threshold)
+    return True
+
+
+def _refresh(
+    writer: Any,
+    searcher: Any,
+    old: Manifest,
+    dirty: set[str],
+    articles: dict[str, list[ArticleDoc]],
+    citations: dict[str, list[tuple[str, Record]]],
+    threshold: float,
+) -> None:
+    """Rewrite every item that the changed and removed files touch."""
+    from whoosh.query import Term
+
+    affected: set[str] = set(articles) | set(citations)
+    for path in dirty:
+        entry = old.files[path]
+        affected.update(entry.ids, entry.cites)
+
+    # Unchanged files that also claim an affected id (the same URL in two files).
+    claimers: dict[str, list[str]] = defaultdict(list)
+    for path, entry in old.files.items():
+        if path not in dirty:
+            for i in entry.ids:
+                if i in affected:
+                    claimers[i].append(path)
+
+    for item in sorted(affected):
+        stored = searcher.document(id=item)
+        stored_rec = json.loads(stored["data"]) if stored else None
+        candidates = list(articles.get(item, []))
+        if stored_rec and stored_rec["kind"] == "article" and stored_rec["path"] not in dirty:
+            candidates.append(ArticleDoc(record=stored_rec))
+        elif claimers.get(item):
+            for path in claimers[item]:
+                reloaded = load_file((path, None, threshold))
+                candidates.extend(d for d in reloaded.docs if d.id == item)
+        if candidates:
+            winner = min(candidates, key=lambda d: d.order)
+            if winner.record is not stored_rec:
+                writer.update_document(**whoosh_fields(winner.record, winner.body))
+            continue
+        cites = list(citations.get(item, []))
+        for hit in searcher.search(Term("cites", item), limit=None):
+            rec = json.loads(hit["data"])
+            if rec["path"] not in dirty:
+                cites.extend((rec["id"], r) for r in rec["related"] if r["id"] == item)
+        if cites:
+            writer.update_document(**whoosh_fields(merged_related(item, cites)))
+        elif stored is not None:
+            writer.delete_by_term("id", item)

@@ -1,0 +1,242 @@
+"""Rendering results for people (aligned text, colour on terminals) and for machines
+(JSON, JSON Lines, CSV). Machine output is ``dataclasses.asdict`` of the result types."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from searchidx.indexing import IndexSummary
+    from searchidx.searching import Item, SearchResult, Stats
+
+FORMATS = ("text", "json", "jsonl", "csv")
+HIT_COLUMNS = (
+    "id",
+    "kind",
+    "title",
+    "excerpt",
+    "provider",
+    "domain",
+    "topics",
+    "published",
+    "url",
+    "path",
+    "score",
+)
+
+
+def use_color(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+class Style:
+    """ANSI styling that becomes plain text when colour is off."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def _sgr(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color and text else text
+
+    def bold(self, text: str) -> str:
+        return self._sgr("1", text)
+
+    def dim(self, text: str) -> str:
+        return self._sgr("2", text)
+
+    def match(self, text: str) -> str:
+        return self._sgr("1;33", text)
+
+    def link(self, text: str) -> str:
+        return self._sgr("36", text)
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(asdict(obj), ensure_ascii=False, indent=2)
+
+
+def to_jsonl(objs: Iterable[Any]) -> str:
+    return "".join(json.dumps(asdict(o), ensure_ascii=False) + "\n" for o in objs)
+
+
+def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(
+        buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "; ".join(v) if isinstance(v, list) else v for k, v in row.items()})
+    return buf.getvalue()
+
+
+def short_date(iso: str | None) -> str:
+    """``2024-03-05T09:00:00Z`` as ``2024-03-05 09:00``."""
+    if not iso:
+        return "(no date)"
+    return iso[:16].replace("T", " ")
+
+
+def display_path(path: str) -> str:
+    """A path relative to the working folder when it lies below it."""
+    if not path:
+        return ""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+# --- index -------------------------------------------------------------------------------------
+
+
+def render_summary(s: IndexSummary) -> str:
+    return (
+        f"added {s.added}, updated {s.updated}, removed {s.removed}, "
+        f"unchanged {s.unchanged}, failed {s.failed} in {s.seconds:.2f}s "
+        f"({s.items} items from {s.files} files in {s.index})"
+    )
+
+
+# --- search ------------------------------------------------------------------------------------
+
+
+def _marked(text: str, terms: list[str], style: Style) -> str:
+    from searchidx.searching import mark
+
+    if not style.color:
+        return text
+    return "".join(style.match(piece) if hit else piece for piece, hit in mark(text, terms))
+
+
+def _filters_text(filters: dict[str, Any]) -> str:
+    """``provider: NOLA.com; kind: article`` (plural names for several values)."""
+    parts = []
+    for key, value in filters.items():
+        if isinstance(value, list):
+            key = key if len(value) > 1 else key.removesuffix("s")
+            value = ", ".join(value)
+        parts.append(f"{key}: {value}")
+    return "; ".join(parts)
+
+
+def render_search(r: SearchResult, style: Style) -> str:
+    from searchidx.searching import snippet
+
+    lines = []
+    noun = "result" if r.total == 1 else "results"
+    head = f"{r.total} {noun} for {r.query!r} ({r.seconds * 1000:.0f} ms)"
+    if r.filters:
+        head += f" [{_filters_text(r.filters)}]"
+    lines.append(style.bold(head))
+    if r.partial:
+        lines.append("No item has all the words; showing the best partial matches.")
+    if r.suggestion:
+        lines.append(f"Did you mean: {r.suggestion}?")
+    if r.provider_suggestions:
+        lines.append("No such provider is known. Closest: " + ", ".join(r.provider_suggestions))
+    first = (r.page - 1) * r.limit
+    if r.total and not r.hits:
+        lines.append(f"(page {r.page} is past the last result)")
+    for n, hit in enumerate(r.hits, start=first + 1):
+        lines.append("")
+        lines.append(f"{n:>3}. {_marked(hit.title, r.terms, style)}")
+        meta = [
+            hit.provider or "(no provider)",
+            short_date(hit.published),
+            hit.kind,
+            f"id {hit.id}",
+        ]
+        lines.append("     " + style.dim(" · ".join(meta)))
+        if hit.excerpt:
+            lines.append("     " + _marked(snippet(hit.excerpt, r.terms), r.terms, style))
+        where = hit.url or display_path(hit.path)
+        if where:
+            lines.append("     " + style.link(where))
+    shown_to = first + len(r.hits)
+    if r.hits and shown_to < r.total:
+        lines.append("")
+        lines.append(
+            style.dim(f"showing {first + 1}-{shown_to} of {r.total}; --page {r.page + 1} for more")
+        )
+    return "\n".join(lines)
+
+
+def render_hits_csv(r: SearchResult) -> str:
+    return to_csv((asdict(h) for h in r.hits), HIT_COLUMNS)
+
+
+# --- show and stats ---------------------------------------------------------------------------
+
+
+def render_item(item: Item, style: Style) -> str:
+    lines = [style.bold(item.title)]
+    for other in item.titles:
+        if other != item.title:
+            lines.append(f"  also titled: {other}")
+    fields = [
+        ("id", item.id),
+        ("kind", item.kind),
+        ("provider", f"{item.provider} ({item.domain})" if item.domain else item.provider),
+        ("published", short_date(item.published) if item.published else ""),
+        ("topics", ", ".join(item.topics)),
+        ("category", item.category),
+        ("type", item.type),
+        ("quality", "" if item.quality is None else f"{item.quality:g}"),
+        ("heat", "" if item.heat is None else f"{item.heat:g}"),
+        ("url", item.url),
+        ("path", display_path(item.path) + (f":{item.line}" if item.line else "")),
+    ]
+    for label, value in fields:
+        if value:
+            lines.append(f"  {label + ':':<11}{value}")
+    for url in item.urls:
+        if url != item.url:
+            lines.append(f"  {'also at:':<11}{url}")
+    if item.excerpt:
+        lines += ["", "  " + item.excerpt]
+    for label, refs in (("Related coverage", item.related), ("Cited by", item.cited_by)):
+        if refs:
+            lines += ["", f"{label} ({len(refs)}):"]
+            for ref in refs:
+                lines.append(
+                    f"  {ref.id}  {short_date(ref.published)}  {ref.provider or '(no provider)'}: "
+                    f"{ref.title}"
+                )
+    return "\n".join(lines)
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def render_stats(s: Stats) -> str:
+    rows = [
+        ("index", s.index),
+        ("items", f"{s.items} ({s.articles} articles, {s.related} related)"),
+        ("files", str(s.files)),
+        ("providers", str(s.providers)),
+        ("topics", str(s.topics)),
+        (
+            "published",
+            f"{short_date(s.first_published)} to {short_date(s.last_published)}"
+            if s.first_published
+            else "(no dates)",
+        ),
+        ("size", human_size(s.size_bytes)),
+        ("updated", s.last_update or "(never)"),
+        ("schema", f"version {s.schema_version}"),
+    ]
+    return "\n".join(f"{label + ':':<11}{value}" for label, value in rows)

@@ -1,0 +1,88 @@
+"""The Whoosh schema, field by field, and why.
+
+Every indexed item is one document: an article file (``kind`` = ``article``) or another
+outlet's coverage listed in an article's ``related`` list (``kind`` = ``related``).
+
+- ``title``, ``excerpt``, ``body``: stemmed and accent-folded so "recognise" finds
+  "recognised" and "Zoe" finds "Zoë"; positions are kept for phrase queries; weighted
+  title 3 > excerpt 1.5 > body 1. ``alt_titles`` holds the other headline variants of
+  a collapsed related item, searchable like the title.
+- ``provider`` (case-folded name), ``domain``, ``kind``, ``month`` and ``category``:
+  exact keys with sortable columns, used by filters and facets. ``provider_name`` keeps
+  the spelling shown to people, also as a column so facets can read it cheaply.
+- ``topic``: a comma-separated keyword field of case-folded topics (multi-valued).
+- ``published``, ``quality``, ``heat``: sortable DATETIME and NUMERIC columns. Their
+  column defaults are set so that items without a value sort last under ``--sort
+  newest``, ``quality`` and ``heat``; ``oldest`` (a column only) does the same for
+  ``--sort oldest``. Quality and heat are sorted as whole numbers: Whoosh cannot give
+  a float column a default.
+- ``cites``: the ids of the related items an article lists, so "who cites X" is a
+  term query.
+- ``data``: the item's full record as JSON, for display. Only ``id``, ``kind`` and
+  ``data`` are stored.
+"""
+
+from __future__ import annotations
+
+from whoosh.analysis import CharsetFilter, IDAnalyzer, StemmingAnalyzer
+from whoosh.columns import NumericColumn
+from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.support.charset import accent_map
+
+#: Bump when the schema or the meaning of a field changes; older indexes must be rebuilt.
+SCHEMA_VERSION = 1
+
+#: Fields searched by a query without a field name, with their weights.
+DEFAULT_FIELDS = ("title", "alt_titles", "excerpt", "body", "topic")
+
+#: Default of the ``oldest`` sort column (the negated publication time, sorted in
+#: reverse): smaller than any real value, so undated items come last.
+MISSING_LAST = -(2**63)
+
+
+def text_analyzer() -> StemmingAnalyzer:
+    """Words, lower-cased, stop words dropped, stemmed, then accents folded."""
+    return StemmingAnalyzer() | CharsetFilter(accent_map)
+
+
+def build_schema() -> Schema:
+    """The schema of SCHEMA_VERSION."""
+    analyzer = text_analyzer()
+    schema = Schema(
+        id=ID(stored=True, unique=True),
+        kind=ID(stored=True, sortable=True),
+        title=TEXT(analyzer=analyzer, field_boost=3.0, multitoken_query="phrase", spelling=True),
+        alt_titles=TEXT(analyzer=analyzer, field_boost=2.5, multitoken_query="phrase"),
+        excerpt=TEXT(analyzer=analyzer, field_boost=1.5, multitoken_query="phrase"),
+        body=TEXT(analyzer=analyzer, field_boost=1.0, multitoken_query="phrase"),
+        topic=KEYWORD(commas=True, lowercase=True, scorable=True, field_boost=1.0),
+        provider=ID(sortable=True, analyzer=IDAnalyzer(lowercase=True)),
+        provider_name=ID(sortable=True),
+        domain=ID(sortable=True, analyzer=IDAnalyzer(lowercase=True)),
+        category=ID(sortable=True),
+        month=ID(sortable=True),
+        published=DATETIME(sortable=True),
+        oldest=COLUMN(NumericColumn("q", default=MISSING_LAST)),
+        quality=NUMERIC(numtype=int, bits=32, sortable=True),
+        heat=NUMERIC(numtype=int, bits=32, sortable=True),
+        is_published=BOOLEAN(),
+        cites=KEYWORD(commas=True),
+        data=STORED(),
+    )
+    # Whoosh gives a missing number the largest value, which would sort items without
+    # one first under a descending sort. Columns hold numbers in Whoosh's unsigned
+    # "sortable" form, where 0 is the smallest value: missing values sort last.
+    for name in ("published", "quality", "heat"):
+        fieldobj = schema[name]
+        fieldobj.column_type = NumericColumn(fieldobj.sortable_typecode, default=0)
+    return schema
+
+
+def provider_key(name: str) -> str:
+    """How provider names are compared: case-folded, whitespace trimmed and collapsed."""
+    return " ".join(name.split()).casefold()
+
+
+def topic_key(topic: str) -> str:
+    """How topics are compared; commas would split the keyword field, so they go."""
+    return " ".join(topic.replace(",", " ").split()).casefold()

@@ -1,0 +1,529 @@
+"""Searching an index: the query language, filters, sorting, highlighting, and the
+``show`` and ``stats`` look-ups.
+
+Queries use Whoosh's language over title, alternative titles, excerpt, body and topics:
+words are ANDed; ``OR``, ``NOT``, ``"phrases"``, ``field:term``, wildcards, ``term~``
+fuzzy terms and ``published:[2024-01-01 to 2024-03-31]`` ranges work. A query Whoosh
+cannot read (an unbalanced bracket, a bad date) is searched as plain words instead, and
+so is every query under ``literal=True``; a search never fails because of its text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from searchidx.documents import normalize_domain
+from searchidx.errors import InvalidOption, ItemNotFound
+from searchidx.schema import DEFAULT_FIELDS, provider_key, text_analyzer, topic_key
+from searchidx.store import IndexDir
+
+SORTS = {
+    "relevance": (None, False),
+    "newest": ("published", True),
+    "oldest": ("oldest", True),
+    "quality": ("quality", True),
+    "heat": ("heat", True),
+}
+KINDS = ("article", "related", "all")
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Restrictions that apply on top of a query. Values within one option are ORed."""
+
+    providers: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    kind: str = "all"
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """The filters in force, for output headers and JSON."""
+        out: dict[str, Any] = {}
+        for key in ("providers", "domains", "topics"):
+            if getattr(self, key):
+                out[key] = list(getattr(self, key))
+        if self.kind != "all":
+            out["kind"] = self.kind
+        if self.since:
+            out["since"] = iso(self.since)
+        if self.until:
+            out["until"] = iso(self.until)
+        return out
+
+
+@dataclass(slots=True)
+class Hit:
+    """One search result."""
+
+    id: str
+    kind: str
+    title: str
+    excerpt: str
+    provider: str
+    domain: str
+    topics: list[str]
+    published: str | None
+    url: str
+    path: str
+    score: float | None
+
+
+@dataclass(slots=True)
+class SearchResult:
+    """A page of hits and what produced them."""
+
+    query: str
+    total: int
+    page: int
+    limit: int
+    sort: str
+    filters: dict[str, Any]
+    partial: bool = False
+    suggestion: str | None = None
+    provider_suggestions: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    hits: list[Hit] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ItemRef:
+    """A short reference to another item."""
+
+    id: str
+    kind: str
+    title: str
+    provider: str
+    published: str | None
+    url: str
+
+
+@dataclass(slots=True)
+class Item:
+    """One item in full, as ``show`` prints it."""
+
+    id: str
+    kind: str
+    title: str
+    titles: list[str]
+    excerpt: str
+    provider: str
+    domain: str
+    topics: list[str]
+    category: str
+    type: str
+    published: str | None
+    quality: float | None
+    heat: float | None
+    is_published: bool | None
+    images: int
+    url: str
+    urls: list[str]
+    path: str
+    line: int | None
+    related: list[ItemRef]
+    cited_by: list[ItemRef]
+
+
+@dataclass(slots=True)
+class Stats:
+    """What an index holds."""
+
+    index: str
+    items: int
+    articles: int
+    related: int
+    files: int
+    providers: int
+    topics: int
+    first_published: str | None
+    last_published: str | None
+    size_bytes: int
+    last_update: str
+    schema_version: int
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_date_option(text: str, end_of_day: bool = False) -> datetime:
+    """Parse ``--since``/``--until``: a date (whole day, UTC) or an ISO date-time."""
+    s = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}", s):
+            value = (
+                datetime(int(s), 12, 31, tzinfo=UTC)
+                if end_of_day
+                else datetime(int(s), 1, 1, tzinfo=UTC)
+            )
+            return value + timedelta(days=1, microseconds=-1) if end_of_day else value
+        if re.fullmatch(r"\d{4}-\d{2}", s):
+            start = datetime.fromisoformat(s + "-01").replace(tzinfo=UTC)
+            if not end_of_day:
+                return start
+            nxt = (start + timedelta(days=32)).replace(day=1)
+            return nxt - timedelta(microseconds=1)
+        value = datetime.fromisoformat(s)
+    except ValueError:
+        raise InvalidOption(
+            f"{text!r} is not a date; use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 date-time"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+        if end_of_day and len(s) == 10:
+            value += timedelta(days=1, microseconds=-1)
+    return value.astimezone(UTC)
+
+
+# --- opening -------------------------------------------------------------------------------
+
+
+def open_index(index_path: str) -> Any:
+    """Open an existing index for reading, or raise a domain error saying why not."""
+    ixdir = IndexDir(index_path)
+    ixdir.require()
+    return ixdir.open_whoosh()
+
+
+# --- queries -------------------------------------------------------------------------------
+
+_WORD = re.compile(r"\w+(?:[.'’-]\w+)*")
+
+
+def _parser(schema: Any, or_group: bool = False) -> Any:
+    from whoosh import qparser
+    from whoosh.qparser.dateparse import DateParserPlugin
+
+    group = qparser.OrGroup.factory(0.9) if or_group else qparser.AndGroup
+    parser = qparser.MultifieldParser(list(DEFAULT_FIELDS), schema, group=group)
+    parser.remove_plugin_class(qparser.SingleQuotePlugin)  # apostrophes are everywhere
+    parser.add_plugin(qparser.FuzzyTermPlugin())
+    parser.add_plugin(qparser.GtLtPlugin())
+    parser.add_plugin(DateParserPlugin())
+    parser.add_plugin(
+        qparser.FieldAliasPlugin(
+            {"topic": ["topics"], "published": ["date"], "provider": ["source"]}
+        )
+    )
+    return parser
+
+
+def literal_words(text: str) -> list[str]:
+    """The plain words of a query string."""
+    return _WORD.findall(text)
+
+
+def parse_query(schema: Any, text: str, literal: bool = False, or_group: bool = False) -> Any:
+    """Parse a query string; fall back to its plain words if Whoosh cannot read it."""
+    from whoosh import query as wq
+
+    parser = _parser(schema, or_group)
+    if not literal:
+        try:
+            q = parser.parse(text)
+            if not isinstance(q, wq.NullQuery) or not literal_words(text):
+                return q
+        except Exception:
+            pass
+    words = literal_words(text)
+    if not words:
+        return wq.NullQuery
+    return parser.parse(" ".join(f'"{w}"' for w in words))
+
+
+def build_filter(f: Filters) -> Any:
+    """A Whoosh query that keeps only items passing the filters, or None."""
+    from whoosh import query as wq
+
+    parts: list[Any] = []
+    if f.providers:
+        parts.append(wq.Or([wq.Term("provider", provider_key(p)) for p in f.providers]))
+    if f.domains:
+        parts.append(wq.Or([wq.Term("domain", normalize_domain(d)) for d in f.domains]))
+    if f.topics:
+        parts.append(wq.Or([wq.Term("topic", topic_key(t)) for t in f.topics]))
+    if f.kind != "all":
+        if f.kind not in KINDS:
+            raise InvalidOption(f"kind must be one of {', '.join(KINDS)}")
+        parts.append(wq.Term("kind", f.kind))
+    if f.since or f.until:
+        naive = [d.astimezone(UTC).replace(tzinfo=None) if d else None for d in (f.since, f.until)]
+        parts.append(wq.DateRange("published", naive[0], naive[1]))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def _record(stored: dict[str, Any]) -> dict[str, Any]:
+    rec: dict[str, Any] = json.loads(stored["data"])
+    return rec
+
+
+def _hit(rec: dict[str, Any], score: float | None) -> Hit:
+    return Hit(
+        id=rec["id"],
+        kind=rec["kind"],
+        title=rec["title"],
+        excerpt=rec["excerpt"],
+        provider=rec["provider"],
+        domain=rec["domain"],
+        topics=rec["topics"],
+        published=rec["published"],
+        url=rec["url"],
+        path=rec["path"],
+        score=round(score, 4) if score is not None else None,
+    )
+
+
+def search(
+    index_path: str,
+    text: str,
+    filters: Filters = Filters(),
+    *,
+    literal: bool = False,
+    sort: str = "relevance",
+    limit: int = 10,
+    page: int = 1,
+) -> SearchResult:
+    """Run a search and return one page of hits."""
+    if sort not in SORTS:
+        raise InvalidOption(f"sort must be one of {', '.join(SORTS)}")
+    if limit < 1 or page < 1:
+        raise InvalidOption("--limit and --page must be at least 1")
+    started = time.perf_counter()
+    ix = open_index(index_path)
+    result = SearchResult(
+        query=text, total=0, page=page, limit=limit, sort=sort, filters=filters.describe()
+    )
+    sortedby, reverse = SORTS[sort]
+    flt = build_filter(filters)
+    with ix.searcher() as searcher:
+        q = parse_query(ix.schema, text, literal)
+        results = _run(searcher, q, flt, sortedby, reverse, page * limit)
+        if results is None or (results.is_empty() and not literal):
+            fallback = parse_query(ix.schema, text, literal=True)
+            results = _run(searcher, fallback, flt, sortedby, reverse, page * limit) or results
+            q = fallback if results is not None else q
+        if results is not None and results.is_empty() and len(literal_words(text)) > 1:
+            loose = parse_query(ix.schema, text, literal, or_group=True)
+            partial = _run(searcher, loose, flt, sortedby, reverse, page * limit)
+            if partial is not None and not partial.is_empty():
+                results, q, result.partial = partial, loose, True
+        if results is not None:
+            result.total = len(results)
+            start = (page - 1) * limit
+            for hit in list(results)[start : start + limit]:
+                score = hit.score if sortedby is None else None
+                result.hits.append(_hit(_record(hit.fields()), score))
+        result.terms = query_terms(searcher, q)
+        result.suggestion = did_you_mean(searcher, text)
+        if result.total == 0 and filters.providers:
+            result.provider_suggestions = closest_providers(searcher, filters.providers)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _run(searcher: Any, q: Any, flt: Any, sortedby: str | None, reverse: bool, limit: int) -> Any:
+    try:
+        return searcher.search(q, limit=limit, filter=flt, sortedby=sortedby, reverse=reverse)
+    except Exception:
+        return None
+
+
+def query_terms(searcher: Any, q: Any) -> list[str]:
+    """The index terms a query matched in the text fields, for highlighting."""
+    try:
+        found = q.existing_terms(searcher.reader(), phrases=True, expand=True)
+    except Exception:
+        return []
+    words = {
+        t.decode("utf-8") if isinstance(t, bytes) else str(t)
+        for f, t in found
+        if f in DEFAULT_FIELDS
+    }
+    return sorted(words)
+
+
+def did_you_mean(searcher: Any, text: str) -> str | None:
+    """The query with unknown words replaced by close known ones, if that changes it."""
+    analyzer = text_analyzer()
+    reader = searcher.reader()
+    changed = False
+    out = text
+    for word in dict.fromkeys(literal_words(text)):
+        if not word.isalpha() or len(word) < 3:
+            continue
+        stems = [t.text for t in analyzer(word)]
+        if not stems or any(reader.doc_frequency(f, s) for s in stems for f in DEFAULT_FIELDS):
+            continue
+        suggestions = searcher.suggest("title", word.lower(), limit=1, maxdist=2)
+        if suggestions and suggestions[0] != word.lower():
+            out = re.sub(rf"\b{re.escape(word)}\b", suggestions[0], out)
+            changed = True
+    return out if changed else None
+
+
+def closest_providers(searcher: Any, names: tuple[str, ...], limit: int = 3) -> list[str]:
+    """Known provider names closest to names that are not known."""
+    from rapidfuzz import fuzz, process
+
+    reader = searcher.reader()
+    known = {provider_key(n): n for n in _column_values(reader, "provider_name")}
+    unknown = [n for n in names if provider_key(n) not in known]
+    out: list[str] = []
+    for name in unknown:
+        for key, _, _ in process.extract(
+            provider_key(name), list(known), scorer=fuzz.WRatio, limit=limit, score_cutoff=60
+        ):
+            if known[key] not in out:
+                out.append(known[key])
+    return out[:limit]
+
+
+def _column_values(reader: Any, fieldname: str) -> Iterator[str]:
+    for value in set(reader.column_reader(fieldname)):
+        text = value.decode("utf-8") if isinstance(value, bytes) else str(value)
+        if text:
+            yield text
+
+
+# --- highlighting ---------------------------------------------------------------------------
+
+
+def mark(text: str, terms: list[str]) -> list[tuple[str, bool]]:
+    """Split ``text`` into (segment, matched) pieces; matched words analyse to ``terms``."""
+    if not terms or not text:
+        return [(text, False)]
+    wanted = set(terms)
+    pieces: list[tuple[str, bool]] = []
+    pos = 0
+    for token in text_analyzer()(text, chars=True, removestops=False):
+        if token.text in wanted:
+            if token.startchar > pos:
+                pieces.append((text[pos : token.startchar], False))
+            pieces.append((text[token.startchar : token.endchar], True))
+            pos = token.endchar
+    if pos < len(text):
+        pieces.append((text[pos:], False))
+    return pieces
+
+
+def snippet(text: str, terms: list[str], width: int = 220) -> str:
+    """A window of ``text`` around its first matched word, at most ``width`` characters."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    first = next((i for i, (piece, hit) in enumerate(mark(text, terms)) if hit), None)
+    offset = 0
+    if first is not None:
+        offset = sum(len(p) for p, _ in mark(text, terms)[:first])
+    start = max(0, min(offset - width // 3, len(text) - width))
+    if start:
+        start = text.find(" ", start) + 1 or start
+    end = start + width
+    if end < len(text):
+        end = text.rfind(" ", start, end) if text.rfind(" ", start, end) > start else end
+    return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+
+
+# --- show and stats -------------------------------------------------------------------------
+
+
+def _ref(rec: dict[str, Any]) -> ItemRef:
+    return ItemRef(
+        rec["id"], rec["kind"], rec["title"], rec["provider"], rec["published"], rec["url"]
+    )
+
+
+def show(index_path: str, item_id: str) -> Item:
+    """One item in full, with the items it lists and the articles that cite it."""
+    from whoosh import query as wq
+
+    ix = open_index(index_path)
+    with ix.searcher() as searcher:
+        stored = searcher.document(id=item_id)
+        if stored is None and len(item_id) >= 4:
+            matches = list(searcher.search(wq.Prefix("id", item_id.lower()), limit=2))
+            if len(matches) > 1:
+                raise ItemNotFound(f"id {item_id!r} is ambiguous; give more characters")
+            stored = matches[0].fields() if matches else None
+        if stored is None:
+            raise ItemNotFound(f"no item with id {item_id!r}")
+        rec = _record(stored)
+        related = []
+        for r in rec["related"]:
+            current = searcher.document(id=r["id"])
+            related.append(_ref(_record(current)) if current else _ref({**r, "kind": "related"}))
+        citing = [
+            _ref(_record(hit.fields()))
+            for hit in searcher.search(
+                wq.Term("cites", rec["id"]), limit=None, sortedby="published"
+            )
+        ]
+    return Item(
+        id=rec["id"],
+        kind=rec["kind"],
+        title=rec["title"],
+        titles=rec["titles"],
+        excerpt=rec["excerpt"],
+        provider=rec["provider"],
+        domain=rec["domain"],
+        topics=rec["topics"],
+        category=rec["category"],
+        type=rec["type"],
+        published=rec["published"],
+        quality=rec["quality"],
+        heat=rec["heat"],
+        is_published=rec["is_published"],
+        images=rec["images"],
+        url=rec["url"],
+        urls=rec["urls"],
+        path=rec["path"],
+        line=rec["line"],
+        related=related,
+        cited_by=citing,
+    )
+
+
+def stats(index_path: str) -> Stats:
+    """Counts and facts about an index."""
+    from whoosh import query as wq
+
+    from searchidx.store import disk_usage
+
+    ixdir = IndexDir(index_path)
+    ixdir.require()
+    ix = ixdir.open_whoosh()
+    data_dir = ixdir.data_dir()
+    manifest = ixdir.read_manifest(data_dir, ix.latest_generation())
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        articles = len(searcher.search(wq.Term("kind", "article"), limit=1))
+        related = len(searcher.search(wq.Term("kind", "related"), limit=1))
+        dated = [v for v in reader.column_reader("published") if v]
+        providers = len(list(reader.lexicon("provider")))
+        topics = len(list(reader.lexicon("topic")))
+        items = reader.doc_count()
+    return Stats(
+        index=index_path,
+        items=items,
+        articles=articles,
+        related=related,
+        files=len(manifest.files),
+        providers=providers,
+        topics=topics,
+        first_published=iso(min(dated).replace(tzinfo=UTC)) if dated else None,
+        last_published=iso(max(dated).replace(tzinfo=UTC)) if dated else None,
+        size_bytes=disk_usage(index_path),
+        last_update=manifest.updated,
+        schema_version=int(ixdir.meta()["schema_version"]),
+    )

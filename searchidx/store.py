@@ -1,0 +1,317 @@
+"""The index folder on disk, and how it changes atomically.
+
+Layout of an index folder::
+
+    CURRENT              names the live data folder, e.g. "data-2"
+    write.lock           held (flock) by the one process writing
+    data-2/              a Whoosh index, plus
+        meta.json        schema version and build settings
+        manifest-7.json  the files indexed as of Whoosh generation 7
+
+Incremental updates commit inside the live data folder: the manifest for the next
+generation is written first, then Whoosh commits by renaming its table of contents.
+A crash before that rename leaves the previous generation, and its manifest, in force.
+A rebuild writes a new data folder and switches ``CURRENT`` with an atomic rename.
+Nothing is written outside the index folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from searchidx.errors import (
+    IndexLocked,
+    IndexNotFound,
+    IndexWriteError,
+    NotAnIndex,
+    SchemaMismatch,
+)
+
+CURRENT = "CURRENT"
+LOCK = "write.lock"
+META = "meta.json"
+ENV_VAR = "SEARCHIDX_INDEX"
+DEFAULT_INDEX = os.path.join("indexes", "default")
+
+
+@dataclass(slots=True)
+class FileEntry:
+    """What the index knows about one source file."""
+
+    size: int
+    mtime_ns: int
+    digest: str
+    ids: list[str] = field(default_factory=list)
+    cites: list[str] = field(default_factory=list)
+    errors: int = 0
+
+    def to_json(self) -> list[Any]:
+        return [self.size, self.mtime_ns, self.digest, self.ids, self.cites, self.errors]
+
+    @classmethod
+    def from_json(cls, row: list[Any]) -> FileEntry:
+        return cls(*row)
+
+
+@dataclass(slots=True)
+class Manifest:
+    """The indexed files as of one Whoosh generation."""
+
+    generation: int
+    updated: str = ""
+    files: dict[str, FileEntry] = field(default_factory=dict)
+
+
+def resolve_index_path(option: str | None) -> str:
+    """The index folder: the option, else the environment variable, else the default."""
+    return option or os.environ.get(ENV_VAR) or DEFAULT_INDEX
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def _write_atomic(path: str, text: str) -> None:
+    """Write a small file so that readers see the old or the new content, never a mix."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _write_json_atomic(path: str, payload: Any) -> None:
+    _write_atomic(path, json.dumps(payload, separators=(",", ":")))
+
+
+def _read_json(path: str) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+class IndexDir:
+    """One index folder. Creating the object touches nothing on disk."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    # --- state ---------------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return os.path.isfile(os.path.join(self.path, CURRENT))
+
+    def check_usable(self) -> None:
+        """Raise unless the folder is an index, or absent, or empty (room for one)."""
+        if self.exists():
+            return
+        if os.path.exists(self.path):
+            if not os.path.isdir(self.path):
+                raise NotAnIndex(f"{self.path} is a file, not an index folder")
+            # A first build that was interrupted leaves only our own files behind.
+            leftovers = [
+                n
+                for n in os.listdir(self.path)
+                if n != LOCK and not n.startswith("data-") and ".tmp-" not in n
+            ]
+            if leftovers:
+                raise NotAnIndex(
+                    f"{self.path} is not a searchidx index (it holds other files); "
+                    "choose an empty or new folder with --index"
+                )
+
+    def require(self) -> None:
+        """Raise IndexNotFound, NotAnIndex or SchemaMismatch unless the index is usable."""
+        self.check_usable()
+        if not self.exists():
+            raise IndexNotFound(
+                f"no index at {self.path}; create one with: searchidx index PATH..."
+            )
+        self.check_schema()
+
+    def data_dir(self) -> str:
+        with open(os.path.join(self.path, CURRENT), encoding="utf-8") as fh:
+            name = fh.read().strip()
+        if not name.startswith("data-") or os.sep in name:
+            raise NotAnIndex(f"{self.path}: CURRENT names {name!r}, not a data folder")
+        return os.path.join(self.path, name)
+
+    def meta(self) -> dict[str, Any]:
+        try:
+            meta: dict[str, Any] = _read_json(os.path.join(self.data_dir(), META))
+        except (OSError, ValueError) as exc:
+            raise NotAnIndex(f"{self.path}: cannot read index metadata ({exc})") from None
+        return meta
+
+    def check_schema(self) -> None:
+        from searchidx.schema import SCHEMA_VERSION
+
+        version = self.meta().get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise SchemaMismatch(
+                f"the index at {self.path} has schema version {version}, but this searchidx "
+                f"uses version {SCHEMA_VERSION}; rebuild it with: "
+                "searchidx index --rebuild PATH..."
+            )
+
+    # --- Whoosh ------------------------------------------------------------------------------
+
+    def open_whoosh(self) -> Any:
+        """Open the live Whoosh index, retrying if a writer switches it meanwhile."""
+        from whoosh import index as windex
+
+        for attempt in range(5):
+            try:
+                return windex.open_dir(self.data_dir())
+            except (OSError, windex.EmptyIndexError):
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    # --- manifests -----------------------------------------------------------------------
+
+    def read_manifest(self, data_dir: str, generation: int) -> Manifest:
+        path = os.path.join(data_dir, f"manifest-{generation}.json")
+        try:
+            raw = _read_json(path)
+        except FileNotFoundError:
+            if generation == 0:
+                return Manifest(generation=0)
+            raise NotAnIndex(
+                f"{self.path}: manifest for generation {generation} is missing"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise NotAnIndex(f"{self.path}: cannot read manifest ({exc})") from None
+        files = {p: FileEntry.from_json(row) for p, row in raw["files"].items()}
+        return Manifest(generation=generation, updated=raw.get("updated", ""), files=files)
+
+    def write_manifest(self, data_dir: str, manifest: Manifest) -> None:
+        manifest.updated = _now()
+        payload = {
+            "generation": manifest.generation,
+            "updated": manifest.updated,
+            "files": {p: e.to_json() for p, e in sorted(manifest.files.items())},
+        }
+        _write_json_atomic(os.path.join(data_dir, f"manifest-{manifest.generation}.json"), payload)
+
+    def prune_manifests(self, data_dir: str, keep: int) -> None:
+        for name in os.listdir(data_dir):
+            if name.startswith("manifest-") and name != f"manifest-{keep}.json":
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(data_dir, name))
+
+    # --- creating and switching ----------------------------------------------------------
+
+    def new_data_dir(self, settings: dict[str, Any]) -> str:
+        """Create an empty Whoosh index in a fresh data folder (not yet live)."""
+        from whoosh import index as windex
+
+        from searchidx.schema import SCHEMA_VERSION, build_schema
+
+        os.makedirs(self.path, exist_ok=True)
+        n = 1
+        for name in os.listdir(self.path):
+            if name.startswith("data-") and name[5:].isdigit():
+                n = max(n, int(name[5:]) + 1)
+        data_dir = os.path.join(self.path, f"data-{n}")
+        os.mkdir(data_dir)
+        try:
+            windex.create_in(data_dir, build_schema())
+            meta = {"format": "searchidx", "schema_version": SCHEMA_VERSION, "created": _now()}
+            _write_json_atomic(os.path.join(data_dir, META), {**meta, **settings})
+        except BaseException:
+            shutil.rmtree(data_dir, ignore_errors=True)
+            raise
+        return data_dir
+
+    def switch_to(self, data_dir: str) -> None:
+        """Make ``data_dir`` the live data folder and delete the others."""
+        _write_atomic(os.path.join(self.path, CURRENT), os.path.basename(data_dir) + "\n")
+        self.remove_stale_data_dirs(keep=os.path.basename(data_dir))
+
+    def remove_stale_data_dirs(self, keep: str) -> list[str]:
+        removed = []
+        for name in os.listdir(self.path):
+            if name.startswith("data-") and name != keep:
+                shutil.rmtree(os.path.join(self.path, name), ignore_errors=True)
+                removed.append(name)
+        return removed
+
+    # --- locking ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def write_lock(
+        self, timeout: float, on_wait: Callable[[str], None] | None = None
+    ) -> Iterator[str | None]:
+        """Hold the index's write lock. Yields a note when a dead writer left its lock file.
+
+        The lock is an ``flock``, which the kernel releases when its holder dies, so a
+        killed writer can never block the next run; its pid, left in the file, is only
+        used to say what happened.
+        """
+        try:
+            os.makedirs(self.path, exist_ok=True)
+            fd = os.open(os.path.join(self.path, LOCK), os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise IndexWriteError(f"cannot write to {self.path}: {exc.strerror}") from None
+        try:
+            deadline = time.monotonic() + timeout
+            waited = False
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if not waited and on_wait is not None:
+                        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                        on_wait(
+                            f"waiting for another searchidx (pid {holder or '?'}) "
+                            f"to finish writing {self.path} (up to {timeout:g}s)"
+                        )
+                    waited = True
+                    if time.monotonic() >= deadline:
+                        raise IndexLocked(
+                            f"{self.path} is being written by another searchidx process "
+                            f"(pid {holder or '?'}); gave up after {timeout:g}s"
+                        ) from None
+                    time.sleep(0.1)
+            previous = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            note = None
+            if previous and previous != str(os.getpid()):
+                note = (
+                    f"a previous run (pid {previous}) stopped without finishing; "
+                    "its lock was released and its uncommitted changes discarded"
+                )
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+            try:
+                yield note
+            finally:
+                os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)
+
+
+def disk_usage(path: str) -> int:
+    """Bytes used by the files under ``path``."""
+    total = 0
+    for dirpath, _, filenames in os.walk(path):
+        for name in filenames:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+    return total

@@ -1,0 +1,110 @@
+"""Shared fixtures: small corpora written to tmp_path and real on-disk indexes."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "searchidx" / "samples"
+SHARED = ROOT.parent / "shared"
+SEEDS = SHARED / "seeds"
+
+
+def front_matter(fields: dict[str, Any], body: str = "") -> str:
+    """An article file's text: YAML front matter, then an optional body."""
+    text = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True)
+    return f"---\n{text}---\n{body}"
+
+
+def article(
+    title: str,
+    url: str | None = None,
+    provider: str | None = "Harbor Wire",
+    domain: str = "harborwire.com",
+    published: str | None = "2024-03-05T09:00:00Z",
+    **extra: Any,
+) -> dict[str, Any]:
+    """Fields of a typical article."""
+    fields: dict[str, Any] = {"title": title}
+    if url:
+        fields["webUrl"] = url
+    if published:
+        fields["publishedDateTime"] = published
+    if provider is not None:
+        fields["provider"] = {"name": provider, "domain": domain}
+    fields.update(extra)
+    return fields
+
+
+def related(title: str, url: str, provider: str, domain: str, **extra: Any) -> dict[str, Any]:
+    """Fields of one related entry."""
+    return {
+        "title": title,
+        "webUrl": url,
+        "provider": {"name": provider, "domain": domain},
+        **extra,
+    }
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[..., Path]:
+    """Write an article file under tmp_path/corpus and return its path."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir(exist_ok=True)
+
+    def _write(name: str, fields: dict[str, Any] | str | bytes, body: str = "") -> Path:
+        path = corpus / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(fields, bytes):
+            path.write_bytes(fields)
+        elif isinstance(fields, str):
+            path.write_text(fields, encoding="utf-8")
+        else:
+            path.write_text(front_matter(fields, body), encoding="utf-8")
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    path = tmp_path / "corpus"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def index_path(tmp_path: Path) -> str:
+    return str(tmp_path / "index")
+
+
+@pytest.fixture
+def samples(tmp_path: Path) -> Path:
+    """A private copy of the bundled sample corpus."""
+    dest = tmp_path / "samples"
+    shutil.copytree(SAMPLES, dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An index of the bundled samples, built once and only read by tests."""
+    from searchidx.indexing import update_index
+
+    path = str(tmp_path_factory.mktemp("sample-index") / "index")
+    summary = update_index(path, [str(SAMPLES)], jobs=1)
+    assert summary.failed == 0
+    return path
+
+
+@pytest.fixture
+def seeds() -> Path:
+    if not SEEDS.is_dir():
+        pytest.skip("../shared/seeds is not present")
+    return SEEDS
