@@ -233,7 +233,8 @@ def load_yaml(path: str, yaml_text: str, first_line: int = 1) -> Any:
         value = yaml.load(yaml_text, Loader=_FrontMatterLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + first_line if mark is not None else None
+        # An error found at the end of the text belongs to its last line.
+        line = min(mark.line, yaml_text.count("\n")) + first_line if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise ParseError(path, f"invalid YAML: {problem}", line) from None
     except yaml.YAMLError as exc:

@@ -222,18 +222,58 @@ def literal_words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def parse_query(schema: Any, text: str, literal: bool = False, or_group: bool = False) -> Any:
-    """Parse a query string; fall back to its plain words if Whoosh cannot read it."""
+_FUZZY = re.compile(r"(?<![\w:])([^\W\d_]{3,})~([12])?(?=\s|\)|$)")
+_SPELL_FIELD = "spell_title"
+
+
+def close_words(reader: Any, word: str, maxdist: int) -> list[str]:
+    """Known (unstemmed) title words within ``maxdist`` edits of ``word``, the closest
+    and most common first."""
+    from rapidfuzz.distance import Levenshtein
+
+    word = word.lower()
+    found = set(reader.terms_within(_SPELL_FIELD, word, maxdist))
+    return sorted(
+        found,
+        key=lambda w: (Levenshtein.distance(w, word), -reader.doc_frequency(_SPELL_FIELD, w), w),
+    )
+
+
+def expand_fuzzy(text: str, reader: Any) -> str:
+    """Rewrite ``word~`` as ``(word OR close OR words)``. Whoosh's own fuzzy terms
+    compare stems, where one typo can change the whole stem ("evacuaton" is not near
+    "evacu"); this compares words as typed."""
+
+    def replace(m: re.Match[str]) -> str:
+        word = m.group(1).lower()
+        maxdist = int(m.group(2) or (1 if len(word) <= 4 else 2))
+        words = [word, *(w for w in close_words(reader, word, maxdist) if w != word)]
+        return "(" + " OR ".join(words) + ")" if len(words) > 1 else word
+
+    return _FUZZY.sub(replace, text)
+
+
+def parse_query(
+    schema: Any,
+    text: str,
+    literal: bool = False,
+    or_group: bool = False,
+    reader: Any = None,
+) -> Any:
+    """Parse a query string; fall back to its plain words if Whoosh cannot read it.
+    With a ``reader``, ``word~`` fuzzy terms are expanded to close known words."""
     from whoosh import query as wq
 
+    if text.strip() in {"", "*"}:
+        return wq.Every()
     parser = _parser(schema, or_group)
     if not literal:
         try:
-            q = parser.parse(text)
-            if not isinstance(q, wq.NullQuery) or not literal_words(text):
-                return q
-        except Exception:
-            pass
+            q = parser.parse(expand_fuzzy(text, reader) if reader is not None else text)
+        except Exception:  # any parser failure means "read it literally"
+            q = wq.NullQuery
+        if q is not wq.NullQuery or not literal_words(text):
+            return q
     words = literal_words(text)
     if not words:
         return wq.NullQuery
@@ -307,19 +347,20 @@ def search(
     sortedby, reverse = SORTS[sort]
     flt = build_filter(filters)
     with ix.searcher() as searcher:
-        q = parse_query(ix.schema, text, literal)
+        reader = searcher.reader()
+        q = parse_query(ix.schema, text, literal, reader=reader)
         results = _run(searcher, q, flt, sortedby, reverse, page * limit)
         if results is None or (results.is_empty() and not literal):
             fallback = parse_query(ix.schema, text, literal=True)
             results = _run(searcher, fallback, flt, sortedby, reverse, page * limit) or results
             q = fallback if results is not None else q
         if results is not None and results.is_empty() and len(literal_words(text)) > 1:
-            loose = parse_query(ix.schema, text, literal, or_group=True)
+            loose = parse_query(ix.schema, text, literal, or_group=True, reader=reader)
             partial = _run(searcher, loose, flt, sortedby, reverse, page * limit)
             if partial is not None and not partial.is_empty():
                 results, q, result.partial = partial, loose, True
         if results is not None:
-            result.total = len(results)
+            result.total = exact_total(searcher, results, q, flt)
             start = (page - 1) * limit
             for hit in list(results)[start : start + limit]:
                 score = hit.score if sortedby is None else None
@@ -337,6 +378,17 @@ def _run(searcher: Any, q: Any, flt: Any, sortedby: str | None, reverse: bool, l
         return searcher.search(q, limit=limit, filter=flt, sortedby=sortedby, reverse=reverse)
     except Exception:
         return None
+
+
+def exact_total(searcher: Any, results: Any, q: Any, flt: Any) -> int:
+    """The number of matching items. With a filter, Whoosh's ``len(results)`` counts
+    matches the filter dropped (and an empty filter as none), so count directly."""
+    if flt is None:
+        return len(results)
+    allowed = set(searcher.docs_for_query(flt))
+    if not allowed:
+        return 0
+    return sum(1 for docnum in searcher.docs_for_query(q) if docnum in allowed)
 
 
 def query_terms(searcher: Any, q: Any) -> list[str]:
@@ -365,8 +417,8 @@ def did_you_mean(searcher: Any, text: str) -> str | None:
         stems = [t.text for t in analyzer(word)]
         if not stems or any(reader.doc_frequency(f, s) for s in stems for f in DEFAULT_FIELDS):
             continue
-        suggestions = searcher.suggest("title", word.lower(), limit=1, maxdist=2)
-        if suggestions and suggestions[0] != word.lower():
+        suggestions = close_words(reader, word, 2)
+        if suggestions:
             out = re.sub(rf"\b{re.escape(word)}\b", suggestions[0], out)
             changed = True
     return out if changed else None

@@ -103,6 +103,23 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> str:
     return path
 
 
+def sample_articles() -> list[dict[str, Any]]:
+    """The sample articles read straight from their files, without searchidx: the
+    independent side of brute-force checks."""
+    import json
+
+    out: list[dict[str, Any]] = []
+    for path in sorted(SAMPLES.iterdir()):
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".jsonl":
+            out += [json.loads(line) for line in text.splitlines() if line.strip()]
+        elif path.suffix == ".json":
+            out.append(json.loads(text))
+        else:
+            out.append(yaml.safe_load(text.split("---\n")[1]))
+    return out
+
+
 @pytest.fixture
 def seeds() -> Path:
     if not SEEDS.is_dir():

@@ -1,0 +1,299 @@
+"""Building and updating indexes on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from searchidx.documents import item_id, url_key
+from searchidx.errors import IndexNotFound, InvalidOption, NotAnIndex, SchemaMismatch
+from searchidx.indexing import update_index
+from searchidx.store import IndexDir
+from tests.conftest import article, related
+
+Write = Callable[..., Path]
+
+
+def records(index_path: str) -> dict[str, dict[str, Any]]:
+    """Every item in the index, by id, as stored."""
+    ixdir = IndexDir(index_path)
+    ixdir.require()
+    with ixdir.open_whoosh().searcher() as searcher:
+        return {f["id"]: json.loads(f["data"]) for f in searcher.all_stored_fields()}
+
+
+def rid(url: str) -> str:
+    return item_id(url_key(url))
+
+
+def errors_of(index_path: str, paths: list[str], **kw: Any) -> tuple[Any, list[str]]:
+    seen: list[str] = []
+    summary = update_index(index_path, paths, jobs=1, on_error=lambda e: seen.append(str(e)), **kw)
+    return summary, seen
+
+
+def test_sample_corpus_items(sample_index: str) -> None:
+    recs = records(sample_index)
+    kinds = [r["kind"] for r in recs.values()]
+    assert kinds.count("article") == 33
+    assert kinds.count("related") == 8
+
+
+def test_shared_related_url_variants_are_one_item(sample_index: str) -> None:
+    # 001, 002, 003 and 004 list Bay Chronicle's story under four URL spellings.
+    key = "baychronicle.com/news/2024/03/05/port-ellery-flood-barrier-vote.html"
+    recs = records(sample_index)
+    matching = [r for r in recs.values() if any(url_key(u) == key for u in r["urls"])]
+    assert len(matching) == 1
+    (item,) = matching
+    assert item["kind"] == "related"
+    assert item["provider"] == "Bay Chronicle"
+    citing = [r for r in recs.values() if any(x["id"] == item["id"] for x in r["related"])]
+    assert sorted(Path(r["path"]).name[:3] for r in citing) == ["001", "002", "003", "004"]
+
+
+def test_related_entry_with_an_article_url_is_that_article(sample_index: str) -> None:
+    recs = records(sample_index)
+    first = next(r for r in recs.values() if Path(r["path"] or "x").name.startswith("001-"))
+    assert first["kind"] == "article"
+    citing = [r for r in recs.values() if any(x["id"] == first["id"] for x in r["related"])]
+    assert sorted(Path(r["path"]).name[:3] for r in citing) == ["002", "003", "005"]
+
+
+def test_one_outlets_variants_collapse_within_a_list(sample_index: str) -> None:
+    recs = records(sample_index)
+    by_name = {Path(r["path"]).name: r for r in recs.values() if r["path"]}
+    # 015: two Riverside Post headlines with one URL; 018: two Bay Chronicle URLs.
+    riverside = [
+        x
+        for x in by_name["015-school-facial-recognition-parents.md"]["related"]
+        if x["provider"] == "Riverside Post"
+    ]
+    assert len(riverside) == 1
+    assert len(riverside[0]["titles"]) == 2
+    bay = [
+        x
+        for x in by_name["018-port-strike-metro-ledger.md"]["related"]
+        if x["provider"] == "Bay Chronicle"
+    ]
+    assert len(bay) == 1
+    assert len(bay[0]["urls"]) == 2
+    stored = recs[bay[0]["id"]]
+    assert set(bay[0]["titles"]) <= set(stored["titles"])
+
+
+def test_seed_nola_pair_is_one_item(seeds: Path, index_path: str) -> None:
+    summary = update_index(index_path, [str(seeds)], jobs=1)
+    assert (summary.added, summary.failed, summary.items) == (2, 0, 8)
+    nola = [r for r in records(index_path).values() if r["provider"] == "NOLA.com"]
+    assert len(nola) == 2  # two different NOLA.com stories; the variant pair is one of them
+    pair = next(r for r in nola if len(r["titles"]) == 2)
+    assert pair["titles"] == [
+        "New Orleans police use facial recognition software, despite official assurances to the contrary",
+        "New Orleans police use facial recognition software, despite previous assurances to the contrary",
+    ]
+
+
+def test_incremental_add_change_remove(write: Write, corpus: Path, index_path: str) -> None:
+    rel = related("Bay story", "https://baychronicle.com/s1", "Bay Chronicle", "baychronicle.com")
+    write("a.md", article("Harbor vote passes", "https://harborwire.com/a", related=[rel]))
+    write("b.md", article("Fare rise approved", "https://harborwire.com/b", related=[rel]))
+    s = update_index(index_path, [str(corpus)], jobs=1)
+    assert (s.added, s.updated, s.removed, s.unchanged, s.items) == (2, 0, 0, 0, 3)
+
+    write("c.md", article("Port strike", "https://harborwire.com/c"))
+    s = update_index(index_path, [str(corpus)], jobs=1)
+    assert (s.added, s.updated, s.removed, s.unchanged, s.items) == (1, 0, 0, 2, 4)
+
+    write("a.md", article("Harbor vote fails", "https://harborwire.com/a", related=[rel]))
+    s = update_index(index_path, [str(corpus)], jobs=1)
+    assert (s.added, s.updated, s.removed, s.unchanged) == (0, 1, 0, 2)
+    assert records(index_path)[rid("https://harborwire.com/a")]["title"] == "Harbor vote fails"
+
+    os.unlink(corpus / "a.md")
+    s = update_index(index_path, [str(corpus)], jobs=1)
+    assert (s.added, s.updated, s.removed, s.unchanged, s.items) == (0, 0, 1, 2, 3)
+    assert rid("https://baychronicle.com/s1") in records(index_path)  # b.md still cites it
+
+    os.unlink(corpus / "b.md")
+    s = update_index(index_path, [str(corpus)], jobs=1)
+    assert (s.removed, s.items) == (1, 1)
+    assert list(records(index_path)) == [rid("https://harborwire.com/c")]
+
+
+def test_unchanged_files_are_not_read(write: Write, corpus: Path, index_path: str) -> None:
+    path = write("a.md", article("Original title", "https://harborwire.com/a"))
+    update_index(index_path, [str(corpus)], jobs=1)
+    st = path.stat()
+    path.write_bytes(b"\x00" * st.st_size)  # garbage of the same size, same mtime
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert (s.unchanged, s.failed, errors) == (1, 0, [])
+
+
+def test_touched_files_are_hashed_not_reparsed(write: Write, corpus: Path, index_path: str) -> None:
+    path = write("a.md", article("Original title", "https://harborwire.com/a"))
+    update_index(index_path, [str(corpus)], jobs=1)
+    os.utime(path, ns=(1, 1))
+    s = update_index(index_path, [str(corpus)], jobs=1)
+    assert (s.unchanged, s.updated) == (1, 0)
+    s = update_index(index_path, [str(corpus)], jobs=1)
+    assert (s.unchanged, s.updated) == (1, 0)
+
+
+def test_a_file_that_goes_bad_keeps_its_indexed_content(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    write("a.md", article("Harbor vote passes", "https://harborwire.com/a"))
+    write("b.md", article("Fare rise approved", "https://harborwire.com/b"))
+    update_index(index_path, [str(corpus)], jobs=1)
+    bad = write("a.md", "---\ntitle: [broken\n---\n")
+    write("c.md", article("Port strike", "https://harborwire.com/c"))
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert errors == [f"{bad}:2: invalid YAML: did not find expected ',' or ']'"]
+    assert (s.added, s.updated, s.failed) == (1, 0, 1)
+    titles = sorted(r["title"] for r in records(index_path).values())
+    assert titles == ["Fare rise approved", "Harbor vote passes", "Port strike"]
+    # Still failing next time: reported again, not silently accepted.
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert (s.failed, len(errors)) == (1, 1)
+
+
+def test_removing_an_article_exposes_the_related_item(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    target = "https://coastaldaily.com/story"
+    write(
+        "a.md",
+        article(
+            "Harbor vote passes",
+            "https://harborwire.com/a",
+            related=[related("Coastal take", target, "Coastal Daily", "coastaldaily.com")],
+        ),
+    )
+    write(
+        "b.md",
+        article("Coastal's own story", target, provider="Coastal Daily", domain="coastaldaily.com"),
+    )
+    update_index(index_path, [str(corpus)], jobs=1)
+    assert records(index_path)[rid(target)]["kind"] == "article"
+    os.unlink(corpus / "b.md")
+    update_index(index_path, [str(corpus)], jobs=1)
+    rec = records(index_path)[rid(target)]
+    assert (rec["kind"], rec["title"]) == ("related", "Coastal take")
+    write(
+        "b.md",
+        article("Coastal's own story", target, provider="Coastal Daily", domain="coastaldaily.com"),
+    )
+    update_index(index_path, [str(corpus)], jobs=1)
+    assert records(index_path)[rid(target)]["kind"] == "article"
+
+
+def test_same_url_in_two_files_is_one_item(write: Write, corpus: Path, index_path: str) -> None:
+    url = "https://harborwire.com/a"
+    write("a.md", article("First copy", url))
+    write("b.md", article("Second copy", url + "/"))
+    update_index(index_path, [str(corpus)], jobs=1)
+    assert [r["title"] for r in records(index_path).values()] == ["First copy"]
+    os.unlink(corpus / "a.md")
+    update_index(index_path, [str(corpus)], jobs=1)
+    assert [r["title"] for r in records(index_path).values()] == ["Second copy"]
+
+
+def test_incremental_updates_end_where_a_rebuild_does(samples: Path, tmp_path: Path) -> None:
+    inc, full = str(tmp_path / "inc"), str(tmp_path / "full")
+    update_index(inc, [str(samples)], jobs=1)
+    # Remove an article that others cite, rewrite one, add one citing a shared item.
+    os.unlink(samples / "001-flood-barrier-approved.md")
+    text = (samples / "017-port-strike-begins.md").read_text(encoding="utf-8")
+    (samples / "017-port-strike-begins.md").write_text(
+        text.replace("Dockworkers", "Dock workers", 1), encoding="utf-8"
+    )
+    shutil.copy(samples / "002-flood-barrier-coastal-daily.md", samples / "099-copy.md")
+    update_index(inc, [str(samples)], jobs=1)
+    update_index(full, [str(samples)], jobs=1)
+    assert records(inc) == records(full)
+
+
+def test_parallel_parsing_gives_the_same_index(write: Write, corpus: Path, tmp_path: Path) -> None:
+    shared = related(
+        "Shared", "https://baychronicle.com/shared", "Bay Chronicle", "baychronicle.com"
+    )
+    for i in range(80):
+        write(
+            f"{i:03}.md",
+            article(f"Story number {i}", f"https://harborwire.com/{i}", related=[shared]),
+        )
+    one, two = str(tmp_path / "one"), str(tmp_path / "two")
+    update_index(one, [str(corpus)], jobs=1)
+    update_index(two, [str(corpus)], jobs=2)
+    assert records(one) == records(two)
+    assert len(records(two)) == 81
+
+
+def test_files_from_other_roots_are_kept(write: Write, tmp_path: Path, index_path: str) -> None:
+    write("x/a.md", article("In x", "https://harborwire.com/x"))
+    write("y/b.md", article("In y", "https://harborwire.com/y"))
+    update_index(index_path, [str(tmp_path / "corpus" / "x")], jobs=1)
+    s = update_index(index_path, [str(tmp_path / "corpus" / "y")], jobs=1)
+    assert (s.added, s.removed, s.files) == (1, 0, 2)
+
+
+def test_rebuild_starts_over(write: Write, tmp_path: Path, index_path: str) -> None:
+    write("x/a.md", article("In x", "https://harborwire.com/x"))
+    write("y/b.md", article("In y", "https://harborwire.com/y"))
+    update_index(index_path, [str(tmp_path / "corpus" / "x")], jobs=1)
+    s = update_index(index_path, [str(tmp_path / "corpus" / "y")], rebuild=True, jobs=1)
+    assert (s.added, s.files, s.items) == (1, 1, 1)
+    assert sorted(os.listdir(index_path)) == ["CURRENT", "data-2", "write.lock"]
+
+
+def test_variant_threshold_needs_a_rebuild_to_change(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    write("a.md", article("A", "https://harborwire.com/a"))
+    update_index(index_path, [str(corpus)], jobs=1)
+    with pytest.raises(InvalidOption, match="built with --variant-threshold 90; add --rebuild"):
+        update_index(index_path, [str(corpus)], variant_threshold=80)
+    assert update_index(index_path, [str(corpus)], variant_threshold=80, rebuild=True).files == 1
+
+
+def test_folder_that_is_not_an_index_is_left_alone(
+    write: Write, corpus: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "todo.txt").write_text("keep me")
+    with pytest.raises(NotAnIndex, match="is not a searchidx index"):
+        update_index(str(other), [str(corpus)])
+    assert os.listdir(other) == ["todo.txt"]
+
+
+def test_missing_index_says_how_to_create_one(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFound, match=r"create one with: searchidx index PATH\.\.\."):
+        IndexDir(str(tmp_path / "nothing")).require()
+
+
+def test_schema_version_mismatch_says_to_rebuild(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    write("a.md", article("A", "https://harborwire.com/a"))
+    update_index(index_path, [str(corpus)], jobs=1)
+    ixdir = IndexDir(index_path)
+    meta_path = Path(ixdir.data_dir()) / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "schema_version": 0}))
+    with pytest.raises(
+        SchemaMismatch,
+        match=r"schema version 0, but this searchidx uses version 1; rebuild it with: searchidx index --rebuild",
+    ):
+        ixdir.require()
+    with pytest.raises(SchemaMismatch):
+        update_index(index_path, [str(corpus)])
+    assert update_index(index_path, [str(corpus)], rebuild=True).items == 1
