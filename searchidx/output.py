@@ -94,6 +94,10 @@ def display_path(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 # --- index -------------------------------------------------------------------------------------
 
 
@@ -101,7 +105,7 @@ def render_summary(s: IndexSummary) -> str:
     return (
         f"added {s.added}, updated {s.updated}, removed {s.removed}, "
         f"unchanged {s.unchanged}, failed {s.failed} in {s.seconds:.2f}s "
-        f"({s.items} items from {s.files} files in {s.index})"
+        f"({plural(s.items, 'item')} from {plural(s.files, 'file')} in {s.index})"
     )
 
 
@@ -131,8 +135,7 @@ def render_search(r: SearchResult, style: Style) -> str:
     from searchidx.searching import snippet
 
     lines = []
-    noun = "result" if r.total == 1 else "results"
-    head = f"{r.total} {noun} for {r.query!r} ({r.seconds * 1000:.0f} ms)"
+    head = f"{plural(r.total, 'result')} for {r.query!r} ({r.seconds * 1000:.0f} ms)"
     if r.filters:
         head += f" [{_filters_text(r.filters)}]"
     lines.append(style.bold(head))

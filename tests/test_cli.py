@@ -1,0 +1,333 @@
+"""The command line: output, exit statuses and error messages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from searchidx import __version__
+from searchidx.cli import cli
+from searchidx.output import Style, use_color
+from tests.conftest import ROOT, SAMPLES, article
+
+Write = Callable[..., Path]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def timeless(text: str) -> str:
+    """Output with run times masked."""
+    return re.sub(r"\d+(\.\d+)? ?(ms|s)\b", "T", text)
+
+
+@pytest.fixture
+def small(write: Write, corpus: Path, index_path: str) -> str:
+    write(
+        "a.md",
+        article(
+            "Harbor vote passes",
+            "https://harborwire.com/a",
+            excerpt="The council voted for the flood barrier.",
+            topics=["Local Government"],
+        ),
+    )
+    write(
+        "b.md",
+        article(
+            "Fare rise approved",
+            "https://coastaldaily.com/b",
+            provider="Coastal Daily",
+            domain="coastaldaily.com",
+            published="2024-04-01T12:00:00Z",
+            excerpt="Transit fares go up in April after a harbor vote.",
+        ),
+    )
+    result = run("--index", index_path, "index", str(corpus))
+    assert result.exit_code == 0, result.output
+    return index_path
+
+
+def test_version_and_help() -> None:
+    assert run("--version").output == f"searchidx, version {__version__}\n"
+    out = run("-h").output
+    for command in ("index", "search", "show", "stats"):
+        assert re.search(rf"^  {command} ", out, re.M)
+    assert "[env var: SEARCHIDX_INDEX; default:" in out
+
+
+def test_index_summary_and_status(write: Write, corpus: Path, index_path: str) -> None:
+    write("a.md", article("Harbor vote passes", "https://harborwire.com/a"))
+    result = run("--index", index_path, "index", str(corpus))
+    assert result.exit_code == 0
+    assert timeless(result.output) == (
+        f"added 1, updated 0, removed 0, unchanged 0, failed 0 in T (1 item from 1 file in {index_path})\n"
+    )
+    bad = write("bad.md", "---\ntitle: [oops\n---\n")
+    result = run("--index", index_path, "index", str(corpus))
+    assert result.exit_code == 1
+    assert result.stderr == f"{bad}:2: invalid YAML: did not find expected ',' or ']'\n"
+    assert timeless(result.stdout) == (
+        f"added 0, updated 0, removed 0, unchanged 1, failed 1 in T (1 item from 1 file in {index_path})\n"
+    )
+
+
+def test_search_text_output(small: str) -> None:
+    result = run("--index", small, "search", "harbor")
+    assert result.exit_code == 0
+    assert timeless(result.output) == (
+        "2 results for 'harbor' (T)\n"
+        "\n"
+        "  1. Harbor vote passes\n"
+        "     Harbor Wire · 2024-03-05 09:00 · article · id 4f5c585a15928022\n"
+        "     The council voted for the flood barrier.\n"
+        "     https://harborwire.com/a\n"
+        "\n"
+        "  2. Fare rise approved\n"
+        "     Coastal Daily · 2024-04-01 12:00 · article · id f4b0c5721588c03c\n"
+        "     Transit fares go up in April after a harbor vote.\n"
+        "     https://coastaldaily.com/b\n"
+    )
+
+
+def test_search_states_filters_partial_and_suggestions(small: str) -> None:
+    out = timeless(run("--index", small, "search", "harbor", "--provider", "coastal daily").output)
+    assert out.startswith("1 result for 'harbor' (T) [provider: coastal daily]\n")
+    out = timeless(run("--index", small, "search", "harbor", "--provider", "Costal Daily").output)
+    assert out == (
+        "0 results for 'harbor' (T) [provider: Costal Daily]\n"
+        "No such provider is known. Closest: Coastal Daily\n"
+    )
+    out = run("--index", small, "search", "harbor", "zeppelin").output
+    assert "No item has all the words; showing the best partial matches.\n" in out
+    out = run("--index", small, "search", "harbr").output
+    assert "Did you mean: harbor?\n" in out
+
+
+def test_search_json(small: str) -> None:
+    result = run("--index", small, "search", "harbor", "--format", "json")
+    data = json.loads(result.output)
+    assert (data["query"], data["total"]) == ("harbor", 2)
+    assert list(data["hits"][0]) == [
+        "id",
+        "kind",
+        "title",
+        "excerpt",
+        "provider",
+        "domain",
+        "topics",
+        "published",
+        "url",
+        "path",
+        "score",
+    ]
+    assert data["hits"][0]["published"] == "2024-03-05T09:00:00Z"
+    assert data["hits"][0]["topics"] == ["Local Government"]
+
+
+def test_search_jsonl_and_csv(small: str) -> None:
+    lines = run("--index", small, "search", "harbor", "--format", "jsonl").output.splitlines()
+    assert [json.loads(line)["title"] for line in lines] == [
+        "Harbor vote passes",
+        "Fare rise approved",
+    ]
+    rows = list(
+        csv.DictReader(
+            io.StringIO(run("--index", small, "search", "harbor", "--format", "csv").output)
+        )
+    )
+    assert [r["title"] for r in rows] == ["Harbor vote passes", "Fare rise approved"]
+    assert rows[0]["topics"] == "Local Government"
+
+
+def test_search_with_nothing_found_exits_0(small: str) -> None:
+    result = run("--index", small, "search", "zeppelin")
+    assert (result.exit_code, timeless(result.output)) == (0, "0 results for 'zeppelin' (T)\n")
+
+
+def test_index_from_environment(small: str) -> None:
+    result = run("search", "harbor", "--format", "jsonl", env={"SEARCHIDX_INDEX": small})
+    assert result.exit_code == 0
+    assert len(result.output.splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "message"),
+    [
+        (["search"], 2, "Error: Missing argument 'QUERY...'."),
+        (
+            ["search", "x", "--limit", "0"],
+            2,
+            "Error: Invalid value for '--limit': 0 is not in the range x>=1.",
+        ),
+        (
+            ["search", "x", "--since", "tomorrow"],
+            2,
+            "Error: Invalid value for '--since': 'tomorrow' is not a date; use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 date-time",
+        ),
+        (
+            ["search", "x", "--kind", "video"],
+            2,
+            "Error: Invalid value for '--kind': 'video' is not one of 'article', 'related', 'all'.",
+        ),
+        (
+            ["search", "x", "--sort", "random"],
+            2,
+            "Error: Invalid value for '--sort': 'random' is not one of 'relevance', 'newest', 'oldest', 'quality', 'heat'.",
+        ),
+        (
+            ["search", "x", "--format", "xml"],
+            2,
+            "Error: Invalid value for '--format': 'xml' is not one of 'text', 'json', 'jsonl', 'csv'.",
+        ),
+        (
+            ["index", "/no/such/folder"],
+            2,
+            "Error: Invalid value for 'PATHS...': Path '/no/such/folder' does not exist.",
+        ),
+        (
+            ["index", "--jobs", "0", "."],
+            2,
+            "Error: Invalid value for '--jobs': 0 is not in the range x>=1.",
+        ),
+        (
+            ["index", "--variant-threshold", "101", "."],
+            2,
+            "Error: Invalid value for '--variant-threshold': 101.0 is not in the range 0<=x<=100.",
+        ),
+        (["show", "ffffffff"], 1, "Error: no item with id 'ffffffff'"),
+        (["frobnicate"], 2, "Error: No such command 'frobnicate'."),
+    ],
+)
+def test_usage_and_lookup_errors(small: str, args: list[str], status: int, message: str) -> None:
+    result = run("--index", small, *args)
+    assert result.exit_code == status
+    assert result.output.rstrip("\n").splitlines()[-1] == message
+
+
+@pytest.mark.parametrize("command", [["search", "x"], ["show", "abcd"], ["stats"]])
+def test_missing_index_is_an_error(tmp_path: Path, command: list[str]) -> None:
+    result = run("--index", str(tmp_path / "none"), *command)
+    assert result.exit_code == 1
+    assert (
+        result.output
+        == f"Error: no index at {tmp_path / 'none'}; create one with: searchidx index PATH...\n"
+    )
+
+
+def test_not_an_index(tmp_path: Path, corpus: Path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("x")
+    for args in (["index", str(corpus)], ["search", "x"]):
+        result = run("--index", str(tmp_path / "notes"), *args)
+        assert result.exit_code == 1
+        assert result.output == (
+            f"Error: {tmp_path / 'notes'} is not a searchidx index (it holds other files); "
+            "choose an empty or new folder with --index\n"
+        )
+
+
+def test_variant_threshold_change_is_a_usage_error(small: str, corpus: Path) -> None:
+    result = run("--index", small, "index", "--variant-threshold", "80", str(corpus))
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "Error: the index was built with --variant-threshold 90; add --rebuild to change it"
+    )
+
+
+def test_show_and_stats(small: str) -> None:
+    result = run("--index", small, "show", "4f5c585a")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[:4] == [
+        "Harbor vote passes",
+        "  id:        4f5c585a15928022",
+        "  kind:      article",
+        "  provider:  Harbor Wire (harborwire.com)",
+    ]
+    data = json.loads(run("--index", small, "show", "4f5c585a15928022", "--format", "json").output)
+    assert (data["title"], data["related"], data["cited_by"]) == ("Harbor vote passes", [], [])
+    stats = json.loads(run("--index", small, "stats", "--format", "json").output)
+    assert (stats["items"], stats["articles"], stats["providers"], stats["schema_version"]) == (
+        2,
+        2,
+        2,
+        1,
+    )
+    text = run("--index", small, "stats").output
+    assert "items:     2 (2 articles, 0 related)\n" in text
+    assert "published: 2024-03-05 09:00 to 2024-04-01 12:00\n" in text
+
+
+def test_no_colour_off_a_terminal_or_with_no_color(
+    small: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = run("--index", small, "search", "harbor").output
+    assert "\x1b[" not in out
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert use_color(Terminal())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not use_color(Terminal())
+    assert Style(True).match("x") == "\x1b[1;33mx\x1b[0m"
+    assert Style(False).match("x") == "x"
+
+
+def test_output_piped_into_head_ends_quietly(tmp_path: Path) -> None:
+    index = tmp_path / "ix"
+    exe = [sys.executable, "-m", "searchidx", "--index", str(index)]
+    subprocess.run([*exe, "index", str(SAMPLES)], check=True, capture_output=True, cwd=ROOT)
+    pipeline = f"{' '.join(exe)} search '*' --limit 40 --format jsonl | head -n 1"
+    proc = subprocess.run(
+        ["bash", "-c", pipeline],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+    )
+    assert proc.stderr == ""
+    assert len(proc.stdout.splitlines()) == 1
+
+
+def test_seed_files_done_when(seeds: Path, tmp_path: Path) -> None:
+    index = str(tmp_path / "ix")
+    first = run("--index", index, "index", str(seeds))
+    assert first.exit_code == 0
+    assert timeless(first.output).startswith(
+        "added 2, updated 0, removed 0, unchanged 0, failed 0 in T (8 items"
+    )
+    result = run("--index", index, "search", "facial recognition", "--format", "json")
+    data = json.loads(result.output)
+    assert data["total"] == 8
+    articles = sorted(h["title"] for h in data["hits"] if h["kind"] == "article")
+    assert articles == [
+        "Documents Detail New Orleans PD's Facial Recognition Use",
+        "New Orleans Police Department using facial recognition despite years of denial",
+    ]
+    providers = sorted(h["provider"] for h in data["hits"] if h["kind"] == "related")
+    assert providers == [
+        "Aclu.org",
+        "Governing",
+        "NOLA.com",
+        "NOLA.com",
+        "Smithsonian Magazine",
+        "The Lens",
+    ]
+    assert sum("assurances to the contrary" in h["title"] for h in data["hits"]) == 1
+    again = run("--index", index, "index", str(seeds))
+    assert timeless(again.output).startswith("added 0, updated 0, removed 0, unchanged 2, failed 0")
