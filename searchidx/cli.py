@@ -271,6 +271,74 @@ def search(
         click.echo(output.render_search(result, _style()))
 
 
+# --- facets -------------------------------------------------------------------------------
+
+FACET_FIELDS = ("provider", "domain", "topic", "kind", "year", "month")
+
+
+@cli.command()
+@click.argument("field", type=click.Choice(FACET_FIELDS), metavar="FIELD")
+@click.argument("query", nargs=-1)
+@filter_options
+@click.option("--by-domain", is_flag=True, help="Group providers by domain instead of name.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Values to show; 0 for all.",
+)
+@click.option(
+    "--min-count",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Hide values with fewer items.",
+)
+@click.option("--literal", is_flag=True, help="Treat the query as plain words.")
+@click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@click.pass_obj
+def facets(
+    index_path: str,
+    /,
+    field: str,
+    query: tuple[str, ...],
+    by_domain: bool,
+    limit: int,
+    min_count: int,
+    literal: bool,
+    fmt: str,
+    **kwargs: Any,
+) -> None:
+    """Count items by FIELD: provider, domain, topic, kind, year or month.
+
+    With a QUERY, only matching items count. Values are ordered by count (year and
+    month in time order). Related items count toward their own provider; use
+    --kind article to count articles only. An item with two topics counts under each.
+    """
+    from searchidx import output
+    from searchidx.facets import facet_counts
+
+    result = facet_counts(
+        index_path,
+        field,
+        " ".join(query) or None,
+        make_filters(kwargs),
+        by_domain=by_domain,
+        limit=limit,
+        min_count=min_count,
+        literal=literal,
+    )
+    if fmt == "json":
+        click.echo(output.to_json(result))
+    elif fmt == "jsonl":
+        click.echo(output.to_jsonl(result.buckets), nl=False)
+    elif fmt == "csv":
+        click.echo(output.render_facets_csv(result), nl=False)
+    else:
+        click.echo(output.render_facets(result, _style()))
+
+
 # --- show and stats ----------------------------------------------------------------------
 
 

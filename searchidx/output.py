@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from searchidx.facets import FacetResult
     from searchidx.indexing import IndexSummary
     from searchidx.searching import Item, SearchResult, Stats
 
@@ -243,3 +244,72 @@ def render_stats(s: Stats) -> str:
         ("schema", f"version {s.schema_version}"),
     ]
     return "\n".join(f"{label + ':':<11}{value}" for label, value in rows)
+
+
+# --- facets ----------------------------------------------------------------------------------
+
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def bar(count: int, largest: int, width: int = 24) -> str:
+    """A bar of Unicode blocks, ``width`` cells for ``largest``, in eighths of a cell."""
+    if largest <= 0 or count <= 0:
+        return ""
+    eighths = max(1, round(count / largest * width * 8))
+    full, part = divmod(eighths, 8)
+    return "█" * full + (_EIGHTHS[part] if part else "")
+
+
+def _share(count: int, total: int) -> str:
+    return f"{count / total * 100:.1f}%" if total else "-"
+
+
+def render_facets(r: FacetResult, style: Style) -> str:
+    names = {
+        "provider": "providers",
+        "domain": "domains",
+        "topic": "topics",
+        "kind": "kinds",
+        "year": "years",
+        "month": "months",
+    }
+    label = "domain" if r.by_domain else r.field
+    lines = []
+    scope = []
+    if r.query:
+        scope.append(f"matching {r.query!r}")
+    if r.filters:
+        scope.append(f"[{_filters_text(r.filters)}]")
+    if scope:
+        lines.append(style.bold(f"{label} counts of items " + " ".join(scope)))
+    width = max([len(label), *(len(b.value) for b in r.buckets)])
+    cwidth = max(5, *(len(str(b.count)) for b in r.buckets)) if r.buckets else 5
+    largest = max((b.count for b in r.buckets), default=0)
+    lines.append(style.dim(f"{label:<{width}}  {'count':>{cwidth}}   share"))
+    for b in r.buckets:
+        row = f"{b.value:<{width}}  {b.count:>{cwidth}}  {_share(b.count, r.total):>6}  "
+        row += f"{bar(b.count, largest):<24}"
+        if b.also:
+            row += "  " + style.dim(", ".join(b.also))
+        lines.append(row.rstrip())
+    hidden = r.distinct - len(r.buckets)
+    if hidden > 0:
+        lines.append(style.dim(f"… {plural(hidden, 'more value')} ({plural(r.other, 'item')})"))
+    noun = "domains" if r.by_domain else names[r.field]
+    lines.append(
+        f"{plural(r.total, 'item')}, {r.distinct} {noun if r.distinct != 1 else noun[:-1]}"
+    )
+    return "\n".join(lines)
+
+
+def render_facets_csv(r: FacetResult) -> str:
+    rows = (
+        {
+            "value": b.value,
+            "count": b.count,
+            "share": round(b.count / r.total, 6) if r.total else 0,
+            "also": b.also,
+        }
+        for b in r.buckets
+    )
+    return to_csv(rows, ("value", "count", "share", "also"))

@@ -1,0 +1,194 @@
+"""Facet counts: who covered a subject, how much, and when.
+
+Counts are exact. The matching items are the query's documents that pass the filters;
+each is then counted under its value of the facet field, read from Whoosh's per-document
+columns (provider, domain, kind, month) or, for the multi-valued topics, from the topic
+postings, so an item with two topics counts once under each. Items without a value are
+counted under ``(none)``, never dropped.
+
+Providers are grouped by name compared case-insensitively with whitespace trimmed and
+collapsed; each bucket shows the spelling seen most often and the domains seen for it.
+``by_domain`` groups by domain instead, showing the provider names seen for each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from searchidx.errors import InvalidOption
+from searchidx.schema import topic_key
+from searchidx.searching import Filters, build_filter, open_index, parse_query
+
+FIELDS = ("provider", "domain", "topic", "kind", "year", "month")
+NONE = "(none)"
+_TIME_FIELDS = ("year", "month")
+
+
+@dataclass(slots=True)
+class Bucket:
+    """One value and how many matching items have it."""
+
+    value: str
+    count: int
+    also: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FacetResult:
+    """Counts for one field over the items matching a query and filters."""
+
+    field: str
+    query: str | None
+    total: int
+    distinct: int
+    buckets: list[Bucket]
+    other: int = 0
+    by_domain: bool = False
+    filters: dict[str, Any] = dataclasses.field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def facet_counts(
+    index_path: str,
+    fieldname: str,
+    query: str | None = None,
+    filters: Filters | None = None,
+    *,
+    by_domain: bool = False,
+    limit: int = 20,
+    min_count: int = 1,
+    literal: bool = False,
+) -> FacetResult:
+    """Count the matching items by ``fieldname``. ``limit`` 0 shows every value."""
+    if fieldname not in FIELDS:
+        raise InvalidOption(f"field must be one of {', '.join(FIELDS)}")
+    if limit < 0 or min_count < 0:
+        raise InvalidOption("--limit and --min-count must not be negative")
+    started = time.perf_counter()
+    ix = open_index(index_path)
+    grouped_by = "domain" if by_domain and fieldname == "provider" else fieldname
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        q = parse_query(ix.schema, query or "*", literal, reader=reader)
+        filters = filters or Filters()
+        docs = _matching(searcher, q, build_filter(filters))
+        if grouped_by == "topic":
+            counts, also = _topic_counts(searcher, docs), dict[str, list[str]]()
+        else:
+            counts, also = _column_counts(reader, grouped_by, docs)
+    buckets = [Bucket(value, n, also.get(value, [])) for value, n in counts.items()]
+    if fieldname in _TIME_FIELDS:
+        buckets.sort(key=lambda b: (b.value == NONE, b.value))
+    else:
+        buckets.sort(key=lambda b: (-b.count, b.value.casefold(), b.value))
+    distinct = len(buckets)
+    buckets = [b for b in buckets if b.count >= max(min_count, 1)]
+    shown = buckets if limit == 0 else buckets[:limit]
+    other = sum(b.count for b in buckets[len(shown) :])
+    return FacetResult(
+        field=fieldname,
+        query=query,
+        total=len(docs),
+        distinct=distinct,
+        buckets=shown,
+        other=other,
+        by_domain=grouped_by == "domain" and fieldname == "provider",
+        filters=filters.describe(),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _matching(searcher: Any, q: Any, flt: Any) -> list[int]:
+    """The live document numbers matching the query and passing the filter."""
+    from whoosh import query as wq
+
+    if isinstance(q, wq.Every) and flt is None:
+        return list(searcher.reader().all_doc_ids())
+    docs = searcher.docs_for_query(q)
+    if flt is None:
+        return list(docs)
+    allowed = set(searcher.docs_for_query(flt))
+    return [d for d in docs if d in allowed]
+
+
+def _column(reader: Any, name: str) -> list[str]:
+    """A column's values for every document number, as text."""
+    return [
+        v.decode("utf-8") if isinstance(v, bytes) else str(v)
+        for v in reader.column_reader(name, translate=False)
+    ]
+
+
+def _column_counts(
+    reader: Any, name: str, docs: list[int]
+) -> tuple[Counter[str], dict[str, list[str]]]:
+    """Count ``docs`` by a column; for providers and domains, also say who is behind
+    each bucket (domains of a provider, provider names of a domain)."""
+    if name in _TIME_FIELDS:
+        months = _column(reader, "month")
+        cut = 4 if name == "year" else 7
+        return Counter(months[d][:cut] or NONE for d in docs), {}
+    keys = _column(reader, name)
+    if name == "kind":
+        return Counter(keys[d] or NONE for d in docs), {}
+    names = _column(reader, "provider_name")
+    domains = _column(reader, "domain")
+    if name == "provider":
+        labels: dict[str, Counter[str]] = defaultdict(Counter)
+        seen: dict[str, Counter[str]] = defaultdict(Counter)
+        for d in docs:
+            labels[keys[d]][names[d]] += 1
+            seen[keys[d]][domains[d]] += 1
+        counts: Counter[str] = Counter()
+        also: dict[str, list[str]] = {}
+        for key, spellings in labels.items():
+            label = _most_common(spellings) if key else NONE
+            counts[label] = spellings.total()
+            also[label] = _ranked(seen[key])
+        return counts, also
+    # domain
+    counts = Counter(keys[d] or NONE for d in docs)
+    by_domain: dict[str, Counter[str]] = defaultdict(Counter)
+    for d in docs:
+        by_domain[keys[d] or NONE][names[d]] += 1
+    return counts, {k: _ranked(v) for k, v in by_domain.items()}
+
+
+def _most_common(counter: Counter[str]) -> str:
+    return min(counter, key=lambda v: (-counter[v], v))
+
+
+def _ranked(counter: Counter[str]) -> list[str]:
+    return [v for v in sorted(counter, key=lambda v: (-counter[v], v)) if v]
+
+
+def _topic_counts(searcher: Any, docs: Iterable[int]) -> Counter[str]:
+    """Count by topic; an item counts once under each of its topics. Topics are keyed
+    case-folded and labelled with the spelling most common among their first items."""
+    reader = searcher.reader()
+    matched = set(docs)
+    counts: Counter[str] = Counter()
+    with_topic: set[int] = set()
+    for term in reader.lexicon("topic"):
+        ids = [d for d in reader.postings("topic", term).all_ids() if d in matched]
+        if ids:
+            counts[_topic_label(searcher, term.decode("utf-8"), ids)] += len(ids)
+            with_topic.update(ids)
+    missing = len(matched - with_topic)
+    if missing:
+        counts[NONE] = missing
+    return counts
+
+
+def _topic_label(searcher: Any, key: str, docs: list[int], sample: int = 25) -> str:
+    spellings: Counter[str] = Counter()
+    for docnum in sorted(docs)[:sample]:
+        topics = json.loads(searcher.stored_fields(docnum)["data"])["topics"]
+        spellings.update(t for t in topics if topic_key(t) == key)
+    return _most_common(spellings) if spellings else key

@@ -1,0 +1,309 @@
+"""Facet counts, checked against brute-force counts computed from the corpus files."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from searchidx.cli import FACET_FIELDS, cli
+from searchidx.errors import InvalidOption
+from searchidx.facets import FIELDS, NONE, facet_counts
+from searchidx.indexing import update_index
+from searchidx.output import bar
+from searchidx.searching import Filters
+from tests.conftest import front_matter
+
+WORDS = [
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+]
+TOPICS = ["Climate", "Labor", "Health", "Transit", "AI"]
+# Skewed: the first providers are far more frequent. Spelling variants differ only in
+# case and spacing; None means no provider at all.
+PROVIDERS = [
+    ("Harbor Wire", "harborwire.com"),
+    ("harbor wire", "harborwire.com"),
+    (" Harbor  Wire ", "harborwire.net"),
+    ("Coastal Daily", "coastaldaily.com"),
+    ("Metro Ledger", "metroledger.com"),
+    ("Civic Signal", "civicsignal.org"),
+    ("Valley Tribune", "valleytribune.net"),
+    ("Pinecrest Gazette", "pinecrestgazette.com"),
+    None,
+]
+WEIGHTS = [40, 6, 3, 20, 10, 6, 4, 2, 9]
+
+
+def generate(root: Path, n: int = 2500, seed: int = 7) -> None:
+    """A corpus whose URLs are already canonical, so item identity is the URL."""
+    rng = random.Random(seed)
+    outside = [f"https://outside{i}.example/story" for i in range(150)]
+    for i in range(n):
+        fields: dict[str, Any] = {
+            "title": " ".join(rng.sample(WORDS, 3)),
+            "webUrl": f"https://news{i % 97}.example/a/{i}",
+            "publishedDateTime": f"20{rng.choice(['22', '23'])}-{rng.randint(1, 12):02}-{rng.randint(1, 28):02}T12:00:00Z",
+            "topics": rng.sample(TOPICS, rng.choice([0, 1, 1, 2, 3])),
+        }
+        prov = rng.choices(PROVIDERS, WEIGHTS)[0]
+        if prov:
+            fields["provider"] = {"name": prov[0], "domain": prov[1]}
+        related = []
+        for j in rng.sample(range(150), rng.choice([0, 0, 1, 2])):
+            related.append(
+                {
+                    "title": f"{WORDS[j % 10]} {WORDS[(j * 3 + 1) % 10]} outside {j}",
+                    "webUrl": outside[j],
+                    "provider": {"name": f"Outlet {j % 12}", "domain": f"outlet{j % 12}.example"},
+                }
+            )
+        if i > 10 and rng.random() < 0.2:  # cite an earlier article: that item is the article
+            earlier = rng.randrange(i)
+            related.append(
+                {
+                    "title": "a citation",
+                    "webUrl": f"https://news{earlier % 97}.example/a/{earlier}",
+                    "provider": {"name": "Ignored", "domain": "ignored.example"},
+                }
+            )
+        if related:
+            fields["related"] = related
+        sub = root / f"{i // 500:02}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"{i:05}.md").write_text(front_matter(fields), encoding="utf-8")
+
+
+def brute_force_items(root: Path) -> list[dict[str, Any]]:
+    """Items as the specification defines them, computed from the files alone."""
+    articles: dict[str, dict[str, Any]] = {}
+    related: dict[str, dict[str, Any]] = {}
+    for path in sorted(root.rglob("*.md")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8").split("---\n")[1])
+        articles[data["webUrl"]] = {**data, "kind": "article"}
+        for entry in data.get("related", []):
+            related.setdefault(entry["webUrl"], {**entry, "kind": "related"})
+    items = list(articles.values())
+    items += [entry for url, entry in related.items() if url not in articles]
+    return items
+
+
+def provider_of(item: dict[str, Any]) -> str:
+    name = (item.get("provider") or {}).get("name")
+    return " ".join(name.split()).casefold() if name else NONE
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[dict[str, Any]]]:
+    root = tmp_path_factory.mktemp("facet-corpus")
+    generate(root / "corpus")
+    index = str(root / "index")
+    assert update_index(index, [str(root / "corpus")], jobs=2).failed == 0
+    return index, brute_force_items(root / "corpus")
+
+
+def counted(result: Any) -> dict[str, int]:
+    return {b.value: b.count for b in result.buckets}
+
+
+def test_provider_counts_match_brute_force(generated: tuple[str, list[dict[str, Any]]]) -> None:
+    index, items = generated
+    expected = Counter(provider_of(i) for i in items)
+    result = facet_counts(index, "provider", limit=0)
+    assert result.total == len(items) > 2500
+    assert {k.casefold(): v for k, v in counted(result).items()} == expected
+    assert sum(b.count for b in result.buckets) == result.total
+    # Case and spacing variants are one provider, labelled with the commonest spelling,
+    # with every domain seen for it.
+    harbor = next(b for b in result.buckets if b.value == "Harbor Wire")
+    assert harbor.also == ["harborwire.com", "harborwire.net"]
+    assert result.buckets[0].value == "Harbor Wire"
+    assert counted(result)[NONE] == expected[NONE] > 0
+
+
+def test_article_only_counts(generated: tuple[str, list[dict[str, Any]]]) -> None:
+    index, items = generated
+    expected = Counter(provider_of(i) for i in items if i["kind"] == "article")
+    result = facet_counts(index, "provider", filters=Filters(kind="article"), limit=0)
+    assert {k.casefold(): v for k, v in counted(result).items()} == expected
+
+
+def test_topics_overlap(generated: tuple[str, list[dict[str, Any]]]) -> None:
+    index, items = generated
+    expected: Counter[str] = Counter()
+    for item in items:
+        expected.update(item.get("topics") or [NONE])
+    result = facet_counts(index, "topic", limit=0)
+    assert counted(result) == expected
+    assert result.total == len(items)
+    assert sum(b.count for b in result.buckets) > result.total
+
+
+def test_query_and_filters_narrow_the_count(generated: tuple[str, list[dict[str, Any]]]) -> None:
+    index, items = generated
+
+    def matches(item: dict[str, Any]) -> bool:
+        words = set(item["title"].split())
+        return {"alpha", "bravo"} <= words and provider_of(item) == "coastal daily"
+
+    result = facet_counts(
+        index, "month", "alpha bravo", Filters(providers=("COASTAL DAILY",)), limit=0
+    )
+    expected = Counter(i["publishedDateTime"][:7] for i in items if matches(i))
+    assert counted(result) == expected
+    assert [b.value for b in result.buckets] == sorted(expected)  # time order
+    assert result.filters == {"providers": ["COASTAL DAILY"]}
+
+
+def test_years_domains_kinds(generated: tuple[str, list[dict[str, Any]]]) -> None:
+    index, items = generated
+    years = Counter(
+        (i.get("publishedDateTime") or NONE)[:4] if i.get("publishedDateTime") else NONE
+        for i in items
+    )
+    assert counted(facet_counts(index, "year", limit=0)) == years
+    kinds = Counter(i["kind"] for i in items)
+    assert counted(facet_counts(index, "kind")) == kinds
+    domains = Counter((i.get("provider") or {}).get("domain") or NONE for i in items)
+    assert counted(facet_counts(index, "domain", limit=0)) == domains
+    assert counted(facet_counts(index, "provider", by_domain=True, limit=0)) == domains
+
+
+def test_limit_min_count_and_order(generated: tuple[str, list[dict[str, Any]]]) -> None:
+    index, _ = generated
+    everything = facet_counts(index, "provider", limit=0)
+    top = facet_counts(index, "provider", limit=3)
+    assert top.buckets == everything.buckets[:3]
+    assert top.distinct == everything.distinct
+    assert top.other == sum(b.count for b in everything.buckets[3:])
+    counts = [b.count for b in everything.buckets]
+    assert counts == sorted(counts, reverse=True)
+    frequent = facet_counts(index, "provider", limit=0, min_count=100)
+    assert [b.value for b in frequent.buckets] == [
+        b.value for b in everything.buckets if b.count >= 100
+    ]
+
+
+def test_sample_facets(sample_index: str) -> None:
+    r = facet_counts(sample_index, "provider", "flood barrier")
+    assert [(b.value, b.count) for b in r.buckets] == [
+        ("Coastal Daily", 2),
+        ("Civic Signal", 1),
+        ("Harbor Wire", 1),
+        ("Metro Ledger", 1),
+    ]
+
+
+def test_seed_facial_recognition(seeds: Path, index_path: str) -> None:
+    update_index(index_path, [str(seeds)], jobs=1)
+    r = facet_counts(index_path, "provider", "facial recognition")
+    assert [(b.value, b.count, b.also) for b in r.buckets] == [
+        ("NOLA.com", 2, ["nola.com"]),  # two stories; the near-identical pair is one
+        ("The Lens", 2, ["thelensnola.org"]),
+        ("Aclu.org", 1, ["aclu.org"]),
+        ("Governing", 1, ["governing.com"]),
+        ("Government Technology", 1, ["govtech.com"]),
+        ("Smithsonian Magazine", 1, ["smithsonianmag.com"]),
+    ]
+    assert r.total == 8
+
+
+def test_bad_field(sample_index: str) -> None:
+    with pytest.raises(
+        InvalidOption, match="field must be one of provider, domain, topic, kind, year, month"
+    ):
+        facet_counts(sample_index, "author")
+    assert FACET_FIELDS == FIELDS
+
+
+@pytest.mark.parametrize(
+    ("count", "largest", "expected"),
+    [
+        (8, 8, "█" * 24),
+        (4, 8, "█" * 12),
+        (1, 8, "███"),
+        (1, 100, "▎"),
+        (1, 10_000, "▏"),
+        (0, 8, ""),
+    ],
+)
+def test_bar(count: int, largest: int, expected: str) -> None:
+    assert bar(count, largest) == expected
+
+
+def test_cli_table(sample_index: str) -> None:
+    result = CliRunner().invoke(
+        cli, ["--index", sample_index, "facets", "provider", "flood", "barrier"]
+    )
+    assert result.exit_code == 0
+    assert result.output == (
+        "provider counts of items matching 'flood barrier'\n"
+        "provider       count   share\n"
+        "Coastal Daily      2   40.0%  ████████████████████████  coastaldaily.com\n"
+        "Civic Signal       1   20.0%  ████████████              civicsignal.org\n"
+        "Harbor Wire        1   20.0%  ████████████              harborwire.com\n"
+        "Metro Ledger       1   20.0%  ████████████              metroledger.com\n"
+        "5 items, 4 providers\n"
+    )
+
+
+def test_cli_timeline_and_hidden_values(sample_index: str) -> None:
+    out = (
+        CliRunner().invoke(cli, ["--index", sample_index, "facets", "month", "--limit", "2"]).output
+    )
+    assert out.splitlines() == [
+        "month    count   share",
+        "2023-05      5   12.2%  ████████████████████████",
+        "2023-08      5   12.2%  ████████████████████████",
+        "… 8 more values (31 items)",
+        "41 items, 10 months",
+    ]
+
+
+def test_cli_json_adds_up(sample_index: str) -> None:
+    out = (
+        CliRunner()
+        .invoke(
+            cli, ["--index", sample_index, "facets", "provider", "--format", "json", "--limit", "0"]
+        )
+        .output
+    )
+    data = json.loads(out)
+    assert list(data)[:5] == ["field", "query", "total", "distinct", "buckets"]
+    assert sum(b["count"] for b in data["buckets"]) == data["total"] == 41
+    assert data["distinct"] == len(data["buckets"]) == 12
+
+
+def test_cli_jsonl_csv_and_errors(sample_index: str) -> None:
+    runner = CliRunner()
+    lines = runner.invoke(
+        cli, ["--index", sample_index, "facets", "kind", "--format", "jsonl"]
+    ).output.splitlines()
+    assert [json.loads(x) for x in lines] == [
+        {"value": "article", "count": 33, "also": []},
+        {"value": "related", "count": 8, "also": []},
+    ]
+    csv_out = runner.invoke(
+        cli, ["--index", sample_index, "facets", "kind", "--format", "csv"]
+    ).output
+    assert csv_out == "value,count,share,also\narticle,33,0.804878,\nrelated,8,0.195122,\n"
+    bad = runner.invoke(cli, ["--index", sample_index, "facets", "author"])
+    assert bad.exit_code == 2
+    assert (
+        "Error: Invalid value for 'FIELD': 'author' is not one of 'provider', 'domain', 'topic', 'kind', 'year', 'month'."
+        in bad.output
+    )
