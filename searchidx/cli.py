@@ -339,6 +339,80 @@ def facets(
         click.echo(output.render_facets(result, _style()))
 
 
+# --- duplicate stories ----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("query", nargs=-1)
+@filter_options
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 100),
+    default=90.0,
+    show_default=True,
+    help="Title similarity (0-100) at which items are near-identical.",
+)
+@click.option(
+    "--window",
+    "window_days",
+    type=click.FloatRange(min=0),
+    default=7.0,
+    show_default=True,
+    help="Days apart two items may be published; 0 for none.",
+)
+@click.option("--min-size", type=click.IntRange(min=2), default=2, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Clusters to show; 0 for all.",
+)
+@click.option("--of", "of", metavar="ID", help="List the duplicates of one item.")
+@click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@click.pass_obj
+def dupes(
+    index_path: str,
+    /,
+    query: tuple[str, ...],
+    threshold: float,
+    window_days: float,
+    min_size: int,
+    limit: int,
+    of: str | None,
+    fmt: str,
+    **kwargs: Any,
+) -> None:
+    """Find duplicate stories: clusters of items with near-identical titles.
+
+    Titles are compared after normalisation (case, punctuation, "UPDATE:" prefixes,
+    " - Outlet" suffixes, truncation marks); numbers must match. Each cluster lists
+    its members in publication order, first publisher first, with their similarity
+    to it. With a QUERY or filters, only matching items are compared.
+    """
+    from searchidx import output
+    from searchidx.dupes import find_dupes
+
+    result = find_dupes(
+        index_path,
+        " ".join(query) or None,
+        make_filters(kwargs),
+        threshold=threshold,
+        window_days=window_days or None,
+        min_size=min_size,
+        limit=limit,
+        of=of,
+    )
+    if fmt == "json":
+        click.echo(output.to_json(result))
+    elif fmt == "jsonl":
+        click.echo(output.to_jsonl_rows(output.dupes_rows(result)), nl=False)
+    elif fmt == "csv":
+        click.echo(output.to_csv(output.dupes_rows(result), output.DUPES_COLUMNS), nl=False)
+    else:
+        click.echo(output.render_dupes(result, _style()))
+
+
 # --- show and stats ----------------------------------------------------------------------
 
 

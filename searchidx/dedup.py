@@ -1,11 +1,17 @@
 """Near-identical headlines: title normalisation and similarity.
 
 Titles are compared after :func:`normalize_title`: Unicode NFKC, case folding, no
-punctuation, no "UPDATE:"-style prefix, no trailing " - Outlet" suffix that names the
-item's own provider, and no truncation mark. Scores come from rapidfuzz's ``fuzz.ratio``
-on the normalised text (an edit-distance ratio, 0-100), which, unlike
-``token_set_ratio``, does not score 100 when one headline's words are a subset of
-another's.
+punctuation, number words up to twenty as digits, no "UPDATE:"-style prefix or
+"(Update)"/"- VIDEO"-style tag, no trailing " - Outlet" suffix that names the item's
+own provider, and no truncation mark (with the word it may have cut). Scores come from
+rapidfuzz's ``fuzz.ratio`` on the normalised text (an edit-distance ratio, 0-100).
+Unlike ``token_set_ratio`` it does not score 100 when one headline's words are a subset
+of another's, and since rapidfuzz 3 does no case folding or punctuation stripping of
+its own, normalisation is done here.
+
+Headlines whose numbers differ are never near-identical, however close their text:
+"Top 6" and "Top 9", two dates, two prices are the commonest look-alikes that are
+different stories (measured on the UCI headlines by ``tests/bench/variant_threshold``).
 """
 
 from __future__ import annotations
@@ -23,11 +29,25 @@ RELATED_VARIANT_THRESHOLD = 90.0
 
 _PREFIX = re.compile(
     r"^(?:(?:update[sd]?|updated|watch|video|breaking|live|exclusive|photos?|report|"
-    r"analysis|opinion|editorial|corrected|correction|factbox|exclusive|"
+    r"analysis|opinion|editorial|corrected|correction|factbox|"
     r"breaking news|just in|recap)\s*(?:\d+\s*)?[:|-]\s*)+",
     re.IGNORECASE,
 )
 _TRUNCATION = re.compile(r"\s*(?:\.{3,}|…)\s*$")
+_TRAILING_TAG = re.compile(
+    r"\s*(?:\((?:update[sd]?|updated|video|photos?|watch|live|analysis|corrected)\)"
+    r"|(?:--?|–|—|\||:)\s*(?:video|photos?|watch(?: now)?!?|live|update[sd]?)!?)\s*$",
+    re.IGNORECASE,
+)
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_DIGITS = re.compile(r"\d+")
+_NUMBER_WORDS = {
+    word: str(n)
+    for n, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "  # noqa: SIM905
+        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
 _SUFFIX_SEPARATORS = (" - ", " | ", " — ", " – ", " :: ")
 _NON_WORD = re.compile(r"[\W_]+")
 _APOSTROPHES = re.compile(r"(?<=\w)['’](?=\w)")
@@ -61,13 +81,27 @@ def normalize_title(title: str, provider: str = "", domain: str = "") -> str:
     """Normalise a headline for comparison (see the module docstring)."""
     text = unicodedata.normalize("NFKC", title).strip()
     text = strip_outlet_suffix(text, provider, domain)
-    text = _TRUNCATION.sub("", text)
+    truncated = _TRUNCATION.search(text)
+    if truncated:
+        # "...board nomin ..." may end in a cut word: drop it with the mark.
+        text = text[: truncated.start()]
+        head, _, _ = text.rpartition(" ")
+        text = head or text
+    text = _TRAILING_TAG.sub("", text)
     text = _PREFIX.sub("", text)
-    return _words(_fold(text))
+    words = _words(_fold(_THOUSANDS.sub("", text))).split()
+    return " ".join(_NUMBER_WORDS.get(w, w) for w in words)
+
+
+def numbers(norm: str) -> list[str]:
+    """The digit runs of a normalised title, in order."""
+    return _DIGITS.findall(norm)
 
 
 def similarity(a: str, b: str) -> float:
-    """Similarity of two already normalised titles, 0-100."""
+    """Similarity of two already normalised titles, 0-100; 0 when their numbers differ."""
+    if numbers(a) != numbers(b):
+        return 0.0
     return float(fuzz.ratio(a, b))
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from searchidx.dedup import RELATED_VARIANT_THRESHOLD, collapse_variants
+from searchidx.dedup import RELATED_VARIANT_THRESHOLD, collapse_variants, normalize_title
 from searchidx.documents import (
     Article,
     RelatedEntry,
@@ -203,6 +203,9 @@ def whoosh_fields(record: Record, body: str = "") -> dict[str, Any]:
         "title": record["title"],
         "data": json.dumps(record, ensure_ascii=False, separators=(",", ":")),
     }
+    norm = normalize_title(record["title"], record["provider"], record["domain"])
+    if norm:
+        doc["norm"] = norm
     alt = [t for t in record["titles"] if t != record["title"]]
     if alt:
         doc["alt_titles"] = "\n".join(alt)

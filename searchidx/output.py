@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from searchidx.dupes import DupesResult
     from searchidx.facets import FacetResult
     from searchidx.indexing import IndexSummary
     from searchidx.searching import Item, SearchResult, Stats
@@ -67,6 +68,10 @@ def to_json(obj: Any) -> str:
 
 def to_jsonl(objs: Iterable[Any]) -> str:
     return "".join(json.dumps(asdict(o), ensure_ascii=False) + "\n" for o in objs)
+
+
+def to_jsonl_rows(rows: Iterable[dict[str, Any]]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
 
 def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
@@ -313,3 +318,79 @@ def render_facets_csv(r: FacetResult) -> str:
         for b in r.buckets
     )
     return to_csv(rows, ("value", "count", "share", "also"))
+
+
+# --- duplicate stories ---------------------------------------------------------------------
+
+
+def lag(first: str | None, later: str | None) -> str:
+    """How long after the first member another was published: ``+3h30m``, ``+2d4h``."""
+    from datetime import datetime
+
+    if not first or not later:
+        return "(no date)"
+    minutes = int(
+        (datetime.fromisoformat(later) - datetime.fromisoformat(first)).total_seconds() // 60
+    )
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"+{days}d{hours}h"
+    return f"+{hours}h{mins:02d}m" if hours else f"+{mins}m"
+
+
+def render_dupes(r: DupesResult, style: Style) -> str:
+    lines = []
+    for n, c in enumerate(r.clusters, start=1):
+        first = c.members[0]
+        providers = len({m.provider.casefold() for m in c.members})
+        if n > 1:
+            lines.append("")
+        lines.append(
+            style.bold(f"[{n}] {first.title}")
+            + style.dim(f"  ({plural(c.size, 'item')}, {plural(providers, 'provider')})")
+        )
+        pwidth = max(len(m.provider or "(no provider)") for m in c.members)
+        for i, m in enumerate(c.members):
+            when = short_date(m.published) if i == 0 else lag(first.published, m.published)
+            where = m.url or display_path(m.path)
+            lines.append(
+                f"    {when:<16}  {m.provider or '(no provider)':<{pwidth}}  {m.kind:<7}  "
+                f"{m.similarity:5.1f}  {m.id}  {style.link(where)}".rstrip()
+            )
+            if m.title != first.title:
+                lines.append(" " * 24 + style.dim(m.title))
+    window = "no window" if r.window_days is None else f"window {r.window_days:g} days"
+    summary = (
+        f"{plural(r.total_clusters, 'cluster')} among {plural(r.items, 'item')} "
+        f"(threshold {r.threshold:g}, {window})"
+    )
+    if r.of:
+        found = plural(max(0, r.items - 1), "near-duplicate")
+        summary = f"{found} of {r.of} (threshold {r.threshold:g}, {window})"
+    if r.filters:
+        summary += f" [{_filters_text(r.filters)}]"
+    if len(r.clusters) < r.total_clusters:
+        summary += f"; showing {len(r.clusters)}, --limit 0 for all"
+    lines += ["", summary] if r.clusters else [summary]
+    return "\n".join(lines)
+
+
+def dupes_rows(r: DupesResult) -> list[dict[str, Any]]:
+    """One row per member, numbered by cluster, for JSON Lines and CSV."""
+    return [
+        {"cluster": n, **asdict(m)} for n, c in enumerate(r.clusters, start=1) for m in c.members
+    ]
+
+
+DUPES_COLUMNS = (
+    "cluster",
+    "id",
+    "kind",
+    "title",
+    "provider",
+    "published",
+    "url",
+    "path",
+    "similarity",
+)

@@ -18,6 +18,9 @@ outlet's coverage listed in an article's ``related`` list (``kind`` = ``related`
   a float column a default.
 - ``cites``: the ids of the related items an article lists, so "who cites X" is a
   term query.
+- ``norm``: the normalised title (:func:`searchidx.dedup.normalize_title`): its words
+  as terms, to find an item's duplicate candidates, and the whole string as a column,
+  with ``id`` also a column, so duplicate detection reads no stored documents.
 - ``data``: the item's full record as JSON, for display. Only ``id``, ``kind`` and
   ``data`` are stored.
 """
@@ -30,7 +33,7 @@ from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORE
 from whoosh.support.charset import accent_map
 
 #: Bump when the schema or the meaning of a field changes; older indexes must be rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Fields searched by a query without a field name, with their weights.
 DEFAULT_FIELDS = ("title", "alt_titles", "excerpt", "body", "topic")
@@ -49,7 +52,7 @@ def build_schema() -> Schema:
     """The schema of SCHEMA_VERSION."""
     analyzer = text_analyzer()
     schema = Schema(
-        id=ID(stored=True, unique=True),
+        id=ID(stored=True, unique=True, sortable=True),
         kind=ID(stored=True, sortable=True),
         title=TEXT(analyzer=analyzer, field_boost=3.0, multitoken_query="phrase", spelling=True),
         alt_titles=TEXT(analyzer=analyzer, field_boost=2.5, multitoken_query="phrase"),
@@ -67,6 +70,7 @@ def build_schema() -> Schema:
         heat=NUMERIC(numtype=int, bits=32, sortable=True),
         is_published=BOOLEAN(),
         cites=KEYWORD(commas=True),
+        norm=KEYWORD(sortable=True),
         data=STORED(),
     )
     # Whoosh gives a missing number the largest value, which would sort items without

@@ -262,7 +262,7 @@ def test_show_and_stats(small: str) -> None:
         2,
         2,
         2,
-        1,
+        2,
     )
     text = run("--index", small, "stats").output
     assert "items:     2 (2 articles, 0 related)\n" in text

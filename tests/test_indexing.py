@@ -291,7 +291,7 @@ def test_schema_version_mismatch_says_to_rebuild(
     meta_path.write_text(json.dumps({**meta, "schema_version": 0}))
     with pytest.raises(
         SchemaMismatch,
-        match=r"schema version 0, but this searchidx uses version 1; rebuild it with: searchidx index --rebuild",
+        match=r"schema version 0, but this searchidx uses version 2; rebuild it with: searchidx index --rebuild",
     ):
         ixdir.require()
     with pytest.raises(SchemaMismatch):
