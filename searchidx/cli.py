@@ -223,6 +223,9 @@ def make_filters(kwargs: dict[str, Any]) -> Filters:
 @filter_options
 @click.option("--literal", is_flag=True, help="Treat the query as plain words.")
 @click.option(
+    "--collapse", is_flag=True, help="Fold near-duplicate hits into their first publisher."
+)
+@click.option(
     "--sort",
     type=click.Choice(["relevance", "newest", "oldest", "quality", "heat"]),
     default="relevance",
@@ -237,6 +240,7 @@ def search(
     /,
     query: tuple[str, ...],
     literal: bool,
+    collapse: bool,
     sort: str,
     limit: int,
     page: int,
@@ -260,6 +264,7 @@ def search(
         sort=sort,
         limit=limit,
         page=page,
+        collapse=collapse,
     )
     if fmt == "json":
         click.echo(output.to_json(result))

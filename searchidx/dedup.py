@@ -1,7 +1,7 @@
 """Near-identical headlines: title normalisation and similarity.
 
 Titles are compared after :func:`normalize_title`: Unicode NFKC, case folding, no
-punctuation, number words up to twenty as digits, no "UPDATE:"-style prefix or
+punctuation, number words up to twenty (and ordinals) as digits, no "UPDATE:"-style prefix or
 "(Update)"/"- VIDEO"-style tag, no trailing " - Outlet" suffix that names the item's
 own provider, and no truncation mark (with the word it may have cut). Scores come from
 rapidfuzz's ``fuzz.ratio`` on the normalised text (an edit-distance ratio, 0-100).
@@ -47,6 +47,15 @@ _NUMBER_WORDS = {
         "zero one two three four five six seven eight nine ten eleven twelve thirteen "  # noqa: SIM905
         "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
     )
+} | {
+    # Ordinals from "second" on ("first" is as often "first look" as a rank).
+    word: str(n)
+    for n, word in enumerate(
+        "_ _ second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "  # noqa: SIM905
+        "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth "
+        "twentieth".split()
+    )
+    if n >= 2
 }
 _SUFFIX_SEPARATORS = (" - ", " | ", " — ", " – ", " :: ")
 _NON_WORD = re.compile(r"[\W_]+")

@@ -374,3 +374,22 @@ def similar_counts(
 ) -> dict[int, int]:
     """How many near-duplicates each of some documents has in the whole index."""
     return {d: len(near_duplicates(searcher, d, threshold)) for d in docnums}
+
+
+def group_hits(
+    searcher: Any,
+    docnums: Sequence[int],
+    threshold: float = DEFAULT_THRESHOLD,
+    window_days: float | None = DEFAULT_WINDOW_DAYS,
+) -> list[list[int]]:
+    """Fold ranked hits into stories: star clusters among the hits, each in publication
+    order (first publisher first), the groups in the order of their best-ranked hit."""
+    rank = {d: r for r, d in enumerate(docnums)}
+    titles = load_titles(searcher.reader(), docnums)
+    pairs = candidate_pairs(titles.norms, titles.times, threshold, window_days)
+    order = sorted(range(len(titles.ids)), key=titles.order_key)
+    groups = [[titles.docnums[i] for i, _ in c] for c in star_clusters(order, pairs)]
+    grouped = {d for g in groups for d in g}
+    groups += [[d] for d in docnums if d not in grouped]
+    groups.sort(key=lambda g: min(rank[d] for d in g))
+    return groups

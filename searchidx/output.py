@@ -30,6 +30,8 @@ HIT_COLUMNS = (
     "url",
     "path",
     "score",
+    "similar",
+    "also",
 )
 
 
@@ -100,8 +102,8 @@ def display_path(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def plural(n: int, noun: str, nouns: str = "") -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {nouns or noun + 's'}"
 
 
 # --- index -------------------------------------------------------------------------------------
@@ -141,7 +143,10 @@ def render_search(r: SearchResult, style: Style) -> str:
     from searchidx.searching import snippet
 
     lines = []
-    head = f"{plural(r.total, 'result')} for {r.query!r} ({r.seconds * 1000:.0f} ms)"
+    head = f"{plural(r.total, 'result')} for {r.query!r}"
+    if r.stories is not None:
+        head += f" in {plural(r.stories, 'story', 'stories')}"
+    head += f" ({r.seconds * 1000:.0f} ms)"
     if r.filters:
         head += f" [{_filters_text(r.filters)}]"
     lines.append(style.bold(head))
@@ -163,17 +168,22 @@ def render_search(r: SearchResult, style: Style) -> str:
             hit.kind,
             f"id {hit.id}",
         ]
+        if hit.similar:
+            meta.append(f"+{hit.similar} similar")
         lines.append("     " + style.dim(" · ".join(meta)))
+        if hit.also:
+            lines.append("     also: " + ", ".join(hit.also))
         if hit.excerpt:
             lines.append("     " + _marked(snippet(hit.excerpt, r.terms), r.terms, style))
         where = hit.url or display_path(hit.path)
         if where:
             lines.append("     " + style.link(where))
     shown_to = first + len(r.hits)
-    if r.hits and shown_to < r.total:
+    count = r.total if r.stories is None else r.stories
+    if r.hits and shown_to < count:
         lines.append("")
         lines.append(
-            style.dim(f"showing {first + 1}-{shown_to} of {r.total}; --page {r.page + 1} for more")
+            style.dim(f"showing {first + 1}-{shown_to} of {count}; --page {r.page + 1} for more")
         )
     return "\n".join(lines)
 

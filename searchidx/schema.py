@@ -35,8 +35,10 @@ from whoosh.support.charset import accent_map
 #: Bump when the schema or the meaning of a field changes; older indexes must be rebuilt.
 SCHEMA_VERSION = 2
 
-#: Fields searched by a query without a field name, with their weights.
-DEFAULT_FIELDS = ("title", "alt_titles", "excerpt", "body", "topic")
+#: Fields searched by a query without a field name. Topics are not among them: they
+#: are whole-phrase keys (``topic:"computer vision"``, ``--topic``), and a stop word
+#: such as "the" would become a required topic term.
+DEFAULT_FIELDS = ("title", "alt_titles", "excerpt", "body")
 
 #: Default of the ``oldest`` sort column (the negated publication time, sorted in
 #: reverse): smaller than any real value, so undated items come last.

@@ -74,6 +74,8 @@ class Hit:
     url: str
     path: str
     score: float | None
+    similar: int = 0
+    also: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -89,6 +91,8 @@ class SearchResult:
     partial: bool = False
     suggestion: str | None = None
     provider_suggestions: list[str] = field(default_factory=list)
+    collapsed: bool = False
+    stories: int | None = None
     terms: list[str] = field(default_factory=list)
     seconds: float = 0.0
     hits: list[Hit] = field(default_factory=list)
@@ -333,8 +337,11 @@ def search(
     sort: str = "relevance",
     limit: int = 10,
     page: int = 1,
+    collapse: bool = False,
 ) -> SearchResult:
-    """Run a search and return one page of hits."""
+    """Run a search and return one page of hits. Each hit says how many near-duplicates
+    it has in the index; with ``collapse``, near-duplicate hits fold into their first
+    publisher, which lists the other providers."""
     if sort not in SORTS:
         raise InvalidOption(f"sort must be one of {', '.join(SORTS)}")
     if limit < 1 or page < 1:
@@ -342,35 +349,75 @@ def search(
     started = time.perf_counter()
     ix = open_index(index_path)
     result = SearchResult(
-        query=text, total=0, page=page, limit=limit, sort=sort, filters=filters.describe()
+        query=text,
+        total=0,
+        page=page,
+        limit=limit,
+        sort=sort,
+        filters=filters.describe(),
+        collapsed=collapse,
     )
     sortedby, reverse = SORTS[sort]
     flt = build_filter(filters)
+    # Collapsing needs the neighbours of the page's hits, so it ranks more of them.
+    fetch = max(page * limit * 5, 200) if collapse else page * limit
     with ix.searcher() as searcher:
         reader = searcher.reader()
         q = parse_query(ix.schema, text, literal, reader=reader)
-        results = _run(searcher, q, flt, sortedby, reverse, page * limit)
+        results = _run(searcher, q, flt, sortedby, reverse, fetch)
         if results is None or (results.is_empty() and not literal):
             fallback = parse_query(ix.schema, text, literal=True)
-            results = _run(searcher, fallback, flt, sortedby, reverse, page * limit) or results
+            results = _run(searcher, fallback, flt, sortedby, reverse, fetch) or results
             q = fallback if results is not None else q
         if results is not None and results.is_empty() and len(literal_words(text)) > 1:
             loose = parse_query(ix.schema, text, literal, or_group=True, reader=reader)
-            partial = _run(searcher, loose, flt, sortedby, reverse, page * limit)
+            partial = _run(searcher, loose, flt, sortedby, reverse, fetch)
             if partial is not None and not partial.is_empty():
                 results, q, result.partial = partial, loose, True
         if results is not None:
             result.total = exact_total(searcher, results, q, flt)
-            start = (page - 1) * limit
-            for hit in list(results)[start : start + limit]:
-                score = hit.score if sortedby is None else None
-                result.hits.append(_hit(_record(hit.fields()), score))
+            result.hits, result.stories = _page(
+                searcher, results, page, limit, collapse, sortedby is None
+            )
         result.terms = query_terms(searcher, q)
         result.suggestion = did_you_mean(searcher, text)
         if result.total == 0 and filters.providers:
             result.provider_suggestions = closest_providers(searcher, filters.providers)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _page(
+    searcher: Any, results: Any, page: int, limit: int, collapse: bool, scored: bool
+) -> tuple[list[Hit], int | None]:
+    """One page of hits, with near-duplicate counts, folded into stories if asked (then
+    also the number of stories among the hits ranked)."""
+    from searchidx.dupes import group_hits, similar_counts
+
+    ranked = list(results)
+    scores = {h.docnum: (h.score if scored else None) for h in ranked}
+    start = (page - 1) * limit
+    stories = None
+    if collapse:
+        groups = group_hits(searcher, [h.docnum for h in ranked])
+        stories = len(groups)
+        groups = groups[start : start + limit]
+    else:
+        groups = [[h.docnum] for h in ranked[start : start + limit]]
+    counts = similar_counts(searcher, [g[0] for g in groups])
+    hits = []
+    for group in groups:
+        first = group[0]
+        known = [x for x in (scores[d] for d in group) if x is not None]
+        best = max(known) if known else None
+        hit = _hit(_record(searcher.stored_fields(first)), best)
+        hit.similar = counts[first]
+        others = [
+            _record(searcher.stored_fields(d))["provider"] or "(no provider)" for d in group[1:]
+        ]
+        hit.also = list(dict.fromkeys(others))
+        hits.append(hit)
+    return hits, stories
 
 
 def _run(searcher: Any, q: Any, flt: Any, sortedby: str | None, reverse: bool, limit: int) -> Any:

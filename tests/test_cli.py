@@ -131,6 +131,8 @@ def test_search_json(small: str) -> None:
         "url",
         "path",
         "score",
+        "similar",
+        "also",
     ]
     assert data["hits"][0]["published"] == "2024-03-05T09:00:00Z"
     assert data["hits"][0]["topics"] == ["Local Government"]

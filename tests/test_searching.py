@@ -289,3 +289,13 @@ def test_mark_and_snippet() -> None:
     assert "flood barrier" in snip
     assert snip.startswith("…") and snip.endswith("…")
     assert len(snip) <= 62
+
+
+def test_stop_words_do_not_block_matches(sample_index: str) -> None:
+    r = search(sample_index, "the flood barrier of the city")
+    assert (r.total, r.partial) == (5, False)
+    assert (
+        search(sample_index, "topic:climate").total
+        == search(sample_index, "*", Filters(topics=("Climate",))).total
+        > 0
+    )
