@@ -450,6 +450,28 @@ def stats(index_path: str, fmt: str) -> None:
     click.echo(output.to_json(result) if fmt == "json" else output.render_stats(result))
 
 
+@cli.command()
+@click.pass_obj
+def check(index_path: str) -> None:
+    """Verify the index against its manifest of indexed files; exit 1 on any mismatch."""
+    from searchidx.checking import check_index
+    from searchidx.output import plural
+
+    report = check_index(index_path)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    summary = (
+        f"{plural(report.items, 'item')} from {plural(report.files, 'file')} "
+        f"(generation {report.generation}) in {report.index}"
+    )
+    if report.ok:
+        click.echo(f"ok: {summary}")
+        return
+    for problem in report.problems:
+        click.echo(problem)
+    raise click.ClickException(f"the index does not match its manifest: {summary}")
+
+
 def main() -> None:
     """Entry point of the ``searchidx`` console script."""
     cli(prog_name="searchidx")

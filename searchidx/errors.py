@@ -7,6 +7,20 @@ class SearchidxError(Exception):
     """Base class of every error searchidx reports to the user."""
 
 
+def printable(path: str) -> str:
+    """A path safe to print on one line: control characters and bytes that are not
+    UTF-8 (kept by Python as surrogates) are shown as escapes."""
+    out = []
+    for ch in path:
+        if "\udc80" <= ch <= "\udcff":
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(repr(ch)[1:-1])
+    return "".join(out)
+
+
 class ParseError(SearchidxError):
     """An article file, or one record in it, cannot be used."""
 
@@ -14,7 +28,7 @@ class ParseError(SearchidxError):
         self.path = path
         self.reason = reason
         self.line = line
-        where = f"{path}:{line}" if line is not None else path
+        where = f"{printable(path)}:{line}" if line is not None else printable(path)
         super().__init__(f"{where}: {reason}")
 
 

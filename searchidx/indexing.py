@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -263,8 +264,13 @@ def load_files(tasks: list[tuple[str, str | None, float]], jobs: int) -> Iterato
         yield from map(load_file, tasks)
         return
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs) as pool:
+    with ctx.Pool(jobs, initializer=_ignore_sigint) as pool:
         yield from pool.imap(load_file, tasks, chunksize=16)
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the main process, which stops the run cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # --- the update ------------------------------------------------------------------------------
@@ -282,11 +288,22 @@ class _Plan:
         self.unchanged: list[str] = []
         self.stat_errors: list[ParseError] = []
         seen = set()
+        real_roots = [os.path.realpath(r) for r in roots]
         for path in iter_article_files(roots):
             path = os.path.abspath(path)
             if path in seen:
                 continue
             seen.add(path)
+            # Only the given paths are read. (A looping or dangling link fails when read.)
+            if (
+                os.path.islink(path)
+                and os.path.exists(path)
+                and not _under(os.path.realpath(path), real_roots)
+            ):
+                self.stat_errors.append(
+                    ParseError(path, "link leads outside the given paths; not read")
+                )
+                continue
             old = manifest.files.get(path)
             try:
                 st = os.stat(path)
@@ -341,6 +358,7 @@ def update_index(
                 )
             threshold = built_with
             data_dir = ixdir.data_dir()
+            ixdir.remove_leftovers(data_dir)
         else:
             threshold = (
                 RELATED_VARIANT_THRESHOLD if variant_threshold is None else variant_threshold

@@ -95,11 +95,13 @@ def short_date(iso: str | None) -> str:
 
 
 def display_path(path: str) -> str:
-    """A path relative to the working folder when it lies below it."""
+    """A path relative to the working folder when it lies below it, printable."""
+    from searchidx.errors import printable
+
     if not path:
         return ""
     rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
+    return printable(path if rel.startswith("..") else rel)
 
 
 def plural(n: int, noun: str, nouns: str = "") -> str:

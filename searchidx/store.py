@@ -209,6 +209,14 @@ class IndexDir:
         }
         _write_json_atomic(os.path.join(data_dir, f"manifest-{manifest.generation}.json"), payload)
 
+    def remove_leftovers(self, data_dir: str) -> None:
+        """Remove the temporary files of a run that was killed (call under the lock)."""
+        for folder in (self.path, data_dir):
+            for name in os.listdir(folder):
+                if ".tmp-" in name:
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(folder, name))
+
     def prune_manifests(self, data_dir: str, keep: int) -> None:
         for name in os.listdir(data_dir):
             if name.startswith("manifest-") and name != f"manifest-{keep}.json":

@@ -1,0 +1,102 @@
+"""Integrity check of an index against its manifest of indexed files.
+
+The manifest of the live Whoosh generation must exist, and the index and the manifest
+must agree item by item:
+
+- every id a file claims is an article in the index, and every id it cites an item;
+- every article in the index comes from a file the manifest lists, claiming its id;
+- every related item is cited by an article in the index, and no file claims it;
+- every id an article cites exists;
+- no id appears twice, and nothing is in the index that no file accounts for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+
+from searchidx.store import IndexDir
+
+
+@dataclass(slots=True)
+class CheckReport:
+    """What ``check`` found. ``problems`` empty means the index is sound."""
+
+    index: str
+    generation: int
+    files: int
+    items: int
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_index(index_path: str, limit: int = 50) -> CheckReport:
+    """Verify the index; report at most ``limit`` problems in detail."""
+    ixdir = IndexDir(index_path)
+    ixdir.require()
+    ix = ixdir.open_whoosh()
+    data_dir = ixdir.data_dir()
+    generation = ix.latest_generation()
+    manifest = ixdir.read_manifest(data_dir, generation)
+    problems: list[str] = []
+
+    kinds: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    cited: set[str] = set()
+    counts: Counter[str] = Counter()
+    with ix.searcher() as searcher:
+        for stored in searcher.all_stored_fields():
+            rec = json.loads(stored["data"])
+            counts[rec["id"]] += 1
+            kinds[rec["id"]] = rec["kind"]
+            if rec["kind"] == "article":
+                sources[rec["id"]] = rec["path"]
+                cited.update(r["id"] for r in rec["related"])
+        items = searcher.doc_count()
+
+    problems += [f"id {i} is in the index {n} times" for i, n in counts.items() if n > 1]
+    claimed: dict[str, set[str]] = {}
+    accounted: set[str] = set()
+    for path, entry in manifest.files.items():
+        for i in entry.ids:
+            claimed.setdefault(i, set()).add(path)
+            if kinds.get(i) != "article":
+                problems.append(f"{path}: its article {i} is missing from the index")
+        for i in entry.cites:
+            if i not in kinds:
+                problems.append(f"{path}: the item {i} it cites is missing from the index")
+        accounted.update(entry.ids, entry.cites)
+    for i, path in sources.items():
+        if path not in manifest.files:
+            problems.append(f"article {i} comes from {path}, which the manifest does not list")
+        elif path not in claimed.get(i, ()):
+            problems.append(f"article {i} is not claimed by its file {path}")
+    for i, kind in kinds.items():
+        if kind == "related" and i not in cited:
+            problems.append(f"related item {i} is cited by no article")
+        if kind == "related" and i in claimed:
+            problems.append(f"related item {i} is claimed as an article by {sorted(claimed[i])[0]}")
+    problems += [f"item {i} is cited but missing" for i in sorted(cited - kinds.keys())]
+    problems += [f"item {i} is accounted for by no file" for i in sorted(kinds.keys() - accounted)]
+
+    report = CheckReport(index_path, generation, len(manifest.files), items)
+    if len(problems) > limit:
+        problems = [*problems[:limit], f"… and {len(problems) - limit} more problems"]
+    report.problems = problems
+    leftovers = [
+        n
+        for n in os.listdir(data_dir)
+        if ".tmp-" in n or (n.startswith("manifest-") and n != f"manifest-{generation}.json")
+    ]
+    if leftovers:
+        report.notes.append(
+            f"{len(leftovers)} leftover file(s) of an interrupted run; "
+            "the next index run removes them"
+        )
+    return report
