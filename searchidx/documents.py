@@ -148,13 +148,14 @@ def read_file(path: str) -> tuple[bytes, os.stat_result]:
         with open(path, "rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise ParseError(path, _os_reason(exc)) from None
+        raise ParseError(path, os_reason(exc)) from None
     if len(data) > MAX_FILE_BYTES:
         raise ParseError(path, f"file grew over the {MAX_FILE_BYTES:,}-byte limit while read")
     return data, st
 
 
-def _os_reason(exc: OSError) -> str:
+def os_reason(exc: OSError) -> str:
+    """An OS error as the reason a file cannot be read."""
     reason = exc.strerror or str(exc)
     return f"cannot read file: {reason[:1].lower()}{reason[1:]}"
 

@@ -41,6 +41,7 @@ from searchidx.documents import (
     content_digest,
     item_id,
     iter_article_files,
+    os_reason,
     parse_file,
     path_key,
     read_file,
@@ -308,7 +309,7 @@ class _Plan:
             try:
                 st = os.stat(path)
             except OSError as exc:
-                self.stat_errors.append(ParseError(path, f"cannot read file: {exc.strerror}"))
+                self.stat_errors.append(ParseError(path, os_reason(exc)))
                 continue
             if old and not old.errors and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns):
                 self.unchanged.append(path)
