@@ -23,6 +23,7 @@ Updates
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -438,17 +439,35 @@ def _update(
             writer.commit()
             ixdir.prune_manifests(data_dir, keep=new.generation)
     except OSError as exc:
-        writer.cancel()
+        _abandon(writer, data_dir)
         raise IndexWriteError(
             f"could not write the index at {ixdir.path}: {exc.strerror or exc}; "
             "the previous state is kept"
         ) from None
     except BaseException:
-        writer.cancel()
+        _abandon(writer, data_dir)
         raise
     final = windex.open_dir(data_dir)
     summary.items = final.doc_count()
     summary.files = len(new.files if changed else old.files)
+
+
+def _abandon(writer: Any, data_dir: str) -> None:
+    """Drop an uncommitted writer even when the disk fails under it (cancelling writes
+    too): release Whoosh's lock and delete the unfinished segment's files."""
+    segment = ""
+    with contextlib.suppress(Exception):
+        segment = f"{writer.indexname}_{writer.newsegment.segid()}"
+    try:
+        writer.cancel()
+    except Exception:  # the disk is full or gone: cancelling could not close its files
+        with contextlib.suppress(Exception):
+            writer.writelock.release()
+    if segment:
+        for name in os.listdir(data_dir):
+            if name.startswith(segment):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(data_dir, name))
 
 
 def _apply(

@@ -338,10 +338,11 @@ def search(
     limit: int = 10,
     page: int = 1,
     collapse: bool = False,
+    similar: bool = True,
 ) -> SearchResult:
     """Run a search and return one page of hits. Each hit says how many near-duplicates
     it has in the index; with ``collapse``, near-duplicate hits fold into their first
-    publisher, which lists the other providers."""
+    publisher, which lists the other providers. ``similar=False`` skips the counts."""
     if sort not in SORTS:
         raise InvalidOption(f"sort must be one of {', '.join(SORTS)}")
     if limit < 1 or page < 1:
@@ -377,7 +378,7 @@ def search(
         if results is not None:
             result.total = exact_total(searcher, results, q, flt)
             result.hits, result.stories = _page(
-                searcher, results, page, limit, collapse, sortedby is None
+                searcher, results, page, limit, collapse, sortedby is None, similar
             )
         result.terms = query_terms(searcher, q)
         result.suggestion = did_you_mean(searcher, text)
@@ -388,7 +389,13 @@ def search(
 
 
 def _page(
-    searcher: Any, results: Any, page: int, limit: int, collapse: bool, scored: bool
+    searcher: Any,
+    results: Any,
+    page: int,
+    limit: int,
+    collapse: bool,
+    scored: bool,
+    similar: bool,
 ) -> tuple[list[Hit], int | None]:
     """One page of hits, with near-duplicate counts, folded into stories if asked (then
     also the number of stories among the hits ranked)."""
@@ -404,14 +411,14 @@ def _page(
         groups = groups[start : start + limit]
     else:
         groups = [[h.docnum] for h in ranked[start : start + limit]]
-    counts = similar_counts(searcher, [g[0] for g in groups])
+    counts = similar_counts(searcher, [g[0] for g in groups]) if similar else {}
     hits = []
     for group in groups:
         first = group[0]
         known = [x for x in (scores[d] for d in group) if x is not None]
         best = max(known) if known else None
         hit = _hit(_record(searcher.stored_fields(first)), best)
-        hit.similar = counts[first]
+        hit.similar = counts.get(first, 0)
         others = [
             _record(searcher.stored_fields(d))["provider"] or "(no provider)" for d in group[1:]
         ]

@@ -1,0 +1,346 @@
+"""Crashes, interruptions, locks, concurrent use and environment faults lose nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from searchidx.cli import cli
+from searchidx.dupes import find_dupes
+from searchidx.facets import facet_counts
+from searchidx.indexing import update_index
+from searchidx.searching import search
+from searchidx.store import IndexDir
+from tests.conftest import ROOT
+
+WORDS = [
+    "harbor",
+    "vote",
+    "strike",
+    "port",
+    "fare",
+    "council",
+    "storm",
+    "budget",
+    "mayor",
+    "school",
+    "breach",
+    "fire",
+    "union",
+]
+PROBES = ["harbor", "strike fare", '"port strike"', "council OR mayor", "budget~"]
+
+
+def write_article(path: Path, n: int, rng: random.Random, version: int = 0) -> None:
+    title = " ".join(rng.choices(WORDS, k=5)) + f" {n} v{version}"
+    related = ""
+    if n % 3 == 0:
+        shared = n % 40
+        related = (
+            "related:\n"
+            f'  - title: "Shared coverage {shared}"\n'
+            f'    webUrl: "https://bay.example/s{shared}"\n'
+            "    provider: {name: Bay Chronicle, domain: bay.example}\n"
+        )
+    path.write_text(
+        "---\n"
+        f"title: {json.dumps(title)}\n"
+        f'webUrl: "https://wire.example/{n}"\n'
+        f"publishedDateTime: 2024-01-{1 + n % 28:02}T10:00:00Z\n"
+        f"provider: {{name: Wire {n % 7}, domain: wire{n % 7}.example}}\n"
+        f"{related}---\n",
+        encoding="utf-8",
+    )
+
+
+def make_corpus(root: Path, n: int, seed: int = 1) -> random.Random:
+    rng = random.Random(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        write_article(root / f"{i:05}.md", i, rng)
+    return rng
+
+
+def mutate(root: Path, rng: random.Random, version: int) -> None:
+    """Change, add and delete some files."""
+    files = sorted(root.glob("*.md"))
+    for path in rng.sample(files, 120):
+        write_article(path, int(path.stem), rng, version)
+    for path in rng.sample(files, 40):
+        path.unlink()
+    top = max(int(p.stem) for p in root.glob("*.md")) + 1
+    for n in range(top, top + 60):
+        write_article(root / f"{n:05}.md", n, rng, version)
+
+
+def state(index: str) -> tuple[frozenset[tuple[str, str, str]], tuple[tuple[str, ...], ...]]:
+    """Every item (id, kind, title) and the hits of the probe queries."""
+    ixdir = IndexDir(index)
+    with ixdir.open_whoosh().searcher() as searcher:
+        items = frozenset(
+            (r["id"], r["kind"], r["title"])
+            for r in (json.loads(f["data"]) for f in searcher.all_stored_fields())
+        )
+    probes = tuple(
+        tuple(sorted(h.id for h in search(index, q, limit=5000, similar=False).hits))
+        for q in PROBES
+    )
+    return items, probes
+
+
+def generation(index: str) -> int:
+    return int(IndexDir(index).open_whoosh().latest_generation())
+
+
+def command(index: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "searchidx", "--index", index, *args]
+
+
+def checked(index: str) -> None:
+    result = CliRunner().invoke(cli, ["--index", index, "check"])
+    assert result.exit_code == 0, result.output
+
+
+def wait_for_commit(
+    index: str, gen: int, proc: subprocess.Popen[bytes], timeout: float = 20
+) -> bool:
+    """Wait until the run has written the manifest of the next generation: it is
+    committing now. False if it ended first."""
+    data_dir = Path(IndexDir(index).data_dir())
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (data_dir / f"manifest-{gen + 1}.json").exists():
+            return True
+        time.sleep(0.0005)
+    return False
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments(tmp_path: Path) -> None:
+    corpus, index = tmp_path / "corpus", str(tmp_path / "index")
+    rng = make_corpus(corpus, 2500)
+    assert update_index(index, [str(corpus)]).failed == 0
+    kills = during_commit = committed = 0
+    for trial in range(22):
+        mutate(corpus, rng, trial + 1)
+        before, gen = state(index), generation(index)
+        proc = subprocess.Popen(
+            command(index, "index", str(corpus)),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if trial % 3 == 0:
+            during_commit += wait_for_commit(index, gen, proc)
+        else:
+            time.sleep(rng.uniform(0.05, 1.2))
+        proc.kill()
+        kills += proc.wait() == -signal.SIGKILL
+        # The index opens, passes the check, and holds the last committed state.
+        checked(index)
+        after = state(index)
+        if generation(index) == gen:
+            assert after == before
+        else:
+            committed += 1
+        rerun = subprocess.run(
+            command(index, "index", str(corpus)), cwd=ROOT, capture_output=True, text=True
+        )
+        assert rerun.returncode == 0, rerun.stderr
+        if generation(index) == gen + 1 and after != before:
+            assert state(index) == after  # what was committed was complete
+        checked(index)
+    clean = str(tmp_path / "clean")
+    update_index(clean, [str(corpus)])
+    assert state(index) == state(clean)
+    print(
+        f"\nkill test: {kills} SIGKILLs ({during_commit} during commit, {committed} after "
+        f"which the new state was committed), {len(state(index)[0])} items, 0 lost"
+    )
+    assert kills >= 15
+    assert during_commit >= 5
+
+
+def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
+    corpus, index = tmp_path / "corpus", str(tmp_path / "index")
+    make_corpus(corpus, 3000)
+    update_index(index, [str(corpus)])
+    before = state(index)
+    proc = subprocess.Popen(
+        command(index, "index", "--rebuild", str(corpus)),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.6)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, (out, err)
+    assert err == "\ninterrupted: the index keeps its last committed state\n"
+    checked(index)
+    assert state(index) == before
+    assert sorted(os.listdir(index)) == ["CURRENT", "data-1", "write.lock"]
+
+
+def test_stale_lock_of_a_dead_writer_is_taken_over(tmp_path: Path) -> None:
+    corpus, index = tmp_path / "corpus", str(tmp_path / "index")
+    make_corpus(corpus, 20)
+    update_index(index, [str(corpus)])
+    Path(index, "write.lock").write_text("999999")
+    result = CliRunner().invoke(cli, ["--index", index, "index", str(corpus)])
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "a previous run (pid 999999) stopped without finishing; "
+        "its lock was released and its uncommitted changes discarded\n"
+    )
+
+
+@contextlib.contextmanager
+def held_lock(index: str) -> Iterator[None]:
+    fd = os.open(os.path.join(index, "write.lock"), os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.pwrite(fd, b"4242", 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def test_a_second_writer_waits_then_gives_up(tmp_path: Path) -> None:
+    corpus, index = tmp_path / "corpus", str(tmp_path / "index")
+    make_corpus(corpus, 20)
+    update_index(index, [str(corpus)])
+    with held_lock(index):
+        result = CliRunner().invoke(cli, ["--index", index, "index", "--wait", "0.3", str(corpus)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"waiting for another searchidx (pid 4242) to finish writing {index} (up to 0.3s)",
+        f"Error: {index} is being written by another searchidx process (pid 4242); gave up after 0.3s",
+    ]
+
+
+def test_two_writers_at_once_leave_a_sound_index(tmp_path: Path) -> None:
+    corpus, index = tmp_path / "corpus", str(tmp_path / "index")
+    rng = make_corpus(corpus, 1500)
+    update_index(index, [str(corpus)])
+    mutate(corpus, rng, 1)
+    procs = [
+        subprocess.Popen(
+            command(index, "index", str(corpus)),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    checked(index)
+    clean = str(tmp_path / "clean")
+    update_index(clean, [str(corpus)])
+    assert state(index) == state(clean)
+
+
+def test_readers_see_committed_states_while_a_writer_works(tmp_path: Path) -> None:
+    corpus, index = tmp_path / "corpus", str(tmp_path / "index")
+    rng = make_corpus(corpus, 2000)
+    update_index(index, [str(corpus)])
+    old_total = search(index, "*").total
+    mutate(corpus, rng, 1)
+    clean = str(tmp_path / "clean")
+    update_index(clean, [str(corpus)])
+    new_total = search(clean, "*").total
+    assert old_total != new_total
+    reads = 0
+    for args in (["index", str(corpus)], ["index", "--rebuild", str(corpus)]):
+        proc = subprocess.Popen(
+            command(index, *args), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        while proc.poll() is None:
+            assert search(index, "*").total in (old_total, new_total)
+            assert facet_counts(index, "provider").total in (old_total, new_total)
+            assert find_dupes(index, "harbor").items >= 0
+            reads += 1
+        assert proc.returncode == 0
+        old_total = new_total
+    assert reads >= 4
+    checked(index)
+
+
+# --- environment faults ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def small_disk(path: Path, size: str) -> Iterator[Path]:
+    path.mkdir()
+    if (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+        ).returncode
+        != 0
+    ):
+        pytest.skip("cannot mount a small file system here (needs root)")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def test_read_only_index_folder(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    rng = make_corpus(corpus, 30)
+    with small_disk(tmp_path / "disk", "16m") as disk:
+        index = str(disk / "index")
+        update_index(index, [str(corpus)])
+        before = state(index)
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        mutate_few(corpus, rng)
+        result = CliRunner().invoke(cli, ["--index", index, "index", str(corpus)])
+        assert result.exit_code == 1
+        assert result.stderr == f"Error: cannot write to {index}: Read-only file system\n"
+        assert state(index) == before
+        checked(index)
+
+
+def mutate_few(corpus: Path, rng: random.Random) -> None:
+    for n in range(1000, 1010):
+        write_article(corpus / f"{n:05}.md", n, rng)
+
+
+def test_full_disk(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, 30)
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        index = str(disk / "index")
+        update_index(index, [str(corpus)])
+        before = state(index)
+        big = tmp_path / "big"
+        big.mkdir()
+        for n in range(150):
+            (big / f"{n}.md").write_text(
+                f"---\ntitle: Long story {n}\n---\n"
+                + " ".join(f"word{n}x{i}" for i in range(2000)),
+                encoding="utf-8",
+            )
+        result = CliRunner().invoke(cli, ["--index", index, "index", str(corpus), str(big)])
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"Error: could not write the index at {index}: No space left on device; "
+            "the previous state is kept\n"
+        )
+        assert state(index) == before
+        checked(index)
