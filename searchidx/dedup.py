@@ -127,13 +127,22 @@ def collapse_variants(
     outlet with titles at least ``threshold`` similar, are one item. Order is kept."""
     groups: list[list[RelatedEntry]] = []
     keys: list[set[str]] = []
-    norms: list[str] = []
+    norms: dict[int, str] = {}  # normalised only when an outlet appears twice
+
+    def norm(i: int, e: RelatedEntry) -> str:
+        if i not in norms:
+            norms[i] = normalize_title(e.title, e.provider, e.domain)
+        return norms[i]
+
     for entry in entries:
         key = url_key(entry.url) if entry.url else ""
-        norm = normalize_title(entry.title, entry.provider, entry.domain)
         for i, group in enumerate(groups):
             if (key and key in keys[i]) or (
-                _same_outlet(entry, group[0]) and similarity(norm, norms[i]) >= threshold
+                _same_outlet(entry, group[0])
+                and similarity(
+                    normalize_title(entry.title, entry.provider, entry.domain), norm(i, group[0])
+                )
+                >= threshold
             ):
                 group.append(entry)
                 if key:
@@ -142,5 +151,4 @@ def collapse_variants(
         else:
             groups.append([entry])
             keys.append({key} if key else set())
-            norms.append(norm)
     return groups

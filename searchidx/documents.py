@@ -8,6 +8,7 @@ line (``.jsonl``). Everything that can be wrong with a file is reported as a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -506,6 +507,7 @@ _TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid")
 _AMP_PARAMS = {"amp", "outputtype", "amp_js_v", "usqp"}
 
 
+@functools.lru_cache(maxsize=65536)
 def url_key(url: str) -> str:
     """The identity of a URL: scheme, ``www.``, a trailing slash, AMP and CDN-AMP forms,
     fragments and tracking parameters do not count."""

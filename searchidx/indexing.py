@@ -24,11 +24,14 @@ Updates
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import multiprocessing
 import os
 import signal
+import sys
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -54,6 +57,37 @@ from searchidx.store import FileEntry, IndexDir, Manifest
 
 Record = dict[str, Any]
 
+#: From this many files, a fresh build uses Whoosh's multi-process writer.
+BIG_BUILD = 2000
+#: Files handed to the parsing processes at a time.
+LOAD_SLICE = 2048
+
+
+class _Spill:
+    """Related entries of a fresh build whose item may still turn out to be an article
+    file read later, kept in a temporary file in the data folder rather than in memory."""
+
+    def __init__(self, folder: str) -> None:
+        self.path = os.path.join(folder, f"related.tmp-{os.getpid()}")
+        self.fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in unresolved
+
+    def add(self, item: str, citing: str, record: Record) -> None:
+        self.fh.write(json.dumps([item, citing, record], ensure_ascii=False) + "\n")
+
+    def unresolved(self, articles: set[str]) -> dict[str, list[tuple[str, Record]]]:
+        """The entries whose item is no article, grouped by item; the file is removed."""
+        self.fh.close()
+        groups: dict[str, list[tuple[str, Record]]] = defaultdict(list)
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                for line in fh:
+                    item, citing, record = json.loads(line)
+                    if item not in articles:
+                        groups[item].append((citing, record))
+        finally:
+            os.unlink(self.path)
+        return groups
+
 
 @dataclass(slots=True)
 class IndexSummary:
@@ -72,10 +106,17 @@ class IndexSummary:
 
 @dataclass(slots=True)
 class ArticleDoc:
-    """An article ready to index: its display record and its body text."""
+    """An article ready to index: its display record, its body text, and (made in the
+    worker that parsed it) its Whoosh fields."""
 
     record: Record
     body: str = ""
+    fields: dict[str, Any] | None = None
+
+    def whoosh(self) -> dict[str, Any]:
+        if self.fields is None:
+            self.fields = whoosh_fields(self.record, self.body)
+        return self.fields
 
     @property
     def id(self) -> str:
@@ -257,6 +298,9 @@ def load_file(task: tuple[str, str | None, float]) -> Loaded:
         return loaded
     articles, loaded.errors = parse_file(path, data)
     loaded.docs = [article_doc(a, variant_threshold) for a in articles]
+    for doc in loaded.docs:
+        doc.whoosh()
+        doc.body = ""  # it is in the fields now; no need to send it twice
     return loaded
 
 
@@ -267,7 +311,21 @@ def load_files(tasks: list[tuple[str, str | None, float]], jobs: int) -> Iterato
         return
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(jobs, initializer=_ignore_sigint) as pool:
-        yield from pool.imap(load_file, tasks, chunksize=16)
+        # In slices, so that parsed files cannot pile up while the writer catches up.
+        for start in range(0, len(tasks), LOAD_SLICE):
+            yield from pool.imap(load_file, tasks[start : start + LOAD_SLICE], chunksize=16)
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold Ctrl-C back for a moment: Whoosh's multi-process writer may fork a
+    sub-writer inside ``add_document``, and a child inherits the blocked signal, so
+    Ctrl-C reaches only this process, which stops the run cleanly."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _ignore_sigint() -> None:
@@ -418,7 +476,12 @@ def _update(
     summary.unchanged = len(plan.unchanged)
     on_start(len(plan.tasks))
 
-    writer = ix.writer(limitmb=256)
+    jobs = jobs or os.cpu_count() or 1
+    if fresh and jobs > 1 and len(plan.tasks) >= BIG_BUILD:
+        # A big build: Whoosh writes segments in parallel and keeps them unmerged.
+        writer = ix.writer(procs=jobs, multisegment=True, limitmb=128)
+    else:
+        writer = ix.writer(limitmb=256)
     try:
         changed = _apply(
             writer,
@@ -427,10 +490,11 @@ def _update(
             new,
             plan,
             fresh,
-            jobs or os.cpu_count() or 1,
+            jobs,
             summary,
             on_error,
             on_progress,
+            data_dir,
         )
         if not changed:
             writer.cancel()
@@ -439,11 +503,19 @@ def _update(
             writer.commit()
             ixdir.prune_manifests(data_dir, keep=new.generation)
     except OSError as exc:
-        _abandon(writer, data_dir)
-        raise IndexWriteError(
+        failure = (
             f"could not write the index at {ixdir.path}: {exc.strerror or exc}; "
             "the previous state is kept"
-        ) from None
+        )
+        # On a failing disk Whoosh cannot close the files it was writing. They are
+        # dropped here, with the traceback whose frames hold them, quietly.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            _abandon(writer, data_dir)
+            exc.__traceback__ = None
+            writer = None
+            gc.collect()
+        raise IndexWriteError(failure) from None
     except BaseException:
         _abandon(writer, data_dir)
         raise
@@ -458,6 +530,11 @@ def _abandon(writer: Any, data_dir: str) -> None:
     segment = ""
     with contextlib.suppress(Exception):
         segment = f"{writer.indexname}_{writer.newsegment.segid()}"
+    # Whoosh's multi-process writer cannot stop its sub-writers (their cancel flag is
+    # set in this process only), so they are ended here, before their files go.
+    for child in multiprocessing.active_children():
+        child.terminate()
+        child.join(timeout=5)
     try:
         writer.cancel()
     except Exception:  # the disk is full or gone: cancelling could not close its files
@@ -481,12 +558,14 @@ def _apply(
     summary: IndexSummary,
     on_error: Callable[[ParseError], None],
     on_progress: Callable[[int], None],
+    data_dir: str,
 ) -> bool:
     """Feed the writer; return whether anything changed."""
     dirty: set[str] = set(plan.removed)
     articles: dict[str, list[ArticleDoc]] = defaultdict(list)
     citations: dict[str, list[tuple[str, Record]]] = defaultdict(list)
     written: set[str] = set()
+    spill = _Spill(data_dir) if fresh else None
     touched = 0
 
     for done, loaded in enumerate(load_files(plan.tasks, jobs), start=1):
@@ -514,17 +593,24 @@ def _apply(
             loaded.size,
             loaded.mtime_ns,
             loaded.digest,
-            ids=list(dict.fromkeys(d.id for d in loaded.docs)),
-            cites=list(dict.fromkeys(r["id"] for d in loaded.docs for r in d.record["related"])),
+            ids=[sys.intern(i) for i in dict.fromkeys(d.id for d in loaded.docs)],
+            cites=[
+                sys.intern(i)
+                for i in dict.fromkeys(r["id"] for d in loaded.docs for r in d.record["related"])
+            ],
             errors=len(loaded.errors),
         )
         for doc in loaded.docs:
             for rel in doc.record["related"]:
-                citations[rel["id"]].append((doc.id, rel))
+                if spill is None:
+                    citations[rel["id"]].append((doc.id, rel))
+                elif rel["id"] not in written:
+                    spill.add(rel["id"], doc.id, rel)
             if fresh:
                 # Files arrive in path order, so the first claimant of an id wins.
                 if doc.id not in written:
-                    writer.add_document(**whoosh_fields(doc.record, doc.body))
+                    with _sigint_deferred():
+                        writer.add_document(**doc.whoosh())
                     written.add(doc.id)
             else:
                 articles[doc.id].append(doc)
@@ -533,10 +619,9 @@ def _apply(
         del new.files[path]
     summary.removed = len(plan.removed)
 
-    if fresh:
-        for item, cites in citations.items():
-            if item not in written:
-                writer.add_document(**whoosh_fields(merged_related(item, cites)))
+    if spill is not None:
+        for item, cites in spill.unresolved(written).items():
+            writer.add_document(**whoosh_fields(merged_related(item, cites)))
         return bool(new.files) or bool(old.files)
 
     if not (dirty or articles or touched):
@@ -584,7 +669,7 @@ def _refresh(
         if candidates:
             winner = min(candidates, key=lambda d: d.order)
             if winner.record is not stored_rec:
-                writer.update_document(**whoosh_fields(winner.record, winner.body))
+                writer.update_document(**winner.whoosh())
             continue
         cites = list(citations.get(item, []))
         for hit in searcher.search(Term("cites", item), limit=None):

@@ -7,8 +7,8 @@ outlet's coverage listed in an article's ``related`` list (``kind`` = ``related`
   "recognised" and "Zoe" finds "Zoë"; positions are kept for phrase queries; weighted
   title 3 > excerpt 1.5 > body 1. ``alt_titles`` holds the other headline variants of
   a collapsed related item, searchable like the title.
-- ``provider`` (case-folded name), ``domain``, ``kind``, ``month`` and ``category``:
-  exact keys with sortable columns, used by filters and facets. ``provider_name`` keeps
+- ``provider`` (case-folded name), ``domain``, ``kind`` and ``month``: exact keys with
+  sortable columns, used by filters and facets; ``category`` is a plain key. ``provider_name`` keeps
   the spelling shown to people, also as a column so facets can read it cheaply.
 - ``topic``: a comma-separated keyword field of case-folded topics (multi-valued).
 - ``published``, ``quality``, ``heat``: sortable DATETIME and NUMERIC columns. Their
@@ -19,8 +19,9 @@ outlet's coverage listed in an article's ``related`` list (``kind`` = ``related`
 - ``cites``: the ids of the related items an article lists, so "who cites X" is a
   term query.
 - ``norm``: the normalised title (:func:`searchidx.dedup.normalize_title`): its words
-  as terms, to find an item's duplicate candidates, and the whole string as a column,
-  with ``id`` also a column, so duplicate detection reads no stored documents.
+  as terms, to find an item's duplicate candidates and to suggest spellings (they are
+  the titles' words, unstemmed), and the whole string as a column, with ``id`` also a
+  column, so duplicate detection reads no stored documents.
 - ``data``: the item's full record as JSON, for display. Only ``id``, ``kind`` and
   ``data`` are stored.
 """
@@ -33,7 +34,7 @@ from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORE
 from whoosh.support.charset import accent_map
 
 #: Bump when the schema or the meaning of a field changes; older indexes must be rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Fields searched by a query without a field name. Topics are not among them: they
 #: are whole-phrase keys (``topic:"computer vision"``, ``--topic``), and a stop word
@@ -56,7 +57,7 @@ def build_schema() -> Schema:
     schema = Schema(
         id=ID(stored=True, unique=True, sortable=True),
         kind=ID(stored=True, sortable=True),
-        title=TEXT(analyzer=analyzer, field_boost=3.0, multitoken_query="phrase", spelling=True),
+        title=TEXT(analyzer=analyzer, field_boost=3.0, multitoken_query="phrase"),
         alt_titles=TEXT(analyzer=analyzer, field_boost=2.5, multitoken_query="phrase"),
         excerpt=TEXT(analyzer=analyzer, field_boost=1.5, multitoken_query="phrase"),
         body=TEXT(analyzer=analyzer, field_boost=1.0, multitoken_query="phrase"),
@@ -64,7 +65,7 @@ def build_schema() -> Schema:
         provider=ID(sortable=True, analyzer=IDAnalyzer(lowercase=True)),
         provider_name=ID(sortable=True),
         domain=ID(sortable=True, analyzer=IDAnalyzer(lowercase=True)),
-        category=ID(sortable=True),
+        category=ID(),
         month=ID(sortable=True),
         published=DATETIME(sortable=True),
         oldest=COLUMN(NumericColumn("q", default=MISSING_LAST)),

@@ -227,7 +227,7 @@ def literal_words(text: str) -> list[str]:
 
 
 _FUZZY = re.compile(r"(?<![\w:])([^\W\d_]{3,})~([12])?(?=\s|\)|$)")
-_SPELL_FIELD = "spell_title"
+_SPELL_FIELD = "norm"
 
 
 def close_words(reader: Any, word: str, maxdist: int) -> list[str]:

@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 from searchidx import __version__
 from searchidx.cli import cli
 from searchidx.output import Style, use_color
+from searchidx.schema import SCHEMA_VERSION
 from tests.conftest import ROOT, SAMPLES, article
 
 Write = Callable[..., Path]
@@ -264,7 +265,7 @@ def test_show_and_stats(small: str) -> None:
         2,
         2,
         2,
-        2,
+        SCHEMA_VERSION,
     )
     text = run("--index", small, "stats").output
     assert "items:     2 (2 articles, 0 related)\n" in text

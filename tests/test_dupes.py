@@ -326,7 +326,23 @@ def test_variants_collapse_only_within_one_outlet() -> None:
 
 def test_candidates_find_what_comparing_every_pair_finds() -> None:
     rng = random.Random(3)
-    words = ["fed", "rate", "stocks", "rise", "fall", "court", "vote", "storm", "coast", "mayor", "budget", "port", "strike", "union", "deal"]
+    words = [
+        "fed",
+        "rate",
+        "stocks",
+        "rise",
+        "fall",
+        "court",
+        "vote",
+        "storm",
+        "coast",
+        "mayor",
+        "budget",
+        "port",
+        "strike",
+        "union",
+        "deal",
+    ]
     base = [" ".join(rng.choices(words, k=rng.randint(5, 9))) for _ in range(150)]
     titles = list(base)
     for t in base[:80]:  # near copies: a word dropped or doubled, a letter changed

@@ -14,6 +14,7 @@ import pytest
 from searchidx.documents import item_id, url_key
 from searchidx.errors import IndexNotFound, InvalidOption, NotAnIndex, SchemaMismatch
 from searchidx.indexing import update_index
+from searchidx.schema import SCHEMA_VERSION
 from searchidx.store import IndexDir
 from tests.conftest import article, related
 
@@ -291,7 +292,7 @@ def test_schema_version_mismatch_says_to_rebuild(
     meta_path.write_text(json.dumps({**meta, "schema_version": 0}))
     with pytest.raises(
         SchemaMismatch,
-        match=r"schema version 0, but this searchidx uses version 2; rebuild it with: searchidx index --rebuild",
+        match=rf"schema version 0, but this searchidx uses version {SCHEMA_VERSION}; rebuild it with: searchidx index --rebuild",
     ):
         ixdir.require()
     with pytest.raises(SchemaMismatch):

@@ -10,6 +10,7 @@ import pytest
 
 from searchidx.errors import IndexNotFound, InvalidOption, ItemNotFound
 from searchidx.indexing import update_index
+from searchidx.schema import SCHEMA_VERSION
 from searchidx.searching import (
     Filters,
     mark,
@@ -271,7 +272,7 @@ def test_show_unknown_id(sample_index: str) -> None:
 def test_stats(sample_index: str) -> None:
     s = stats(sample_index)
     assert (s.items, s.articles, s.related, s.files) == (41, 33, 8, 31)
-    assert (s.providers, s.topics, s.schema_version) == (11, 10, 2)
+    assert (s.providers, s.topics, s.schema_version) == (11, 10, SCHEMA_VERSION)
     assert (s.first_published, s.last_published) == ("2023-05-09T13:00:00Z", "2024-06-12T08:45:00Z")
     assert s.size_bytes > 0
 
