@@ -37,14 +37,16 @@ from rapidfuzz import fuzz, process
 from searchidx.dedup import numbers
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.schema import MISSING_LAST
-from searchidx.searching import Filters, build_filter, open_index, parse_query
+from searchidx.searching import Filters, build_filter, parse_query, searcher_for
 
 #: Default similarity threshold (0-100); see the README and tests/bench for the data.
 DEFAULT_THRESHOLD = 90.0
 #: Default publication-time window in days; see the README and tests/bench.
 DEFAULT_WINDOW_DAYS = 7.0
-#: How many of a title's rarest words key its candidates.
+#: How many of a title's rarest words key its candidates when every title is keyed.
 KEY_TOKENS = 6
+#: How many of one title's rarest words find its candidates among all words of others.
+LOOKUP_KEYS = 3
 
 _DAY_US = 86_400_000_000
 
@@ -238,28 +240,27 @@ def find_dupes(
     _check(threshold, window_days, min_size, limit)
     started = time.perf_counter()
     filters = filters or Filters()
-    ix = open_index(index_path)
-    with ix.searcher() as searcher:
-        reader = searcher.reader()
-        q = parse_query(ix.schema, query or "*", reader=reader)
-        flt = build_filter(filters)
-        if of is not None:
-            members, compared = _dupes_of(searcher, of, q, flt, threshold, window_days)
-            groups = [members] if len(members) >= min(min_size, 2) else []
-        else:
-            docs = searcher.docs_for_query(q)
-            if flt is not None:
-                allowed = set(searcher.docs_for_query(flt))
-                docs = (d for d in docs if d in allowed)
-            titles = load_titles(reader, docs)
-            compared = len(titles.ids)
-            pairs = candidate_pairs(titles.norms, titles.times, threshold, window_days)
-            order = sorted(range(len(titles.ids)), key=titles.order_key)
-            found = [c for c in star_clusters(order, pairs) if len(c) >= min_size]
-            found.sort(key=lambda c: (-len(c), titles.order_key(c[0][0])))
-            groups = [[(titles.docnums[i], sim) for i, sim in c] for c in found]
-        shown = groups if limit == 0 else groups[:limit]
-        clusters = [Cluster(len(g), [_member(searcher, d, sim) for d, sim in g]) for g in shown]
+    searcher = searcher_for(index_path)
+    reader = searcher.reader()
+    q = parse_query(searcher.schema, query or "*", reader=reader)
+    flt = build_filter(filters)
+    if of is not None:
+        members, compared = _dupes_of(searcher, of, q, flt, threshold, window_days)
+        groups = [members] if len(members) >= min(min_size, 2) else []
+    else:
+        docs = searcher.docs_for_query(q)
+        if flt is not None:
+            allowed = set(searcher.docs_for_query(flt))
+            docs = (d for d in docs if d in allowed)
+        titles = load_titles(reader, docs)
+        compared = len(titles.ids)
+        pairs = candidate_pairs(titles.norms, titles.times, threshold, window_days)
+        order = sorted(range(len(titles.ids)), key=titles.order_key)
+        found = [c for c in star_clusters(order, pairs) if len(c) >= min_size]
+        found.sort(key=lambda c: (-len(c), titles.order_key(c[0][0])))
+        groups = [[(titles.docnums[i], sim) for i, sim in c] for c in found]
+    shown = groups if limit == 0 else groups[:limit]
+    clusters = [Cluster(len(g), [_member(searcher, d, sim) for d, sim in g]) for g in shown]
     return DupesResult(
         threshold=threshold,
         window_days=window_days,
@@ -297,36 +298,35 @@ def near_duplicates(
     window_days: float | None = DEFAULT_WINDOW_DAYS,
     restrict: set[int] | None = None,
 ) -> list[tuple[int, float]]:
-    """The items near-identical to one document, as (docnum, similarity to it)."""
+    """The items near-identical to one document, as (docnum, similarity to it).
+
+    Candidates are the items, published within the window, that share one of this
+    title's ``LOOKUP_KEYS`` rarest words; a near-identical title has nearly all of them."""
     from whoosh import query as wq
 
     reader = searcher.reader()
     norm = _column_value(reader, "norm", docnum)
     if not norm:
         return []
-    words = set(norm.split())
-    keys = sorted(words, key=lambda t: (reader.doc_frequency("norm", t), t))[:KEY_TOKENS]
+    keys = sorted(set(norm.split()), key=lambda t: (reader.doc_frequency("norm", t), t))
+    q = wq.Or([wq.Term("norm", k) for k in keys[:LOOKUP_KEYS]])
+    oldest = reader.column_reader("oldest")
+    when = _time(oldest[docnum])
+    window = _window_us(window_days)
     candidates = [
         d
-        for d in searcher.docs_for_query(wq.Or([wq.Term("norm", k) for k in keys]))
-        if d != docnum and (restrict is None or d in restrict)
+        for d in searcher.docs_for_query(q)
+        if d != docnum
+        and (restrict is None or d in restrict)
+        and _in_window(when, _time(oldest[d]), window)
     ]
     if not candidates:
         return []
     norms = reader.column_reader("norm", translate=False)
-    oldest = reader.column_reader("oldest")
-    when = oldest[docnum]
-    window = _window_us(window_days)
+    others = [_decode(norms[d]) for d in candidates]
     mine = numbers(norm)
-    out = []
-    for d in candidates:
-        other = _decode(norms[d])
-        if numbers(other) != mine:
-            continue
-        score = fuzz.ratio(norm, other, score_cutoff=threshold)
-        if score and _in_window(_time(when), _time(oldest[d]), window):
-            out.append((d, float(score)))
-    return out
+    found = process.extract(norm, others, scorer=fuzz.ratio, score_cutoff=threshold, limit=None)
+    return [(candidates[k], float(score)) for _, score, k in found if numbers(others[k]) == mine]
 
 
 def _time(raw: int) -> int | None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from searchidx.errors import InvalidOption
 from searchidx.schema import topic_key
-from searchidx.searching import Filters, build_filter, open_index, parse_query
+from searchidx.searching import Filters, build_filter, parse_query, searcher_for
 
 FIELDS = ("provider", "domain", "topic", "kind", "year", "month")
 NONE = "(none)"
@@ -71,17 +71,16 @@ def facet_counts(
     if limit < 0 or min_count < 0:
         raise InvalidOption("--limit and --min-count must not be negative")
     started = time.perf_counter()
-    ix = open_index(index_path)
     grouped_by = "domain" if by_domain and fieldname == "provider" else fieldname
-    with ix.searcher() as searcher:
-        reader = searcher.reader()
-        q = parse_query(ix.schema, query or "*", literal, reader=reader)
-        filters = filters or Filters()
-        docs = _matching(searcher, q, build_filter(filters))
-        if grouped_by == "topic":
-            counts, also = _topic_counts(searcher, docs), dict[str, list[str]]()
-        else:
-            counts, also = _column_counts(reader, grouped_by, docs)
+    searcher = searcher_for(index_path)
+    reader = searcher.reader()
+    q = parse_query(searcher.schema, query or "*", literal, reader=reader)
+    filters = filters or Filters()
+    docs = _matching(searcher, q, build_filter(filters))
+    if grouped_by == "topic":
+        counts, also = _topic_counts(searcher, docs), dict[str, list[str]]()
+    else:
+        counts, also = _column_counts(reader, grouped_by, docs)
     buckets = [Bucket(value, n, also.get(value, [])) for value, n in counts.items()]
     if fieldname in _TIME_FIELDS:
         buckets.sort(key=lambda b: (b.value == NONE, b.value))

@@ -10,7 +10,9 @@ so is every query under ``literal=True``; a search never fails because of its te
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -198,6 +200,31 @@ def open_index(index_path: str) -> Any:
     return ixdir.open_whoosh()
 
 
+_SEARCHERS: dict[str, Any] = {}
+
+
+def searcher_for(index_path: str) -> Any:
+    """A searcher over the last committed state of an index, kept open for the next
+    call in this process and replaced when a writer has committed since. (Whoosh's own
+    ``refresh`` keeps readers of segments that only gained deletions, which would still
+    show deleted items.)"""
+    ixdir = IndexDir(index_path)
+    ixdir.require()
+    key = os.path.realpath(ixdir.data_dir())
+    searcher = _SEARCHERS.get(key)
+    if searcher is not None:
+        try:
+            if searcher._ix.latest_generation() == searcher.reader().generation():
+                return searcher
+        except OSError:  # its files were replaced under it
+            pass
+    for stale in [k for k in _SEARCHERS if os.path.dirname(k) == os.path.dirname(key)]:
+        with contextlib.suppress(Exception):
+            _SEARCHERS.pop(stale).close()
+    _SEARCHERS[key] = ixdir.open_whoosh().searcher()
+    return _SEARCHERS[key]
+
+
 # --- queries -------------------------------------------------------------------------------
 
 _WORD = re.compile(r"\w+(?:[.'’-]\w+)*")
@@ -348,7 +375,7 @@ def search(
     if limit < 1 or page < 1:
         raise InvalidOption("--limit and --page must be at least 1")
     started = time.perf_counter()
-    ix = open_index(index_path)
+    searcher = searcher_for(index_path)
     result = SearchResult(
         query=text,
         total=0,
@@ -362,28 +389,27 @@ def search(
     flt = build_filter(filters)
     # Collapsing needs the neighbours of the page's hits, so it ranks more of them.
     fetch = max(page * limit * 5, 200) if collapse else page * limit
-    with ix.searcher() as searcher:
-        reader = searcher.reader()
-        q = parse_query(ix.schema, text, literal, reader=reader)
-        results = _run(searcher, q, flt, sortedby, reverse, fetch)
-        if results is None or (results.is_empty() and not literal):
-            fallback = parse_query(ix.schema, text, literal=True)
-            results = _run(searcher, fallback, flt, sortedby, reverse, fetch) or results
-            q = fallback if results is not None else q
-        if results is not None and results.is_empty() and len(literal_words(text)) > 1:
-            loose = parse_query(ix.schema, text, literal, or_group=True, reader=reader)
-            partial = _run(searcher, loose, flt, sortedby, reverse, fetch)
-            if partial is not None and not partial.is_empty():
-                results, q, result.partial = partial, loose, True
-        if results is not None:
-            result.total = exact_total(searcher, results, q, flt)
-            result.hits, result.stories = _page(
-                searcher, results, page, limit, collapse, sortedby is None, similar
-            )
-        result.terms = query_terms(searcher, q)
-        result.suggestion = did_you_mean(searcher, text)
-        if result.total == 0 and filters.providers:
-            result.provider_suggestions = closest_providers(searcher, filters.providers)
+    reader = searcher.reader()
+    q = parse_query(searcher.schema, text, literal, reader=reader)
+    results = _run(searcher, q, flt, sortedby, reverse, fetch)
+    if results is None or (results.is_empty() and not literal):
+        fallback = parse_query(searcher.schema, text, literal=True)
+        results = _run(searcher, fallback, flt, sortedby, reverse, fetch) or results
+        q = fallback if results is not None else q
+    if results is not None and results.is_empty() and len(literal_words(text)) > 1:
+        loose = parse_query(searcher.schema, text, literal, or_group=True, reader=reader)
+        partial = _run(searcher, loose, flt, sortedby, reverse, fetch)
+        if partial is not None and not partial.is_empty():
+            results, q, result.partial = partial, loose, True
+    if results is not None:
+        result.total = exact_total(searcher, results, q, flt)
+        result.hits, result.stories = _page(
+            searcher, results, page, limit, collapse, sortedby is None, similar
+        )
+    result.terms = query_terms(searcher, q)
+    result.suggestion = did_you_mean(searcher, text)
+    if result.total == 0 and filters.providers:
+        result.provider_suggestions = closest_providers(searcher, filters.providers)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -554,27 +580,24 @@ def show(index_path: str, item_id: str) -> Item:
     """One item in full, with the items it lists and the articles that cite it."""
     from whoosh import query as wq
 
-    ix = open_index(index_path)
-    with ix.searcher() as searcher:
-        stored = searcher.document(id=item_id)
-        if stored is None and len(item_id) >= 4:
-            matches = list(searcher.search(wq.Prefix("id", item_id.lower()), limit=2))
-            if len(matches) > 1:
-                raise ItemNotFound(f"id {item_id!r} is ambiguous; give more characters")
-            stored = matches[0].fields() if matches else None
-        if stored is None:
-            raise ItemNotFound(f"no item with id {item_id!r}")
-        rec = _record(stored)
-        related = []
-        for r in rec["related"]:
-            current = searcher.document(id=r["id"])
-            related.append(_ref(_record(current)) if current else _ref({**r, "kind": "related"}))
-        citing = [
-            _ref(_record(hit.fields()))
-            for hit in searcher.search(
-                wq.Term("cites", rec["id"]), limit=None, sortedby="published"
-            )
-        ]
+    searcher = searcher_for(index_path)
+    stored = searcher.document(id=item_id)
+    if stored is None and len(item_id) >= 4:
+        matches = list(searcher.search(wq.Prefix("id", item_id.lower()), limit=2))
+        if len(matches) > 1:
+            raise ItemNotFound(f"id {item_id!r} is ambiguous; give more characters")
+        stored = matches[0].fields() if matches else None
+    if stored is None:
+        raise ItemNotFound(f"no item with id {item_id!r}")
+    rec = _record(stored)
+    related = []
+    for r in rec["related"]:
+        current = searcher.document(id=r["id"])
+        related.append(_ref(_record(current)) if current else _ref({**r, "kind": "related"}))
+    citing = [
+        _ref(_record(hit.fields()))
+        for hit in searcher.search(wq.Term("cites", rec["id"]), limit=None, sortedby="published")
+    ]
     return Item(
         id=rec["id"],
         kind=rec["kind"],

@@ -1,0 +1,282 @@
+"""Benchmark steps, each run as its own process by ``tests.bench.run`` so that its peak
+memory is its own. Each prints one JSON object of figures on its last line.
+
+    python -m tests.bench.steps parse CORPUS --jobs N
+    python -m tests.bench.steps engine CORPUS --jobs N
+    python -m tests.bench.steps queries INDEX --rounds R
+    python -m tests.bench.steps fts5 CORPUS --rounds R
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import pickle
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from searchidx.documents import iter_article_files, parse_file, read_file
+from searchidx.indexing import BIG_BUILD, load_file, merged_related, whoosh_fields
+from searchidx.searching import Filters, parse_date_option, search
+
+# A fixed mix of queries over UCI headlines (March-August 2014): single words, AND,
+# phrases, fuzzy terms, provider and date filters, sorting by date, and facets.
+QUERIES: list[tuple[str, str, dict[str, Any]]] = [
+    ("word", "apple", {}),
+    ("word", "google", {}),
+    ("word", "ebola", {}),
+    ("word", "bitcoin", {}),
+    ("word", "ukraine", {}),
+    ("word", "fed", {}),
+    ("word", "samsung", {}),
+    ("word", "oscars", {}),
+    ("word", "recall", {}),
+    ("word", "earnings", {}),
+    ("and", "apple iphone", {}),
+    ("and", "gm recall ignition", {}),
+    ("and", "fed interest rates", {}),
+    ("and", "malaysia airlines plane", {}),
+    ("and", "stocks dow record", {}),
+    ("and", "microsoft windows xp", {}),
+    ("phrase", '"climate change"', {}),
+    ("phrase", '"world cup"', {}),
+    ("phrase", '"game of thrones"', {}),
+    ("phrase", '"net neutrality"', {}),
+    ("fuzzy", "samsnug~", {}),
+    ("fuzzy", "micrsoft~ office", {}),
+    ("fuzzy", "ebloa~", {}),
+    ("provider", "apple", {"providers": ("Reuters",)}),
+    ("provider", "recall", {"providers": ("Los Angeles Times", "USA TODAY")}),
+    ("provider", "stocks", {"providers": ("Forbes",)}),
+    ("date", "ukraine", {"since": "2014-03-15", "until": "2014-03-31"}),
+    ("date", "earnings", {"since": "2014-04"}),
+    ("sort", "google", {"sort": "newest"}),
+    ("sort", "apple iphone", {"sort": "oldest"}),
+    ("facet", "", {"facet": "provider"}),
+    ("facet", "apple iphone", {"facet": "provider"}),
+]
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
+
+
+def _load(task: tuple[str, str | None, float]) -> int:
+    try:
+        data, _ = read_file(task[0])
+    except Exception:
+        return 0
+    articles, _ = parse_file(task[0], data)
+    return len(articles)
+
+
+def step_parse(corpus: str, jobs: int) -> dict[str, Any]:
+    """The parse floor: read and parse the files (same loader, same processes)."""
+    paths = sorted(os.path.abspath(p) for p in iter_article_files([corpus]))
+    tasks = [(p, None, 0.0) for p in paths]
+    started = time.perf_counter()
+    if jobs > 1:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            articles = sum(pool.imap(_load, tasks, chunksize=16))
+    else:
+        articles = sum(map(_load, tasks))
+    seconds = time.perf_counter() - started
+    return {"files": len(paths), "articles": articles, "seconds": seconds}
+
+
+def _prebuilt(corpus: str) -> list[dict[str, Any]]:
+    """The Whoosh field dicts of every item of a corpus, made once and cached."""
+    from tests.bench.corpora import cache_dir
+
+    cache = cache_dir() / "prebuilt" / f"{Path(corpus).name}.pickle"
+    if cache.exists():
+        with open(cache, "rb") as fh:
+            docs: list[dict[str, Any]] = pickle.load(fh)
+        return docs
+    docs, seen = [], set()
+    citations: dict[str, list[tuple[str, Any]]] = {}
+    for path in sorted(os.path.abspath(p) for p in iter_article_files([corpus])):
+        for doc in load_file((path, None, 90.0)).docs:
+            for rel in doc.record["related"]:
+                citations.setdefault(rel["id"], []).append((doc.id, rel))
+            if doc.id not in seen:
+                seen.add(doc.id)
+                docs.append(doc.whoosh())
+    for item, cites in citations.items():
+        if item not in seen:
+            docs.append(whoosh_fields(merged_related(item, cites)))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with open(cache, "wb") as fh:
+        pickle.dump(docs, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return docs
+
+
+def step_engine(corpus: str, jobs: int) -> dict[str, Any]:
+    """The engine floor: the Whoosh writer alone, with the same schema and writer
+    settings as a build, adding pre-built field dicts."""
+    from whoosh import index as windex
+
+    from searchidx.store import IndexDir
+
+    docs = _prebuilt(corpus)
+    folder = tempfile.mkdtemp(prefix="searchidx-engine-")
+    try:
+        ix = windex.open_dir(IndexDir(folder).new_data_dir({}))
+        started = time.perf_counter()
+        if jobs > 1 and len(docs) >= BIG_BUILD:
+            writer = ix.writer(procs=jobs, multisegment=True, limitmb=128)
+        else:
+            writer = ix.writer(limitmb=256)
+        for fields in docs:
+            writer.add_document(**fields)
+        writer.commit()
+        seconds = time.perf_counter() - started
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"items": len(docs), "seconds": seconds}
+
+
+def step_queries(index: str, rounds: int) -> dict[str, Any]:
+    """In-process latency of the query mix, after one warm-up round."""
+    from searchidx.facets import facet_counts
+
+    def run(kind: str, text: str, opts: dict[str, Any], similar: bool) -> None:
+        if kind == "facet":
+            facet_counts(index, opts["facet"], text or None)
+            return
+        filters = Filters(
+            providers=opts.get("providers", ()),
+            since=parse_date_option(opts["since"]) if "since" in opts else None,
+            until=parse_date_option(opts["until"], True) if "until" in opts else None,
+        )
+        search(index, text, filters, sort=opts.get("sort", "relevance"), similar=similar)
+
+    out: dict[str, Any] = {"queries": len(QUERIES)}
+    for similar in (True, False):
+        times: list[float] = []
+        by_kind: dict[str, list[float]] = {}
+        for round_no in range(rounds + 1):
+            for kind, text, opts in QUERIES:
+                started = time.perf_counter()
+                run(kind, text, opts, similar)
+                elapsed = time.perf_counter() - started
+                if round_no:  # round 0 warms up
+                    times.append(elapsed)
+                    by_kind.setdefault(kind, []).append(elapsed)
+        key = "with_similar" if similar else "without_similar"
+        out[key] = {
+            "p50": _percentile(times, 0.5),
+            "p95": _percentile(times, 0.95),
+            "by_kind": {k: statistics.median(v) for k, v in by_kind.items()},
+        }
+    facet_all = [_time(lambda: facet_counts(index, "provider")) for _ in range(rounds)]
+    facet_q = [
+        _time(lambda: facet_counts(index, "provider", "apple iphone")) for _ in range(rounds)
+    ]
+    out["facet_provider_all"] = statistics.median(facet_all)
+    out["facet_provider_query"] = statistics.median(facet_q)
+    return out
+
+
+def _time(fn: Any) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+FTS_QUERIES = [
+    (text.replace("~", ""), opts)
+    for kind, text, opts in QUERIES
+    if kind in {"word", "and", "phrase", "provider", "date", "sort"}
+]
+
+
+def step_fts5(corpus: str, rounds: int) -> dict[str, Any]:
+    """SQLite FTS5 holding the same items and text fields: build and query."""
+    docs = _prebuilt(corpus)
+    folder = tempfile.mkdtemp(prefix="searchidx-fts5-")
+    try:
+        db = sqlite3.connect(os.path.join(folder, "fts.db"))
+        db.execute(
+            "CREATE VIRTUAL TABLE items USING fts5(title, alt_titles, excerpt, body, "
+            "provider UNINDEXED, published UNINDEXED, tokenize='porter unicode61 remove_diacritics 2')"
+        )
+        started = time.perf_counter()
+        db.executemany(
+            "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    d["title"],
+                    d.get("alt_titles", ""),
+                    d.get("excerpt", ""),
+                    d.get("body", ""),
+                    d.get("provider", ""),
+                    d["published"].isoformat() if "published" in d else "",
+                )
+                for d in docs
+            ),
+        )
+        db.commit()
+        build = time.perf_counter() - started
+        times: list[float] = []
+        for round_no in range(rounds + 1):
+            for text, opts in FTS_QUERIES:
+                sql = "SELECT rowid, title FROM items WHERE items MATCH ?"
+                args: list[Any] = [text]
+                if "providers" in opts:
+                    sql += f" AND provider IN ({','.join('?' * len(opts['providers']))})"
+                    args += [p.casefold() for p in opts["providers"]]
+                if "since" in opts:
+                    sql += " AND published >= ?"
+                    args.append(opts["since"])
+                if "until" in opts:
+                    sql += " AND published <= ?"
+                    args.append(opts["until"] + "T23:59:59")
+                order = {"newest": "published DESC", "oldest": "published ASC"}
+                sql += f" ORDER BY {order.get(opts.get('sort', ''), 'rank')} LIMIT 10"
+                started = time.perf_counter()
+                db.execute(sql, args).fetchall()
+                if round_no:
+                    times.append(time.perf_counter() - started)
+        db.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "items": len(docs),
+        "build_seconds": build,
+        "queries": len(FTS_QUERIES),
+        "p50": _percentile(times, 0.5),
+        "p95": _percentile(times, 0.95),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.steps")
+    parser.add_argument("step", choices=["parse", "engine", "queries", "fts5"])
+    parser.add_argument("path")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    if args.step == "parse":
+        result = step_parse(args.path, args.jobs)
+    elif args.step == "engine":
+        result = step_engine(args.path, args.jobs)
+    elif args.step == "queries":
+        result = step_queries(args.path, args.rounds)
+    else:
+        result = step_fts5(args.path, args.rounds)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
