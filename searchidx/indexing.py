@@ -300,7 +300,9 @@ def load_file(task: tuple[str, str | None, float]) -> Loaded:
     loaded.docs = [article_doc(a, variant_threshold) for a in articles]
     for doc in loaded.docs:
         doc.whoosh()
-        doc.body = ""  # it is in the fields now; no need to send it twice
+        # The fields hold the whole record; the writer needs only these parts of it.
+        doc.record = {k: doc.record[k] for k in ("id", "path", "line", "related")}
+        doc.body = ""
     return loaded
 
 
