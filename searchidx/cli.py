@@ -7,7 +7,7 @@ them, so ``--help`` and ``--version`` start fast.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -61,6 +61,27 @@ def _style(stream: Any = None) -> Any:
     from searchidx.output import Style, use_color
 
     return Style(use_color(stream or sys.stdout))
+
+
+def echo_result(
+    fmt: str,
+    result: Any,
+    rows: Sequence[Any],
+    csv: Callable[[], str],
+    text: Callable[[], str],
+) -> None:
+    """Print a result as JSON (the whole result), JSON Lines (one row a line), CSV or
+    text."""
+    from searchidx import output
+
+    if fmt == "json":
+        click.echo(output.to_json(result))
+    elif fmt == "jsonl":
+        click.echo(output.to_jsonl(rows), nl=False)
+    elif fmt == "csv":
+        click.echo(csv(), nl=False)
+    else:
+        click.echo(text())
 
 
 # --- index -------------------------------------------------------------------------------
@@ -266,14 +287,13 @@ def search(
         page=page,
         collapse=collapse,
     )
-    if fmt == "json":
-        click.echo(output.to_json(result))
-    elif fmt == "jsonl":
-        click.echo(output.to_jsonl(result.hits), nl=False)
-    elif fmt == "csv":
-        click.echo(output.render_hits_csv(result), nl=False)
-    else:
-        click.echo(output.render_search(result, _style()))
+    echo_result(
+        fmt,
+        result,
+        result.hits,
+        lambda: output.render_hits_csv(result),
+        lambda: output.render_search(result, _style()),
+    )
 
 
 # --- facets -------------------------------------------------------------------------------
@@ -334,14 +354,13 @@ def facets(
         min_count=min_count,
         literal=literal,
     )
-    if fmt == "json":
-        click.echo(output.to_json(result))
-    elif fmt == "jsonl":
-        click.echo(output.to_jsonl(result.buckets), nl=False)
-    elif fmt == "csv":
-        click.echo(output.render_facets_csv(result), nl=False)
-    else:
-        click.echo(output.render_facets(result, _style()))
+    echo_result(
+        fmt,
+        result,
+        result.buckets,
+        lambda: output.render_facets_csv(result),
+        lambda: output.render_facets(result, _style()),
+    )
 
 
 # --- duplicate stories ----------------------------------------------------------------------
@@ -408,14 +427,14 @@ def dupes(
         limit=limit,
         of=of,
     )
-    if fmt == "json":
-        click.echo(output.to_json(result))
-    elif fmt == "jsonl":
-        click.echo(output.to_jsonl_rows(output.dupes_rows(result)), nl=False)
-    elif fmt == "csv":
-        click.echo(output.to_csv(output.dupes_rows(result), output.DUPES_COLUMNS), nl=False)
-    else:
-        click.echo(output.render_dupes(result, _style()))
+    rows = output.dupes_rows(result)
+    echo_result(
+        fmt,
+        result,
+        rows,
+        lambda: output.to_csv(rows, output.DUPES_COLUMNS),
+        lambda: output.render_dupes(result, _style()),
+    )
 
 
 # --- show and stats ----------------------------------------------------------------------

@@ -68,12 +68,11 @@ def to_json(obj: Any) -> str:
     return json.dumps(asdict(obj), ensure_ascii=False, indent=2)
 
 
-def to_jsonl(objs: Iterable[Any]) -> str:
-    return "".join(json.dumps(asdict(o), ensure_ascii=False) + "\n" for o in objs)
-
-
-def to_jsonl_rows(rows: Iterable[dict[str, Any]]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+def to_jsonl(rows: Iterable[Any]) -> str:
+    """One JSON object a line, from dataclasses or dicts."""
+    return "".join(
+        json.dumps(r if isinstance(r, dict) else asdict(r), ensure_ascii=False) + "\n" for r in rows
+    )
 
 
 def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
