@@ -143,13 +143,12 @@ def candidate_pairs(
 ) -> dict[tuple[int, int], float]:
     """Near-identical pairs (i < j) among ``norms``, found through rare-word keys."""
     window = _window_us(window_days)
-    words = [set(n.split()) for n in norms]
     df: Counter[str] = Counter()
-    for w in words:
-        df.update(w)
+    for n in norms:
+        df.update(set(n.split()))
     postings: dict[str, list[int]] = defaultdict(list)
-    for i, w in enumerate(words):
-        for key in sorted(w, key=lambda t: (df[t], t))[:key_tokens]:
+    for i, n in enumerate(norms):  # words are split again rather than kept: less memory
+        for key in sorted(set(n.split()), key=lambda t: (df[t], t))[:key_tokens]:
             postings[key].append(i)
     nums = [numbers(n) for n in norms]
     pairs: dict[tuple[int, int], float] = {}
