@@ -37,7 +37,7 @@ from rapidfuzz import fuzz, process
 from searchidx.dedup import numbers
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.schema import MISSING_LAST
-from searchidx.searching import Filters, build_filter, parse_query, searcher_for
+from searchidx.searching import Filters, matching_docs, parse_query, searcher_for
 
 #: Default similarity threshold (0-100); see the README and tests/bench for the data.
 DEFAULT_THRESHOLD = 90.0
@@ -45,8 +45,10 @@ DEFAULT_THRESHOLD = 90.0
 DEFAULT_WINDOW_DAYS = 7.0
 #: How many of a title's rarest words key its candidates when every title is keyed.
 KEY_TOKENS = 6
-#: How many of one title's rarest words find its candidates among all words of others.
-LOOKUP_KEYS = 3
+#: How many of one title's rarest words find its candidates among all words of others:
+#: on the 100k UCI index, 2 find 99.7% of the near-duplicates that keying every title by
+#: 6 words finds, in 0.9 ms an item (3 find all, in 1.6 ms).
+LOOKUP_KEYS = 2
 
 _DAY_US = 86_400_000_000
 
@@ -242,16 +244,11 @@ def find_dupes(
     searcher = searcher_for(index_path)
     reader = searcher.reader()
     q = parse_query(searcher.schema, query or "*", reader=reader)
-    flt = build_filter(filters)
     if of is not None:
-        members, compared = _dupes_of(searcher, of, q, flt, threshold, window_days)
+        members, compared = _dupes_of(searcher, of, q, filters, threshold, window_days)
         groups = [members] if len(members) >= min(min_size, 2) else []
     else:
-        docs = searcher.docs_for_query(q)
-        if flt is not None:
-            allowed = set(searcher.docs_for_query(flt))
-            docs = (d for d in docs if d in allowed)
-        titles = load_titles(reader, docs)
+        titles = load_titles(reader, matching_docs(searcher, q, filters))
         compared = len(titles.ids)
         pairs = candidate_pairs(titles.norms, titles.times, threshold, window_days)
         order = sorted(range(len(titles.ids)), key=titles.order_key)
@@ -344,7 +341,7 @@ def _dupes_of(
     searcher: Any,
     item_id: str,
     q: Any,
-    flt: Any,
+    filters: Filters,
     threshold: float,
     window_days: float | None,
 ) -> tuple[list[tuple[int, float]], int]:
@@ -355,10 +352,8 @@ def _dupes_of(
     docnum = next(iter(searcher.docs_for_query(wq.Term("id", item_id))), None)
     if docnum is None:
         raise ItemNotFound(f"no item with id {item_id!r}")
-    restrict = set(searcher.docs_for_query(q))
-    if flt is not None:
-        restrict &= set(searcher.docs_for_query(flt))
-    found = near_duplicates(searcher, docnum, threshold, window_days, restrict)
+    allowed = set(matching_docs(searcher, q, filters))
+    found = near_duplicates(searcher, docnum, threshold, window_days, allowed)
     docs = [docnum, *(d for d, _ in found)]
     reader = searcher.reader()
     titles = load_titles(reader, docs)

@@ -23,7 +23,7 @@ from typing import Any
 
 from searchidx.errors import InvalidOption
 from searchidx.schema import topic_key
-from searchidx.searching import Filters, build_filter, parse_query, searcher_for
+from searchidx.searching import Filters, matching_docs, parse_query, searcher_for
 
 FIELDS = ("provider", "domain", "topic", "kind", "year", "month")
 NONE = "(none)"
@@ -76,7 +76,7 @@ def facet_counts(
     reader = searcher.reader()
     q = parse_query(searcher.schema, query or "*", literal, reader=reader)
     filters = filters or Filters()
-    docs = _matching(searcher, q, build_filter(filters))
+    docs = _matching(searcher, q, filters)
     if grouped_by == "topic":
         counts, also = _topic_counts(searcher, docs), dict[str, list[str]]()
     else:
@@ -103,59 +103,63 @@ def facet_counts(
     )
 
 
-def _matching(searcher: Any, q: Any, flt: Any) -> list[int]:
-    """The live document numbers matching the query and passing the filter."""
+def _matching(searcher: Any, q: Any, filters: Filters) -> list[int]:
+    """The live document numbers matching the query and passing the filters."""
     from whoosh import query as wq
 
-    if isinstance(q, wq.Every) and flt is None:
+    if isinstance(q, wq.Every) and filters == Filters():
         return list(searcher.reader().all_doc_ids())
-    docs = searcher.docs_for_query(q)
-    if flt is None:
-        return list(docs)
-    allowed = set(searcher.docs_for_query(flt))
-    return [d for d in docs if d in allowed]
+    return matching_docs(searcher, q, filters)
 
 
-def _column(reader: Any, name: str) -> list[str]:
-    """A column's values for every document number, as text."""
-    return [
-        v.decode("utf-8") if isinstance(v, bytes) else str(v)
-        for v in reader.column_reader(name, translate=False)
-    ]
+def _column(reader: Any, name: str, docs: list[int], every: bool) -> list[Any]:
+    """A column's raw values for ``docs`` (all of them, in order, when ``every``)."""
+    values = list(reader.column_reader(name, translate=False))
+    return values if every else [values[d] for d in docs]
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def _column_counts(
     reader: Any, name: str, docs: list[int]
 ) -> tuple[Counter[str], dict[str, list[str]]]:
     """Count ``docs`` by a column; for providers and domains, also say who is behind
-    each bucket (domains of a provider, provider names of a domain)."""
+    each bucket (domains of a provider, provider names of a domain). Raw column values
+    are counted by ``Counter`` (in C) and only the buckets' labels are decoded."""
+    every = len(docs) == reader.doc_count_all()  # every document, none deleted
     if name in _TIME_FIELDS:
-        months = _column(reader, "month")
         cut = 4 if name == "year" else 7
-        return Counter(months[d][:cut] or NONE for d in docs), {}
-    keys = _column(reader, name)
-    if name == "kind":
-        return Counter(keys[d] or NONE for d in docs), {}
-    names = _column(reader, "provider_name")
-    domains = _column(reader, "domain")
-    if name == "provider":
-        labels: dict[str, Counter[str]] = defaultdict(Counter)
-        seen: dict[str, Counter[str]] = defaultdict(Counter)
-        for d in docs:
-            labels[keys[d]][names[d]] += 1
-            seen[keys[d]][domains[d]] += 1
+        months = Counter(_column(reader, "month", docs, every))
         counts: Counter[str] = Counter()
+        for month, n in months.items():
+            counts[_text(month)[:cut] or NONE] += n
+        return counts, {}
+    keys = _column(reader, name, docs, every)
+    if name == "kind":
+        return Counter({_text(k) or NONE: n for k, n in Counter(keys).items()}), {}
+    names = _column(reader, "provider_name", docs, every)
+    if name == "provider":
+        domains = _column(reader, "domain", docs, every)
+        spellings: dict[str, Counter[str]] = defaultdict(Counter)
+        for (key, label), n in Counter(zip(keys, names, strict=True)).items():
+            spellings[_text(key)][_text(label)] += n
+        seen: dict[str, Counter[str]] = defaultdict(Counter)
+        for (key, domain), n in Counter(zip(keys, domains, strict=True)).items():
+            seen[_text(key)][_text(domain)] += n
+        counts = Counter()
         also: dict[str, list[str]] = {}
-        for key, spellings in labels.items():
-            label = _most_common(spellings) if key else NONE
-            counts[label] = spellings.total()
+        for key, labels in spellings.items():
+            label = _most_common(labels) if key else NONE
+            counts[label] = labels.total()
             also[label] = _ranked(seen[key])
         return counts, also
     # domain
-    counts = Counter(keys[d] or NONE for d in docs)
     by_domain: dict[str, Counter[str]] = defaultdict(Counter)
-    for d in docs:
-        by_domain[keys[d] or NONE][names[d]] += 1
+    for (domain, label), n in Counter(zip(keys, names, strict=True)).items():
+        by_domain[_text(domain) or NONE][_text(label)] += n
+    counts = Counter({d: labels.total() for d, labels in by_domain.items()})
     return counts, {k: _ranked(v) for k, v in by_domain.items()}
 
 

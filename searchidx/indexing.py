@@ -32,10 +32,11 @@ import signal
 import sys
 import time
 import warnings
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from searchidx.dedup import RELATED_VARIANT_THRESHOLD, collapse_variants, normalize_title
@@ -59,8 +60,8 @@ Record = dict[str, Any]
 
 #: From this many files, a fresh build uses Whoosh's multi-process writer.
 BIG_BUILD = 2000
-#: Files handed to the parsing processes at a time.
-LOAD_SLICE = 2048
+#: Files handed to a parsing process at a time.
+LOAD_CHUNK = 32
 
 
 class _Spill:
@@ -71,8 +72,9 @@ class _Spill:
         self.path = os.path.join(folder, f"related.tmp-{os.getpid()}")
         self.fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in unresolved
 
-    def add(self, item: str, citing: str, record: Record) -> None:
-        self.fh.write(json.dumps([item, citing, record], ensure_ascii=False) + "\n")
+    def add(self, line: str) -> None:
+        """Keep one ``[item, citing article, entry]`` JSON line."""
+        self.fh.write(line)
 
     def unresolved(self, articles: set[str]) -> dict[str, list[tuple[str, Record]]]:
         """The entries whose item is no article, grouped by item; the file is removed."""
@@ -112,6 +114,8 @@ class ArticleDoc:
     record: Record
     body: str = ""
     fields: dict[str, Any] | None = None
+    #: Each related entry as a JSON line ``[item, citing article, entry]``.
+    related_lines: list[str] = field(default_factory=list)
 
     def whoosh(self) -> dict[str, Any]:
         if self.fields is None:
@@ -300,22 +304,39 @@ def load_file(task: tuple[str, str | None, float]) -> Loaded:
     loaded.docs = [article_doc(a, variant_threshold) for a in articles]
     for doc in loaded.docs:
         doc.whoosh()
-        # The fields hold the whole record; the writer needs only these parts of it.
-        doc.record = {k: doc.record[k] for k in ("id", "path", "line", "related")}
+        # The fields hold the whole record; the writer needs only its identity and the
+        # related entries, which travel as JSON lines ready for the spill file.
+        related = doc.record["related"]
+        doc.related_lines = [
+            json.dumps([r["id"], doc.id, r], ensure_ascii=False) + "\n" for r in related
+        ]
+        doc.record = {k: doc.record[k] for k in ("id", "path", "line")}
+        doc.record["related_ids"] = [r["id"] for r in related]
         doc.body = ""
     return loaded
 
 
+def _load_chunk(tasks: list[tuple[str, str | None, float]]) -> list[Loaded]:
+    return [load_file(task) for task in tasks]
+
+
 def load_files(tasks: list[tuple[str, str | None, float]], jobs: int) -> Iterator[Loaded]:
-    """Load files in order, in ``jobs`` processes when that pays off."""
+    """Load files in order, in ``jobs`` processes when that pays off. A few chunks are
+    in flight at a time: the workers stay busy, and parsed files cannot pile up while
+    the writer catches up."""
     if jobs <= 1 or len(tasks) < 50:
         yield from map(load_file, tasks)
         return
+    chunks = iter([tasks[i : i + LOAD_CHUNK] for i in range(0, len(tasks), LOAD_CHUNK)])
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(jobs, initializer=_ignore_sigint) as pool:
-        # In slices, so that parsed files cannot pile up while the writer catches up.
-        for start in range(0, len(tasks), LOAD_SLICE):
-            yield from pool.imap(load_file, tasks[start : start + LOAD_SLICE], chunksize=16)
+        pending = deque(pool.apply_async(_load_chunk, (c,)) for c in islice(chunks, 4 * jobs))
+        while pending:
+            done = pending.popleft().get()
+            following = next(chunks, None)
+            if following is not None:
+                pending.append(pool.apply_async(_load_chunk, (following,)))
+            yield from done
 
 
 @contextlib.contextmanager
@@ -598,16 +619,16 @@ def _apply(
             ids=[sys.intern(i) for i in dict.fromkeys(d.id for d in loaded.docs)],
             cites=[
                 sys.intern(i)
-                for i in dict.fromkeys(r["id"] for d in loaded.docs for r in d.record["related"])
+                for i in dict.fromkeys(r for d in loaded.docs for r in d.record["related_ids"])
             ],
             errors=len(loaded.errors),
         )
         for doc in loaded.docs:
-            for rel in doc.record["related"]:
+            for item, line in zip(doc.record["related_ids"], doc.related_lines, strict=True):
                 if spill is None:
-                    citations[rel["id"]].append((doc.id, rel))
-                elif rel["id"] not in written:
-                    spill.add(rel["id"], doc.id, rel)
+                    citations[item].append((doc.id, json.loads(line)[2]))
+                elif item not in written:
+                    spill.add(line)
             if fresh:
                 # Files arrive in path order, so the first claimant of an id wins.
                 if doc.id not in written:

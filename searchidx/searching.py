@@ -15,7 +15,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -257,17 +257,36 @@ _FUZZY = re.compile(r"(?<![\w:])([^\W\d_]{3,})~([12])?(?=\s|\)|$)")
 _SPELL_FIELD = "norm"
 
 
+_VOCABULARY: dict[int, tuple[list[str], list[int]]] = {}
+
+
+def vocabulary(reader: Any) -> tuple[list[str], list[int]]:
+    """The titles' words and their document frequencies, read once per reader."""
+    key = id(reader)
+    if key not in _VOCABULARY:
+        _VOCABULARY.clear()
+        words, freqs = [], []
+        for btext, info in reader.iter_field(_SPELL_FIELD):
+            words.append(btext.decode("utf-8"))
+            freqs.append(info.doc_frequency())
+        _VOCABULARY[key] = (words, freqs)
+    return _VOCABULARY[key]
+
+
 def close_words(reader: Any, word: str, maxdist: int) -> list[str]:
     """Known (unstemmed) title words within ``maxdist`` edits of ``word``, the closest
-    and most common first."""
+    and most common first. (rapidfuzz scores the vocabulary; Whoosh's own edit-distance
+    automaton, in pure Python, takes half a second on a 100k-item index.)"""
+    from rapidfuzz import process
     from rapidfuzz.distance import Levenshtein
 
     word = word.lower()
-    found = set(reader.terms_within(_SPELL_FIELD, word, maxdist))
-    return sorted(
-        found,
-        key=lambda w: (Levenshtein.distance(w, word), -reader.doc_frequency(_SPELL_FIELD, w), w),
+    words, freqs = vocabulary(reader)
+    found = process.extract(
+        word, words, scorer=Levenshtein.distance, score_cutoff=maxdist, limit=None
     )
+    found.sort(key=lambda m: (m[1], -freqs[m[2]], m[0]))
+    return [w for w, _, _ in found]
 
 
 def expand_fuzzy(text: str, reader: Any) -> str:
@@ -326,12 +345,31 @@ def build_filter(f: Filters) -> Any:
         if f.kind not in KINDS:
             raise InvalidOption(f"kind must be one of {', '.join(KINDS)}")
         parts.append(wq.Term("kind", f.kind))
-    if f.since or f.until:
-        naive = [d.astimezone(UTC).replace(tzinfo=None) if d else None for d in (f.since, f.until)]
-        parts.append(wq.DateRange("published", naive[0], naive[1]))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def in_date_range(searcher: Any, f: Filters, docs: Iterable[int]) -> list[int]:
+    """Those of ``docs`` published within ``--since``/``--until``, read from the
+    ``oldest`` column. (Whoosh's date range query collects every document of every
+    term of the range: a second on a 100k index.)"""
+    from searchidx.schema import MISSING_LAST
+
+    docs = list(docs)
+    if not (f.since or f.until):
+        return docs
+    lo = -int(f.until.timestamp() * 1_000_000) if f.until else MISSING_LAST + 1
+    hi = -int(f.since.timestamp() * 1_000_000) if f.since else 2**63 - 1
+    column = searcher.reader().column_reader("oldest")
+    if len(docs) > 5000:  # one pass over the column beats as many lookups
+        column = list(column)
+    return [d for d in docs if lo <= column[d] <= hi]
+
+
+def matching_docs(searcher: Any, q: Any, f: Filters) -> list[int]:
+    """The live documents matching a query and passing the filters."""
+    return in_date_range(searcher, f, searcher.docs_for_query(restrict(q, build_filter(f))))
 
 
 def _record(stored: dict[str, Any]) -> dict[str, Any]:
@@ -386,23 +424,23 @@ def search(
         collapsed=collapse,
     )
     sortedby, reverse = SORTS[sort]
-    flt = build_filter(filters)
     # Collapsing needs the neighbours of the page's hits, so it ranks more of them.
     fetch = max(page * limit * 5, 200) if collapse else page * limit
     reader = searcher.reader()
     q = parse_query(searcher.schema, text, literal, reader=reader)
-    results = _run(searcher, q, flt, sortedby, reverse, fetch)
-    if results is None or (results.is_empty() and not literal):
+    ran = _run(searcher, q, filters, sortedby, reverse, fetch)
+    if ran is None or (ran[0].is_empty() and not literal):
         fallback = parse_query(searcher.schema, text, literal=True)
-        results = _run(searcher, fallback, flt, sortedby, reverse, fetch) or results
-        q = fallback if results is not None else q
-    if results is not None and results.is_empty() and len(literal_words(text)) > 1:
+        again = _run(searcher, fallback, filters, sortedby, reverse, fetch)
+        if again is not None:
+            ran, q = again, fallback
+    if ran is not None and ran[0].is_empty() and len(literal_words(text)) > 1:
         loose = parse_query(searcher.schema, text, literal, or_group=True, reader=reader)
-        partial = _run(searcher, loose, flt, sortedby, reverse, fetch)
-        if partial is not None and not partial.is_empty():
-            results, q, result.partial = partial, loose, True
-    if results is not None:
-        result.total = exact_total(searcher, results, q, flt)
+        partial = _run(searcher, loose, filters, sortedby, reverse, fetch)
+        if partial is not None and not partial[0].is_empty():
+            ran, q, result.partial = partial, loose, True
+    if ran is not None:
+        results, result.total = ran
         result.hits, result.stories = _page(
             searcher, results, page, limit, collapse, sortedby is None, similar
         )
@@ -453,22 +491,46 @@ def _page(
     return hits, stories
 
 
-def _run(searcher: Any, q: Any, flt: Any, sortedby: str | None, reverse: bool, limit: int) -> Any:
+def _run(
+    searcher: Any,
+    q: Any,
+    filters: Filters,
+    sortedby: str | None,
+    reverse: bool,
+    limit: int,
+) -> tuple[Any, int] | None:
+    """Search; return the results and the exact number of matches, or None if Whoosh
+    cannot run the query (a huge wildcard, an odd range)."""
+    flt = build_filter(filters)
     try:
-        return searcher.search(q, limit=limit, filter=flt, sortedby=sortedby, reverse=reverse)
-    except Exception:
+        if not (filters.since or filters.until):
+            results = searcher.search(
+                restrict(q, flt), limit=limit, sortedby=sortedby, reverse=reverse
+            )
+            return results, len(results)
+        # Dates filter the matches as a set (Whoosh's len() would then count what the
+        # set left out, so the total is the set's size).
+        allowed = set(matching_docs(searcher, q, filters))
+        results = searcher.search(
+            restrict(q, flt), limit=limit, filter=allowed, sortedby=sortedby, reverse=reverse
+        )
+        return results, len(allowed)
+    except Exception:  # an odd query is not fatal: the caller falls back
         return None
 
 
-def exact_total(searcher: Any, results: Any, q: Any, flt: Any) -> int:
-    """The number of matching items. With a filter, Whoosh's ``len(results)`` counts
-    matches the filter dropped (and an empty filter as none), so count directly."""
+def restrict(q: Any, flt: Any) -> Any:
+    """The query limited by a filter. The filter joins the query as a constant-score
+    clause, so ranking is unchanged and Whoosh intersects it with skipping, instead of
+    collecting every document the filter allows (slow for a date range), and counts
+    come out exact (Whoosh's ``filter=`` counts what it filtered out)."""
+    from whoosh import query as wq
+
     if flt is None:
-        return len(results)
-    allowed = set(searcher.docs_for_query(flt))
-    if not allowed:
-        return 0
-    return sum(1 for docnum in searcher.docs_for_query(q) if docnum in allowed)
+        return q
+    if isinstance(q, wq.Every):
+        return flt
+    return wq.And([q, wq.ConstantScoreQuery(flt, 0.0)])
 
 
 def query_terms(searcher: Any, q: Any) -> list[str]:

@@ -151,6 +151,7 @@ def bench(sizes: list[int], runs: int, full: bool, work: Path) -> Report:
 
     big_index: Path | None = None
     big_corpus: Path | None = None
+    big_label = ""
     if full:
         sizes = [*sizes, 422_937]
     for size in sizes:
@@ -228,10 +229,11 @@ def bench(sizes: list[int], runs: int, full: bool, work: Path) -> Report:
                 ratio >= 0.6 if size == 100_000 else None,
             )
         )
-        big_index, big_corpus, label = index, corpus, label
+        big_index, big_corpus, big_label = index, corpus, label
 
     if big_index is None or big_corpus is None:
         return report
+    label = big_label
     idx = str(big_index)
 
     # --- incremental ---------------------------------------------------------------------
