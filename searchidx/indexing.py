@@ -60,6 +60,8 @@ Record = dict[str, Any]
 
 #: From this many files, a fresh build uses Whoosh's multi-process writer.
 BIG_BUILD = 2000
+#: Small segments an index may keep before an update merges them.
+SMALL_SEGMENTS = 2
 #: Files handed to a parsing process at a time.
 LOAD_CHUNK = 32
 
@@ -523,7 +525,7 @@ def _update(
             writer.cancel()
         else:
             ixdir.write_manifest(data_dir, new)
-            writer.commit()
+            writer.commit(mergetype=None if fresh else merge_small_segments)
             ixdir.prune_manifests(data_dir, keep=new.generation)
     except OSError as exc:
         failure = (
@@ -545,6 +547,27 @@ def _update(
     final = windex.open_dir(data_dir)
     summary.items = final.doc_count()
     summary.files = len(new.files if changed else old.files)
+
+
+def merge_small_segments(writer: Any, segments: list[Any]) -> list[Any]:
+    """Whoosh merge policy for updates: once more than ``SMALL_SEGMENTS`` segments are
+    small (under 1/8 of the largest), merge all the small ones into the new segment.
+    Every update adds a segment, and a search pays for each one (on a 100k index, 8
+    segments doubled the median query time); Whoosh's own policy only merges segments
+    of a handful of documents."""
+    from whoosh.reading import SegmentReader
+
+    if not segments:
+        return segments
+    largest = max(seg.doc_count_all() for seg in segments)
+    small = [seg for seg in segments if seg.doc_count_all() * 8 < largest]
+    if len(small) <= SMALL_SEGMENTS:
+        return segments
+    for seg in small:
+        reader = SegmentReader(writer.storage, writer.schema, seg)
+        writer.add_reader(reader)
+        reader.close()
+    return [seg for seg in segments if seg not in small]
 
 
 def _abandon(writer: Any, data_dir: str) -> None:

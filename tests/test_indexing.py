@@ -13,7 +13,7 @@ import pytest
 
 from searchidx.documents import item_id, url_key
 from searchidx.errors import IndexNotFound, InvalidOption, NotAnIndex, SchemaMismatch
-from searchidx.indexing import update_index
+from searchidx.indexing import SMALL_SEGMENTS, update_index
 from searchidx.schema import SCHEMA_VERSION
 from searchidx.store import IndexDir
 from tests.conftest import article, related
@@ -298,3 +298,20 @@ def test_schema_version_mismatch_says_to_rebuild(
     with pytest.raises(SchemaMismatch):
         update_index(index_path, [str(corpus)])
     assert update_index(index_path, [str(corpus)], rebuild=True).items == 1
+
+
+def test_updates_keep_few_segments(write: Write, corpus: Path, index_path: str) -> None:
+    for i in range(40):
+        write(f"{i:02}.md", article(f"Story {i}", f"https://harborwire.com/{i}"))
+    update_index(index_path, [str(corpus)], jobs=1)
+    counts = []
+    for n in range(8):
+        write(f"{n:02}.md", article(f"Story {n} revised", f"https://harborwire.com/{n}"))
+        update_index(index_path, [str(corpus)], jobs=1)
+        with IndexDir(index_path).open_whoosh().reader() as reader:
+            counts.append(len(list(reader.leaf_readers())))
+    # Without merging there would be 9 segments: the first, up to SMALL_SEGMENTS small
+    # ones and the new one are kept, then the small ones merge.
+    assert counts == [2, 3, 4, 2, 3, 4, 2, 3]
+    assert SMALL_SEGMENTS == 2
+    assert len(records(index_path)) == 40
