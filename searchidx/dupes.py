@@ -287,12 +287,30 @@ def _member(searcher: Any, docnum: int, similarity: float) -> Member:
 # --- one item's duplicates ----------------------------------------------------------------
 
 
+class Lookup:
+    """What one-item duplicate lookups share: the columns and word frequencies of one
+    searcher, read once for a page of hits rather than once per hit."""
+
+    def __init__(self, searcher: Any) -> None:
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.norms = self.reader.column_reader("norm", translate=False)
+        self.oldest = self.reader.column_reader("oldest")
+        self._df: dict[str, int] = {}
+
+    def frequency(self, word: str) -> int:
+        if word not in self._df:
+            self._df[word] = self.reader.doc_frequency("norm", word)
+        return self._df[word]
+
+
 def near_duplicates(
     searcher: Any,
     docnum: int,
     threshold: float = DEFAULT_THRESHOLD,
     window_days: float | None = DEFAULT_WINDOW_DAYS,
     restrict: set[int] | None = None,
+    lookup: Lookup | None = None,
 ) -> list[tuple[int, float]]:
     """The items near-identical to one document, as (docnum, similarity to it).
 
@@ -300,13 +318,13 @@ def near_duplicates(
     title's ``LOOKUP_KEYS`` rarest words; a near-identical title has nearly all of them."""
     from whoosh import query as wq
 
-    reader = searcher.reader()
-    norm = _column_value(reader, "norm", docnum)
+    lk = lookup or Lookup(searcher)
+    norm = _decode(lk.norms[docnum])
     if not norm:
         return []
-    keys = sorted(set(norm.split()), key=lambda t: (reader.doc_frequency("norm", t), t))
+    keys = sorted(set(norm.split()), key=lambda t: (lk.frequency(t), t))
     q = wq.Or([wq.Term("norm", k) for k in keys[:LOOKUP_KEYS]])
-    oldest = reader.column_reader("oldest")
+    oldest = lk.oldest
     when = _time(oldest[docnum])
     window = _window_us(window_days)
     candidates = [
@@ -318,8 +336,7 @@ def near_duplicates(
     ]
     if not candidates:
         return []
-    norms = reader.column_reader("norm", translate=False)
-    others = [_decode(norms[d]) for d in candidates]
+    others = [_decode(lk.norms[d]) for d in candidates]
     mine = numbers(norm)
     found = process.extract(norm, others, scorer=fuzz.ratio, score_cutoff=threshold, limit=None)
     return [(candidates[k], float(score)) for _, score, k in found if numbers(others[k]) == mine]
@@ -331,10 +348,6 @@ def _time(raw: int) -> int | None:
 
 def _decode(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
-def _column_value(reader: Any, name: str, docnum: int) -> str:
-    return _decode(reader.column_reader(name, translate=False)[docnum])
 
 
 def _dupes_of(
@@ -367,7 +380,8 @@ def similar_counts(
     searcher: Any, docnums: Iterable[int], threshold: float = DEFAULT_THRESHOLD
 ) -> dict[int, int]:
     """How many near-duplicates each of some documents has in the whole index."""
-    return {d: len(near_duplicates(searcher, d, threshold)) for d in docnums}
+    lookup = Lookup(searcher)
+    return {d: len(near_duplicates(searcher, d, threshold, lookup=lookup)) for d in docnums}
 
 
 def group_hits(
