@@ -214,7 +214,7 @@ def searcher_for(index_path: str) -> Any:
     searcher = _SEARCHERS.get(key)
     if searcher is not None:
         try:
-            if searcher._ix.latest_generation() == searcher.reader().generation():
+            if searcher.up_to_date():
                 return searcher
         except OSError:  # its files were replaced under it
             pass
