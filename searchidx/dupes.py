@@ -36,7 +36,7 @@ from rapidfuzz import fuzz, process
 
 from searchidx.dedup import numbers
 from searchidx.errors import InvalidOption, ItemNotFound
-from searchidx.schema import MISSING_LAST
+from searchidx.schema import MISSING_LAST, as_text
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for
 
 #: Default similarity threshold (0-100); see the README and tests/bench for the data.
@@ -122,10 +122,7 @@ def load_titles(reader: Any, docs: Iterable[int]) -> Titles:
 
 
 def _texts(reader: Any, name: str) -> list[str]:
-    return [
-        v.decode("utf-8") if isinstance(v, bytes) else str(v)
-        for v in reader.column_reader(name, translate=False)
-    ]
+    return [as_text(v) for v in reader.column_reader(name, translate=False)]
 
 
 def _window_us(window_days: float | None) -> int | None:
@@ -319,7 +316,7 @@ def near_duplicates(
     from whoosh import query as wq
 
     lk = lookup or Lookup(searcher)
-    norm = _decode(lk.norms[docnum])
+    norm = as_text(lk.norms[docnum])
     if not norm:
         return []
     keys = sorted(set(norm.split()), key=lambda t: (lk.frequency(t), t))
@@ -336,7 +333,7 @@ def near_duplicates(
     ]
     if not candidates:
         return []
-    others = [_decode(lk.norms[d]) for d in candidates]
+    others = [as_text(lk.norms[d]) for d in candidates]
     mine = numbers(norm)
     found = process.extract(norm, others, scorer=fuzz.ratio, score_cutoff=threshold, limit=None)
     return [(candidates[k], float(score)) for _, score, k in found if numbers(others[k]) == mine]
@@ -344,10 +341,6 @@ def near_duplicates(
 
 def _time(raw: int) -> int | None:
     return None if raw == MISSING_LAST else -raw
-
-
-def _decode(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def _dupes_of(

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from searchidx.errors import InvalidOption
-from searchidx.schema import topic_key
+from searchidx.schema import as_text, topic_key
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for
 
 FIELDS = ("provider", "domain", "topic", "kind", "year", "month")
@@ -118,10 +118,6 @@ def _column(reader: Any, name: str, docs: list[int], every: bool) -> list[Any]:
     return values if every else [values[d] for d in docs]
 
 
-def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
 def _column_counts(
     reader: Any, name: str, docs: list[int]
 ) -> tuple[Counter[str], dict[str, list[str]]]:
@@ -134,20 +130,20 @@ def _column_counts(
         months = Counter(_column(reader, "month", docs, every))
         counts: Counter[str] = Counter()
         for month, n in months.items():
-            counts[_text(month)[:cut] or NONE] += n
+            counts[as_text(month)[:cut] or NONE] += n
         return counts, {}
     keys = _column(reader, name, docs, every)
     if name == "kind":
-        return Counter({_text(k) or NONE: n for k, n in Counter(keys).items()}), {}
+        return Counter({as_text(k) or NONE: n for k, n in Counter(keys).items()}), {}
     names = _column(reader, "provider_name", docs, every)
     if name == "provider":
         domains = _column(reader, "domain", docs, every)
         spellings: dict[str, Counter[str]] = defaultdict(Counter)
         for (key, label), n in Counter(zip(keys, names, strict=True)).items():
-            spellings[_text(key)][_text(label)] += n
+            spellings[as_text(key)][as_text(label)] += n
         seen: dict[str, Counter[str]] = defaultdict(Counter)
         for (key, domain), n in Counter(zip(keys, domains, strict=True)).items():
-            seen[_text(key)][_text(domain)] += n
+            seen[as_text(key)][as_text(domain)] += n
         counts = Counter()
         also: dict[str, list[str]] = {}
         for key, labels in spellings.items():
@@ -158,7 +154,7 @@ def _column_counts(
     # domain
     by_domain: dict[str, Counter[str]] = defaultdict(Counter)
     for (domain, label), n in Counter(zip(keys, names, strict=True)).items():
-        by_domain[_text(domain) or NONE][_text(label)] += n
+        by_domain[as_text(domain) or NONE][as_text(label)] += n
     counts = Counter({d: labels.total() for d, labels in by_domain.items()})
     return counts, {k: _ranked(v) for k, v in by_domain.items()}
 

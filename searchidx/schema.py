@@ -85,6 +85,11 @@ def build_schema() -> Schema:
     return schema
 
 
+def as_text(value: object) -> str:
+    """A column value or term as text: Whoosh gives ID and KEYWORD values as UTF-8 bytes."""
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
 def provider_key(name: str) -> str:
     """How provider names are compared: case-folded, whitespace trimmed and collapsed."""
     return " ".join(name.split()).casefold()

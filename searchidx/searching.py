@@ -22,7 +22,7 @@ from typing import Any
 
 from searchidx.documents import normalize_domain
 from searchidx.errors import InvalidOption, ItemNotFound
-from searchidx.schema import DEFAULT_FIELDS, provider_key, text_analyzer, topic_key
+from searchidx.schema import DEFAULT_FIELDS, as_text, provider_key, text_analyzer, topic_key
 from searchidx.store import IndexDir
 
 SORTS = {
@@ -191,13 +191,6 @@ def parse_date_option(text: str, end_of_day: bool = False) -> datetime:
 
 
 # --- opening -------------------------------------------------------------------------------
-
-
-def open_index(index_path: str) -> Any:
-    """Open an existing index for reading, or raise a domain error saying why not."""
-    ixdir = IndexDir(index_path)
-    ixdir.require()
-    return ixdir.open_whoosh()
 
 
 _SEARCHERS: dict[str, Any] = {}
@@ -539,11 +532,7 @@ def query_terms(searcher: Any, q: Any) -> list[str]:
         found = q.existing_terms(searcher.reader(), phrases=True, expand=True)
     except Exception:
         return []
-    words = {
-        t.decode("utf-8") if isinstance(t, bytes) else str(t)
-        for f, t in found
-        if f in DEFAULT_FIELDS
-    }
+    words = {as_text(t) for f, t in found if f in DEFAULT_FIELDS}
     return sorted(words)
 
 
@@ -585,8 +574,7 @@ def closest_providers(searcher: Any, names: tuple[str, ...], limit: int = 3) -> 
 
 def _column_values(reader: Any, fieldname: str) -> Iterator[str]:
     for value in set(reader.column_reader(fieldname)):
-        text = value.decode("utf-8") if isinstance(value, bytes) else str(value)
-        if text:
+        if text := as_text(value):
             yield text
 
 
