@@ -285,8 +285,9 @@ def _member(searcher: Any, docnum: int, similarity: float) -> Member:
 
 
 class Lookup:
-    """What one-item duplicate lookups share: the columns and word frequencies of one
-    searcher, read once for a page of hits rather than once per hit."""
+    """What one-item duplicate lookups share: the columns, word frequencies and word
+    postings of one searcher, read once for a page of hits rather than once per hit
+    (the hits of one query share many words)."""
 
     def __init__(self, searcher: Any) -> None:
         self.searcher = searcher
@@ -294,11 +295,35 @@ class Lookup:
         self.norms = self.reader.column_reader("norm", translate=False)
         self.oldest = self.reader.column_reader("oldest")
         self._df: dict[str, int] = {}
+        self._postings: dict[str, list[tuple[int, int | None]]] = {}
+        self._norm_of: dict[int, str] = {}
+        self._leaves = [
+            (leaf, base, leaf.column_reader("oldest")) for leaf, base in self.reader.leaf_readers()
+        ]
 
     def frequency(self, word: str) -> int:
         if word not in self._df:
             self._df[word] = self.reader.doc_frequency("norm", word)
         return self._df[word]
+
+    def postings(self, word: str) -> list[tuple[int, int | None]]:
+        """The live documents whose title has ``word``, each with its time. Read segment
+        by segment, one word at a time: through the whole index's reader each document
+        costs several times as much (a union of words, and a column lookup per segment
+        search for every document)."""
+        if word not in self._postings:
+            found: list[tuple[int, int | None]] = []
+            for leaf, base, oldest in self._leaves:
+                if ("norm", word) in leaf:
+                    ids = leaf.postings("norm", word).all_ids()
+                    found += [(base + d, _time(oldest[d])) for d in ids]
+            self._postings[word] = found
+        return self._postings[word]
+
+    def norm(self, docnum: int) -> str:
+        if docnum not in self._norm_of:
+            self._norm_of[docnum] = as_text(self.norms[docnum])
+        return self._norm_of[docnum]
 
 
 def near_duplicates(
@@ -313,30 +338,25 @@ def near_duplicates(
 
     Candidates are the items, published within the window, that share one of this
     title's ``LOOKUP_KEYS`` rarest words; a near-identical title has nearly all of them."""
-    from whoosh import query as wq
-
     lk = lookup or Lookup(searcher)
-    norm = as_text(lk.norms[docnum])
+    norm = lk.norm(docnum)
     if not norm:
         return []
     keys = sorted(set(norm.split()), key=lambda t: (lk.frequency(t), t))
-    q = wq.Or([wq.Term("norm", k) for k in keys[:LOOKUP_KEYS]])
-    oldest = lk.oldest
-    when = _time(oldest[docnum])
+    when = _time(lk.oldest[docnum])
     window = _window_us(window_days)
-    candidates = [
-        d
-        for d in searcher.docs_for_query(q)
-        if d != docnum
-        and (restrict is None or d in restrict)
-        and _in_window(when, _time(oldest[d]), window)
-    ]
+    candidates: dict[int, None] = {}
+    for key in keys[:LOOKUP_KEYS]:
+        for d, t in lk.postings(key):
+            if d != docnum and (restrict is None or d in restrict) and _in_window(when, t, window):
+                candidates[d] = None
     if not candidates:
         return []
-    others = [as_text(lk.norms[d]) for d in candidates]
+    docs = list(candidates)
+    others = [lk.norm(d) for d in docs]
     mine = numbers(norm)
     found = process.extract(norm, others, scorer=fuzz.ratio, score_cutoff=threshold, limit=None)
-    return [(candidates[k], float(score)) for _, score, k in found if numbers(others[k]) == mine]
+    return [(docs[k], float(score)) for _, score, k in found if numbers(others[k]) == mine]
 
 
 def _time(raw: int) -> int | None:

@@ -500,6 +500,52 @@ def test_incremental_updates_change_clusters(write: Write, corpus: Path, index_p
     assert find_dupes(index_path).clusters == []
 
 
+def test_similar_counts_across_updated_segments(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    """Counts read segment by segment skip replaced documents and see new segments."""
+    from whoosh import index as windex
+
+    from searchidx.store import IndexDir
+
+    def counts() -> dict[str, int]:
+        return {h.provider or "": h.similar for h in search(index_path, "port strike").hits}
+
+    def segments() -> int:
+        ix = windex.open_dir(IndexDir(index_path).data_dir())
+        with ix.reader() as reader:
+            return len(reader.leaf_readers())
+
+    title = "Port strike halts cargo at Ellery terminals"
+    write("a.md", article(title, "https://harborwire.com/a", published="2024-01-01T08:00:00Z"))
+    write("b.md", article("Mayor opens new library", "https://harborwire.com/b"))
+    update_index(index_path, [str(corpus)], jobs=1)
+    assert counts() == {"Harbor Wire": 0}
+    copy = article(
+        title + " - Coastal Daily",
+        "https://coastaldaily.com/c",
+        provider="Coastal Daily",
+        domain="coastaldaily.com",
+        published="2024-01-01T11:00:00Z",
+    )
+    write("c.md", copy)
+    update_index(index_path, [str(corpus)], jobs=1)
+    assert counts() == {"Harbor Wire": 1, "Coastal Daily": 1}
+    write("c.md", {**copy, "title": "Port strike talks to resume next week at Ellery"})
+    write(
+        "d.md",
+        article(
+            title,
+            "https://metroledger.com/d",
+            provider="Metro Ledger",
+            published="2024-01-02T08:00:00Z",
+        ),
+    )
+    update_index(index_path, [str(corpus)], jobs=1)
+    assert segments() >= 2
+    assert counts() == {"Harbor Wire": 1, "Coastal Daily": 0, "Metro Ledger": 1}
+
+
 def test_search_marks_and_collapses_duplicates(sample_index: str) -> None:
     r = search(sample_index, "flood barrier")
     similar = {h.provider: h.similar for h in r.hits}
