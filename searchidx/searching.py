@@ -498,7 +498,7 @@ def _run(
     try:
         if not (filters.since or filters.until):
             results = searcher.search(
-                restrict(q, flt), limit=limit, sortedby=sortedby, reverse=reverse
+                restrict(q, flt), limit=limit, sortedby=sortedby, reverse=reverse, optimize=False
             )
             return results, len(results)
         # Dates filter the matches as a set (Whoosh's len() would then count what the
