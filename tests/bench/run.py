@@ -315,6 +315,21 @@ def bench(sizes: list[int], runs: int, full: bool, work: Path) -> Report:
         )
     )
 
+    seconds, rss, lk = run_step([PY, "-m", "tests.bench.steps", "lookup", idx])
+    report.add(
+        Figure(
+            f"+N similar lookup: share of near-duplicates found ({lk['items']} sampled items)",
+            [lk["found"] / max(1, lk["pairs"])],
+            "ratio",
+            rss_mb=rss,
+        )
+    )
+    report.add(Figure("+N similar lookup: time per item", [lk["seconds_per_item"] * 1000], "ms"))
+    report.notes.append(
+        f"+N similar: {lk['found']} of {lk['pairs']} near-duplicate pairs of the sampled items "
+        f"found (comparing each with every item is the reference), {lk['extra']} extra"
+    )
+
     # --- end to end ------------------------------------------------------------------------
     for name, args, target, limit in (
         ("searchidx search WORD", ["search", "apple"], "<= 0.35 s", 0.35),

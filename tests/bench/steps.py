@@ -5,6 +5,7 @@ memory is its own. Each prints one JSON object of figures on its last line.
     python -m tests.bench.steps engine CORPUS --jobs N
     python -m tests.bench.steps queries INDEX --rounds R
     python -m tests.bench.steps fts5 CORPUS --rounds R
+    python -m tests.bench.steps lookup INDEX --rounds R
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import multiprocessing
 import os
 import pickle
+import random
 import shutil
 import sqlite3
 import statistics
@@ -259,9 +261,69 @@ def step_fts5(corpus: str, rounds: int) -> dict[str, Any]:
     }
 
 
+def step_lookup(index: str, sample: int = 2000) -> dict[str, Any]:
+    """The "+N similar" lookup against comparing with every item: of the near-duplicates
+    of sampled items (same threshold, numbers and window), the share the lookup finds,
+    and its time per item (pages of 10 items share one lookup, as in a search)."""
+    from rapidfuzz import fuzz, process
+
+    from searchidx.dedup import numbers
+    from searchidx.dupes import (
+        DEFAULT_THRESHOLD,
+        DEFAULT_WINDOW_DAYS,
+        Lookup,
+        _in_window,
+        _window_us,
+        load_titles,
+        near_duplicates,
+    )
+    from searchidx.searching import searcher_for
+
+    searcher = searcher_for(index)
+    reader = searcher.reader()
+    titles = load_titles(
+        reader, (d for d in range(reader.doc_count_all()) if not reader.is_deleted(d))
+    )
+    chosen = random.Random(5).sample(range(len(titles.docnums)), min(sample, len(titles.docnums)))
+    window = _window_us(DEFAULT_WINDOW_DAYS)
+    truth: dict[int, set[int]] = {}
+    for i in chosen:
+        mine = numbers(titles.norms[i])
+        found = process.extract(
+            titles.norms[i],
+            titles.norms,
+            scorer=fuzz.ratio,
+            score_cutoff=DEFAULT_THRESHOLD,
+            limit=None,
+        )
+        truth[titles.docnums[i]] = {
+            titles.docnums[k]
+            for _, _, k in found
+            if k != i
+            and numbers(titles.norms[k]) == mine
+            and _in_window(titles.times[i], titles.times[k], window)
+        }
+    docs = list(truth)
+    started = time.perf_counter()
+    got: dict[int, set[int]] = {}
+    for start in range(0, len(docs), 10):
+        lookup = Lookup(searcher)
+        for d in docs[start : start + 10]:
+            got[d] = {x for x, _ in near_duplicates(searcher, d, lookup=lookup)}
+    seconds = time.perf_counter() - started
+    pairs = sum(len(v) for v in truth.values())
+    return {
+        "items": len(docs),
+        "pairs": pairs,
+        "found": sum(len(got[d] & truth[d]) for d in docs),
+        "extra": sum(len(got[d] - truth[d]) for d in docs),
+        "seconds_per_item": seconds / max(1, len(docs)),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.steps")
-    parser.add_argument("step", choices=["parse", "engine", "queries", "fts5"])
+    parser.add_argument("step", choices=["parse", "engine", "queries", "fts5", "lookup"])
     parser.add_argument("path")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--rounds", type=int, default=5)
@@ -272,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         result = step_engine(args.path, args.jobs)
     elif args.step == "queries":
         result = step_queries(args.path, args.rounds)
+    elif args.step == "lookup":
+        result = step_lookup(args.path)
     else:
         result = step_fts5(args.path, args.rounds)
     print(json.dumps(result))
