@@ -96,10 +96,18 @@ def step_parse(corpus: str, jobs: int) -> dict[str, Any]:
 
 
 def _prebuilt(corpus: str) -> list[dict[str, Any]]:
-    """The Whoosh field dicts of every item of a corpus, made once and cached."""
+    """The Whoosh field dicts of every item of a corpus, made once and cached under a
+    digest of the code that makes them (so a changed schema is not measured stale)."""
+    import hashlib
+
+    import searchidx
     from tests.bench.corpora import cache_dir
 
-    cache = cache_dir() / "prebuilt" / f"{Path(corpus).name}.pickle"
+    package = Path(searchidx.__file__).parent
+    code = hashlib.sha256()
+    for name in ("documents.py", "dedup.py", "schema.py", "indexing.py"):
+        code.update((package / name).read_bytes())
+    cache = cache_dir() / "prebuilt" / f"{Path(corpus).name}-{code.hexdigest()[:12]}.pickle"
     if cache.exists():
         with open(cache, "rb") as fh:
             docs: list[dict[str, Any]] = pickle.load(fh)
@@ -108,8 +116,9 @@ def _prebuilt(corpus: str) -> list[dict[str, Any]]:
     citations: dict[str, list[tuple[str, Any]]] = {}
     for path in sorted(os.path.abspath(p) for p in iter_article_files([corpus])):
         for doc in load_file((path, None, 90.0)).docs:
-            for rel in doc.record["related"]:
-                citations.setdefault(rel["id"], []).append((doc.id, rel))
+            for line in doc.related_lines:
+                item, citing, entry = json.loads(line)
+                citations.setdefault(item, []).append((citing, entry))
             if doc.id not in seen:
                 seen.add(doc.id)
                 docs.append(doc.whoosh())
@@ -117,6 +126,8 @@ def _prebuilt(corpus: str) -> list[dict[str, Any]]:
         if item not in seen:
             docs.append(whoosh_fields(merged_related(item, cites)))
     cache.parent.mkdir(parents=True, exist_ok=True)
+    for old in cache.parent.glob(f"{Path(corpus).name}-*.pickle"):
+        old.unlink()
     with open(cache, "wb") as fh:
         pickle.dump(docs, fh, protocol=pickle.HIGHEST_PROTOCOL)
     return docs
