@@ -6,8 +6,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from searchidx.documents import (
+    _FrontMatterLoader,
     iter_article_files,
     parse_datetime,
     parse_file,
@@ -226,6 +230,69 @@ def test_deep_nesting_is_read_or_refused_without_crashing() -> None:
         ["deep"],
         ["deep.md: invalid YAML: nested too deeply"],
     )
+
+
+class _PyYAMLConstructed(_FrontMatterLoader):
+    """The front-matter loader with PyYAML's own constructor for every node."""
+
+    construct_document = yaml.constructor.BaseConstructor.construct_document
+
+
+def loaded(text: str, loader: type) -> tuple[str, object]:
+    try:
+        return ("value", yaml.load(text, Loader=loader))
+    except yaml.YAMLError as exc:
+        return ("error", str(exc))
+
+
+# What the loader builds itself, and what it hands to PyYAML's constructor.
+YAML_CASES = [
+    "title: plain\nlist: [a, 'b', \"c\"]\nmap: {x: y}",
+    "n: 1\nf: 1.5\nb: true\nz: null\nd: 2024-03-05\nt: 2024-03-05T09:00:00Z",
+    "a: &x {k: v}\nb: *x\nc: [*x, *x]",
+    "base: &b {k: v, j: w}\nderived:\n  <<: *b\n  j: mine",
+    "s: !!str 12\nbin: !!binary aGVsbG8=\nset: !!set {a, b}\nom: !!omap [{a: 1}]",
+    "1: int key\n~: null key\n[1, 2]: sequence key",
+    "title: a\ntitle: b",
+    "outer: {inner: x, inner: y}",
+    "self: &s [a, *s]",
+    "x: !custom thing",
+    "?: [unhashable key]\n? [a]\n: v",
+    "- a\n- {b: [c, {d: e}]}",
+]
+
+
+@pytest.mark.parametrize("text", YAML_CASES)
+def test_loader_builds_what_pyyaml_builds(text: str) -> None:
+    ours, theirs = loaded(text, _FrontMatterLoader), loaded(text, _PyYAMLConstructed)
+    if "self:" in text:  # a recursive list: compare its shape
+        assert ours[1]["self"][1] is ours[1]["self"]  # type: ignore[index]
+        assert theirs[1]["self"][1] is theirs[1]["self"]  # type: ignore[index]
+        return
+    assert ours == theirs
+
+
+def test_loader_shares_an_alias_like_pyyaml() -> None:
+    value = yaml.load("a: &x {k: v}\nb: *x", Loader=_FrontMatterLoader)
+    assert value["a"] is value["b"]
+
+
+yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=8) | st.integers(), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(value=yaml_values, style=st.sampled_from([None, '"', "'", "|"]), flow=st.booleans())
+def test_loader_matches_pyyaml_on_random_documents(
+    value: object, style: str | None, flow: bool
+) -> None:
+    text = yaml.safe_dump(value, default_style=style, default_flow_style=flow, allow_unicode=True)
+    assert loaded(text, _FrontMatterLoader) == loaded(text, _PyYAMLConstructed)
 
 
 def test_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
