@@ -29,6 +29,7 @@ import json
 import multiprocessing
 import os
 import signal
+import stat
 import sys
 import time
 import warnings
@@ -374,27 +375,25 @@ class _Plan:
         self.stat_errors: list[ParseError] = []
         seen = set()
         real_roots = [os.path.realpath(r) for r in roots]
+        # The roots are absolute and normalised, so are the paths found under them.
         for path in iter_article_files(roots):
-            path = os.path.abspath(path)
             if path in seen:
                 continue
             seen.add(path)
-            # Only the given paths are read. (A looping or dangling link fails when read.)
-            if (
-                os.path.islink(path)
-                and os.path.exists(path)
-                and not _under(os.path.realpath(path), real_roots)
-            ):
-                self.stat_errors.append(
-                    ParseError(path, "link leads outside the given paths; not read")
-                )
-                continue
-            old = manifest.files.get(path)
             try:
-                st = os.stat(path)
+                st = os.lstat(path)  # one system call a file unless it is a link
+                if stat.S_ISLNK(st.st_mode):
+                    # Only the given paths are read. (A looping or dangling link fails.)
+                    if os.path.exists(path) and not _under(os.path.realpath(path), real_roots):
+                        self.stat_errors.append(
+                            ParseError(path, "link leads outside the given paths; not read")
+                        )
+                        continue
+                    st = os.stat(path)
             except OSError as exc:
                 self.stat_errors.append(ParseError(path, os_reason(exc)))
                 continue
+            old = manifest.files.get(path)
             if old and not old.errors and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns):
                 self.unchanged.append(path)
             else:
