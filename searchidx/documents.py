@@ -197,7 +197,11 @@ def read_file(path: str) -> tuple[bytes, os.stat_result]:
                 path, f"file is {st.st_size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit"
             )
         with open(path, "rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
+            # Asking for the limit would allocate it for every file: ask for the size,
+            # and for the rest (up to the limit) only if the file grew since.
+            data = fh.read(st.st_size + 1)
+            if len(data) > st.st_size:
+                data += fh.read(MAX_FILE_BYTES + 1 - len(data))
     except OSError as exc:
         raise ParseError(path, os_reason(exc)) from None
     if len(data) > MAX_FILE_BYTES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -302,6 +303,15 @@ def test_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
     with pytest.raises(ParseError) as info:
         read_file(str(big))
     assert str(info.value) == f"{big}: file is 11,534,336 bytes, over the 10,485,760-byte limit"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/cmdline"), reason="needs Linux /proc")
+def test_file_longer_than_its_stat_size_is_read_whole() -> None:
+    # /proc files report size 0, as a file does that grows after it was stat'ed.
+    assert os.stat("/proc/self/cmdline").st_size == 0
+    data, _ = read_file("/proc/self/cmdline")
+    assert data == Path("/proc/self/cmdline").read_bytes()
+    assert len(data) > 1
 
 
 def test_walk_skips_hidden_and_foreign_files(tmp_path: Path) -> None:
