@@ -36,7 +36,7 @@ from rapidfuzz import fuzz, process
 
 from searchidx.dedup import numbers
 from searchidx.errors import InvalidOption, ItemNotFound
-from searchidx.schema import MISSING_LAST, as_text
+from searchidx.schema import MISSING_LAST, as_text, column_reader
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for
 
 #: Default similarity threshold (0-100); see the README and tests/bench for the data.
@@ -111,7 +111,7 @@ def load_titles(reader: Any, docs: Iterable[int]) -> Titles:
     """Read ids, normalised titles and times from columns (no stored documents)."""
     ids = _texts(reader, "id")
     norms = _texts(reader, "norm")
-    oldest = list(reader.column_reader("oldest"))
+    oldest = list(column_reader(reader, "oldest"))
     out = Titles([], [], [], [])
     for d in docs:
         if norms[d]:
@@ -123,7 +123,7 @@ def load_titles(reader: Any, docs: Iterable[int]) -> Titles:
 
 
 def _texts(reader: Any, name: str) -> list[str]:
-    return [as_text(v) for v in reader.column_reader(name, translate=False)]
+    return [as_text(v) for v in column_reader(reader, name, translate=False)]
 
 
 def _window_us(window_days: float | None) -> int | None:
@@ -293,8 +293,8 @@ class Lookup:
     def __init__(self, searcher: Any) -> None:
         self.searcher = searcher
         self.reader = searcher.reader()
-        self.norms = self.reader.column_reader("norm", translate=False)
-        self.oldest = self.reader.column_reader("oldest")
+        self.norms = column_reader(self.reader, "norm", translate=False)
+        self.oldest = column_reader(self.reader, "oldest")
         self._df: dict[str, int] = {}
         self._postings: dict[str, list[tuple[int, int | None]]] = {}
         self._norm_of: dict[int, str] = {}

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from searchidx.errors import InvalidOption
-from searchidx.schema import as_text, topic_key
+from searchidx.schema import as_text, column_reader, topic_key
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for
 
 FIELDS = ("provider", "domain", "topic", "kind", "year", "month")
@@ -114,7 +114,7 @@ def _matching(searcher: Any, q: Any, filters: Filters) -> list[int]:
 
 def _column(reader: Any, name: str, docs: list[int], every: bool) -> list[Any]:
     """A column's raw values for ``docs`` (all of them, in order, when ``every``)."""
-    values = list(reader.column_reader(name, translate=False))
+    values = list(column_reader(reader, name, translate=False))
     return values if every else [values[d] for d in docs]
 
 

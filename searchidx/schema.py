@@ -28,8 +28,10 @@ outlet's coverage listed in an article's ``related`` list (``kind`` = ``related`
 
 from __future__ import annotations
 
+from typing import Any
+
 from whoosh.analysis import CharsetFilter, IDAnalyzer, StemmingAnalyzer
-from whoosh.columns import NumericColumn
+from whoosh.columns import MultiColumnReader, NumericColumn
 from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
@@ -83,6 +85,20 @@ def build_schema() -> Schema:
         fieldobj = schema[name]
         fieldobj.column_type = NumericColumn(fieldobj.sortable_typecode, default=0)
     return schema
+
+
+def column_reader(reader: Any, fieldname: str, translate: bool = True) -> Any:
+    """A field's column over every segment of ``reader``, indexed by document number.
+    Whoosh's own multi-segment reader leaves out the segments that have no column for
+    the field (none of their items has it), which shifts the documents after them; a
+    segment's own reader gives such items the column's default."""
+    leaves = reader.leaf_readers()
+    if len(leaves) == 1:
+        return leaves[0][0].column_reader(fieldname, translate=translate)
+    return MultiColumnReader(
+        [leaf.column_reader(fieldname, translate=translate) for leaf, _ in leaves],
+        [base for _, base in leaves],
+    )
 
 
 def as_text(value: object) -> str:

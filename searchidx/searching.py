@@ -22,7 +22,14 @@ from typing import Any
 
 from searchidx.documents import normalize_domain
 from searchidx.errors import InvalidOption, ItemNotFound
-from searchidx.schema import DEFAULT_FIELDS, as_text, provider_key, text_analyzer, topic_key
+from searchidx.schema import (
+    DEFAULT_FIELDS,
+    as_text,
+    column_reader,
+    provider_key,
+    text_analyzer,
+    topic_key,
+)
 from searchidx.store import IndexDir
 
 SORTS = {
@@ -354,7 +361,7 @@ def in_date_range(searcher: Any, f: Filters, docs: Iterable[int]) -> list[int]:
         return docs
     lo = -int(f.until.timestamp() * 1_000_000) if f.until else MISSING_LAST + 1
     hi = -int(f.since.timestamp() * 1_000_000) if f.since else 2**63 - 1
-    column = searcher.reader().column_reader("oldest")
+    column = column_reader(searcher.reader(), "oldest")
     if len(docs) > 5000:  # one pass over the column beats as many lookups
         column = list(column)
     return [d for d in docs if lo <= column[d] <= hi]
@@ -573,7 +580,7 @@ def closest_providers(searcher: Any, names: tuple[str, ...], limit: int = 3) -> 
 
 
 def _column_values(reader: Any, fieldname: str) -> Iterator[str]:
-    for value in set(reader.column_reader(fieldname)):
+    for value in set(column_reader(reader, fieldname)):
         if text := as_text(value):
             yield text
 
@@ -688,7 +695,7 @@ def stats(index_path: str) -> Stats:
         reader = searcher.reader()
         articles = len(searcher.search(wq.Term("kind", "article"), limit=1))
         related = len(searcher.search(wq.Term("kind", "related"), limit=1))
-        dated = [v for v in reader.column_reader("published") if v]
+        dated = [v for v in column_reader(reader, "published") if v]
         providers = len(list(reader.lexicon("provider")))
         topics = len(list(reader.lexicon("topic")))
         items = reader.doc_count()

@@ -546,6 +546,25 @@ def test_similar_counts_across_updated_segments(
     assert counts() == {"Harbor Wire": 1, "Coastal Daily": 0, "Metro Ledger": 1}
 
 
+def test_a_segment_of_undated_items_is_read_in_place(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    """An update whose items have no date writes a segment without the time column;
+    the items after it must not shift onto other items' times (this crashed)."""
+    title = "Port strike halts cargo at Ellery terminals"
+    write("a.md", article(title, "https://harborwire.com/a", published="2024-01-01T08:00:00Z"))
+    update_index(index_path, [str(corpus)], jobs=1)
+    write("b.md", article(title, "https://example.org/b", None, published=None))
+    write("c.md", article(title + " again", "https://example.org/c", None, published=None))
+    update_index(index_path, [str(corpus)], jobs=1)
+    result = find_dupes(index_path, window_days=None)
+    assert [[m.url for m in c.members] for c in result.clusters] == [
+        ["https://harborwire.com/a", "https://example.org/b", "https://example.org/c"]
+    ]
+    assert [m.published for m in result.clusters[0].members] == ["2024-01-01T08:00:00Z", None, None]
+    assert [h.similar for h in search(index_path, "ellery").hits] == [2, 2, 2]
+
+
 def test_search_marks_and_collapses_duplicates(sample_index: str) -> None:
     r = search(sample_index, "flood barrier")
     similar = {h.provider: h.similar for h in r.hits}

@@ -183,6 +183,24 @@ def test_years_domains_kinds(generated: tuple[str, list[dict[str, Any]]]) -> Non
     assert counted(facet_counts(index, "provider", by_domain=True, limit=0)) == domains
 
 
+def test_a_segment_without_a_column_counts_as_none(
+    write: Any, tmp_path: Path, index_path: str
+) -> None:
+    # An update writes a segment of its own; one whose items have no date, provider or
+    # domain has no column for them at all, and its items still count, under (none).
+    from tests.conftest import article
+
+    for i in range(3):
+        write(f"{i}.md", article(f"Dated story {i}", f"https://harborwire.com/{i}"))
+    update_index(index_path, [str(tmp_path / "corpus")], jobs=1)
+    write("9.md", article("Undated story", "https://example.org/9", None, published=None))
+    update_index(index_path, [str(tmp_path / "corpus")], jobs=1)
+    assert counted(facet_counts(index_path, "year")) == {"2024": 3, NONE: 1}
+    assert counted(facet_counts(index_path, "provider")) == {"Harbor Wire": 3, NONE: 1}
+    assert counted(facet_counts(index_path, "domain", "undated")) == {NONE: 1}
+    assert counted(facet_counts(index_path, "month", "story")) == {"2024-03": 3, NONE: 1}
+
+
 def test_limit_min_count_and_order(generated: tuple[str, list[dict[str, Any]]]) -> None:
     index, _ = generated
     everything = facet_counts(index, "provider", limit=0)
