@@ -17,8 +17,10 @@ What is stored where
 
 Updates
     Files are compared by size and mtime, then by content hash; only new and changed
-    files are read. Parsing runs in worker processes and overlaps with writing. A file
-    that fails keeps what was indexed from it before. Everything is committed at once.
+    files are read. Parsing runs in worker processes and overlaps with writing; in a big
+    first build the workers write each chunk's documents to a batch file that Whoosh's
+    sub-writers read, so documents do not pass through the main process. A file that
+    fails keeps what was indexed from it before. Everything is committed at once.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import gc
 import json
 import multiprocessing
 import os
+import pickle
 import signal
 import stat
 import sys
@@ -39,6 +42,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from typing import Any
+
+from whoosh.multiproc import MpWriter
+from whoosh.writing import SegmentWriter
 
 from searchidx.dedup import RELATED_VARIANT_THRESHOLD, collapse_variants, normalize_title
 from searchidx.documents import (
@@ -65,6 +71,8 @@ BIG_BUILD = 2000
 SMALL_SEGMENTS = 2
 #: Files handed to a parsing process at a time.
 LOAD_CHUNK = 32
+#: Tasks of a parsing process: (path, digest indexed before, variant threshold).
+Task = tuple[str, str | None, float]
 
 
 class _Spill:
@@ -146,6 +154,48 @@ class Loaded:
     same_content: bool = False
     docs: list[ArticleDoc] = field(default_factory=list)
     errors: list[ParseError] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Files a worker loaded together, in path order. In a big build the worker writes
+    their items' fields to a batch file for Whoosh's sub-writers (``batch``, in the
+    writer's temporary folder) instead of sending them through this process."""
+
+    files: list[Loaded]
+    batch: str | None = None
+    count: int = 0
+
+
+class BatchWriter(MpWriter):  # type: ignore[misc]
+    """Whoosh's multi-process writer, also taking whole batch files from parsing
+    processes, and letting its sub-writers finish their segments early."""
+
+    closed = False
+
+    def add_batch(self, name: str, count: int) -> None:
+        """Hand the sub-writers a batch file of ``count`` documents, written the way
+        Whoosh writes its own (see ``MpWriter._enqueue``), which they read and delete."""
+        if len(self.tasks) < self.procs:
+            self._new_task()
+        self.jobqueue.put((name, count))
+        self._added_sub = True
+
+    def close_batches(self) -> None:
+        """Tell the sub-writers that no more batches come, so they write their segments
+        while this process goes on; documents added from now on go to its own segment.
+        (Commit sends the sub-writers' end marks once more, which nobody reads.)"""
+        if self.docbuffer:
+            self._enqueue()
+        for _ in self.tasks:
+            self.jobqueue.put(None)
+        self.closed = True
+
+    def add_document(self, **fields: Any) -> None:
+        if self.closed:
+            SegmentWriter.add_document(self, **fields)
+        else:
+            super().add_document(**fields)
 
 
 # --- records -----------------------------------------------------------------------------
@@ -290,7 +340,7 @@ def whoosh_fields(record: Record, body: str = "") -> dict[str, Any]:
 # --- reading files (in worker processes) -------------------------------------------------
 
 
-def load_file(task: tuple[str, str | None, float]) -> Loaded:
+def load_file(task: Task) -> Loaded:
     """Read, hash and (unless its content is as before) parse one file."""
     path, old_digest, variant_threshold = task
     try:
@@ -319,27 +369,40 @@ def load_file(task: tuple[str, str | None, float]) -> Loaded:
     return loaded
 
 
-def _load_chunk(tasks: list[tuple[str, str | None, float]]) -> list[Loaded]:
-    return [load_file(task) for task in tasks]
+def _load_chunk(number: int, tasks: list[Task], batch_folder: str | None) -> Chunk:
+    chunk = Chunk([load_file(task) for task in tasks])
+    if batch_folder is not None:
+        chunk.batch = f"batch-{number}.doclist"
+        with open(os.path.join(batch_folder, chunk.batch), "wb") as fh:
+            for loaded in chunk.files:
+                for doc in loaded.docs:
+                    pickle.dump((0, doc.fields), fh, 2)
+                    doc.fields = None
+                    chunk.count += 1
+    return chunk
 
 
-def load_files(tasks: list[tuple[str, str | None, float]], jobs: int) -> Iterator[Loaded]:
+def load_files(tasks: list[Task], jobs: int, batch_folder: str | None = None) -> Iterator[Chunk]:
     """Load files in order, in ``jobs`` processes when that pays off. A few chunks are
     in flight at a time: the workers stay busy, and parsed files cannot pile up while
-    the writer catches up."""
+    the writer catches up. With ``batch_folder`` (only in processes), each chunk's
+    fields go to a batch file there."""
     if jobs <= 1 or len(tasks) < 50:
-        yield from map(load_file, tasks)
+        assert batch_folder is None
+        yield from (Chunk([load_file(task)]) for task in tasks)
         return
-    chunks = iter([tasks[i : i + LOAD_CHUNK] for i in range(0, len(tasks), LOAD_CHUNK)])
+    chunks = enumerate(tasks[i : i + LOAD_CHUNK] for i in range(0, len(tasks), LOAD_CHUNK))
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(jobs, initializer=_ignore_sigint) as pool:
-        pending = deque(pool.apply_async(_load_chunk, (c,)) for c in islice(chunks, 4 * jobs))
+        pending = deque(
+            pool.apply_async(_load_chunk, (*c, batch_folder)) for c in islice(chunks, 4 * jobs)
+        )
         while pending:
             done = pending.popleft().get()
             following = next(chunks, None)
             if following is not None:
-                pending.append(pool.apply_async(_load_chunk, (following,)))
-            yield from done
+                pending.append(pool.apply_async(_load_chunk, (*following, batch_folder)))
+            yield done
 
 
 @contextlib.contextmanager
@@ -370,7 +433,7 @@ class _Plan:
     """Which files to read, which are unchanged and which are gone."""
 
     def __init__(self, roots: list[str], manifest: Manifest, threshold: float) -> None:
-        self.tasks: list[tuple[str, str | None, float]] = []
+        self.tasks: list[Task] = []
         self.unchanged: list[str] = []
         self.stat_errors: list[ParseError] = []
         seen = set()
@@ -501,9 +564,10 @@ def _update(
     on_start(len(plan.tasks))
 
     jobs = jobs or os.cpu_count() or 1
+    writer: Any
     if fresh and jobs > 1 and len(plan.tasks) >= BIG_BUILD:
         # A big build: Whoosh writes segments in parallel and keeps them unmerged.
-        writer = ix.writer(procs=jobs, multisegment=True, limitmb=128)
+        writer = BatchWriter(ix, procs=jobs, multisegment=True, limitmb=128)
     else:
         writer = ix.writer(limitmb=256)
     try:
@@ -613,58 +677,65 @@ def _apply(
     spill = _Spill(data_dir) if fresh else None
     touched = 0
 
-    for done, loaded in enumerate(load_files(plan.tasks, jobs), start=1):
-        on_progress(done)
-        for err in loaded.errors:
-            on_error(err)
-        summary.failed += len(loaded.errors)
-        previous = old.files.get(loaded.path)
-        if loaded.same_content:
-            assert previous is not None
-            new.files[loaded.path] = FileEntry(
-                loaded.size, loaded.mtime_ns, loaded.digest, previous.ids, previous.cites, 0
-            )
-            summary.unchanged += 1
-            touched += 1
-            continue
-        if not loaded.docs:
-            continue  # nothing usable: whatever was indexed from it before stays
-        if previous is not None:
-            summary.updated += 1
-            dirty.add(loaded.path)
-        else:
-            summary.added += 1
-        new.files[loaded.path] = FileEntry(
-            loaded.size,
-            loaded.mtime_ns,
-            loaded.digest,
-            ids=[sys.intern(i) for i in dict.fromkeys(d.id for d in loaded.docs)],
-            cites=[
-                sys.intern(i)
-                for i in dict.fromkeys(r for d in loaded.docs for r in d.record["related_ids"])
-            ],
-            errors=len(loaded.errors),
-        )
-        for doc in loaded.docs:
-            for item, line in zip(doc.record["related_ids"], doc.related_lines, strict=True):
-                if spill is None:
-                    citations[item].append((doc.id, json.loads(line)[2]))
-                elif item not in written:
-                    spill.add(line)
-            if fresh:
-                # Files arrive in path order, so the first claimant of an id wins.
-                if doc.id not in written:
-                    with _sigint_deferred():
-                        writer.add_document(**doc.whoosh())
-                    written.add(doc.id)
+    batch_folder = writer.temp_storage().folder if isinstance(writer, BatchWriter) else None
+    done = 0
+    for chunk in load_files(plan.tasks, jobs, batch_folder):
+        added: list[tuple[ArticleDoc, bool]] = []  # a fresh build's items, and which are new
+        for loaded in chunk.files:
+            done += 1
+            on_progress(done)
+            for err in loaded.errors:
+                on_error(err)
+            summary.failed += len(loaded.errors)
+            previous = old.files.get(loaded.path)
+            if loaded.same_content:
+                assert previous is not None
+                new.files[loaded.path] = FileEntry(
+                    loaded.size, loaded.mtime_ns, loaded.digest, previous.ids, previous.cites, 0
+                )
+                summary.unchanged += 1
+                touched += 1
+                continue
+            if not loaded.docs:
+                continue  # nothing usable: whatever was indexed from it before stays
+            if previous is not None:
+                summary.updated += 1
+                dirty.add(loaded.path)
             else:
-                articles[doc.id].append(doc)
+                summary.added += 1
+            new.files[loaded.path] = FileEntry(
+                loaded.size,
+                loaded.mtime_ns,
+                loaded.digest,
+                ids=[sys.intern(i) for i in dict.fromkeys(d.id for d in loaded.docs)],
+                cites=[
+                    sys.intern(i)
+                    for i in dict.fromkeys(r for d in loaded.docs for r in d.record["related_ids"])
+                ],
+                errors=len(loaded.errors),
+            )
+            for doc in loaded.docs:
+                for item, line in zip(doc.record["related_ids"], doc.related_lines, strict=True):
+                    if spill is None:
+                        citations[item].append((doc.id, json.loads(line)[2]))
+                    elif item not in written:
+                        spill.add(line)
+                if fresh:
+                    # Files arrive in path order, so the first claimant of an id wins.
+                    added.append((doc, doc.id not in written))
+                    written.add(doc.id)
+                else:
+                    articles[doc.id].append(doc)
+        with _sigint_deferred():
+            _add_chunk(writer, chunk, added, batch_folder)
 
     for path in plan.removed:
         del new.files[path]
     summary.removed = len(plan.removed)
 
     if spill is not None:
+        if isinstance(writer, BatchWriter):
+            writer.close_batches()
         for item, cites in spill.unresolved(written).items():
             writer.add_document(**whoosh_fields(merged_related(item, cites)))
         return bool(new.files) or bool(old.files)
@@ -674,6 +745,29 @@ def _apply(
     with ix.searcher() as searcher:
         _refresh(writer, searcher, old, dirty, articles, citations, plan.threshold)
     return True
+
+
+def _add_chunk(
+    writer: Any, chunk: Chunk, added: list[tuple[ArticleDoc, bool]], batch_folder: str | None
+) -> None:
+    """Add a fresh build's new items of one chunk: its whole batch file when every item
+    in it is new (as nearly always), else the new ones one by one."""
+    if chunk.batch is None:
+        for doc, is_new in added:
+            if is_new:
+                writer.add_document(**doc.whoosh())
+        return
+    assert batch_folder is not None and len(added) == chunk.count
+    if all(is_new for _, is_new in added):
+        writer.add_batch(chunk.batch, chunk.count)
+        return
+    path = os.path.join(batch_folder, chunk.batch)
+    with open(path, "rb") as fh:
+        for _, is_new in added:
+            _, fields = pickle.load(fh)
+            if is_new:
+                writer.add_document(**fields)
+    os.unlink(path)
 
 
 def _refresh(

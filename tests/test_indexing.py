@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from searchidx import indexing
 from searchidx.documents import item_id, url_key
 from searchidx.errors import IndexNotFound, InvalidOption, NotAnIndex, SchemaMismatch
 from searchidx.indexing import SMALL_SEGMENTS, update_index
@@ -236,6 +237,28 @@ def test_parallel_parsing_gives_the_same_index(write: Write, corpus: Path, tmp_p
     update_index(two, [str(corpus)], jobs=2)
     assert records(one) == records(two)
     assert len(records(two)) == 81
+
+
+def test_big_build_keeps_the_first_claimant_of_a_url(
+    write: Write, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Parsing processes hand Whoosh whole batch files (of LOAD_CHUNK files); a batch
+    # holding a URL already claimed, by an earlier batch or within itself, is sifted.
+    monkeypatch.setattr(indexing, "BIG_BUILD", 50)
+    for i in range(100):
+        write(f"{i:03}.md", article(f"Story number {i}", f"https://harborwire.com/{i}"))
+    write("005b.md", article("Copy of five, same batch", "https://harborwire.com/5"))
+    write("070b.md", article("Copy of ten, later batch", "https://harborwire.com/10"))
+    one, two = str(tmp_path / "one"), str(tmp_path / "two")
+    update_index(one, [str(corpus)], jobs=1)
+    update_index(two, [str(corpus)], jobs=2)
+    assert records(one) == records(two)
+    assert len(records(two)) == 100
+    assert records(two)[rid("https://harborwire.com/5")]["title"] == "Story number 5"
+    assert records(two)[rid("https://harborwire.com/10")]["title"] == "Story number 10"
+    assert [n for n in os.listdir(tmp_path / "two") if "data-" in n] == ["data-1"]
+    leftovers = [n for _, _, names in os.walk(tmp_path / "two") for n in names if "batch" in n]
+    assert leftovers == []
 
 
 def test_files_from_other_roots_are_kept(write: Write, tmp_path: Path, index_path: str) -> None:
