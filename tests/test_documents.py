@@ -234,8 +234,10 @@ def test_deep_nesting_is_read_or_refused_without_crashing() -> None:
 
 
 class _PyYAMLConstructed(_FrontMatterLoader):
-    """The front-matter loader with PyYAML's own constructor for every node."""
+    """The front-matter loader with PyYAML's own tag resolution and constructor for
+    every node."""
 
+    resolve = yaml.resolver.BaseResolver.resolve
     construct_document = yaml.constructor.BaseConstructor.construct_document
 
 
