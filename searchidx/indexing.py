@@ -296,13 +296,29 @@ def merged_related(item: str, citations: list[tuple[str, Record]]) -> Record:
     }
 
 
-def whoosh_fields(record: Record, body: str = "") -> dict[str, Any]:
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def record_json(record: Record, related: list[str] | None = None) -> str:
+    """A record as stored (``data``). ``related`` may give its related entries already
+    encoded; they are spliced in as the last key, which is where the record has them."""
+    if related is None:
+        return _json(record)
+    assert next(reversed(record)) == "related"
+    head = _json({k: v for k, v in record.items() if k != "related"})
+    return f'{head[:-1]},"related":[{",".join(related)}]}}'
+
+
+def whoosh_fields(
+    record: Record, body: str = "", related_json: list[str] | None = None
+) -> dict[str, Any]:
     """The Whoosh document for a record (see :mod:`searchidx.schema`)."""
     doc: dict[str, Any] = {
         "id": record["id"],
         "kind": record["kind"],
         "title": record["title"],
-        "data": json.dumps(record, ensure_ascii=False, separators=(",", ":")),
+        "data": record_json(record, related_json),
     }
     norm = normalize_title(record["title"], record["provider"], record["domain"])
     if norm:
@@ -356,12 +372,14 @@ def load_file(task: Task) -> Loaded:
     articles, loaded.errors = parse_file(path, data)
     loaded.docs = [article_doc(a, variant_threshold) for a in articles]
     for doc in loaded.docs:
-        doc.whoosh()
         # The fields hold the whole record; the writer needs only its identity and the
-        # related entries, which travel as JSON lines ready for the spill file.
+        # related entries, which travel as JSON lines ready for the spill file. Each
+        # entry is encoded once, for both. (Ids are hex digits: no escaping.)
         related = doc.record["related"]
+        encoded = [_json(r) for r in related]
+        doc.fields = whoosh_fields(doc.record, doc.body, encoded)
         doc.related_lines = [
-            json.dumps([r["id"], doc.id, r], ensure_ascii=False) + "\n" for r in related
+            f'["{r["id"]}","{doc.id}",{e}]\n' for r, e in zip(related, encoded, strict=True)
         ]
         doc.record = {k: doc.record[k] for k in ("id", "path", "line")}
         doc.record["related_ids"] = [r["id"] for r in related]

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from searchidx import indexing
-from searchidx.documents import item_id, url_key
+from searchidx.documents import item_id, parse_file, url_key
 from searchidx.errors import IndexNotFound, InvalidOption, NotAnIndex, SchemaMismatch
 from searchidx.indexing import SMALL_SEGMENTS, update_index
 from searchidx.schema import SCHEMA_VERSION
 from searchidx.store import IndexDir
-from tests.conftest import article, related
+from tests.conftest import SAMPLES, SEEDS, article, related
 
 Write = Callable[..., Path]
 
@@ -237,6 +237,19 @@ def test_parallel_parsing_gives_the_same_index(write: Write, corpus: Path, tmp_p
     update_index(two, [str(corpus)], jobs=2)
     assert records(one) == records(two)
     assert len(records(two)) == 81
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLES.glob("*.md")) + sorted(SEEDS.glob("*.txt")))
+def test_stored_record_and_related_lines_are_plain_json(path: Path) -> None:
+    # A worker encodes each related entry once and splices it into both.
+    (doc,) = indexing.load_file((str(path), None, 90.0)).docs
+    articles, _ = parse_file(str(path), path.read_bytes())
+    record = indexing.article_doc(articles[0], 90.0).record
+    assert doc.whoosh()["data"] == json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    assert [json.loads(line) for line in doc.related_lines] == [
+        [r["id"], record["id"], r] for r in record["related"]
+    ]
+    assert all(line.endswith("]\n") and line.count("\n") == 1 for line in doc.related_lines)
 
 
 def test_big_build_keeps_the_first_claimant_of_a_url(
