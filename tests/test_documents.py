@@ -252,6 +252,7 @@ def loaded(text: str, loader: type) -> tuple[str, object]:
 YAML_CASES = [
     "title: plain\nlist: [a, 'b', \"c\"]\nmap: {x: y}",
     "n: 1\nf: 1.5\nb: true\nz: null\nd: 2024-03-05\nt: 2024-03-05T09:00:00Z",
+    "a: 7\nb: 010\nc: 0\nd: 1_000\ne: -3\nf: +4\ng: 0x1f\nh: !!int 12\ni: '12'\nj: 1:30",
     "a: &x {k: v}\nb: *x\nc: [*x, *x]",
     "base: &b {k: v, j: w}\nderived:\n  <<: *b\n  j: mine",
     "s: !!str 12\nbin: !!binary aGVsbG8=\nset: !!set {a, b}\nom: !!omap [{a: 1}]",
