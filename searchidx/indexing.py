@@ -70,7 +70,7 @@ BIG_BUILD = 2000
 #: Small segments an index may keep before an update merges them.
 SMALL_SEGMENTS = 2
 #: Files handed to a parsing process at a time.
-LOAD_CHUNK = 32
+LOAD_CHUNK = 100
 #: Tasks of a parsing process: (path, digest indexed before, variant threshold).
 Task = tuple[str, str | None, float]
 

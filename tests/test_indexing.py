@@ -258,6 +258,7 @@ def test_big_build_keeps_the_first_claimant_of_a_url(
     # Parsing processes hand Whoosh whole batch files (of LOAD_CHUNK files); a batch
     # holding a URL already claimed, by an earlier batch or within itself, is sifted.
     monkeypatch.setattr(indexing, "BIG_BUILD", 50)
+    monkeypatch.setattr(indexing, "LOAD_CHUNK", 32)  # 000-030 and 005b, 031-062, ...
     for i in range(100):
         write(f"{i:03}.md", article(f"Story number {i}", f"https://harborwire.com/{i}"))
     write("005b.md", article("Copy of five, same batch", "https://harborwire.com/5"))
