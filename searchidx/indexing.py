@@ -94,8 +94,9 @@ class _Spill:
         try:
             with open(self.path, encoding="utf-8") as fh:
                 for line in fh:
-                    item, citing, record = json.loads(line)
+                    item = line[2 : line.index('"', 2)]  # a line starts ["<item id>",
                     if item not in articles:
+                        _, citing, record = json.loads(line)
                         groups[item].append((citing, record))
         finally:
             os.unlink(self.path)
