@@ -61,7 +61,7 @@ from searchidx.documents import (
 )
 from searchidx.errors import IndexWriteError, InvalidOption, ParseError
 from searchidx.schema import provider_key, topic_key
-from searchidx.store import FileEntry, IndexDir, Manifest
+from searchidx.store import FileEntry, IndexDir, Manifest, gc_paused
 
 Record = dict[str, Any]
 
@@ -452,6 +452,10 @@ class _Plan:
     """Which files to read, which are unchanged and which are gone."""
 
     def __init__(self, roots: list[str], manifest: Manifest, threshold: float) -> None:
+        with gc_paused():
+            self._plan(roots, manifest, threshold)
+
+    def _plan(self, roots: list[str], manifest: Manifest, threshold: float) -> None:
         self.tasks: list[Task] = []
         self.unchanged: list[str] = []
         self.stat_errors: list[ParseError] = []

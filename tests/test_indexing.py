@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -16,7 +17,7 @@ from searchidx.documents import item_id, parse_file, url_key
 from searchidx.errors import IndexNotFound, InvalidOption, NotAnIndex, SchemaMismatch
 from searchidx.indexing import SMALL_SEGMENTS, update_index
 from searchidx.schema import SCHEMA_VERSION
-from searchidx.store import IndexDir
+from searchidx.store import IndexDir, gc_paused
 from tests.conftest import SAMPLES, SEEDS, article, related
 
 Write = Callable[..., Path]
@@ -250,6 +251,20 @@ def test_stored_record_and_related_lines_are_plain_json(path: Path) -> None:
         [r["id"], record["id"], r] for r in record["related"]
     ]
     assert all(line.endswith("]\n") and line.count("\n") == 1 for line in doc.related_lines)
+
+
+def test_gc_paused_gives_the_collector_back_as_it_was() -> None:
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_big_build_keeps_the_first_claimant_of_a_url(
