@@ -300,6 +300,29 @@ def small_disk(path: Path, size: str) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(path)], check=False)
 
 
+def test_full_disk_in_a_big_first_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A big build's parsing processes write batch files into the new index's folder.
+    from searchidx import indexing
+
+    monkeypatch.setattr(indexing, "BIG_BUILD", 50)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for n in range(150):
+        (corpus / f"{n}.md").write_text(
+            f"---\ntitle: Long story {n}\n---\n" + " ".join(f"word{n}x{i}" for i in range(2000)),
+            encoding="utf-8",
+        )
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        index = str(disk / "index")
+        result = CliRunner().invoke(cli, ["--index", index, "index", "--jobs", "2", str(corpus)])
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"Error: could not write the index at {index}: No space left on device; "
+            "the previous state is kept\n"
+        )
+        assert os.listdir(index) == ["write.lock"]
+
+
 def test_read_only_index_folder(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     rng = make_corpus(corpus, 30)
