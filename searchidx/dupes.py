@@ -46,9 +46,10 @@ DEFAULT_WINDOW_DAYS = 7.0
 #: How many of a title's rarest words key its candidates when every title is keyed.
 KEY_TOKENS = 6
 #: How many of one title's rarest words find its candidates among all words of others:
-#: on the 100k UCI index, 2 find 99% of the near-duplicates of 2,000 sampled items that
-#: comparing each with every item finds, in 0.56 ms an item (``python -m tests.bench``);
-#: 3 found all, in 0.95 ms, and raised the median search from 14 to 19 ms.
+#: on the 100k UCI index, 2 find 97.7-99.8% of the near-duplicates of 2,000 sampled items
+#: that comparing each with every item finds, in 0.56-0.60 ms an item (four runs of
+#: ``python -m tests.bench``); 3 found all in one run, in 0.95 ms, and raised the median
+#: search from 14 to 19 ms.
 LOOKUP_KEYS = 2
 
 _DAY_US = 86_400_000_000
