@@ -726,17 +726,7 @@ def _apply(
                 dirty.add(loaded.path)
             else:
                 summary.added += 1
-            new.files[loaded.path] = FileEntry(
-                loaded.size,
-                loaded.mtime_ns,
-                loaded.digest,
-                ids=[sys.intern(i) for i in dict.fromkeys(d.id for d in loaded.docs)],
-                cites=[
-                    sys.intern(i)
-                    for i in dict.fromkeys(r for d in loaded.docs for r in d.record["related_ids"])
-                ],
-                errors=len(loaded.errors),
-            )
+            new.files[loaded.path] = _file_entry(loaded)
             for doc in loaded.docs:
                 for item, line in zip(doc.record["related_ids"], doc.related_lines, strict=True):
                     if spill is None:
@@ -768,6 +758,21 @@ def _apply(
     with ix.searcher() as searcher:
         _refresh(writer, searcher, old, dirty, articles, citations, plan.threshold)
     return True
+
+
+def _file_entry(loaded: Loaded) -> FileEntry:
+    """The manifest entry of a file read anew: the ids it claims and those it cites."""
+    return FileEntry(
+        loaded.size,
+        loaded.mtime_ns,
+        loaded.digest,
+        ids=[sys.intern(i) for i in dict.fromkeys(d.id for d in loaded.docs)],
+        cites=[
+            sys.intern(i)
+            for i in dict.fromkeys(r for d in loaded.docs for r in d.record["related_ids"])
+        ],
+        errors=len(loaded.errors),
+    )
 
 
 def _add_chunk(
