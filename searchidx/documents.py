@@ -55,9 +55,8 @@ class _FrontMatterLoader(_YAML_BASE):  # type: ignore[misc,valid-type]
 
     It builds strings, decimal integers, string-keyed mappings and lists itself, and
     hands every other node (other numbers, booleans, merge keys, other tags, duplicate
-    keys) to PyYAML's safe
-    constructor: libyaml parses in C, but PyYAML's constructor took a third of the
-    time spent loading a typical article's front matter."""
+    keys) to PyYAML's safe constructor: libyaml parses in C, but PyYAML's constructor
+    took a third of the time spent loading a typical article's front matter."""
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
         """PyYAML's tag resolution (libyaml asks for every node), remembering the tags of

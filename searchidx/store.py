@@ -202,31 +202,30 @@ class IndexDir:
 
     def read_manifest(self, data_dir: str, generation: int) -> Manifest:
         path = os.path.join(data_dir, f"manifest-{generation}.json")
-        try:
-            with gc_paused():
-                raw = _read_json(path)
-        except FileNotFoundError:
-            if generation == 0:
-                return Manifest(generation=0)
-            raise NotAnIndex(
-                f"{self.path}: manifest for generation {generation} is missing"
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise NotAnIndex(f"{self.path}: cannot read manifest ({exc})") from None
         with gc_paused():
+            try:
+                raw = _read_json(path)
+            except FileNotFoundError:
+                if generation == 0:
+                    return Manifest(generation=0)
+                raise NotAnIndex(
+                    f"{self.path}: manifest for generation {generation} is missing"
+                ) from None
+            except (OSError, ValueError) as exc:
+                raise NotAnIndex(f"{self.path}: cannot read manifest ({exc})") from None
             files = {p: FileEntry.from_json(row) for p, row in raw["files"].items()}
         return Manifest(generation=generation, updated=raw.get("updated", ""), files=files)
 
     def write_manifest(self, data_dir: str, manifest: Manifest) -> None:
         manifest.updated = _now()
+        path = os.path.join(data_dir, f"manifest-{manifest.generation}.json")
         with gc_paused():
             payload = {
                 "generation": manifest.generation,
                 "updated": manifest.updated,
                 "files": {p: e.to_json() for p, e in sorted(manifest.files.items())},
             }
-            text = json.dumps(payload, separators=(",", ":"))
-        _write_atomic(os.path.join(data_dir, f"manifest-{manifest.generation}.json"), text)
+            _write_json_atomic(path, payload)
 
     def remove_leftovers(self, data_dir: str) -> None:
         """Remove the temporary files of a run that was killed (call under the lock)."""
