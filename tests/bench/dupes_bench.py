@@ -168,10 +168,12 @@ def to_rows(items: Sequence[int], pairs: Pairs) -> Pairs:
     return {(items[i], items[j]): s for (i, j), s in pairs.items()}
 
 
-def numpy_or_none() -> Any:
+def numpy_or_skip() -> Any:
+    """numpy, or None once the section has said that it is skipped without it."""
     try:
         return importlib.import_module("numpy")
     except ImportError:
+        print(f"  SKIPPED: {NUMPY_MISSING}")
         return None
 
 
@@ -381,9 +383,8 @@ def recall_on(
 
 def section_recall(b: Bench) -> dict[str, Any]:
     heading("1. Recall: candidate_pairs against exhaustive comparison")
-    np = numpy_or_none()
+    np = numpy_or_skip()
     if np is None:
-        print(f"  SKIPPED: {NUMPY_MISSING}")
         return {"skipped": NUMPY_MISSING}
     c, cfg = b.corpus, b.cfg
     size = min(cfg.sample, len(c))
@@ -434,9 +435,8 @@ def section_recall(b: Bench) -> dict[str, Any]:
 
 def section_speed(b: Bench) -> dict[str, Any]:
     heading("2. Speed: candidate_pairs against exhaustive comparison")
-    np = numpy_or_none()
+    np = numpy_or_skip()
     if np is None:
-        print(f"  SKIPPED: {NUMPY_MISSING}")
         return {"skipped": NUMPY_MISSING}
     c, cfg = b.corpus, b.cfg
     items = b.prefix_items()
