@@ -33,6 +33,10 @@ ARTICLE_SUFFIXES = FRONT_MATTER_SUFFIXES | JSON_SUFFIXES
 MAX_FILE_BYTES = 10 * 1024 * 1024
 #: Front matter whose aliases expand to more values than this is refused.
 MAX_YAML_VALUES = 100_000
+#: Lists and mappings nested deeper than this are refused, in YAML and JSON alike
+#: (libyaml's own limit, where it has one, is higher and gets the same message).
+MAX_NESTING = 100
+NESTING_REASON = f"nested deeper than {MAX_NESTING} levels"
 
 _YAML_BASE: type[yaml.SafeLoader] | type[yaml.CSafeLoader]
 try:
@@ -73,6 +77,7 @@ class _FrontMatterLoader(_YAML_BASE):  # type: ignore[misc,valid-type]
         return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
 
     def construct_document(self, node: yaml.Node) -> Any:
+        _check_node_depth(node)
         self._built: dict[int, Any] = {}
         try:
             return self._build(node)
@@ -127,6 +132,38 @@ class _FrontMatterLoader(_YAML_BASE):  # type: ignore[misc,valid-type]
                     )
                 seen.add(key_node.value)
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+def _check_node_depth(root: yaml.Node) -> None:
+    """Refuse a node tree nested deeper than MAX_NESTING, marking the first node too deep."""
+    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
+    seen: set[int] = set()
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise yaml.constructor.ConstructorError(None, None, NESTING_REASON, node.start_mark)
+        if id(node) in seen or type(node) is yaml.ScalarNode:
+            continue
+        seen.add(id(node))  # an alias is the same node again
+        if type(node) is yaml.SequenceNode:
+            stack.extend((child, depth + 1) for child in node.value)
+        elif type(node) is yaml.MappingNode:
+            for key, value in node.value:
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
+
+
+def _check_value_depth(path: str, value: Any, line: int | None) -> None:
+    """Refuse a loaded JSON value nested deeper than MAX_NESTING."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ParseError(path, f"invalid JSON: {NESTING_REASON}", line)
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
 
 
 # Dates are parsed by this module, with its own checks, not by the YAML loader.
@@ -315,11 +352,13 @@ def load_yaml(path: str, yaml_text: str, first_line: int = 1) -> Any:
         # An error found at the end of the text belongs to its last line.
         line = min(mark.line, yaml_text.count("\n")) + first_line if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in problem:  # libyaml's own, higher limit (PyYAML >= 6.0.4)
+            problem = NESTING_REASON
         raise ParseError(path, f"invalid YAML: {problem}", line) from None
     except yaml.YAMLError as exc:
         raise ParseError(path, f"invalid YAML: {exc}") from None
-    except RecursionError:
-        raise ParseError(path, "invalid YAML: nested too deeply") from None
+    except RecursionError:  # the pure-Python composer recurses before our check runs
+        raise ParseError(path, f"invalid YAML: {NESTING_REASON}") from None
     if "*" in yaml_text:
         check_expansion(path, value)
     return value
@@ -362,12 +401,14 @@ def _load_json(path: str, text: str, line: int | None) -> Any:
         return obj
 
     try:
-        return json.loads(text, object_pairs_hook=no_duplicates)
+        value = json.loads(text, object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as exc:
         where = line if line is not None else exc.lineno
         raise ParseError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", where) from None
     except RecursionError:
-        raise ParseError(path, "invalid JSON: nested too deeply", line) from None
+        raise ParseError(path, f"invalid JSON: {NESTING_REASON}", line) from None
+    _check_value_depth(path, value, line)
+    return value
 
 
 # --- validating records ------------------------------------------------------------------
