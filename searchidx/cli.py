@@ -239,7 +239,7 @@ def make_filters(kwargs: dict[str, Any]) -> Filters:
     )
 
 
-@cli.command()
+@cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("query", nargs=-1, required=True)
 @filter_options
 @click.option("--literal", is_flag=True, help="Treat the query as plain words.")
@@ -252,7 +252,9 @@ def make_filters(kwargs: dict[str, Any]) -> Filters:
     default="relevance",
     show_default=True,
 )
-@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--limit", type=click.IntRange(min=0), default=10, show_default=True, help="0 for all hits."
+)
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
 @click.pass_obj
@@ -270,9 +272,11 @@ def search(
 ) -> None:
     """Search the index.
 
-    QUERY uses Whoosh's query language: words are ANDed; OR, NOT, "phrases",
-    field:term (title, excerpt, body, topic, provider, domain, kind), wildcards*,
-    fuzzy~ and published:[2024-01-01 to 2024-03-31] work.
+    QUERY uses Whoosh's query language: words are ANDed; OR, NOT or -word,
+    "phrases", field:term (title, excerpt, body, topic, provider, domain, kind),
+    wildcards*, fuzzy~ and published:[2024-01-01 to 2024-03-31] (or [2024-01-01 to],
+    or published:2024-03) work. No word is ignored; words in more than 30% of the
+    items (the, of) only rank.
     """
     from searchidx import output
     from searchidx.searching import search as run_search

@@ -37,7 +37,7 @@ from rapidfuzz import fuzz, process
 from searchidx.dedup import numbers
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.schema import MISSING_LAST, as_text, column_reader
-from searchidx.searching import Filters, matching_docs, parse_query, searcher_for
+from searchidx.searching import Filters, matching_docs, parse_query, searcher_for, split_dates
 
 #: Default similarity threshold (0-100); see the README and tests/bench for the data.
 DEFAULT_THRESHOLD = 90.0
@@ -239,10 +239,10 @@ def find_dupes(
     """Clusters of near-identical items, largest first; ``of`` gives one item's."""
     _check(threshold, window_days, min_size, limit)
     started = time.perf_counter()
-    filters = filters or Filters()
     searcher = searcher_for(index_path)
     reader = searcher.reader()
-    q = parse_query(searcher.schema, query or "*", reader=reader)
+    text, filters = split_dates(query or "*", filters or Filters())
+    q = parse_query(searcher.schema, text, reader=reader)
     if of is not None:
         members, compared = _dupes_of(searcher, of, q, filters, threshold, window_days)
         groups = [members] if len(members) >= min(min_size, 2) else []

@@ -23,7 +23,7 @@ from typing import Any
 
 from searchidx.errors import InvalidOption
 from searchidx.schema import as_text, column_reader, topic_key
-from searchidx.searching import Filters, matching_docs, parse_query, searcher_for
+from searchidx.searching import Filters, matching_docs, parse_query, searcher_for, split_dates
 
 FIELDS = ("provider", "domain", "topic", "kind", "year", "month")
 NONE = "(none)"
@@ -74,8 +74,10 @@ def facet_counts(
     grouped_by = "domain" if by_domain and fieldname == "provider" else fieldname
     searcher = searcher_for(index_path)
     reader = searcher.reader()
-    q = parse_query(searcher.schema, query or "*", literal, reader=reader)
-    filters = filters or Filters()
+    text, filters = query or "*", filters or Filters()
+    if not literal:
+        text, filters = split_dates(text, filters)
+    q = parse_query(searcher.schema, text, literal, reader=reader)
     docs = _matching(searcher, q, filters)
     if grouped_by == "topic":
         counts, also = _topic_counts(searcher, docs), dict[str, list[str]]()

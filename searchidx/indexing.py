@@ -60,7 +60,7 @@ from searchidx.documents import (
     url_key,
 )
 from searchidx.errors import IndexWriteError, InvalidOption, ParseError
-from searchidx.schema import provider_key, topic_key
+from searchidx.schema import WORD_FIELDS, provider_key, topic_key
 from searchidx.store import FileEntry, IndexDir, Manifest, gc_paused
 
 Record = dict[str, Any]
@@ -331,6 +331,9 @@ def whoosh_fields(
         doc["excerpt"] = record["excerpt"]
     if body:
         doc["body"] = body
+    for name, twin in WORD_FIELDS.items():  # unstemmed, for wildcards
+        if name in doc:
+            doc[twin] = doc[name]
     if record["topics"]:
         doc["topic"] = ",".join(topic_key(t) for t in record["topics"])
     if record["provider"]:

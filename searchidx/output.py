@@ -30,6 +30,7 @@ HIT_COLUMNS = (
     "url",
     "path",
     "score",
+    "match",
     "similar",
     "also",
 )

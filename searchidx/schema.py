@@ -6,7 +6,14 @@ outlet's coverage listed in an article's ``related`` list (``kind`` = ``related`
 - ``title``, ``excerpt``, ``body``: stemmed and accent-folded so "recognise" finds
   "recognised" and "Zoe" finds "Zoë"; positions are kept for phrase queries; weighted
   title 3 > excerpt 1.5 > body 1. ``alt_titles`` holds the other headline variants of
-  a collapsed related item, searchable like the title.
+  a collapsed related item, searchable like the title. No word is dropped: there is no
+  stop-word list and no minimum length (as in Elasticsearch's standard analyzer; BM25
+  weighs common words down), because in news "US", "UK", "WHO", "IT" and "May" are
+  words people search for. Letters joined by dots are one word without them, so "U.S."
+  and "US" find each other.
+- ``title_w``, ``alt_titles_w``, ``excerpt_w``, ``body_w``: the same text unstemmed (lower
+  case, accents folded, no positions), for wildcards and prefixes: ``immigrati*`` must
+  match "immigration", whose stem is "immigr".
 - ``provider`` (case-folded name), ``domain``, ``kind`` and ``month``: exact keys with
   sortable columns, used by filters and facets; ``category`` is a plain key. ``provider_name`` keeps
   the spelling shown to people, also as a column so facets can read it cheaply.
@@ -28,34 +35,70 @@ outlet's coverage listed in an article's ``related`` list (``kind`` = ``related`
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
-from whoosh.analysis import CharsetFilter, IDAnalyzer, StemmingAnalyzer
+from whoosh.analysis import (
+    CharsetFilter,
+    CompositeAnalyzer,
+    Filter,
+    IDAnalyzer,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+)
 from whoosh.columns import MultiColumnReader, NumericColumn
 from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
 #: Bump when the schema or the meaning of a field changes; older indexes must be rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Fields searched by a query without a field name. Topics are not among them: they
 #: are whole-phrase keys (``topic:"computer vision"``, ``--topic``), and a stop word
 #: such as "the" would become a required topic term.
 DEFAULT_FIELDS = ("title", "alt_titles", "excerpt", "body")
 
+#: Each text field's unstemmed twin, which wildcard and prefix queries search.
+WORD_FIELDS = {name: f"{name}_w" for name in DEFAULT_FIELDS}
+
 #: Default of the ``oldest`` sort column (the negated publication time, sorted in
 #: reverse): smaller than any real value, so undated items come last.
 MISSING_LAST = -(2**63)
 
 
-def text_analyzer() -> StemmingAnalyzer:
-    """Words, lower-cased, stop words dropped, stemmed, then accents folded."""
-    return StemmingAnalyzer() | CharsetFilter(accent_map)
+class AcronymFilter(Filter):  # type: ignore[misc]
+    """Single letters joined by dots are one word without the dots: "u.s" -> "us"."""
+
+    _ACRONYM = re.compile(r"[^\W\d_](?:\.[^\W\d_])+\.?")
+
+    def __call__(self, tokens: Iterator[Any]) -> Iterator[Any]:
+        for t in tokens:
+            if "." in t.text and self._ACRONYM.fullmatch(t.text):
+                t.text = t.text.replace(".", "")
+            yield t
+
+
+def word_analyzer() -> CompositeAnalyzer:
+    """Words, lower-cased, acronyms joined, accents folded; nothing dropped or stemmed."""
+    return RegexTokenizer() | LowercaseFilter() | AcronymFilter() | CharsetFilter(accent_map)
+
+
+def text_analyzer() -> CompositeAnalyzer:
+    """As :func:`word_analyzer`, and stemmed (before accents are folded)."""
+    return (
+        RegexTokenizer()
+        | LowercaseFilter()
+        | AcronymFilter()
+        | StemFilter()
+        | CharsetFilter(accent_map)
+    )
 
 
 def build_schema() -> Schema:
     """The schema of SCHEMA_VERSION."""
-    analyzer = text_analyzer()
+    analyzer, words = text_analyzer(), word_analyzer()
     schema = Schema(
         id=ID(stored=True, unique=True, sortable=True),
         kind=ID(stored=True, sortable=True),
@@ -63,6 +106,10 @@ def build_schema() -> Schema:
         alt_titles=TEXT(analyzer=analyzer, field_boost=2.5, multitoken_query="phrase"),
         excerpt=TEXT(analyzer=analyzer, field_boost=1.5, multitoken_query="phrase"),
         body=TEXT(analyzer=analyzer, field_boost=1.0, multitoken_query="phrase"),
+        title_w=TEXT(analyzer=words, field_boost=3.0, phrase=False),
+        alt_titles_w=TEXT(analyzer=words, field_boost=2.5, phrase=False),
+        excerpt_w=TEXT(analyzer=words, field_boost=1.5, phrase=False),
+        body_w=TEXT(analyzer=words, field_boost=1.0, phrase=False),
         topic=KEYWORD(commas=True, lowercase=True, scorable=True, field_boost=1.0),
         provider=ID(sortable=True, analyzer=IDAnalyzer(lowercase=True)),
         provider_name=ID(sortable=True),

@@ -2,10 +2,13 @@
 ``show`` and ``stats`` look-ups.
 
 Queries use Whoosh's language over title, alternative titles, excerpt, body and topics:
-words are ANDed; ``OR``, ``NOT``, ``"phrases"``, ``field:term``, wildcards, ``term~``
-fuzzy terms and ``published:[2024-01-01 to 2024-03-31]`` ranges work. A query Whoosh
-cannot read (an unbalanced bracket, a bad date) is searched as plain words instead, and
-so is every query under ``literal=True``; a search never fails because of its text.
+words are ANDed; ``OR``, ``NOT`` (or ``-word``), ``"phrases"``, ``field:term``, wildcards
+(on the unstemmed words), ``term~`` fuzzy terms work. ``published:[2024-01-01 to
+2024-03-31]`` (either end may be left out) and ``published:2024-03`` restrict the whole
+search exactly as ``--since``/``--until`` do; a date that cannot be read there is an
+error. Other text Whoosh cannot read (an unbalanced bracket) is searched as plain words,
+and so is every query under ``literal=True``. Totals are exact: every page of a search
+reports the same total, which is the number of hits ``limit=0`` returns.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import os
 import re
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +27,7 @@ from searchidx.documents import normalize_domain
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.schema import (
     DEFAULT_FIELDS,
+    WORD_FIELDS,
     as_text,
     column_reader,
     provider_key,
@@ -83,6 +87,7 @@ class Hit:
     url: str
     path: str
     score: float | None
+    match: str = "all"
     similar: int = 0
     also: list[str] = field(default_factory=list)
 
@@ -232,14 +237,31 @@ _WORD = re.compile(r"\w+(?:[.'’-]\w+)*")
 
 def _parser(schema: Any, or_group: bool = False) -> Any:
     from whoosh import qparser
-    from whoosh.qparser.dateparse import DateParserPlugin
+    from whoosh import query as wq
+
+    class Parser(qparser.QueryParser):  # type: ignore[misc]
+        """Whoosh's parser, with wildcards and prefixes sent to the unstemmed twins of
+        the text fields (a stem such as "immigr" does not start with "immigrati")."""
+
+        def term_query(
+            self,
+            fieldname: str,
+            text: str,
+            termclass: Any,
+            boost: float = 1.0,
+            tokenize: bool = True,
+            removestops: bool = True,
+        ) -> Any:
+            if termclass in (wq.Wildcard, wq.Prefix) and fieldname in WORD_FIELDS:
+                fieldname = WORD_FIELDS[fieldname]
+            return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
 
     group = qparser.OrGroup.factory(0.9) if or_group else qparser.AndGroup
-    parser = qparser.MultifieldParser(list(DEFAULT_FIELDS), schema, group=group)
+    parser = Parser(None, schema, group=group)
+    parser.add_plugin(qparser.MultifieldPlugin(list(DEFAULT_FIELDS)))
     parser.remove_plugin_class(qparser.SingleQuotePlugin)  # apostrophes are everywhere
     parser.add_plugin(qparser.FuzzyTermPlugin())
     parser.add_plugin(qparser.GtLtPlugin())
-    parser.add_plugin(DateParserPlugin())
     parser.add_plugin(
         qparser.FieldAliasPlugin(
             {"topic": ["topics"], "published": ["date"], "provider": ["source"]}
@@ -251,6 +273,77 @@ def _parser(schema: Any, or_group: bool = False) -> Any:
 def literal_words(text: str) -> list[str]:
     """The plain words of a query string."""
     return _WORD.findall(text)
+
+
+#: ``published:[A to B]``, ``published:[A to]``, ``published:[to B]``, ``published:A``
+#: (``date:`` is the same field), outside quotes.
+_DATE_CLAUSE = re.compile(r'"[^"]*"|(?<![\w:])(?:published|date):(?:\[([^\]]*)\]?|(\S+))', re.I)
+_RANGE_TO = re.compile(r"\s*\bto\b\s*", re.I)
+#: A minus that starts a word (after a space or bracket), outside quotes: ``-word``,
+#: ``-"a phrase"``, ``-(a OR b)``; not the hyphen of "covid-19".
+_MINUS = re.compile(r'"[^"]*"|(?:(?<=^)|(?<=[\s(]))-(?=[\w"(])')
+
+
+def _date_bounds(clause: str, inner: str | None, single: str | None) -> tuple[Any, Any]:
+    """The (since, until) of one date clause; InvalidOption when a date is unreadable."""
+    if single is not None:
+        op = re.match(r"[<>]=?", single)
+        if op:  # published:>=A, published:<B ...
+            single = single[op.end() :]
+            if not single:
+                raise InvalidOption(f"cannot read the date range {clause!r}: it names no date")
+            try:
+                if op.group(0) == ">":
+                    after = parse_date_option(single, end_of_day=True)
+                    return after + timedelta(microseconds=1), None
+                if op.group(0) == ">=":
+                    return parse_date_option(single), None
+                if op.group(0) == "<":
+                    return None, parse_date_option(single) - timedelta(microseconds=1)
+                return None, parse_date_option(single, end_of_day=True)
+            except InvalidOption as exc:
+                raise InvalidOption(f"cannot read the date range {clause!r}: {exc}") from None
+        ends = [single, single]
+    else:
+        ends = _RANGE_TO.split((inner or "").strip(), maxsplit=1)
+        if len(ends) == 1:
+            ends = [ends[0], ends[0]]
+    try:
+        since = parse_date_option(ends[0]) if ends[0].strip() else None
+        until = parse_date_option(ends[1], end_of_day=True) if ends[1].strip() else None
+    except InvalidOption as exc:
+        raise InvalidOption(f"cannot read the date range {clause!r}: {exc}") from None
+    if since is None and until is None:
+        raise InvalidOption(f"cannot read the date range {clause!r}: it names no date")
+    return since, until
+
+
+def split_dates(text: str, filters: Filters) -> tuple[str, Filters]:
+    """Take ``published:`` clauses out of a query and into the filters (narrowing any
+    ``--since``/``--until`` already given), so that a range in the query selects exactly
+    what the options select."""
+    since, until = filters.since, filters.until
+
+    def take(m: re.Match[str]) -> str:
+        nonlocal since, until
+        if m.group(0).startswith('"'):
+            return m.group(0)
+        lo, hi = _date_bounds(m.group(0), m.group(1), m.group(2))
+        if lo is not None:
+            since = lo if since is None else max(since, lo)
+        if hi is not None:
+            until = hi if until is None else min(until, hi)
+        return " "
+
+    rest = _DATE_CLAUSE.sub(take, text)
+    if (since, until) == (filters.since, filters.until):
+        return text, filters
+    return rest, replace(filters, since=since, until=until)
+
+
+def minus_to_not(text: str) -> str:
+    """``-word`` (the web-search habit) as Whoosh's ``NOT word``."""
+    return _MINUS.sub(lambda m: m.group(0) if m.group(0) != "-" else "NOT ", text)
 
 
 _FUZZY = re.compile(r"(?<![\w:])([^\W\d_]{3,})~([12])?(?=\s|\)|$)")
@@ -303,6 +396,65 @@ def expand_fuzzy(text: str, reader: Any) -> str:
     return _FUZZY.sub(replace, text)
 
 
+#: A plain query word in more than this share of the items only ranks (it is optional)
+#: when the query has other words: "the flood barrier of the city" finds what "flood
+#: barrier city" finds, while "US sanctions" needs both words. Nothing is dropped.
+COMMON_SHARE = 0.3
+#: Below this many items, word frequencies say little and every word is required.
+COMMON_MIN_ITEMS = 20
+
+
+def _plain_word(q: Any) -> str | None:
+    """The word of a bare query word (the same term in each default field), or None."""
+    from whoosh import query as wq
+
+    if not isinstance(q, wq.Or) or len(q.subqueries) != len(DEFAULT_FIELDS):
+        return None
+    texts = {sub.text for sub in q.subqueries if type(sub) is wq.Term}
+    fields = [sub.fieldname for sub in q.subqueries if type(sub) is wq.Term]
+    if len(texts) != 1 or sorted(fields) != sorted(DEFAULT_FIELDS):
+        return None
+    return str(next(iter(texts)))
+
+
+def _plain_words(q: Any) -> int:
+    """How many bare words an AND of bare words has (common ones included); 0 for any
+    other query."""
+    from whoosh import query as wq
+
+    if _plain_word(q) is not None:
+        return 1
+    if isinstance(q, wq.AndMaybe):  # common words made optional
+        return _plain_words(q.a) + _plain_words(q.b) if _plain_words(q.a) else 0
+    if type(q) in (wq.And, wq.Or):
+        counts = [_plain_words(sub) for sub in q.subqueries]
+        return sum(counts) if all(counts) else 0
+    return 0
+
+
+def relax_common(q: Any, reader: Any) -> Any:
+    """Make the very common plain words of an AND query optional (see COMMON_SHARE)."""
+    from whoosh import query as wq
+
+    items = reader.doc_count()
+    if not isinstance(q, wq.And) or items < COMMON_MIN_ITEMS:
+        return q
+    required: list[Any] = []
+    optional: list[Any] = []
+    for sub in q.subqueries:
+        word = _plain_word(sub)
+        share = (
+            max(reader.doc_frequency(f, word) for f in DEFAULT_FIELDS) / items
+            if word is not None
+            else 0.0
+        )
+        (optional if share > COMMON_SHARE else required).append(sub)
+    if not optional or not required:
+        return q
+    must = required[0] if len(required) == 1 else wq.And(required)
+    return wq.AndMaybe(must, wq.Or(optional))
+
+
 def parse_query(
     schema: Any,
     text: str,
@@ -318,10 +470,17 @@ def parse_query(
         return wq.Every()
     parser = _parser(schema, or_group)
     if not literal:
+        query_text = minus_to_not(text)
+        if reader is not None:  # reads the index: its failures are not the query's
+            query_text = expand_fuzzy(query_text, reader)
         try:
-            q = parser.parse(expand_fuzzy(text, reader) if reader is not None else text)
+            q = parser.parse(query_text)
         except Exception:  # any parser failure means "read it literally"
             q = wq.NullQuery
+        if isinstance(q, wq.Not):  # only excluded words: everything else
+            q = wq.AndNot(wq.Every(), q.query)
+        if reader is not None and q is not wq.NullQuery:
+            q = relax_common(q, reader)
         if q is not wq.NullQuery or not literal_words(text):
             return q
     words = literal_words(text)
@@ -405,38 +564,50 @@ def search(
     collapse: bool = False,
     similar: bool = True,
 ) -> SearchResult:
-    """Run a search and return one page of hits. Each hit says how many near-duplicates
-    it has in the index; with ``collapse``, near-duplicate hits fold into their first
-    publisher, which lists the other providers. ``similar=False`` skips the counts."""
+    """Run a search and return one page of hits (``limit`` 0: every hit, on one page).
+    Each hit says how many near-duplicates it has in the index; with ``collapse``,
+    near-duplicate hits fold into their first publisher, which lists the other
+    providers. ``similar=False`` skips the counts. The total is exact and the same on
+    every page."""
     if sort not in SORTS:
         raise InvalidOption(f"sort must be one of {', '.join(SORTS)}")
-    if limit < 1 or page < 1:
-        raise InvalidOption("--limit and --page must be at least 1")
+    if limit < 0 or page < 1:
+        raise InvalidOption("--limit must not be negative and --page must be at least 1")
+    if limit == 0 and page > 1:
+        raise InvalidOption("--limit 0 shows every hit on one page; leave out --page")
     started = time.perf_counter()
     searcher = searcher_for(index_path)
+    if not literal:
+        text_query, filters_used = split_dates(text, filters)
+    else:
+        text_query, filters_used = text, filters
     result = SearchResult(
         query=text,
         total=0,
         page=page,
         limit=limit,
         sort=sort,
-        filters=filters.describe(),
+        filters=filters_used.describe(),
         collapsed=collapse,
     )
     sortedby, reverse = SORTS[sort]
     # Collapsing needs the neighbours of the page's hits, so it ranks more of them.
-    fetch = max(page * limit * 5, 200) if collapse else page * limit
+    fetch: int | None = page * limit
+    if collapse:
+        fetch = max(page * limit * 5, 200)
+    if limit == 0:
+        fetch = None
     reader = searcher.reader()
-    q = parse_query(searcher.schema, text, literal, reader=reader)
-    ran = _run(searcher, q, filters, sortedby, reverse, fetch)
-    if ran is None or (ran[0].is_empty() and not literal):
-        fallback = parse_query(searcher.schema, text, literal=True)
-        again = _run(searcher, fallback, filters, sortedby, reverse, fetch)
-        if again is not None:
-            ran, q = again, fallback
-    if ran is not None and ran[0].is_empty() and len(literal_words(text)) > 1:
-        loose = parse_query(searcher.schema, text, literal, or_group=True, reader=reader)
-        partial = _run(searcher, loose, filters, sortedby, reverse, fetch)
+    q = parse_query(searcher.schema, text_query, literal, reader=reader)
+    ran = _run(searcher, q, filters_used, sortedby, reverse, fetch)
+    if ran is None:  # Whoosh could not run it: the plain words instead
+        q = parse_query(searcher.schema, text_query, literal=True)
+        ran = _run(searcher, q, filters_used, sortedby, reverse, fetch)
+    # Only a query of plain words falls back to its best partial matches: with NOT, a
+    # phrase or a field, "no match" is the answer.
+    if ran is not None and ran[0].is_empty() and _plain_words(q) > 1:
+        loose = parse_query(searcher.schema, text_query, literal, or_group=True, reader=reader)
+        partial = _run(searcher, loose, filters_used, sortedby, reverse, fetch)
         if partial is not None and not partial[0].is_empty():
             ran, q, result.partial = partial, loose, True
     if ran is not None:
@@ -444,8 +615,11 @@ def search(
         result.hits, result.stories = _page(
             searcher, results, page, limit, collapse, sortedby is None, similar
         )
+        if result.partial:
+            for hit in result.hits:
+                hit.match = "partial"
     result.terms = query_terms(searcher, q)
-    result.suggestion = did_you_mean(searcher, text)
+    result.suggestion = did_you_mean(searcher, text_query)
     if result.total == 0 and filters.providers:
         result.provider_suggestions = closest_providers(searcher, filters.providers)
     result.seconds = time.perf_counter() - started
@@ -461,20 +635,21 @@ def _page(
     scored: bool,
     similar: bool,
 ) -> tuple[list[Hit], int | None]:
-    """One page of hits, with near-duplicate counts, folded into stories if asked (then
-    also the number of stories among the hits ranked)."""
+    """One page of hits (``limit`` 0: all of them), with near-duplicate counts, folded
+    into stories if asked (then also the number of stories among the hits ranked)."""
     from searchidx.dupes import group_hits, similar_counts
 
     ranked = list(results)
     scores = {h.docnum: (h.score if scored else None) for h in ranked}
     start = (page - 1) * limit
+    end = start + limit if limit else None
     stories = None
     if collapse:
         groups = group_hits(searcher, [h.docnum for h in ranked])
         stories = len(groups)
-        groups = groups[start : start + limit]
+        groups = groups[start:end]
     else:
-        groups = [[h.docnum] for h in ranked[start : start + limit]]
+        groups = [[h.docnum] for h in ranked[start:end]]
     counts = similar_counts(searcher, [g[0] for g in groups]) if similar else {}
     hits = []
     for group in groups:
@@ -497,26 +672,37 @@ def _run(
     filters: Filters,
     sortedby: str | None,
     reverse: bool,
-    limit: int,
+    limit: int | None,
 ) -> tuple[Any, int] | None:
-    """Search; return the results and the exact number of matches, or None if Whoosh
-    cannot run the query (a huge wildcard, an odd range)."""
+    """Search; return the results (the top ``limit``, or all for None) and the exact
+    number of matches, or None if Whoosh cannot run the query (a malformed query
+    object). Any other failure, such as a damaged index, is raised."""
+    from whoosh import collectors
+    from whoosh.query import QueryError
+
     flt = build_filter(filters)
-    try:
-        if not (filters.since or filters.until):
-            results = searcher.search(
-                restrict(q, flt), limit=limit, sortedby=sortedby, reverse=reverse, optimize=False
-            )
-            return results, len(results)
-        # Dates filter the matches as a set (Whoosh's len() would then count what the
-        # set left out, so the total is the set's size).
+    allowed = None
+    if filters.since or filters.until:
+        # Dates filter the matches as a set, read from a column (Whoosh's own date
+        # range query collects every document of every term of the range).
         allowed = set(matching_docs(searcher, q, filters))
-        results = searcher.search(
-            restrict(q, flt), limit=limit, filter=allowed, sortedby=sortedby, reverse=reverse
+    try:
+        collector = searcher.collector(
+            limit=limit, sortedby=sortedby, reverse=reverse, optimize=False, filter=allowed
         )
-        return results, len(allowed)
-    except Exception:  # an odd query is not fatal: the caller falls back
+        # Once its top N is full, Whoosh's scoring collector swaps in matchers that skip
+        # what cannot reach the top N, and no longer counts those documents: the total
+        # then depends on the page asked for. Counting every match keeps it exact.
+        inner = collector
+        while inner is not None:
+            if isinstance(inner, collectors.ScoredCollector):
+                inner.replace = 0
+            inner = getattr(inner, "child", None)
+        searcher.search_with_collector(restrict(q, flt), collector)
+        results = collector.results()
+    except QueryError:  # a query Whoosh cannot run: the caller falls back
         return None
+    return results, (len(allowed) if allowed is not None else len(results))
 
 
 def restrict(q: Any, flt: Any) -> Any:
@@ -535,11 +721,19 @@ def restrict(q: Any, flt: Any) -> Any:
 
 def query_terms(searcher: Any, q: Any) -> list[str]:
     """The index terms a query matched in the text fields, for highlighting."""
+    from whoosh.query import QueryError
+
     try:
         found = q.existing_terms(searcher.reader(), phrases=True, expand=True)
-    except Exception:
+    except QueryError:
         return []
     words = {as_text(t) for f, t in found if f in DEFAULT_FIELDS}
+    # Wildcards matched unstemmed words; highlighting compares stems.
+    twins = set(WORD_FIELDS.values())
+    analyzer = text_analyzer()
+    for f, t in found:
+        if f in twins:
+            words.update(token.text for token in analyzer(as_text(t)))
     return sorted(words)
 
 
@@ -549,7 +743,14 @@ def did_you_mean(searcher: Any, text: str) -> str | None:
     reader = searcher.reader()
     changed = False
     out = text
-    for word in dict.fromkeys(literal_words(text)):
+    # Words that are part of a wildcard, a field name or a date clause are left alone.
+    plain = [
+        m.group(0)
+        for m in _WORD.finditer(text)
+        if text[m.end() : m.end() + 1] not in ("*", "?", ":")
+        and text[m.start() - 1 : m.start()] not in ("*", "?")
+    ]
+    for word in dict.fromkeys(plain):
         if not word.isalpha() or len(word) < 3:
             continue
         stems = [t.text for t in analyzer(word)]

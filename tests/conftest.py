@@ -125,3 +125,60 @@ def seeds() -> Path:
     if not SEEDS.is_dir():
         pytest.skip("../shared/seeds is not present")
     return SEEDS
+
+
+# --- an index updated several times -------------------------------------------------
+
+VOCABULARY = ["apple", "samsung", "google", "market", "court", "vote", "storm", "bank", "deal"]
+FILLER = ["shares", "report", "talks", "plan", "rise", "fall", "week", "chief", "new", "says"]
+
+
+def _headline(rng: object, n: int) -> str:
+    import random
+
+    assert isinstance(rng, random.Random)
+    words = rng.sample(VOCABULARY, rng.randint(1, 3)) + rng.sample(FILLER, 3)
+    rng.shuffle(words)
+    return f"{' '.join(words).capitalize()} {n}"
+
+
+@pytest.fixture(scope="module")
+def updated_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]:
+    """An index built from 300 articles, then updated three times (new files and edited
+    ones), so that it holds several segments with deletions; and every live title by file."""
+    import random
+
+    from searchidx.indexing import update_index
+    from searchidx.searching import searcher_for
+
+    rng = random.Random(7)
+    base = tmp_path_factory.mktemp("updated")
+    corpus, index = base / "corpus", str(base / "index")
+    corpus.mkdir()
+    titles_by_file: dict[str, str] = {}
+
+    def put(n: int) -> None:
+        title = _headline(rng, n)
+        kind = "article"
+        fields = article(
+            title,
+            f"https://news{n % 7}.example/{n}",
+            provider=f"Outlet {n % 5}",
+            domain=f"outlet{n % 5}.example",
+            published=f"2014-0{3 + n % 4}-{1 + n % 28:02d}T{n % 24:02d}:00:00Z",
+            type=kind,
+        )
+        (corpus / f"{n:04d}.md").write_text(front_matter(fields), encoding="utf-8")
+        titles_by_file[f"{n:04d}.md"] = title
+
+    for n in range(300):
+        put(n)
+    assert update_index(index, [str(corpus)], jobs=1).failed == 0
+    for step in range(3):
+        for n in range(300 + 40 * step, 340 + 40 * step):
+            put(n)
+        for n in rng.sample(range(300), 15):  # edited: the old document is deleted
+            put(n)
+        assert update_index(index, [str(corpus)], jobs=1).failed == 0
+    assert len(searcher_for(index).reader().leaf_readers()) > 1
+    return index, titles_by_file

@@ -132,6 +132,7 @@ def test_search_json(small: str) -> None:
         "url",
         "path",
         "score",
+        "match",
         "similar",
         "also",
     ]
@@ -154,6 +155,34 @@ def test_search_jsonl_and_csv(small: str) -> None:
     assert rows[0]["topics"] == "Local Government"
 
 
+def test_search_minus_limit_zero_and_match_column(small: str) -> None:
+    result = run("--index", small, "search", "harbor", "-fare", "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["title"] for line in result.output.splitlines()] == [
+        "Harbor vote passes"
+    ]
+    every = run("--index", small, "search", "harbor OR fare", "--limit", "0", "--format", "json")
+    data = json.loads(every.output)
+    assert (data["total"], len(data["hits"]), data["limit"]) == (2, 2, 0)
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                run("--index", small, "search", "harbor", "zeppelin", "--format", "csv").output
+            )
+        )
+    )
+    assert [(r["title"], r["match"]) for r in rows] == [
+        ("Harbor vote passes", "partial"),
+        ("Fare rise approved", "partial"),
+    ]
+    rows = list(
+        csv.DictReader(
+            io.StringIO(run("--index", small, "search", "fare", "--format", "csv").output)
+        )
+    )
+    assert [(r["title"], r["match"]) for r in rows] == [("Fare rise approved", "all")]
+
+
 def test_search_with_nothing_found_exits_0(small: str) -> None:
     result = run("--index", small, "search", "zeppelin")
     assert (result.exit_code, timeless(result.output)) == (0, "0 results for 'zeppelin' (T)\n")
@@ -170,9 +199,19 @@ def test_index_from_environment(small: str) -> None:
     [
         (["search"], 2, "Error: Missing argument 'QUERY...'."),
         (
-            ["search", "x", "--limit", "0"],
+            ["search", "x", "--limit", "-1"],
             2,
-            "Error: Invalid value for '--limit': 0 is not in the range x>=1.",
+            "Error: Invalid value for '--limit': -1 is not in the range x>=0.",
+        ),
+        (
+            ["search", "x", "--limit", "0", "--page", "2"],
+            2,
+            "Error: --limit 0 shows every hit on one page; leave out --page",
+        ),
+        (
+            ["search", "harbor published:[2024-13-01 to]"],
+            2,
+            "Error: cannot read the date range 'published:[2024-13-01 to]': '2024-13-01' is not a date; use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 date-time",
         ),
         (
             ["search", "x", "--since", "tomorrow"],

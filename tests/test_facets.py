@@ -325,3 +325,17 @@ def test_cli_jsonl_csv_and_errors(sample_index: str) -> None:
         "Error: Invalid value for 'FIELD': 'author' is not one of 'provider', 'domain', 'topic', 'kind', 'year', 'month'."
         in bad.output
     )
+
+
+@pytest.mark.parametrize("field", ["provider", "domain", "kind", "month", "year"])
+@pytest.mark.parametrize("query", ["*", "apple OR samsung", "market -court"])
+def test_facet_totals_on_an_updated_index_equal_search_totals(
+    updated_index: tuple[str, dict[str, str]], field: str, query: str
+) -> None:
+    from searchidx.searching import search
+
+    index, _ = updated_index
+    result = facet_counts(index, field, query, limit=0)
+    hits = search(index, query, limit=0, similar=False)
+    assert result.total == hits.total == len(hits.hits) > 30
+    assert sum(b.count for b in result.buckets) == result.total
