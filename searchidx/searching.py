@@ -678,6 +678,7 @@ def _run(
     number of matches, or None if Whoosh cannot run the query (a malformed query
     object). Any other failure, such as a damaged index, is raised."""
     from whoosh import collectors
+    from whoosh import query as wq
     from whoosh.query import QueryError
 
     flt = build_filter(filters)
@@ -686,6 +687,8 @@ def _run(
         # Dates filter the matches as a set, read from a column (Whoosh's own date
         # range query collects every document of every term of the range).
         allowed = set(matching_docs(searcher, q, filters))
+        if not allowed:  # Whoosh reads an empty filter as no filter at all
+            q, flt, allowed = wq.NullQuery, None, None
     try:
         collector = searcher.collector(
             limit=limit, sortedby=sortedby, reverse=reverse, optimize=False, filter=allowed

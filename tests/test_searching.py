@@ -505,3 +505,9 @@ def test_no_spelling_suggestion_for_wildcards_or_field_names(news_index: str) ->
     assert search(news_index, "*rain").suggestion is None
     assert search(news_index, "titel:ukraine").total == 0
     assert search(news_index, "ukriane").suggestion == "ukraine"
+
+
+def test_a_date_range_with_no_items_finds_nothing(news_index: str) -> None:
+    for query in ("*", "covid", "published:[2030-01-01 to]"):
+        r = search(news_index, query, Filters(since=parse_date_option("2030")), limit=0)
+        assert (r.total, r.hits) == (0, [])
