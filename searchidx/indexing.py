@@ -59,7 +59,7 @@ from searchidx.documents import (
     read_file,
     url_key,
 )
-from searchidx.errors import IndexWriteError, InvalidOption, ParseError
+from searchidx.errors import IndexWriteError, InvalidOption, ParseError, printable
 from searchidx.schema import provider_key, topic_key
 from searchidx.store import FileEntry, IndexDir, Manifest, gc_paused
 
@@ -504,7 +504,8 @@ class _Plan:
         seen = set()
         real_roots = [os.path.realpath(r) for r in roots]
         # The roots are absolute and normalised, so are the paths found under them.
-        for path in iter_article_files(roots):
+        self.empty_roots: list[str] = []
+        for path in self._files(roots):
             if path in seen:
                 continue
             seen.add(path)
@@ -531,6 +532,16 @@ class _Plan:
         self.tasks.sort()
         self.threshold = threshold
         self.removed = sorted(p for p in manifest.files if p not in seen and _under(p, roots))
+
+    def _files(self, roots: list[str]) -> Iterator[str]:
+        """The article files under the roots, noting the folders that hold none."""
+        for root in roots:
+            found = False
+            for path in iter_article_files([root]):
+                found = True
+                yield path
+            if not found:
+                self.empty_roots.append(root)
 
 
 def update_index(
@@ -591,6 +602,7 @@ def update_index(
                 on_error,
                 on_start,
                 on_progress,
+                on_notice,
             )
             if fresh:
                 ixdir.switch_to(data_dir)
@@ -615,12 +627,15 @@ def _update(
     on_error: Callable[[ParseError], None],
     on_start: Callable[[int], None],
     on_progress: Callable[[int], None],
+    on_notice: Callable[[str], None],
 ) -> None:
     from whoosh import index as windex
 
     ix = windex.open_dir(data_dir)
     old = Manifest(generation=0) if fresh else ixdir.read_manifest(data_dir, ix.latest_generation())
     plan = _Plan(roots, old, threshold)
+    for root in plan.empty_roots:
+        on_notice(f"no article files found under {printable(root)}")
     new = Manifest(generation=ix.latest_generation() + 1, files=dict(old.files))
     for err in plan.stat_errors:
         summary.failed += 1
