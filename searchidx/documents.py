@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import yaml
@@ -54,8 +54,11 @@ _INT = "tag:yaml.org,2002:int"
 _PLAIN_TAGS: dict[str, str] = {}
 
 
-class _FrontMatterLoader(_YAML_BASE):  # type: ignore[misc,valid-type]
-    """Safe YAML loader that keeps timestamps as text and refuses duplicate keys.
+_RulesBase: Any = yaml.SafeLoader if TYPE_CHECKING else object
+
+
+class _FrontMatterRules(_RulesBase):  # type: ignore[misc]
+    """Safe YAML loading that keeps timestamps as text and refuses duplicate keys.
 
     It builds strings, decimal integers, string-keyed mappings and lists itself, and
     hands every other node (other numbers, booleans, merge keys, other tags, duplicate
@@ -134,6 +137,62 @@ class _FrontMatterLoader(_YAML_BASE):  # type: ignore[misc,valid-type]
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
 
+class _FrontMatterLoader(_FrontMatterRules, _YAML_BASE):  # type: ignore[misc,valid-type]
+    """The front matter loader, on libyaml where PyYAML has it."""
+
+
+class _PyFrontMatterLoader(_FrontMatterRules, yaml.SafeLoader):
+    """The same in pure Python, for the rare text libyaml refuses and Python reads:
+    surrogate-pair escapes ("\\ud83d\\ude00", valid in YAML 1.2 as in JSON)."""
+
+
+#: libyaml's complaint about a "\\u" escape of half a surrogate pair.
+_LIBYAML_ESCAPE = "found invalid Unicode character escape code"
+#: Text that may hold an escaped surrogate: "\\u" and D800 to DFFF.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _join_surrogates(
+    path: str, value: Any, text: str, line: int | None, first_line: int = 1
+) -> Any:
+    """Strings of ``value`` with surrogate pairs (as escapes leave them) joined into the
+    characters they encode; a lone surrogate is refused. Lists and mappings are changed
+    in place (aliases share them); the value is returned."""
+
+    def fix(s: str) -> str:
+        if not any("\ud800" <= ch <= "\udfff" for ch in s):
+            return s
+        try:
+            return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        except UnicodeDecodeError as exc:
+            lone = s.encode("utf-16-le", "surrogatepass")[exc.start : exc.start + 2]
+            code = int.from_bytes(lone, "little")
+            escape = f"\\u{code:04x}"
+            where = text.lower().find(escape)
+            at = line if line is not None or where < 0 else text.count("\n", 0, where) + first_line
+            raise ParseError(
+                path, f"{escape} is half of a surrogate pair, not a character", at
+            ) from None
+
+    seen: set[int] = set()
+    stack: list[Any] = [value]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):
+            items = [(fix(k) if isinstance(k, str) else k, v) for k, v in node.items()]
+            node.clear()
+            for k, v in items:
+                node[k] = fix(v) if isinstance(v, str) else v
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            node[:] = [fix(v) if isinstance(v, str) else v for v in node]
+            stack.extend(v for v in node if isinstance(v, dict | list))
+    return fix(value) if isinstance(value, str) else value
+
+
 def _check_node_depth(root: yaml.Node) -> None:
     """Refuse a node tree nested deeper than MAX_NESTING, marking the first node too deep."""
     stack: list[tuple[yaml.Node, int]] = [(root, 0)]
@@ -167,10 +226,11 @@ def _check_value_depth(path: str, value: Any, line: int | None) -> None:
 
 
 # Dates are parsed by this module, with its own checks, not by the YAML loader.
-_FrontMatterLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in _YAML_BASE.yaml_implicit_resolvers.items()
-}
+for _loader in (_FrontMatterLoader, _PyFrontMatterLoader):
+    _loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in _YAML_BASE.yaml_implicit_resolvers.items()
+    }
 
 
 @dataclass(slots=True)
@@ -346,7 +406,17 @@ def load_front_matter(path: str, text: str, whole_file_yaml: bool = False) -> tu
 def load_yaml(path: str, yaml_text: str, first_line: int = 1) -> Any:
     """Load YAML safely, turning every failure into a ParseError with a line number."""
     try:
-        value = yaml.load(yaml_text, Loader=_FrontMatterLoader)
+        try:
+            value = yaml.load(yaml_text, Loader=_FrontMatterLoader)
+        except yaml.MarkedYAMLError as exc:
+            if exc.problem != _LIBYAML_ESCAPE or not _SURROGATE_ESCAPE.search(yaml_text):
+                raise
+            try:
+                value = yaml.load(yaml_text, Loader=_PyFrontMatterLoader)
+            except (yaml.YAMLError, ValueError):  # \\U00110000 and the like
+                raise exc from None
+        if _SURROGATE_ESCAPE.search(yaml_text):
+            value = _join_surrogates(path, value, yaml_text, None, first_line)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         # An error found at the end of the text belongs to its last line.
@@ -408,6 +478,8 @@ def _load_json(path: str, text: str, line: int | None) -> Any:
     except RecursionError:
         raise ParseError(path, f"invalid JSON: {NESTING_REASON}", line) from None
     _check_value_depth(path, value, line)
+    if _SURROGATE_ESCAPE.search(text):  # JSON joins pairs itself, and keeps lone halves
+        value = _join_surrogates(path, value, text, line)
     return value
 
 

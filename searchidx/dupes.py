@@ -300,7 +300,9 @@ class Lookup:
         self._postings: dict[str, list[tuple[int, int | None]]] = {}
         self._norm_of: dict[int, str] = {}
         self._leaves = [
-            (leaf, base, leaf.column_reader("oldest")) for leaf, base in self.reader.leaf_readers()
+            (leaf, base, leaf.column_reader("oldest"))
+            for leaf, base in self.reader.leaf_readers()
+            if leaf.doc_count_all()  # an index of no items has one leaf, of no columns
         ]
 
     def frequency(self, word: str) -> int:

@@ -31,6 +31,10 @@ class ParseError(SearchidxError):
         where = f"{printable(path)}:{line}" if line is not None else printable(path)
         super().__init__(f"{where}: {reason}")
 
+    def __reduce__(self) -> tuple[type[ParseError], tuple[str, str, int | None]]:
+        """Pickle by the arguments, so the error travels back from a parsing process."""
+        return (type(self), (self.path, self.reason, self.line))
+
 
 class IndexNotFound(SearchidxError):
     """There is no index at the given location."""

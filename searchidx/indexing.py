@@ -59,7 +59,7 @@ from searchidx.documents import (
     read_file,
     url_key,
 )
-from searchidx.errors import IndexWriteError, InvalidOption, ParseError
+from searchidx.errors import IndexWriteError, InvalidOption, ParseError, printable
 from searchidx.schema import WORD_FIELDS, provider_key, topic_key
 from searchidx.store import FileEntry, IndexDir, Manifest, gc_paused
 
@@ -361,7 +361,15 @@ def whoosh_fields(
 
 
 def load_file(task: Task) -> Loaded:
-    """Read, hash and (unless its content is as before) parse one file."""
+    """Read, hash and (unless its content is as before) parse one file. Whatever goes
+    wrong with it is the file's error, which the rest of the run goes on without."""
+    try:
+        return _load_file(task)
+    except Exception as exc:  # a failure the parser does not foresee: still the file's
+        return Loaded(path=task[0], errors=[ParseError(task[0], f"cannot be read: {exc!r}")])
+
+
+def _load_file(task: Task) -> Loaded:
     path, old_digest, variant_threshold = task
     try:
         data, st = read_file(path)
@@ -408,23 +416,49 @@ def load_files(tasks: list[Task], jobs: int, batch_folder: str | None = None) ->
     """Load files in order, in ``jobs`` processes when that pays off. A few chunks are
     in flight at a time: the workers stay busy, and parsed files cannot pile up while
     the writer catches up. With ``batch_folder`` (only in processes), each chunk's
-    fields go to a batch file there."""
+    fields go to a batch file there. A worker that dies (killed, out of memory) ends
+    the run with IndexWriteError; nothing is waited for forever."""
     if jobs <= 1 or len(tasks) < 50:
         assert batch_folder is None
         yield from (Chunk([load_file(task)]) for task in tasks)
         return
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     chunks = enumerate(tasks[i : i + LOAD_CHUNK] for i in range(0, len(tasks), LOAD_CHUNK))
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs, initializer=_ignore_sigint) as pool:
-        pending = deque(
-            pool.apply_async(_load_chunk, (*c, batch_folder)) for c in islice(chunks, 4 * jobs)
+    pool = ProcessPoolExecutor(
+        jobs, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
+    )
+    finished = False
+    try:
+        pending: deque[Future[Chunk]] = deque(
+            pool.submit(_load_chunk, *c, batch_folder) for c in islice(chunks, 4 * jobs)
         )
         while pending:
-            done = pending.popleft().get()
+            try:
+                done = pending.popleft().result()
+            except BrokenProcessPool:
+                raise IndexWriteError(
+                    "a file-reading process stopped unexpectedly (killed, or out of "
+                    "memory); nothing was written and the index keeps its previous state"
+                ) from None
             following = next(chunks, None)
             if following is not None:
-                pending.append(pool.apply_async(_load_chunk, (*following, batch_folder)))
+                pending.append(pool.submit(_load_chunk, *following, batch_folder))
             yield done
+        finished = True
+    finally:
+        if finished:
+            pool.shutdown()
+        else:
+            # Stopped early (an error, Ctrl-C): the workers' chunks are not wanted.
+            workers = list(getattr(pool, "_processes", {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                worker.join()
 
 
 @contextlib.contextmanager
@@ -439,9 +473,17 @@ def _sigint_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the main process, which stops the run cleanly."""
+def _init_worker(parent: int) -> None:
+    """Workers leave Ctrl-C to the main process, which stops the run cleanly, and end
+    with it if it is killed: they share its write lock, which would otherwise stay held."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before that
+        os._exit(1)
 
 
 # --- the update ------------------------------------------------------------------------------
@@ -465,7 +507,8 @@ class _Plan:
         seen = set()
         real_roots = [os.path.realpath(r) for r in roots]
         # The roots are absolute and normalised, so are the paths found under them.
-        for path in iter_article_files(roots):
+        self.empty_roots: list[str] = []
+        for path in self._files(roots):
             if path in seen:
                 continue
             seen.add(path)
@@ -492,6 +535,16 @@ class _Plan:
         self.tasks.sort()
         self.threshold = threshold
         self.removed = sorted(p for p in manifest.files if p not in seen and _under(p, roots))
+
+    def _files(self, roots: list[str]) -> Iterator[str]:
+        """The article files under the roots, noting the folders that hold none."""
+        for root in roots:
+            found = False
+            for path in iter_article_files([root]):
+                found = True
+                yield path
+            if not found:
+                self.empty_roots.append(root)
 
 
 def update_index(
@@ -552,6 +605,7 @@ def update_index(
                 on_error,
                 on_start,
                 on_progress,
+                on_notice,
             )
             if fresh:
                 ixdir.switch_to(data_dir)
@@ -576,12 +630,15 @@ def _update(
     on_error: Callable[[ParseError], None],
     on_start: Callable[[int], None],
     on_progress: Callable[[int], None],
+    on_notice: Callable[[str], None],
 ) -> None:
     from whoosh import index as windex
 
     ix = windex.open_dir(data_dir)
     old = Manifest(generation=0) if fresh else ixdir.read_manifest(data_dir, ix.latest_generation())
     plan = _Plan(roots, old, threshold)
+    for root in plan.empty_roots:
+        on_notice(f"no article files found under {printable(root)}")
     new = Manifest(generation=ix.latest_generation() + 1, files=dict(old.files))
     for err in plan.stat_errors:
         summary.failed += 1

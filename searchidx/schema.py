@@ -138,7 +138,10 @@ def column_reader(reader: Any, fieldname: str, translate: bool = True) -> Any:
     """A field's column over every segment of ``reader``, indexed by document number.
     Whoosh's own multi-segment reader leaves out the segments that have no column for
     the field (none of their items has it), which shifts the documents after them; a
-    segment's own reader gives such items the column's default."""
+    segment's own reader gives such items the column's default. An index of no items
+    has no segments, and an empty column."""
+    if reader.doc_count_all() == 0:  # Whoosh's reader of no segments has no columns
+        return []
     leaves = reader.leaf_readers()
     if len(leaves) == 1:
         return leaves[0][0].column_reader(fieldname, translate=translate)

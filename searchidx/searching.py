@@ -784,7 +784,10 @@ def closest_providers(searcher: Any, names: tuple[str, ...], limit: int = 3) -> 
 
 
 def _column_values(reader: Any, fieldname: str) -> Iterator[str]:
-    for value in set(column_reader(reader, fieldname)):
+    """The distinct values of a column among live items (not deleted ones an updated
+    index still holds)."""
+    column = list(column_reader(reader, fieldname))
+    for value in {column[d] for d in reader.all_doc_ids()}:
         if text := as_text(value):
             yield text
 
@@ -899,9 +902,14 @@ def stats(index_path: str) -> Stats:
         reader = searcher.reader()
         articles = len(searcher.search(wq.Term("kind", "article"), limit=1))
         related = len(searcher.search(wq.Term("kind", "related"), limit=1))
-        dated = [v for v in column_reader(reader, "published") if v]
-        providers = len(list(reader.lexicon("provider")))
-        topics = len(list(reader.lexicon("topic")))
+        # Live items only: an updated index keeps deleted ones (and their terms) until
+        # their segment is merged.
+        live = list(reader.all_doc_ids())
+        published = list(column_reader(reader, "published"))
+        dated = [v for v in (published[d] for d in live) if v]
+        keys = list(column_reader(reader, "provider", translate=False))
+        providers = len({keys[d] for d in live} - {b""})
+        topics = sum(1 for t in reader.lexicon("topic") if reader.postings("topic", t).is_active())
         items = reader.doc_count()
     return Stats(
         index=index_path,

@@ -41,6 +41,9 @@ def bomb() -> str:
     return "---\ntitle: boom\n" + "\n".join(lines) + "\n---\n"
 
 
+LIBYAML_ESCAPE = "found invalid Unicode character escape code"
+
+
 def fm(body: str) -> str:
     return f"---\n{body}\n---\n"
 
@@ -170,6 +173,17 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("latin1.json", b'{"title": "caf\xe9"}', ":1: not UTF-8: byte 0xe9 at offset 14"),
     ("file with spaces.md", fm("title: [x"), ":2: invalid YAML: did not find expected ',' or ']'"),
     ("new\nline.md", fm("title: [x"), ":2: invalid YAML: did not find expected ',' or ']'"),
+    (
+        "lone.md",
+        fm('title: x\nexcerpt: "half \\ud83d a smile"'),
+        ":3: \\ud83d is half of a surrogate pair, not a character",
+    ),
+    (
+        "lone.json",
+        '{"title": "x", "excerpt": "half \\ude00"}',
+        ":1: \\ude00 is half of a surrogate pair, not a character",
+    ),
+    ("escape.md", fm('title: "\\U00110000"'), ":2: invalid YAML: " + LIBYAML_ESCAPE),
 ]
 
 
@@ -217,6 +231,96 @@ def test_bad_file(indexed: tuple[Path, str], name: str, content: str | bytes, re
     assert status == 1
     assert errors == [shown(bad) + reason]
     assert_survived(index)
+
+
+#: Cases also run through the parallel path: syntax, encoding, limits, validation, links.
+PARALLEL = ["yaml.md", "latin1.md", "nul.md", "bomb.md", "deep.md", "lone.md", "notitle.md"]
+
+
+def many_new_files(corpus: Path, n: int = 60) -> list[str]:
+    """Enough new files for an update to read them in worker processes; their titles."""
+    made = []
+    for i in range(n):
+        title = f"Fresh story {i:02}"
+        (corpus / f"fresh{i:02}.md").write_text(
+            front_matter(article(title, f"https://harborwire.com/fresh/{i}")), encoding="utf-8"
+        )
+        made.append(title)
+    return made
+
+
+@pytest.mark.parametrize("name", PARALLEL)
+def test_bad_file_in_parallel(indexed: tuple[Path, str], name: str) -> None:
+    corpus, index = indexed
+    content, reason = next((c, r) for n, c, r in CASES if n == name)
+    bad = corpus / name
+    if isinstance(content, bytes):
+        bad.write_bytes(content)
+    else:
+        bad.write_text(content, encoding="utf-8")
+    fresh = many_new_files(corpus)
+    result = CliRunner().invoke(cli, ["--index", index, "index", "--jobs", "2", str(corpus)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [shown(bad) + reason]
+    assert result.stdout.startswith("added 60, updated 0, removed 0, unchanged 1, failed 1 in ")
+    assert titles(index) == sorted(["Earlier story stays", *fresh])
+    check = CliRunner().invoke(cli, ["--index", index, "check"])
+    assert check.exit_code == 0, check.output
+
+
+def test_every_bad_file_at_once_in_parallel(tmp_path: Path) -> None:
+    """All the cases in one folder, read by two processes in a first build, then again
+    in an update after each file has changed."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    fresh = many_new_files(corpus, 10)
+    expected = []
+    for name, content, reason in CASES:
+        bad = corpus / name
+        if isinstance(content, bytes):
+            bad.write_bytes(content)
+        else:
+            bad.write_text(content, encoding="utf-8")
+        expected.append(shown(bad) + reason)
+    index = str(tmp_path / "index")
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["--index", index, "index", "--jobs", "2", str(corpus)])
+        assert result.exit_code == 1
+        assert sorted(result.stderr.splitlines()) == sorted(expected)
+        assert titles(index) == fresh
+        for path in corpus.iterdir():
+            os.utime(path, ns=(1, 1))  # changed by mtime: all read again
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("smile.md", fm('title: "Smile \\ud83d\\ude00 story"')),
+        ("smile-lower.md", fm('title: "Smile \\uD83D\\uDE00 story"')),
+        ("smile.json", '{"title": "Smile \\ud83d\\ude00 story"}'),
+        ("smile.jsonl", '{"title": "Other"}\n{"title": "Smile \\ud83d\\ude00 story"}\n'),
+        ("smile.yaml", 'title: "Smile \\ud83d\\ude00 story"\nexcerpt: "\\ud83d\\ude00"\n'),
+    ],
+)
+def test_surrogate_pair_escapes_are_the_characters_they_encode(
+    tmp_path: Path, name: str, content: str
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / name).write_text(content, encoding="utf-8")
+    articles, errors = parse_file(str(corpus / name), content.encode("utf-8"))
+    assert errors == []
+    assert articles[-1].title == "Smile \U0001f600 story"
+    index = str(tmp_path / "index")
+    result = CliRunner().invoke(cli, ["--index", index, "index", str(corpus)])
+    assert result.exit_code == 0, result.output
+    assert [h.title for h in search(index, "smile", limit=10).hits] == ["Smile \U0001f600 story"]
+
+
+def test_a_literal_backslash_u_outside_double_quotes_stays_text() -> None:
+    articles, errors = parse_file("plain.md", fm("title: C:\\ud83d\\ude00 x").encode())
+    assert errors == []
+    assert articles[0].title == "C:\\ud83d\\ude00 x"
 
 
 def test_there_are_at_least_40_cases() -> None:

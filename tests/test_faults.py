@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import multiprocessing
 import os
 import random
 import signal
@@ -13,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -367,3 +369,89 @@ def test_full_disk(tmp_path: Path) -> None:
         )
         assert state(index) == before
         checked(index)
+
+
+def _many(corpus: Path, n: int = 120) -> None:
+    corpus.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (corpus / f"{i:03}.md").write_text(f"---\ntitle: Story {i}\n---\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "death",
+    [lambda: os._exit(3), lambda: os.kill(os.getpid(), signal.SIGKILL)],
+    ids=["exit", "sigkill"],
+)
+def test_a_reading_process_that_dies_ends_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, death: Any
+) -> None:
+    """A worker dying on one file (as when the kernel kills it) is reported at once, not
+    waited for; the index keeps its previous state."""
+    from searchidx import indexing
+
+    corpus = tmp_path / "corpus"
+    _many(corpus)
+    index = str(tmp_path / "index")
+    update_index(index, [str(corpus)], jobs=1)
+    before = state(index)
+    for i in range(120):
+        (corpus / f"{i:03}.md").write_text(f"---\ntitle: Changed {i}\n---\n", encoding="utf-8")
+    load = indexing._load_file
+
+    def dying(task: indexing.Task) -> indexing.Loaded:
+        if task[0].endswith("077.md") and os.getpid() != parent:
+            death()
+        return load(task)
+
+    parent = os.getpid()
+    monkeypatch.setattr(indexing, "_load_file", dying)
+    result = CliRunner().invoke(cli, ["--index", index, "index", "--jobs", "2", str(corpus)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: a file-reading process stopped unexpectedly (killed, or out of memory); "
+        "nothing was written and the index keeps its previous state\n"
+    )
+    assert multiprocessing.active_children() == []
+    assert state(index) == before
+    checked(index)
+
+
+def test_an_unforeseen_failure_on_one_file_is_that_files_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from searchidx import indexing
+
+    corpus = tmp_path / "corpus"
+    _many(corpus)
+    load = indexing._load_file
+
+    class Unpicklable(Exception):
+        def __init__(self, a: int, b: int) -> None:
+            super().__init__(f"{a}/{b}")
+
+    def failing(task: indexing.Task) -> indexing.Loaded:
+        if task[0].endswith("042.md"):
+            raise Unpicklable(1, 2)
+        return load(task)
+
+    monkeypatch.setattr(indexing, "_load_file", failing)
+    index = str(tmp_path / "index")
+    result = CliRunner().invoke(cli, ["--index", index, "index", "--jobs", "2", str(corpus)])
+    assert result.exit_code == 1
+    assert result.stderr == f"{corpus}/042.md: cannot be read: Unpicklable('1/2')\n"
+    assert result.stdout.startswith("added 119, updated 0, removed 0, unchanged 0, failed 1 ")
+
+
+def test_parse_errors_pickle() -> None:
+    import pickle
+
+    from searchidx.errors import ParseError
+
+    err = pickle.loads(pickle.dumps(ParseError("a.md", "bad", 3)))
+    assert (type(err), err.path, err.reason, err.line, str(err)) == (
+        ParseError,
+        "a.md",
+        "bad",
+        3,
+        "a.md:3: bad",
+    )
