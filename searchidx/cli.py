@@ -50,8 +50,8 @@ class Group(click.Group):
 def cli(ctx: click.Context, index_path: str) -> None:
     """Search collections of news articles from the terminal.
 
-    Index a folder of article files (YAML front matter, JSON or JSON Lines), then
-    search it. Exit status: 0 on success, 1 on errors (including files that could not
+    Index a folder of article files (YAML front matter, JSON or JSON Lines; RSS or
+    Atom feeds; CSV or TSV exports), then search it. Exit status: 0 on success, 1 on errors (including files that could not
     be indexed), 2 on usage errors.
     """
     ctx.obj = index_path

@@ -220,8 +220,10 @@ def test_sample_facets(sample_index: str) -> None:
     r = facet_counts(sample_index, "provider", "flood barrier")
     assert [(b.value, b.count) for b in r.buckets] == [
         ("Coastal Daily", 2),
+        ("Bay Chronicle", 1),
         ("Civic Signal", 1),
         ("Harbor Wire", 1),
+        ("Lakemont Ledger", 1),
         ("Metro Ledger", 1),
     ]
 
@@ -270,12 +272,14 @@ def test_cli_table(sample_index: str) -> None:
     assert result.exit_code == 0
     assert result.output == (
         "provider counts of items matching 'flood barrier'\n"
-        "provider       count   share\n"
-        "Coastal Daily      2   40.0%  ████████████████████████  coastaldaily.com\n"
-        "Civic Signal       1   20.0%  ████████████              civicsignal.org\n"
-        "Harbor Wire        1   20.0%  ████████████              harborwire.com\n"
-        "Metro Ledger       1   20.0%  ████████████              metroledger.com\n"
-        "5 items, 4 providers\n"
+        "provider         count   share\n"
+        "Coastal Daily        2   28.6%  ████████████████████████  coastaldaily.com\n"
+        "Bay Chronicle        1   14.3%  ████████████              baychronicle.com\n"
+        "Civic Signal         1   14.3%  ████████████              civicsignal.org\n"
+        "Harbor Wire          1   14.3%  ████████████              harborwire.com\n"
+        "Lakemont Ledger      1   14.3%  ████████████              lakemontledger.com\n"
+        "Metro Ledger         1   14.3%  ████████████              metroledger.com\n"
+        "7 items, 6 providers\n"
     )
 
 
@@ -285,10 +289,10 @@ def test_cli_timeline_and_hidden_values(sample_index: str) -> None:
     )
     assert out.splitlines() == [
         "month    count   share",
-        "2023-05      5   12.2%  ████████████████████████",
-        "2023-08      5   12.2%  ████████████████████████",
-        "… 8 more values (31 items)",
-        "41 items, 10 months",
+        "2023-05      5   10.0%  █████████████████▏",
+        "2023-08      7   14.0%  ████████████████████████",
+        "… 8 more values (38 items)",
+        "50 items, 10 months",
     ]
 
 
@@ -302,8 +306,8 @@ def test_cli_json_adds_up(sample_index: str) -> None:
     )
     data = json.loads(out)
     assert list(data)[:5] == ["field", "query", "total", "distinct", "buckets"]
-    assert sum(b["count"] for b in data["buckets"]) == data["total"] == 41
-    assert data["distinct"] == len(data["buckets"]) == 12
+    assert sum(b["count"] for b in data["buckets"]) == data["total"] == 50
+    assert data["distinct"] == len(data["buckets"]) == 14
 
 
 def test_cli_jsonl_csv_and_errors(sample_index: str) -> None:
@@ -312,13 +316,13 @@ def test_cli_jsonl_csv_and_errors(sample_index: str) -> None:
         cli, ["--index", sample_index, "facets", "kind", "--format", "jsonl"]
     ).output.splitlines()
     assert [json.loads(x) for x in lines] == [
-        {"value": "article", "count": 33, "also": []},
-        {"value": "related", "count": 8, "also": []},
+        {"value": "article", "count": 46, "also": []},
+        {"value": "related", "count": 4, "also": []},
     ]
     csv_out = runner.invoke(
         cli, ["--index", sample_index, "facets", "kind", "--format", "csv"]
     ).output
-    assert csv_out == "value,count,share,also\narticle,33,0.804878,\nrelated,8,0.195122,\n"
+    assert csv_out == "value,count,share,also\narticle,46,0.92,\nrelated,4,0.08,\n"
     bad = runner.invoke(cli, ["--index", sample_index, "facets", "author"])
     assert bad.exit_code == 2
     assert (
