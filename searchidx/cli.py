@@ -302,7 +302,7 @@ def search(
 
 # --- facets -------------------------------------------------------------------------------
 
-FACET_FIELDS = ("provider", "domain", "topic", "kind", "year", "month")
+FACET_FIELDS = ("provider", "domain", "topic", "kind", "year", "month", "week", "day")
 
 
 @cli.command()
@@ -313,16 +313,14 @@ FACET_FIELDS = ("provider", "domain", "topic", "kind", "year", "month")
 @click.option(
     "--limit",
     type=click.IntRange(min=0),
-    default=20,
-    show_default=True,
-    help="Values to show; 0 for all.",
+    help="Values to show; 0 for all [default: 20; timelines: all].",
 )
 @click.option(
     "--min-count",
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Hide values with fewer items.",
+    help="Hide values with fewer items (and, above 1, empty periods).",
 )
 @click.option("--literal", is_flag=True, help="Treat the query as plain words.")
 @click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
@@ -333,17 +331,21 @@ def facets(
     field: str,
     query: tuple[str, ...],
     by_domain: bool,
-    limit: int,
+    limit: int | None,
     min_count: int,
     literal: bool,
     fmt: str,
     **kwargs: Any,
 ) -> None:
-    """Count items by FIELD: provider, domain, topic, kind, year or month.
+    """Count items by FIELD: provider, domain, topic, kind, or a timeline by year,
+    month, week or day.
 
-    With a QUERY, only matching items count. Values are ordered by count (year and
-    month in time order). Related items count toward their own provider; use
-    --kind article to count articles only. An item with two topics counts under each.
+    With a QUERY, only matching items count. Values are ordered by count. Timelines
+    are in time order (UTC) and show every period from the first matching item's to
+    the last's, or from --since and to --until, empty ones as 0; weeks are ISO weeks
+    (Monday to Sunday, labelled like 2014-W19). Related items count toward their own
+    provider; use --kind article to count articles only. An item with two topics
+    counts under each.
     """
     from searchidx import output
     from searchidx.facets import facet_counts

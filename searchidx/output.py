@@ -289,6 +289,8 @@ def render_facets(r: FacetResult, style: Style) -> str:
         "kind": "kinds",
         "year": "years",
         "month": "months",
+        "week": "weeks",
+        "day": "days",
     }
     label = "domain" if r.by_domain else r.field
     lines = []
