@@ -45,22 +45,60 @@ class Group(click.Group):
     metavar="PATH",
     help="Index folder.",
 )
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    metavar="WHEN",
+    help="Colour text: auto (a terminal, unless NO_COLOR is set), always or never.",
+)
+@click.option(
+    "--no-pager",
+    is_flag=True,
+    help="Do not page text taller than the terminal (pager: $SEARCHIDX_PAGER, "
+    "$PAGER or less -FRX).",
+)
 @click.version_option(__version__, "--version", prog_name="searchidx")
 @click.pass_context
-def cli(ctx: click.Context, index_path: str) -> None:
+def cli(ctx: click.Context, index_path: str, color: str, no_pager: bool) -> None:
     """Search collections of news articles from the terminal.
 
     Index a folder of article files (YAML front matter, JSON or JSON Lines; RSS or
-    Atom feeds; CSV or TSV exports), then search it. Exit status: 0 on success, 1 on errors (including files that could not
-    be indexed), 2 on usage errors.
+    Atom feeds; CSV or TSV exports), then search it. Exit status: 0 on success, 1 on
+    errors (including files that could not be indexed), 2 on usage errors.
     """
     ctx.obj = index_path
+    ctx.meta[COLOR_KEY] = color
+    ctx.meta[PAGER_KEY] = not no_pager
 
 
-def _style(stream: Any = None) -> Any:
-    from searchidx.output import Style, use_color
+COLOR_KEY = "searchidx.color"
+PAGER_KEY = "searchidx.pager"
 
-    return Style(use_color(stream or sys.stdout))
+
+def _color() -> bool:
+    """Whether standard output is coloured (``--color``, NO_COLOR, a terminal)."""
+    from searchidx.output import use_color
+
+    ctx = click.get_current_context(silent=True)
+    mode = ctx.meta.get(COLOR_KEY, "auto") if ctx is not None else "auto"
+    return use_color(sys.stdout, mode)
+
+
+def _style() -> Any:
+    from searchidx.output import Style
+
+    return Style(_color())
+
+
+def echo_text(text: str) -> None:
+    """Print text output: coloured as decided, through the pager when it is taller
+    than the terminal."""
+    from searchidx.terminal import echo_paged
+
+    ctx = click.get_current_context(silent=True)
+    paging = bool(ctx.meta.get(PAGER_KEY, True)) if ctx is not None else True
+    echo_paged(text, color=_color(), paging=paging)
 
 
 def echo_result(
@@ -81,7 +119,7 @@ def echo_result(
     elif fmt == "csv":
         click.echo(csv(), nl=False)
     else:
-        click.echo(text())
+        echo_text(text())
 
 
 # --- index -------------------------------------------------------------------------------
@@ -458,7 +496,10 @@ def show(index_path: str, item_id: str, fmt: str) -> None:
     from searchidx.searching import show as run_show
 
     item = run_show(index_path, item_id)
-    click.echo(output.to_json(item) if fmt == "json" else output.render_item(item, _style()))
+    if fmt == "json":
+        click.echo(output.to_json(item))
+    else:
+        echo_text(output.render_item(item, _style()))
 
 
 @cli.command()
@@ -472,7 +513,10 @@ def stats(index_path: str, fmt: str) -> None:
     from searchidx.searching import stats as run_stats
 
     result = run_stats(index_path)
-    click.echo(output.to_json(result) if fmt == "json" else output.render_stats(result))
+    if fmt == "json":
+        click.echo(output.to_json(result))
+    else:
+        echo_text(output.render_stats(result))
 
 
 @cli.command()

@@ -158,7 +158,7 @@ def _column_counts(
         seen: dict[str, Counter[str]] = defaultdict(Counter)
         for (key, domain), n in Counter(zip(keys, domains, strict=True)).items():
             seen[as_text(key)][as_text(domain)] += n
-        counts = Counter()
+        counts: Counter[str] = Counter()
         also: dict[str, list[str]] = {}
         for key, labels in spellings.items():
             label = _most_common(labels) if key else NONE
