@@ -218,6 +218,36 @@ def _date(end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | N
     return convert
 
 
+def _index_of(ctx: click.Context) -> str:
+    """The index a command line names (``--index``, SEARCHIDX_INDEX or the default),
+    while it is being completed."""
+    return str(ctx.find_root().params.get("index_path") or DEFAULT_INDEX)
+
+
+def complete_values(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Complete --provider, --domain and --topic from the index's values."""
+    from click.shell_completion import CompletionItem
+
+    from searchidx.completion import FIELDS, shell_word, values
+
+    assert param.name is not None
+    found = values(_index_of(ctx), FIELDS[param.name], incomplete)
+    return [CompletionItem(shell_word(v)) for v in found]
+
+
+def complete_ids(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Complete item ids (with titles where the shell shows them)."""
+    from click.shell_completion import CompletionItem
+
+    from searchidx.completion import ids
+
+    return [CompletionItem(i, help=title or None) for i, title in ids(_index_of(ctx), incomplete)]
+
+
 def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The filters shared by search, facets and dupes."""
     options = [
@@ -226,6 +256,7 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "providers",
             multiple=True,
             metavar="NAME",
+            shell_complete=complete_values,
             help="Only this provider (case-insensitive; repeatable).",
         ),
         click.option(
@@ -233,6 +264,7 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "domains",
             multiple=True,
             metavar="DOMAIN",
+            shell_complete=complete_values,
             help="Only this domain (repeatable).",
         ),
         click.option(
@@ -240,6 +272,7 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "topics",
             multiple=True,
             metavar="TOPIC",
+            shell_complete=complete_values,
             help="Only this topic (case-insensitive; repeatable).",
         ),
         click.option(
@@ -485,7 +518,7 @@ def dupes(
 
 
 @cli.command()
-@click.argument("item_id", metavar="ID")
+@click.argument("item_id", metavar="ID", shell_complete=complete_ids)
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )

@@ -23,7 +23,6 @@ import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -344,6 +343,8 @@ def table_datetime(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(s)
     except ValueError:
+        from email.utils import parsedate_to_datetime
+
         try:
             value = parsedate_to_datetime(s)
         except (TypeError, ValueError, IndexError):
