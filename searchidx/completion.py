@@ -24,9 +24,15 @@ FIELDS = {"providers": "provider_name", "domains": "domain", "topics": "topic"}
 
 
 def _reader(index_path: str) -> Any:
+    """A reader of the index's last committed state that reads files as needed: with
+    memory maps, Whoosh copies each segment's whole term file into memory on opening
+    (about 0.1 s and 150 MB on the 100k index)."""
+    from whoosh.filedb.filestore import FileStorage
+
     from searchidx.store import IndexDir
 
-    return IndexDir(index_path).open_whoosh().reader()
+    storage = FileStorage(IndexDir(index_path).data_dir(), supports_mmap=False, readonly=True)
+    return storage.open_index().reader()
 
 
 def values(index_path: str, fieldname: str, prefix: str) -> list[str]:

@@ -413,3 +413,22 @@ def test_items_are_numbered_when_tags_and_items_do_not_match() -> None:
     articles, errors = parse_feed("p.rss", data)
     assert [str(e) for e in errors] == ["p.rss: item 2: missing title"]
     assert [(a.title, a.line) for a in articles] == [("A", 1)]
+
+
+def test_entity_bombs_and_external_entities_are_not_expanded() -> None:
+    entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(9)
+    )
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [{entities}]><rss version="2.0"><channel>'
+        "<title>T</title><item><title>&j;</title></item></channel></rss>"
+    )
+    articles, _ = parse_feed("bomb.rss", bomb.encode())
+    assert all(len(a.title) < 100 for a in articles)
+    xxe = (
+        b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/hostname">]>'
+        b'<rss version="2.0"><channel><title>T</title><item><title>A &x; B</title></item>'
+        b"</channel></rss>"
+    )
+    (a,), errors = parse_feed("xxe.rss", xxe)
+    assert (a.title, errors) == ("A B", [])
