@@ -45,22 +45,60 @@ class Group(click.Group):
     metavar="PATH",
     help="Index folder.",
 )
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    metavar="WHEN",
+    help="Colour text: auto (a terminal, unless NO_COLOR is set), always or never.",
+)
+@click.option(
+    "--no-pager",
+    is_flag=True,
+    help="Do not page text taller than the terminal (pager: $SEARCHIDX_PAGER, "
+    "$PAGER or less -FRX).",
+)
 @click.version_option(__version__, "--version", prog_name="searchidx")
 @click.pass_context
-def cli(ctx: click.Context, index_path: str) -> None:
+def cli(ctx: click.Context, index_path: str, color: str, no_pager: bool) -> None:
     """Search collections of news articles from the terminal.
 
-    Index a folder of article files (YAML front matter, JSON or JSON Lines), then
-    search it. Exit status: 0 on success, 1 on errors (including files that could not
-    be indexed), 2 on usage errors.
+    Index a folder of article files (YAML front matter, JSON or JSON Lines; RSS or
+    Atom feeds; CSV or TSV exports), then search it. Exit status: 0 on success, 1 on
+    errors (including files that could not be indexed), 2 on usage errors.
     """
     ctx.obj = index_path
+    ctx.meta[COLOR_KEY] = color
+    ctx.meta[PAGER_KEY] = not no_pager
 
 
-def _style(stream: Any = None) -> Any:
-    from searchidx.output import Style, use_color
+COLOR_KEY = "searchidx.color"
+PAGER_KEY = "searchidx.pager"
 
-    return Style(use_color(stream or sys.stdout))
+
+def _color() -> bool:
+    """Whether standard output is coloured (``--color``, NO_COLOR, a terminal)."""
+    from searchidx.output import use_color
+
+    ctx = click.get_current_context(silent=True)
+    mode = ctx.meta.get(COLOR_KEY, "auto") if ctx is not None else "auto"
+    return use_color(sys.stdout, mode)
+
+
+def _style() -> Any:
+    from searchidx.output import Style
+
+    return Style(_color())
+
+
+def echo_text(text: str) -> None:
+    """Print text output: coloured as decided, through the pager when it is taller
+    than the terminal."""
+    from searchidx.terminal import echo_paged
+
+    ctx = click.get_current_context(silent=True)
+    paging = bool(ctx.meta.get(PAGER_KEY, True)) if ctx is not None else True
+    echo_paged(text, color=_color(), paging=paging)
 
 
 def echo_result(
@@ -81,7 +119,7 @@ def echo_result(
     elif fmt == "csv":
         click.echo(csv(), nl=False)
     else:
-        click.echo(text())
+        echo_text(text())
 
 
 # --- index -------------------------------------------------------------------------------
@@ -180,6 +218,36 @@ def _date(end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | N
     return convert
 
 
+def _index_of(ctx: click.Context) -> str:
+    """The index a command line names (``--index``, SEARCHIDX_INDEX or the default),
+    while it is being completed."""
+    return str(ctx.find_root().params.get("index_path") or DEFAULT_INDEX)
+
+
+def complete_values(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Complete --provider, --domain and --topic from the index's values."""
+    from click.shell_completion import CompletionItem
+
+    from searchidx.completion import FIELDS, shell_word, values
+
+    assert param.name is not None
+    found = values(_index_of(ctx), FIELDS[param.name], incomplete)
+    return [CompletionItem(shell_word(v)) for v in found]
+
+
+def complete_ids(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Complete item ids (with titles where the shell shows them)."""
+    from click.shell_completion import CompletionItem
+
+    from searchidx.completion import ids
+
+    return [CompletionItem(i, help=title or None) for i, title in ids(_index_of(ctx), incomplete)]
+
+
 def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The filters shared by search, facets and dupes."""
     options = [
@@ -188,6 +256,7 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "providers",
             multiple=True,
             metavar="NAME",
+            shell_complete=complete_values,
             help="Only this provider (case-insensitive; repeatable).",
         ),
         click.option(
@@ -195,6 +264,7 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "domains",
             multiple=True,
             metavar="DOMAIN",
+            shell_complete=complete_values,
             help="Only this domain (repeatable).",
         ),
         click.option(
@@ -202,6 +272,7 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "topics",
             multiple=True,
             metavar="TOPIC",
+            shell_complete=complete_values,
             help="Only this topic (case-insensitive; repeatable).",
         ),
         click.option(
@@ -302,7 +373,7 @@ def search(
 
 # --- facets -------------------------------------------------------------------------------
 
-FACET_FIELDS = ("provider", "domain", "topic", "kind", "year", "month")
+FACET_FIELDS = ("provider", "domain", "topic", "kind", "year", "month", "week", "day")
 
 
 @cli.command()
@@ -313,16 +384,14 @@ FACET_FIELDS = ("provider", "domain", "topic", "kind", "year", "month")
 @click.option(
     "--limit",
     type=click.IntRange(min=0),
-    default=20,
-    show_default=True,
-    help="Values to show; 0 for all.",
+    help="Values to show; 0 for all [default: 20; timelines: all].",
 )
 @click.option(
     "--min-count",
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Hide values with fewer items.",
+    help="Hide values with fewer items (and, above 1, empty periods).",
 )
 @click.option("--literal", is_flag=True, help="Treat the query as plain words.")
 @click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
@@ -333,17 +402,21 @@ def facets(
     field: str,
     query: tuple[str, ...],
     by_domain: bool,
-    limit: int,
+    limit: int | None,
     min_count: int,
     literal: bool,
     fmt: str,
     **kwargs: Any,
 ) -> None:
-    """Count items by FIELD: provider, domain, topic, kind, year or month.
+    """Count items by FIELD: provider, domain, topic, kind, or a timeline by year,
+    month, week or day.
 
-    With a QUERY, only matching items count. Values are ordered by count (year and
-    month in time order). Related items count toward their own provider; use
-    --kind article to count articles only. An item with two topics counts under each.
+    With a QUERY, only matching items count. Values are ordered by count. Timelines
+    are in time order (UTC) and show every period from the first matching item's to
+    the last's, or from --since and to --until, empty ones as 0; weeks are ISO weeks
+    (Monday to Sunday, labelled like 2014-W19). Related items count toward their own
+    provider; use --kind article to count articles only. An item with two topics
+    counts under each.
     """
     from searchidx import output
     from searchidx.facets import facet_counts
@@ -445,7 +518,7 @@ def dupes(
 
 
 @cli.command()
-@click.argument("item_id", metavar="ID")
+@click.argument("item_id", metavar="ID", shell_complete=complete_ids)
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -456,7 +529,10 @@ def show(index_path: str, item_id: str, fmt: str) -> None:
     from searchidx.searching import show as run_show
 
     item = run_show(index_path, item_id)
-    click.echo(output.to_json(item) if fmt == "json" else output.render_item(item, _style()))
+    if fmt == "json":
+        click.echo(output.to_json(item))
+    else:
+        echo_text(output.render_item(item, _style()))
 
 
 @cli.command()
@@ -470,7 +546,10 @@ def stats(index_path: str, fmt: str) -> None:
     from searchidx.searching import stats as run_stats
 
     result = run_stats(index_path)
-    click.echo(output.to_json(result) if fmt == "json" else output.render_stats(result))
+    if fmt == "json":
+        click.echo(output.to_json(result))
+    else:
+        echo_text(output.render_stats(result))
 
 
 @cli.command()

@@ -2,7 +2,8 @@
 
 An article file holds YAML front matter between ``---`` lines (``.md``, ``.markdown``,
 ``.txt``, ``.yaml``, ``.yml``), one JSON article object (``.json``) or one JSON article per
-line (``.jsonl``). Everything that can be wrong with a file is reported as a
+line (``.jsonl``); RSS and Atom feeds and CSV/TSV tables are read by
+:mod:`searchidx.feeds`. Everything that can be wrong with a file is reported as a
 :class:`~searchidx.errors.ParseError` naming the file (and line, where there is one).
 """
 
@@ -27,7 +28,10 @@ from searchidx.errors import ParseError
 
 FRONT_MATTER_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".yaml", ".yml"})
 JSON_SUFFIXES = frozenset({".json", ".jsonl"})
-ARTICLE_SUFFIXES = FRONT_MATTER_SUFFIXES | JSON_SUFFIXES
+#: Feeds and tables are read by :mod:`searchidx.feeds`, one article an item or row.
+FEED_SUFFIXES = frozenset({".rss", ".atom", ".xml"})
+TABLE_SUFFIXES = frozenset({".csv", ".tsv"})
+ARTICLE_SUFFIXES = FRONT_MATTER_SUFFIXES | JSON_SUFFIXES | FEED_SUFFIXES | TABLE_SUFFIXES
 
 #: Files larger than this are refused without being read.
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -342,7 +346,7 @@ def parse_file(path: str, data: bytes) -> tuple[list[Article], list[ParseError]]
     errors: list[ParseError] = []
     suffix = os.path.splitext(path)[1].lower()
     try:
-        if suffix not in ARTICLE_SUFFIXES:
+        if suffix not in FRONT_MATTER_SUFFIXES | JSON_SUFFIXES:
             raise ParseError(path, f"unsupported file type {suffix or '(no suffix)'!r}")
         text = decode_text(path, data)
         if suffix == ".jsonl":

@@ -2,9 +2,14 @@
 
 Counts are exact. The matching items are the query's documents that pass the filters;
 each is then counted under its value of the facet field, read from Whoosh's per-document
-columns (provider, domain, kind, month) or, for the multi-valued topics, from the topic
-postings, so an item with two topics counts once under each. Items without a value are
-counted under ``(none)``, never dropped.
+columns (provider, domain, kind, month, and the publication time for days and weeks)
+or, for the multi-valued topics, from the topic postings, so an item with two topics
+counts once under each. Items without a value are counted under ``(none)``, never
+dropped.
+
+Timelines (year, month, ISO week, day, in UTC) list every period of their span, from
+the first matching item's to the last's (or from ``--since`` and to ``--until``), with
+zero for the empty ones: a quiet month is a zero, not a gap.
 
 Providers are grouped by name compared case-insensitively with whitespace trimmed and
 collapsed; each bucket shows the spelling seen most often and the domains seen for it.
@@ -19,15 +24,20 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from searchidx.errors import InvalidOption
-from searchidx.schema import as_text, column_reader, topic_key
+from searchidx.schema import MISSING_LAST, as_text, column_reader, topic_key
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for, split_dates
 
-FIELDS = ("provider", "domain", "topic", "kind", "year", "month")
+FIELDS = ("provider", "domain", "topic", "kind", "year", "month", "week", "day")
 NONE = "(none)"
-_TIME_FIELDS = ("year", "month")
+#: Timelines: counted by period, in time order, with the empty periods of their span.
+TIME_FIELDS = ("year", "month", "week", "day")
+#: A timeline longer than this is refused (an item dated in year 1 would make a
+#: day timeline of 740,000 periods).
+MAX_PERIODS = 20_000
 
 
 @dataclass(slots=True)
@@ -61,11 +71,14 @@ def facet_counts(
     filters: Filters | None = None,
     *,
     by_domain: bool = False,
-    limit: int = 20,
+    limit: int | None = None,
     min_count: int = 1,
     literal: bool = False,
 ) -> FacetResult:
-    """Count the matching items by ``fieldname``. ``limit`` 0 shows every value."""
+    """Count the matching items by ``fieldname``. ``limit`` 0 shows every value; None
+    shows 20, or a timeline's every period."""
+    if limit is None:
+        limit = 0 if fieldname in TIME_FIELDS else 20
     if fieldname not in FIELDS:
         raise InvalidOption(f"field must be one of {', '.join(FIELDS)}")
     if limit < 0 or min_count < 0:
@@ -81,15 +94,21 @@ def facet_counts(
     docs = _matching(searcher, q, filters)
     if grouped_by == "topic":
         counts, also = _topic_counts(searcher, docs), dict[str, list[str]]()
+    elif fieldname in TIME_FIELDS:
+        counts, also = _period_counts(reader, fieldname, docs), {}
+        for period in periods(fieldname, counts, filters.since, filters.until):
+            counts.setdefault(period, 0)
     else:
         counts, also = _column_counts(reader, grouped_by, docs)
     buckets = [Bucket(value, n, also.get(value, [])) for value, n in counts.items()]
-    if fieldname in _TIME_FIELDS:
+    floor = max(min_count, 1)
+    if fieldname in TIME_FIELDS:
         buckets.sort(key=lambda b: (b.value == NONE, b.value))
+        floor = min_count if min_count > 1 else 0  # empty periods are shown
     else:
         buckets.sort(key=lambda b: (-b.count, b.value.casefold(), b.value))
     distinct = len(buckets)
-    buckets = [b for b in buckets if b.count >= max(min_count, 1)]
+    buckets = [b for b in buckets if b.count >= floor]
     shown = buckets if limit == 0 else buckets[:limit]
     other = sum(b.count for b in buckets[len(shown) :])
     return FacetResult(
@@ -127,13 +146,6 @@ def _column_counts(
     each bucket (domains of a provider, provider names of a domain). Raw column values
     are counted by ``Counter`` (in C) and only the buckets' labels are decoded."""
     every = len(docs) == reader.doc_count_all()  # every document, none deleted
-    if name in _TIME_FIELDS:
-        cut = 4 if name == "year" else 7
-        months = Counter(_column(reader, "month", docs, every))
-        counts: Counter[str] = Counter()
-        for month, n in months.items():
-            counts[as_text(month)[:cut] or NONE] += n
-        return counts, {}
     keys = _column(reader, name, docs, every)
     if name == "kind":
         return Counter({as_text(k) or NONE: n for k, n in Counter(keys).items()}), {}
@@ -146,7 +158,7 @@ def _column_counts(
         seen: dict[str, Counter[str]] = defaultdict(Counter)
         for (key, domain), n in Counter(zip(keys, domains, strict=True)).items():
             seen[as_text(key)][as_text(domain)] += n
-        counts = Counter()
+        counts: Counter[str] = Counter()
         also: dict[str, list[str]] = {}
         for key, labels in spellings.items():
             label = _most_common(labels) if key else NONE
@@ -159,6 +171,86 @@ def _column_counts(
         by_domain[as_text(domain) or NONE][as_text(label)] += n
     counts = Counter({d: labels.total() for d, labels in by_domain.items()})
     return counts, {k: _ranked(v) for k, v in by_domain.items()}
+
+
+def _period_counts(reader: Any, name: str, docs: list[int]) -> Counter[str]:
+    """Count ``docs`` by period of publication: years and months from the month column,
+    days and ISO weeks from the publication time (the ``oldest`` column)."""
+    every = len(docs) == reader.doc_count_all()
+    counts: Counter[str] = Counter()
+    if name in ("year", "month"):
+        cut = 4 if name == "year" else 7
+        for month, n in Counter(_column(reader, "month", docs, every)).items():
+            counts[as_text(month)[:cut] or NONE] += n
+        return counts
+    for value, n in Counter(_column(reader, "oldest", docs, every)).items():
+        if value == MISSING_LAST:
+            counts[NONE] += n
+        else:
+            when = datetime.fromtimestamp(-value / 1_000_000, UTC).date()
+            counts[period_label(name, when)] += n
+    return counts
+
+
+def period_label(name: str, day: date) -> str:
+    """The period of ``day``: ``2014``, ``2014-05``, ISO week ``2014-W19``, ``2014-05-12``."""
+    if name == "year":
+        return f"{day.year:04d}"
+    if name == "month":
+        return f"{day.year:04d}-{day.month:02d}"
+    if name == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year:04d}-W{week:02d}"
+    return day.isoformat()
+
+
+def _period_start(name: str, label: str) -> date:
+    if name == "year":
+        return date(int(label), 1, 1)
+    if name == "month":
+        return date(int(label[:4]), int(label[5:7]), 1)
+    if name == "week":
+        return date.fromisocalendar(int(label[:4]), int(label[6:]), 1)
+    return date.fromisoformat(label)
+
+
+def _next_period(name: str, start: date) -> date:
+    if name == "year":
+        return date(start.year + 1, 1, 1)
+    if name == "month":
+        return date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return start + timedelta(days=7 if name == "week" else 1)
+
+
+def periods(
+    name: str,
+    counts: Iterable[str],
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[str]:
+    """Every period from the first to the last of ``counts`` (from ``since`` and to
+    ``until`` when given): the timeline's span, empty periods included."""
+    seen = sorted(p for p in counts if p != NONE)
+    first = period_label(name, since.astimezone(UTC).date()) if since else None
+    last = period_label(name, until.astimezone(UTC).date()) if until else None
+    first = first or (seen[0] if seen else None)
+    last = last or (seen[-1] if seen else None)
+    if first is None or last is None or first > last:
+        return []
+    out: list[str] = []
+    day, end = _period_start(name, first), _period_start(name, last)
+    while day <= end:
+        out.append(period_label(name, day))
+        if len(out) > MAX_PERIODS:
+            raise InvalidOption(
+                f"the timeline from {first} to {last} has more than {MAX_PERIODS:,} "
+                f"{name}s; use a longer period or --since/--until"
+            )
+        try:
+            day = _next_period(name, day)
+        except (OverflowError, ValueError):  # past the year 9999
+            break
+    return out
 
 
 def _most_common(counter: Counter[str]) -> str:

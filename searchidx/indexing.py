@@ -54,12 +54,12 @@ from searchidx.documents import (
     item_id,
     iter_article_files,
     os_reason,
-    parse_file,
     path_key,
     read_file,
     url_key,
 )
 from searchidx.errors import IndexWriteError, InvalidOption, ParseError, printable
+from searchidx.feeds import parse_any_file
 from searchidx.schema import WORD_FIELDS, provider_key, topic_key
 from searchidx.store import FileEntry, IndexDir, Manifest, gc_paused
 
@@ -381,7 +381,7 @@ def _load_file(task: Task) -> Loaded:
     if loaded.digest == old_digest:
         loaded.same_content = True
         return loaded
-    articles, loaded.errors = parse_file(path, data)
+    articles, loaded.errors = parse_any_file(path, data)
     loaded.docs = [article_doc(a, variant_threshold) for a in articles]
     for doc in loaded.docs:
         # The fields hold the whole record; the writer needs only its identity and the

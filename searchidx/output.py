@@ -36,8 +36,15 @@ HIT_COLUMNS = (
 )
 
 
-def use_color(stream: TextIO) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+COLOR_MODES = ("auto", "always", "never")
+
+
+def use_color(stream: TextIO, mode: str = "auto") -> bool:
+    """Whether to colour ``stream`` under ``--color MODE``: ``always`` and ``never``
+    decide; ``auto`` colours only a terminal, and never when NO_COLOR is set
+    (https://no-color.org) or TERM is dumb."""
+    if mode != "auto":
+        return mode == "always"
     if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
     return bool(getattr(stream, "isatty", lambda: False)())
@@ -289,6 +296,8 @@ def render_facets(r: FacetResult, style: Style) -> str:
         "kind": "kinds",
         "year": "years",
         "month": "months",
+        "week": "weeks",
+        "day": "days",
     }
     label = "domain" if r.by_domain else r.field
     lines = []

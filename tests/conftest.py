@@ -106,12 +106,33 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> str:
 def sample_articles() -> list[dict[str, Any]]:
     """The sample articles read straight from their files, without searchidx: the
     independent side of brute-force checks."""
+    import csv
     import json
+    from xml.etree import ElementTree
 
+    atom = "{http://www.w3.org/2005/Atom}"
     out: list[dict[str, Any]] = []
     for path in sorted(SAMPLES.iterdir()):
         text = path.read_text(encoding="utf-8")
-        if path.suffix == ".jsonl":
+        if path.suffix == ".rss":
+            out += [
+                {"title": i.findtext("title"), "topics": [c.text for c in i.iter("category")]}
+                for i in ElementTree.fromstring(text).iter("item")
+            ]
+        elif path.suffix == ".atom":
+            out += [
+                {
+                    "title": e.findtext(f"{atom}title"),
+                    "topics": [c.get("label") for c in e.iter(f"{atom}category")],
+                }
+                for e in ElementTree.fromstring(text).iter(f"{atom}entry")
+            ]
+        elif path.suffix == ".csv":
+            out += [
+                {"title": row["title"], "topics": [t.strip() for t in row["topics"].split(";")]}
+                for row in csv.DictReader(text.splitlines())
+            ]
+        elif path.suffix == ".jsonl":
             out += [json.loads(line) for line in text.splitlines() if line.strip()]
         elif path.suffix == ".json":
             out.append(json.loads(text))

@@ -20,6 +20,7 @@ from searchidx.documents import (
     url_key,
 )
 from searchidx.errors import ParseError
+from searchidx.feeds import parse_any_file
 from tests.conftest import SAMPLES, front_matter
 
 
@@ -53,13 +54,13 @@ def test_seed_format_is_read_in_full(seeds: Path) -> None:
 
 def test_every_sample_file_parses() -> None:
     paths = list(iter_article_files([str(SAMPLES)]))
-    assert len(paths) == 31
+    assert len(paths) == 34  # 31 article files, an RSS and an Atom feed, a CSV export
     total = 0
     for path in paths:
-        articles, errors = parse_file(path, Path(path).read_bytes())
+        articles, errors = parse_any_file(path, Path(path).read_bytes())
         assert errors == [], path
         total += len(articles)
-    assert total == 33
+    assert total == 33 + 5 + 4 + 5
 
 
 def test_body_after_front_matter_is_kept() -> None:
@@ -331,7 +332,12 @@ def test_walk_skips_hidden_and_foreign_files(tmp_path: Path) -> None:
         "e.yaml",
         "f.yml",
         "g.markdown",
-        "skip.csv",
+        "i.rss",
+        "j.atom",
+        "k.xml",
+        "l.csv",
+        "m.tsv",
+        "skip.pdf",
         ".hidden.md",
         ".git/x.md",
         "sub/h.md",
@@ -349,6 +355,11 @@ def test_walk_skips_hidden_and_foreign_files(tmp_path: Path) -> None:
         "e.yaml",
         "f.yml",
         "g.markdown",
+        "i.rss",
+        "j.atom",
+        "k.xml",
+        "l.csv",
+        "m.tsv",
         "sub/h.md",
     ]
 

@@ -29,16 +29,16 @@ def empty(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     index = str(tmp_path / "index")
-    (corpus / "feed.rss").write_text("<rss/>\n", encoding="utf-8")
+    (corpus / "notes.pdf").write_text("%PDF-1.4\n", encoding="utf-8")
     if request.param == "emptied-by-updates":
         for path in sorted(SAMPLES.iterdir()):
             (corpus / path.name).write_bytes(path.read_bytes())
         assert run(index, "index", str(corpus)).exit_code == 0
-        for name in sorted(p.name for p in corpus.iterdir() if p.suffix != ".rss")[:20]:
+        for name in sorted(p.name for p in corpus.iterdir() if p.suffix != ".pdf")[:20]:
             (corpus / name).unlink()
         assert run(index, "index", str(corpus)).exit_code == 0
         for path in corpus.iterdir():
-            if path.suffix != ".rss":
+            if path.suffix != ".pdf":
                 path.unlink()
     result = run(index, "index", str(corpus))
     assert result.exit_code == 0, result.output
@@ -130,8 +130,8 @@ def test_check(empty: str) -> None:
 
 
 def test_a_named_file_is_read_whatever_its_suffix(tmp_path: Path) -> None:
-    feed = tmp_path / "feed.rss"
-    feed.write_text(front_matter({"title": "x"}), encoding="utf-8")
-    result = run(str(tmp_path / "index"), "index", str(feed))
+    notes = tmp_path / "notes.pdf"
+    notes.write_text(front_matter({"title": "x"}), encoding="utf-8")
+    result = run(str(tmp_path / "index"), "index", str(notes))
     assert result.exit_code == 1
-    assert result.stderr == f"{feed}: unsupported file type '.rss'\n"
+    assert result.stderr == f"{notes}: unsupported file type '.pdf'\n"

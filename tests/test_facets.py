@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,28 @@ def counted(result: Any) -> dict[str, int]:
     return {b.value: b.count for b in result.buckets}
 
 
+def label(day: date, field: str) -> str:
+    iso = day.isocalendar()
+    return {
+        "year": str(day.year),
+        "month": day.isoformat()[:7],
+        "week": f"{iso.year}-W{iso.week:02}",
+        "day": day.isoformat(),
+    }[field]
+
+
+def span(first: str, last: str, field: str) -> list[str]:
+    """Every period label from the one of ``first`` to the one of ``last`` (dates or
+    months), walking day by day."""
+    day, end = date.fromisoformat((first + "-01")[:10]), date.fromisoformat((last + "-01")[:10])
+    labels: list[str] = []
+    while day <= end:
+        if label(day, field) not in labels:
+            labels.append(label(day, field))
+        day += timedelta(days=1)
+    return labels
+
+
 def test_provider_counts_match_brute_force(generated: tuple[str, list[dict[str, Any]]]) -> None:
     index, items = generated
     expected = Counter(provider_of(i) for i in items)
@@ -164,8 +187,8 @@ def test_query_and_filters_narrow_the_count(generated: tuple[str, list[dict[str,
         index, "month", "alpha bravo", Filters(providers=("COASTAL DAILY",)), limit=0
     )
     expected = Counter(i["publishedDateTime"][:7] for i in items if matches(i))
-    assert counted(result) == expected
-    assert [b.value for b in result.buckets] == sorted(expected)  # time order
+    assert {k: v for k, v in counted(result).items() if v} == expected
+    assert [b.value for b in result.buckets] == span(min(expected), max(expected), "month")
     assert result.filters == {"providers": ["COASTAL DAILY"]}
 
 
@@ -220,8 +243,10 @@ def test_sample_facets(sample_index: str) -> None:
     r = facet_counts(sample_index, "provider", "flood barrier")
     assert [(b.value, b.count) for b in r.buckets] == [
         ("Coastal Daily", 2),
+        ("Bay Chronicle", 1),
         ("Civic Signal", 1),
         ("Harbor Wire", 1),
+        ("Lakemont Ledger", 1),
         ("Metro Ledger", 1),
     ]
 
@@ -242,7 +267,8 @@ def test_seed_facial_recognition(seeds: Path, index_path: str) -> None:
 
 def test_bad_field(sample_index: str) -> None:
     with pytest.raises(
-        InvalidOption, match="field must be one of provider, domain, topic, kind, year, month"
+        InvalidOption,
+        match="field must be one of provider, domain, topic, kind, year, month, week, day",
     ):
         facet_counts(sample_index, "author")
     assert FACET_FIELDS == FIELDS
@@ -270,12 +296,14 @@ def test_cli_table(sample_index: str) -> None:
     assert result.exit_code == 0
     assert result.output == (
         "provider counts of items matching 'flood barrier'\n"
-        "provider       count   share\n"
-        "Coastal Daily      2   40.0%  ████████████████████████  coastaldaily.com\n"
-        "Civic Signal       1   20.0%  ████████████              civicsignal.org\n"
-        "Harbor Wire        1   20.0%  ████████████              harborwire.com\n"
-        "Metro Ledger       1   20.0%  ████████████              metroledger.com\n"
-        "5 items, 4 providers\n"
+        "provider         count   share\n"
+        "Coastal Daily        2   28.6%  ████████████████████████  coastaldaily.com\n"
+        "Bay Chronicle        1   14.3%  ████████████              baychronicle.com\n"
+        "Civic Signal         1   14.3%  ████████████              civicsignal.org\n"
+        "Harbor Wire          1   14.3%  ████████████              harborwire.com\n"
+        "Lakemont Ledger      1   14.3%  ████████████              lakemontledger.com\n"
+        "Metro Ledger         1   14.3%  ████████████              metroledger.com\n"
+        "7 items, 6 providers\n"
     )
 
 
@@ -285,10 +313,10 @@ def test_cli_timeline_and_hidden_values(sample_index: str) -> None:
     )
     assert out.splitlines() == [
         "month    count   share",
-        "2023-05      5   12.2%  ████████████████████████",
-        "2023-08      5   12.2%  ████████████████████████",
-        "… 8 more values (31 items)",
-        "41 items, 10 months",
+        "2023-05      5   10.0%  ████████████████████████",
+        "2023-06      0    0.0%",
+        "… 12 more values (45 items)",
+        "50 items, 14 months",
     ]
 
 
@@ -302,8 +330,8 @@ def test_cli_json_adds_up(sample_index: str) -> None:
     )
     data = json.loads(out)
     assert list(data)[:5] == ["field", "query", "total", "distinct", "buckets"]
-    assert sum(b["count"] for b in data["buckets"]) == data["total"] == 41
-    assert data["distinct"] == len(data["buckets"]) == 12
+    assert sum(b["count"] for b in data["buckets"]) == data["total"] == 50
+    assert data["distinct"] == len(data["buckets"]) == 14
 
 
 def test_cli_jsonl_csv_and_errors(sample_index: str) -> None:
@@ -312,22 +340,22 @@ def test_cli_jsonl_csv_and_errors(sample_index: str) -> None:
         cli, ["--index", sample_index, "facets", "kind", "--format", "jsonl"]
     ).output.splitlines()
     assert [json.loads(x) for x in lines] == [
-        {"value": "article", "count": 33, "also": []},
-        {"value": "related", "count": 8, "also": []},
+        {"value": "article", "count": 46, "also": []},
+        {"value": "related", "count": 4, "also": []},
     ]
     csv_out = runner.invoke(
         cli, ["--index", sample_index, "facets", "kind", "--format", "csv"]
     ).output
-    assert csv_out == "value,count,share,also\narticle,33,0.804878,\nrelated,8,0.195122,\n"
+    assert csv_out == "value,count,share,also\narticle,46,0.92,\nrelated,4,0.08,\n"
     bad = runner.invoke(cli, ["--index", sample_index, "facets", "author"])
     assert bad.exit_code == 2
     assert (
-        "Error: Invalid value for 'FIELD': 'author' is not one of 'provider', 'domain', 'topic', 'kind', 'year', 'month'."
+        "Error: Invalid value for 'FIELD': 'author' is not one of 'provider', 'domain', 'topic', 'kind', 'year', 'month', 'week', 'day'."
         in bad.output
     )
 
 
-@pytest.mark.parametrize("field", ["provider", "domain", "kind", "month", "year"])
+@pytest.mark.parametrize("field", ["provider", "domain", "kind", "month", "year", "week", "day"])
 @pytest.mark.parametrize("query", ["*", "apple OR samsung", "market -court"])
 def test_facet_totals_on_an_updated_index_equal_search_totals(
     updated_index: tuple[str, dict[str, str]], field: str, query: str
@@ -339,3 +367,101 @@ def test_facet_totals_on_an_updated_index_equal_search_totals(
     hits = search(index, query, limit=0, similar=False)
     assert result.total == hits.total == len(hits.hits) > 30
     assert sum(b.count for b in result.buckets) == result.total
+
+
+@pytest.mark.parametrize("field", ["year", "month", "week", "day"])
+def test_timelines_match_brute_force_with_empty_periods(
+    generated: tuple[str, list[dict[str, Any]]], field: str
+) -> None:
+    index, items = generated
+    query = "alpha bravo charlie"
+    dates = [
+        date.fromisoformat(i["publishedDateTime"][:10])
+        for i in items
+        if {"alpha", "bravo", "charlie"} <= set(i["title"].split())
+    ]
+    result = facet_counts(index, field, query)
+    expected = dict.fromkeys(span(min(dates).isoformat(), max(dates).isoformat(), field), 0)
+    for d in dates:
+        expected[label(d, field)] += 1
+    assert [(b.value, b.count) for b in result.buckets] == list(expected.items())
+    assert result.total == len(dates) == sum(expected.values())
+    if field in ("week", "day"):
+        assert 0 in expected.values()
+
+
+def test_week_timeline_on_an_updated_index(write: Any, tmp_path: Path, index_path: str) -> None:
+    # Three updates: three segments, one of them with an undated item.
+    from tests.conftest import article
+
+    corpus = str(tmp_path / "corpus")
+    write(
+        "a.md",
+        article("Strike talks resume", "https://x.com/a", published="2014-05-06T23:30:00-02:00"),
+    )
+    write(
+        "b.md", article("Strike talks stall", "https://x.com/b", published="2014-05-08T10:00:00Z")
+    )
+    update_index(index_path, [corpus], jobs=1)
+    write("c.md", article("Strike ends", "https://x.com/c", published="2014-06-01T12:00:00Z"))
+    update_index(index_path, [corpus], jobs=1)
+    write("d.md", article("Strike anniversary", "https://x.com/d", published=None))
+    write("e.md", article("Strike remembered", "https://x.com/e", published="2014-08-01T12:00:00Z"))
+    update_index(index_path, [corpus], jobs=1)
+    runner = CliRunner()
+    args = ["--index", index_path, "facets", "week", "strike"]
+    out = runner.invoke(cli, [*args, "--since", "2014-05-01", "--until", "2014-06-30"]).output
+    assert out.splitlines() == [
+        "week counts of items matching 'strike' [since: 2014-05-01T00:00:00Z; until: 2014-06-30T23:59:59.999999Z]",
+        "week      count   share",
+        "2014-W18      0    0.0%",
+        "2014-W19      2   66.7%  ████████████████████████",  # 05-07 01:30 UTC and 05-08
+        "2014-W20      0    0.0%",
+        "2014-W21      0    0.0%",
+        "2014-W22      1   33.3%  ████████████",  # Sunday 1 June ends ISO week 22
+        "2014-W23      0    0.0%",
+        "2014-W24      0    0.0%",
+        "2014-W25      0    0.0%",
+        "2014-W26      0    0.0%",
+        "2014-W27      0    0.0%",
+        "3 items, 10 weeks",
+    ]
+    # Without dates given, the span runs from the first item to the last; the undated
+    # one comes last. --min-count above 1 hides the empty periods.
+    assert counted(facet_counts(index_path, "month", "strike")) == {
+        "2014-05": 2,
+        "2014-06": 1,
+        "2014-07": 0,
+        "2014-08": 1,
+        NONE: 1,
+    }
+    assert counted(facet_counts(index_path, "day", "strike", min_count=2)) == {}
+    assert counted(facet_counts(index_path, "week", "strike", min_count=2)) == {"2014-W19": 2}
+
+
+def test_iso_weeks_across_a_new_year(write: Any, tmp_path: Path, index_path: str) -> None:
+    from tests.conftest import article
+
+    write("a.md", article("Year end", "https://x.com/a", published="2020-12-31T12:00:00Z"))
+    write("b.md", article("New year", "https://x.com/b", published="2021-01-11T12:00:00Z"))
+    update_index(index_path, [str(tmp_path / "corpus")], jobs=1)
+    assert counted(facet_counts(index_path, "week")) == {
+        "2020-W53": 1,
+        "2021-W01": 0,
+        "2021-W02": 1,
+    }
+
+
+def test_too_long_a_timeline_is_refused(write: Any, tmp_path: Path, index_path: str) -> None:
+    from tests.conftest import article
+
+    write("a.md", article("Old", "https://x.com/a", published="1900-01-01T00:00:00Z"))
+    write("b.md", article("New", "https://x.com/b", published="2024-01-01T00:00:00Z"))
+    update_index(index_path, [str(tmp_path / "corpus")], jobs=1)
+    result = CliRunner().invoke(cli, ["--index", index_path, "facets", "day"])
+    assert result.exit_code == 2
+    assert (
+        "Error: the timeline from 1900-01-01 to 2024-01-01 has more than 20,000 days; "
+        "use a longer period or --since/--until" in result.output
+    )
+    assert len(facet_counts(index_path, "week").buckets) == 6471

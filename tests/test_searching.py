@@ -31,18 +31,19 @@ def titles(index: str, query: str, **kw: object) -> list[str]:
 
 def test_words_are_anded_and_ranked(sample_index: str) -> None:
     r = search(sample_index, "flood barrier", limit=50)
-    assert r.total == 5
+    assert r.total == 7
     assert not r.partial
-    assert all("flood" in (h.title + h.excerpt).lower() for h in r.hits[:5])
+    assert all("flood" in (h.title + h.excerpt).lower() for h in r.hits[:7])
     assert r.terms == ["barrier", "flood"]
 
 
 def test_phrase_or_not_field_wildcard_fuzzy(sample_index: str) -> None:
     assert titles(sample_index, '"port strike" NOT dockworkers') == [
         "Port strike halts cargo at Ellery terminals",
+        "Port strike leaves Riverside shippers scrambling for trucks",
     ]
     assert titles(sample_index, "title:quillon") == titles(sample_index, "title:quill*")
-    assert len(titles(sample_index, "title:quillon")) == 4
+    assert len(titles(sample_index, "title:quillon")) == 5
     assert titles(sample_index, "evacuaton~ ordrs~") == titles(sample_index, "evacuation orders")
     assert "Evacuation orders lifted for Sawtooth Ridge fire" in titles(
         sample_index, "evacuation orders"
@@ -53,7 +54,10 @@ def test_phrase_or_not_field_wildcard_fuzzy(sample_index: str) -> None:
         "Transit fares to rise in April",
         "Transit fares to rise in April as ridership lags",
         "Transit fares to rise in June",
-        "Riders' group says fare increase will hit night-shift workers hardest",
+        # Bay Chronicle's story, related by 006 under this title, is in its RSS feed
+        # (032) under its own title.
+        "Riders' union asks council to delay fare increase",
+        "Fare increase to take effect in April despite riders' objections",
     }
 
 
@@ -105,7 +109,7 @@ def test_odd_queries_never_fail(sample_index: str, query: str) -> None:
 
 
 def test_unbalanced_quote_still_searches_the_words(sample_index: str) -> None:
-    assert search(sample_index, '"flood barrier').total == 5
+    assert search(sample_index, '"flood barrier').total == 7
 
 
 def test_literal_ignores_query_syntax(sample_index: str) -> None:
@@ -119,7 +123,7 @@ def test_literal_ignores_query_syntax(sample_index: str) -> None:
 def test_partial_matches_when_no_item_has_every_word(sample_index: str) -> None:
     r = search(sample_index, "flood barrier zeppelin")
     assert r.partial
-    assert r.total == 7
+    assert r.total == 9
     assert "flood barrier" in r.hits[0].title
 
 
@@ -156,7 +160,7 @@ def test_domain_topic_kind_and_dates(sample_index: str) -> None:
     assert search(sample_index, "*", Filters(topics=("AI", "Labor"))).total == with_topic(
         "AI", "Labor"
     )
-    assert search(sample_index, "*", Filters(kind="related")).total == 8
+    assert search(sample_index, "*", Filters(kind="related")).total == 4
     march = Filters(since=parse_date_option("2024-03"), until=parse_date_option("2024-03", True))
     r = search(sample_index, "*", march, limit=50, sort="oldest")
     dates = [h.published or "" for h in r.hits]
@@ -192,7 +196,7 @@ def test_pages(sample_index: str) -> None:
     all_hits = [h.id for h in search(sample_index, "flood barrier", limit=50).hits]
     page2 = search(sample_index, "flood barrier", limit=3, page=2)
     assert [h.id for h in page2.hits] == all_hits[3:6]
-    assert page2.total == 5
+    assert page2.total == 7
     assert search(sample_index, "flood barrier", limit=3, page=9).hits == []
 
 
@@ -271,9 +275,9 @@ def test_show_unknown_id(sample_index: str) -> None:
 
 def test_stats(sample_index: str) -> None:
     s = stats(sample_index)
-    assert (s.items, s.articles, s.related, s.files) == (41, 33, 8, 31)
-    assert (s.providers, s.topics, s.schema_version) == (11, 10, SCHEMA_VERSION)
-    assert (s.first_published, s.last_published) == ("2023-05-09T13:00:00Z", "2024-06-12T08:45:00Z")
+    assert (s.items, s.articles, s.related, s.files) == (50, 46, 4, 34)
+    assert (s.providers, s.topics, s.schema_version) == (13, 13, SCHEMA_VERSION)
+    assert (s.first_published, s.last_published) == ("2023-05-09T13:00:00Z", "2024-06-12T15:00:00Z")
     assert s.size_bytes > 0
 
 
@@ -294,7 +298,7 @@ def test_mark_and_snippet() -> None:
 
 def test_stop_words_do_not_block_matches(sample_index: str) -> None:
     r = search(sample_index, "the flood barrier of the city")
-    assert (r.total, r.partial) == (5, False)
+    assert (r.total, r.partial) == (6, False)
     assert (
         search(sample_index, "topic:climate").total
         == search(sample_index, "*", Filters(topics=("Climate",))).total
