@@ -437,6 +437,68 @@ def dupes(
     )
 
 
+# --- stories ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("query", nargs=-1)
+@filter_options
+@click.option(
+    "--min-outlets",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Stories covered by at least N outlets.",
+)
+@click.option("--min-size", type=click.IntRange(min=2), default=2, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Stories to show; 0 for all.",
+)
+@click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@click.pass_obj
+def stories(
+    index_path: str,
+    /,
+    query: tuple[str, ...],
+    min_outlets: int,
+    min_size: int,
+    limit: int,
+    fmt: str,
+    **kwargs: Any,
+) -> None:
+    """Group every outlet's coverage of one story, first publisher first.
+
+    Items are grouped by the rare words their titles and excerpts share, published
+    within days of each other, and by the related lists of articles. Each story lists
+    its members in publication order with the lag after the first; near-identical
+    copies are folded under the item they copy. A QUERY or filters select the stories
+    having a matching member, shown whole.
+    """
+    from searchidx import output, story_output
+    from searchidx.stories import find_stories
+
+    result = find_stories(
+        index_path,
+        " ".join(query) or None,
+        make_filters(kwargs),
+        min_outlets=min_outlets,
+        min_size=min_size,
+        limit=limit,
+    )
+    rows = story_output.story_rows(result)
+    echo_result(
+        fmt,
+        result.public(),
+        rows,
+        lambda: output.to_csv(rows, story_output.STORY_COLUMNS),
+        lambda: story_output.render_stories(result, _style()),
+    )
+
+
 # --- show and stats ----------------------------------------------------------------------
 
 

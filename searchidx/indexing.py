@@ -60,7 +60,7 @@ from searchidx.documents import (
     url_key,
 )
 from searchidx.errors import IndexWriteError, InvalidOption, ParseError
-from searchidx.schema import provider_key, topic_key
+from searchidx.schema import GIST_CHARS, provider_key, topic_key
 from searchidx.store import FileEntry, IndexDir, Manifest, gc_paused
 
 Record = dict[str, Any]
@@ -351,6 +351,9 @@ def whoosh_fields(
         doc["is_published"] = record["is_published"]
     if record["related"]:
         doc["cites"] = ",".join(r["id"] for r in record["related"])
+        doc["links"] = " ".join(r["id"] for r in record["related"]).encode("utf-8")
+    if record["excerpt"]:
+        doc["gist"] = normalize_title(record["excerpt"])[:GIST_CHARS].encode("utf-8")
     return doc
 
 
