@@ -91,6 +91,8 @@ def _texts(reader: Any, name: str) -> list[str]:
 
 def group_index(reader: Any) -> list[list[str]]:
     """Every story (two or more items) of the index, as lists of item ids."""
+    if reader.doc_count_all() == 0:  # Whoosh has no columns to read in an empty index
+        return []
     ids = _texts(reader, "id")
     norms = _texts(reader, "norm")
     gists = _texts(reader, "gist")
@@ -167,8 +169,10 @@ def _check(min_outlets: int, min_size: int, limit: int) -> None:
 
 
 def _docnums(searcher: Any) -> dict[str, int]:
-    ids = _texts(searcher.reader(), "id")
     reader = searcher.reader()
+    if reader.doc_count_all() == 0:
+        return {}
+    ids = _texts(reader, "id")
     return {i: d for d, i in enumerate(ids) if i and not reader.is_deleted(d)}
 
 
@@ -252,6 +256,8 @@ def find_stories(
     groups = index_stories(index_path, searcher)
     docnum = _docnums(searcher)
     reader = searcher.reader()
+    if not docnum:
+        return StoriesResult([], query, 0, 0, filters.describe(), time.perf_counter() - started)
     providers = _texts(reader, "provider")
     selected = [[docnum[i] for i in g if i in docnum] for g in groups]
     if query or filters.describe():

@@ -157,8 +157,9 @@ def dot(a: dict[str, float], b: dict[str, float]) -> float:
 
 
 def key_words(vec: dict[str, float], df: Counter[str], count: int) -> list[str]:
-    """An item's ``count`` rarest words: the ones its candidates are found by."""
-    return sorted(vec, key=lambda w: (df.get(w, 0), w))[:count]
+    """An item's ``count`` rarest words that another item has too: the ones its
+    candidates are found by."""
+    return sorted((w for w in vec if df.get(w, 0) > 1), key=lambda w: (df[w], w))[:count]
 
 
 def candidate_edges(
