@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -244,7 +245,7 @@ def make_filters(kwargs: dict[str, Any]) -> Filters:
 @filter_options
 @click.option("--literal", is_flag=True, help="Treat the query as plain words.")
 @click.option(
-    "--collapse", is_flag=True, help="Fold near-duplicate hits into their first publisher."
+    "--collapse", is_flag=True, help="Fold the hits of one story into its first publisher."
 )
 @click.option(
     "--sort",
@@ -321,6 +322,11 @@ FACET_FIELDS = ("provider", "domain", "topic", "kind", "year", "month")
     help="Hide values with fewer items.",
 )
 @click.option("--literal", is_flag=True, help="Treat the query as plain words.")
+@click.option(
+    "--first",
+    is_flag=True,
+    help="provider only: stories each provider published first, beside those it covered.",
+)
 @click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
 @click.pass_obj
 def facets(
@@ -332,6 +338,7 @@ def facets(
     limit: int,
     min_count: int,
     literal: bool,
+    first: bool,
     fmt: str,
     **kwargs: Any,
 ) -> None:
@@ -342,6 +349,10 @@ def facets(
     --kind article to count articles only. An item with two topics counts under each.
     """
     from searchidx import output
+
+    if first:
+        _facets_first(index_path, field, " ".join(query) or None, limit, fmt, by_domain, kwargs)
+        return
     from searchidx.facets import facet_counts
 
     result = facet_counts(
@@ -360,6 +371,30 @@ def facets(
         result.buckets,
         lambda: output.render_facets_csv(result),
         lambda: output.render_facets(result, _style()),
+    )
+
+
+def _facets_first(
+    index_path: str,
+    field: str,
+    query: str | None,
+    limit: int,
+    fmt: str,
+    by_domain: bool,
+    kwargs: dict[str, Any],
+) -> None:
+    from searchidx import output, story_output
+    from searchidx.stories import provider_firsts
+
+    if field != "provider" or by_domain:
+        raise click.UsageError("--first counts providers: use it with 'facets provider'")
+    result = provider_firsts(index_path, query, make_filters(kwargs), limit=limit)
+    echo_result(
+        fmt,
+        result,
+        result.buckets,
+        lambda: output.to_csv([asdict(b) for b in result.buckets], ("value", "first", "stories")),
+        lambda: story_output.render_firsts(result),
     )
 
 
@@ -509,12 +544,19 @@ def stories(
 )
 @click.pass_obj
 def show(index_path: str, item_id: str, fmt: str) -> None:
-    """Show one item in full, with its related coverage and the articles citing it."""
-    from searchidx import output
+    """Show one item in full, with its related coverage, the articles citing it, and
+    its story: every outlet's coverage in publication order."""
+    from searchidx import output, story_output
     from searchidx.searching import show as run_show
+    from searchidx.stories import story_of
 
     item = run_show(index_path, item_id)
-    click.echo(output.to_json(item) if fmt == "json" else output.render_item(item, _style()))
+    story = story_of(index_path, item.id)
+    if fmt == "json":
+        click.echo(story_output.item_json(item, story))
+    else:
+        text = output.render_item(item, _style())
+        click.echo(f"{text}\n\n{story_output.render_story_of(item.id, story, _style())}")
 
 
 @cli.command()

@@ -406,7 +406,7 @@ def search(
     similar: bool = True,
 ) -> SearchResult:
     """Run a search and return one page of hits. Each hit says how many near-duplicates
-    it has in the index; with ``collapse``, near-duplicate hits fold into their first
+    it has in the index; with ``collapse``, the hits of one story fold into their first
     publisher, which lists the other providers. ``similar=False`` skips the counts."""
     if sort not in SORTS:
         raise InvalidOption(f"sort must be one of {', '.join(SORTS)}")
@@ -461,16 +461,17 @@ def _page(
     scored: bool,
     similar: bool,
 ) -> tuple[list[Hit], int | None]:
-    """One page of hits, with near-duplicate counts, folded into stories if asked (then
+    """One page of hits, with near-duplicate counts, folded by story if asked (then
     also the number of stories among the hits ranked)."""
-    from searchidx.dupes import group_hits, similar_counts
+    from searchidx.dupes import similar_counts
+    from searchidx.stories import fold_hits
 
     ranked = list(results)
     scores = {h.docnum: (h.score if scored else None) for h in ranked}
     start = (page - 1) * limit
     stories = None
     if collapse:
-        groups = group_hits(searcher, [h.docnum for h in ranked])
+        groups = fold_hits(searcher, [h.docnum for h in ranked])
         stories = len(groups)
         groups = groups[start : start + limit]
     else:

@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,6 @@ from searchidx import storycore
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.schema import MISSING_LAST, as_text, column_reader, provider_key
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for
-from searchidx.store import IndexDir
 
 #: Bump when the grouping changes, so cached groupings of older versions are not used.
 GROUPING_VERSION = 1
@@ -123,10 +123,10 @@ def _cache_path(data_dir: str, generation: int) -> str:
     return os.path.join(data_dir, f"{_PREFIX}{generation}.json")
 
 
-def index_stories(index_path: str, searcher: Any) -> list[list[str]]:
+def index_stories(searcher: Any) -> list[list[str]]:
     """The stories of the searcher's generation: from its cache file, or grouped now and
     cached (best effort: an index that cannot be written to is grouped each time)."""
-    data_dir = IndexDir(index_path).data_dir()
+    data_dir = searcher._ix.storage.folder  # the data folder the searcher reads
     generation = searcher.reader().generation()
     path = _cache_path(data_dir, generation)
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
@@ -253,7 +253,7 @@ def find_stories(
     started = time.perf_counter()
     filters = filters or Filters()
     searcher = searcher_for(index_path)
-    groups = index_stories(index_path, searcher)
+    groups = index_stories(searcher)
     docnum = _docnums(searcher)
     reader = searcher.reader()
     if not docnum:
@@ -295,12 +295,103 @@ def story_of(index_path: str, item_id: str) -> Story | None:
     docnum = _docnums(searcher)
     if item_id not in docnum:
         raise ItemNotFound(f"no item with id {item_id!r}")
-    for g in index_stories(index_path, searcher):
+    for g in index_stories(searcher):
         if item_id in g:
             return build_story(searcher, [docnum[i] for i in g if i in docnum])
     return None
 
 
-def story_map(index_path: str, searcher: Any) -> dict[str, int]:
-    """Each grouped item's story number."""
-    return {i: n for n, g in enumerate(index_stories(index_path, searcher)) for i in g}
+def fold_hits(searcher: Any, docnums: Sequence[int]) -> list[list[int]]:
+    """Ranked hits folded by story: each group in publication order (first publisher
+    first), groups in the order of their best-ranked hit; hits in no story stand alone."""
+    stories = index_stories(searcher)
+    reader = searcher.reader()
+    ids = column_reader(reader, "id", translate=False)
+    story = {i: n for n, g in enumerate(stories) for i in g}
+    oldest = column_reader(reader, "oldest")
+    groups: dict[object, list[int]] = {}
+    for d in docnums:
+        key = story.get(as_text(ids[d]), ("alone", d))
+        groups.setdefault(key, []).append(d)
+    out = []
+    for g in groups.values():  # dicts keep the order of each group's best-ranked hit
+        g.sort(key=lambda d: (oldest[d] == MISSING_LAST, -oldest[d], as_text(ids[d])))
+        out.append(g)
+    return out
+
+
+@dataclass(slots=True)
+class FirstBucket:
+    """One provider: the stories it published first, and the stories it covered."""
+
+    value: str
+    first: int
+    stories: int
+
+
+@dataclass(slots=True)
+class FirstsResult:
+    """Providers by the stories they published first."""
+
+    field: str
+    query: str | None
+    total: int
+    distinct: int
+    buckets: list[FirstBucket]
+    filters: dict[str, Any] = field(default_factory=dict)
+
+
+def provider_firsts(
+    index_path: str,
+    query: str | None = None,
+    filters: Filters | None = None,
+    *,
+    min_outlets: int = 2,
+    limit: int = 20,
+) -> FirstsResult:
+    """Per provider, the stories (of ``min_outlets`` or more outlets, with a member
+    matching the query and filters) it published first, beside those it covered; most
+    firsts first."""
+    if limit < 0:
+        raise InvalidOption("--limit must not be negative")
+    filters = filters or Filters()
+    searcher = searcher_for(index_path)
+    docnum = _docnums(searcher)
+    if not docnum:
+        return FirstsResult("provider", query, 0, 0, [], filters.describe())
+    reader = searcher.reader()
+    groups = [[docnum[i] for i in g if i in docnum] for g in index_stories(searcher)]
+    if query or filters.describe():
+        q = parse_query(searcher.schema, query or "*", reader=reader)
+        matching = set(matching_docs(searcher, q, filters))
+        groups = [g for g in groups if any(d in matching for d in g)]
+    providers = _texts(reader, "provider")
+    names = _texts(reader, "provider_name")
+    ids = _texts(reader, "id")
+    oldest = column_reader(reader, "oldest")
+    first: dict[str, int] = defaultdict(int)
+    covered: dict[str, int] = defaultdict(int)
+    shown: dict[str, str] = {}
+    total = 0
+    for g in groups:
+        if _outlets(providers, g) < min_outlets:
+            continue
+        total += 1
+        for d in g:
+            if providers[d]:
+                shown.setdefault(providers[d], names[d] or providers[d])
+        for p in {providers[d] for d in g if providers[d]}:
+            covered[p] += 1
+        lead = min(g, key=lambda d: (oldest[d] == MISSING_LAST, -oldest[d], ids[d]))
+        if providers[lead]:
+            first[providers[lead]] += 1
+    ranked = sorted(covered, key=lambda p: (-first[p], -covered[p], p))
+    buckets = [FirstBucket(shown[p], first[p], covered[p]) for p in ranked]
+    return FirstsResult(
+        "provider",
+        query,
+        total,
+        len(buckets),
+        buckets if limit == 0 else buckets[:limit],
+        filters.describe(),
+    )

@@ -5,8 +5,18 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from searchidx.output import Style, _filters_text, display_path, lag, plural, short_date
-from searchidx.stories import StoriesResult, Story
+from searchidx.output import (
+    Style,
+    _filters_text,
+    bar,
+    display_path,
+    lag,
+    plural,
+    short_date,
+    to_json,
+)
+from searchidx.searching import Item
+from searchidx.stories import FirstsResult, StoriesResult, Story
 
 STORY_COLUMNS = (
     "story",
@@ -91,3 +101,42 @@ def story_rows(r: StoriesResult) -> list[dict[str, Any]]:
         for n, s in enumerate(r.stories, start=1)
         for m in s.members
     ]
+
+
+def render_story_of(item_id: str, s: Story | None, style: Style) -> str:
+    """An item's story for ``show``: its timeline, the item marked."""
+    if s is None:
+        return style.bold("Story:") + " no other outlet's coverage found"
+    lines = story_lines(s, style, "Story: ")
+    mark = f"  {item_id}  "
+    return "\n".join(line.replace("    ", "  * ", 1) if mark in line else line for line in lines)
+
+
+def item_json(item: Item, story: Story | None) -> str:
+    """``show --format json``: the item's fields, then ``story`` (null when none)."""
+    import json
+
+    data = json.loads(to_json(item))
+    data["story"] = asdict(story) if story else None
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def render_firsts(r: FirstsResult) -> str:
+    """Providers by the stories they published first, beside the stories they covered."""
+    if not r.buckets:
+        return "no stories of 2 or more outlets"
+    width = max(len(b.value) for b in r.buckets)
+    largest = max(b.first for b in r.buckets) or 1
+    lines = [f"{'provider':<{width}}  {'first':>5}  {'stories':>7}"]
+    for b in r.buckets:
+        lines.append(f"{b.value:<{width}}  {b.first:>5}  {b.stories:>7}  {bar(b.first, largest)}")
+    summary = (
+        f"{plural(r.total, 'story', 'stories')} of 2+ outlets, {plural(r.distinct, 'provider')}"
+    )
+    if r.query:
+        summary += f" matching {r.query!r}"
+    if r.filters:
+        summary += f" [{_filters_text(r.filters)}]"
+    if len(r.buckets) < r.distinct:
+        summary += f"; showing {len(r.buckets)}, --limit 0 for all"
+    return "\n".join([*lines, "", summary])

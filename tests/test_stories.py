@@ -184,7 +184,7 @@ def seedlike(write: Write) -> None:
 
 
 def stories_of(index: str) -> set[frozenset[str]]:
-    return {frozenset(g) for g in index_stories(index, searcher_for(index))}
+    return {frozenset(g) for g in index_stories(searcher_for(index))}
 
 
 def test_seed_shaped_stories_first_publisher_first_and_copies(
@@ -379,3 +379,74 @@ def test_empty_index_has_no_stories(corpus: Path, index_path: str) -> None:
     update_index(index_path, [str(corpus)], jobs=1)
     res = CliRunner().invoke(cli, ["--index", index_path, "stories"])
     assert (res.exit_code, res.output) == (0, "0 stories among 0 items\n")
+
+
+# --- stories elsewhere ---------------------------------------------------------------------
+
+
+def test_search_collapse_folds_hits_by_story(write: Write, index_path: str) -> None:
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    out = (
+        CliRunner()
+        .invoke(cli, ["--index", index_path, "search", "--collapse", "Ellery OR Quillon"])
+        .output
+    )
+    assert out.splitlines()[0].startswith("6 results for 'Ellery OR Quillon' in 3 stories")
+    assert "also: Harbor Wire, Coastal Daily" in out  # under Bay Chronicle, first to publish
+    assert "also: Lantern Business Review" in out
+
+
+def test_show_gives_the_story_timeline(write: Write, index_path: str) -> None:
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    story = find_stories(index_path).stories[0]
+    runner = CliRunner()
+    text = runner.invoke(cli, ["--index", index_path, "show", story.members[1].id]).output
+    timeline = text[text.index("Story: ") :].splitlines()
+    assert (
+        timeline[0]
+        == "Story: Port Ellery approves flood barrier plan  (3 outlets, 3 items, over 5 h)"
+    )
+    assert timeline[1].startswith("    2024-03-05 07:00  Bay Chronicle")
+    assert timeline[2].startswith("  * +2h00m            Harbor Wire")
+    js = json.loads(
+        runner.invoke(
+            cli, ["--index", index_path, "show", story.members[1].id, "--format", "json"]
+        ).output
+    )
+    assert [m["provider"] for m in js["story"]["members"]] == [
+        "Bay Chronicle",
+        "Harbor Wire",
+        "Coastal Daily",
+    ]
+    otters = find_stories(index_path, "otters")
+    assert (otters.items, otters.total) == (1, 0)
+    lone = runner.invoke(
+        cli, ["--index", index_path, "search", "otters", "--kind", "related", "--format", "json"]
+    )
+    lone_id = json.loads(lone.output)["hits"][0]["id"]
+    js = json.loads(
+        runner.invoke(cli, ["--index", index_path, "show", lone_id, "--format", "json"]).output
+    )
+    assert js["story"] is None
+
+
+def test_facets_provider_first(write: Write, index_path: str) -> None:
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    runner = CliRunner()
+    res = runner.invoke(
+        cli, ["--index", index_path, "facets", "provider", "--first", "--format", "csv"]
+    )
+    assert res.output.splitlines() == [
+        "value,first,stories",
+        "Bay Chronicle,1,1",
+        "Metro Ledger,1,1",
+        "Coastal Daily,0,1",
+        "Harbor Wire,0,1",
+        "Lantern Business Review,0,1",
+    ]
+    res = runner.invoke(cli, ["--index", index_path, "facets", "topic", "--first"])
+    assert res.exit_code == 2
+    assert "--first counts providers" in res.output
