@@ -15,6 +15,7 @@ are copies: each copy names the member it copies, the first of its copy cluster.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import time
@@ -338,7 +339,7 @@ class FirstsResult:
     total: int
     distinct: int
     buckets: list[FirstBucket]
-    filters: dict[str, Any] = field(default_factory=dict)
+    filters: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def provider_firsts(
