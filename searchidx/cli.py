@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -315,7 +316,7 @@ def make_filters(kwargs: dict[str, Any]) -> Filters:
 @filter_options
 @click.option("--literal", is_flag=True, help="Treat the query as plain words.")
 @click.option(
-    "--collapse", is_flag=True, help="Fold near-duplicate hits into their first publisher."
+    "--collapse", is_flag=True, help="Fold the hits of one story into its first publisher."
 )
 @click.option(
     "--sort",
@@ -394,6 +395,11 @@ FACET_FIELDS = ("provider", "domain", "topic", "kind", "year", "month", "week", 
     help="Hide values with fewer items (and, above 1, empty periods).",
 )
 @click.option("--literal", is_flag=True, help="Treat the query as plain words.")
+@click.option(
+    "--first",
+    is_flag=True,
+    help="provider only: stories each provider published first, beside those it covered.",
+)
 @click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
 @click.pass_obj
 def facets(
@@ -405,6 +411,7 @@ def facets(
     limit: int | None,
     min_count: int,
     literal: bool,
+    first: bool,
     fmt: str,
     **kwargs: Any,
 ) -> None:
@@ -419,6 +426,18 @@ def facets(
     counts under each.
     """
     from searchidx import output
+
+    if first:
+        _facets_first(
+            index_path,
+            field,
+            " ".join(query) or None,
+            20 if limit is None else limit,
+            fmt,
+            by_domain,
+            kwargs,
+        )
+        return
     from searchidx.facets import facet_counts
 
     result = facet_counts(
@@ -437,6 +456,30 @@ def facets(
         result.buckets,
         lambda: output.render_facets_csv(result),
         lambda: output.render_facets(result, _style()),
+    )
+
+
+def _facets_first(
+    index_path: str,
+    field: str,
+    query: str | None,
+    limit: int,
+    fmt: str,
+    by_domain: bool,
+    kwargs: dict[str, Any],
+) -> None:
+    from searchidx import output, story_output
+    from searchidx.stories import provider_firsts
+
+    if field != "provider" or by_domain:
+        raise click.UsageError("--first counts providers: use it with 'facets provider'")
+    result = provider_firsts(index_path, query, make_filters(kwargs), limit=limit)
+    echo_result(
+        fmt,
+        result,
+        result.buckets,
+        lambda: output.to_csv([asdict(b) for b in result.buckets], ("value", "first", "stories")),
+        lambda: story_output.render_firsts(result),
     )
 
 
@@ -514,6 +557,68 @@ def dupes(
     )
 
 
+# --- stories ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("query", nargs=-1)
+@filter_options
+@click.option(
+    "--min-outlets",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Stories covered by at least N outlets.",
+)
+@click.option("--min-size", type=click.IntRange(min=2), default=2, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Stories to show; 0 for all.",
+)
+@click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@click.pass_obj
+def stories(
+    index_path: str,
+    /,
+    query: tuple[str, ...],
+    min_outlets: int,
+    min_size: int,
+    limit: int,
+    fmt: str,
+    **kwargs: Any,
+) -> None:
+    """Group every outlet's coverage of one story, first publisher first.
+
+    Items are grouped by the rare words their titles and excerpts share, published
+    within days of each other, and by the related lists of articles. Each story lists
+    its members in publication order with the lag after the first; near-identical
+    copies are folded under the item they copy. A QUERY or filters select the stories
+    having a matching member, shown whole.
+    """
+    from searchidx import output, story_output
+    from searchidx.stories import find_stories
+
+    result = find_stories(
+        index_path,
+        " ".join(query) or None,
+        make_filters(kwargs),
+        min_outlets=min_outlets,
+        min_size=min_size,
+        limit=limit,
+    )
+    rows = story_output.story_rows(result)
+    echo_result(
+        fmt,
+        result.public(),
+        rows,
+        lambda: output.to_csv(rows, story_output.STORY_COLUMNS),
+        lambda: story_output.render_stories(result, _style()),
+    )
+
+
 # --- show and stats ----------------------------------------------------------------------
 
 
@@ -524,15 +629,19 @@ def dupes(
 )
 @click.pass_obj
 def show(index_path: str, item_id: str, fmt: str) -> None:
-    """Show one item in full, with its related coverage and the articles citing it."""
-    from searchidx import output
+    """Show one item in full, with its related coverage, the articles citing it, and
+    its story: every outlet's coverage in publication order."""
+    from searchidx import output, story_output
     from searchidx.searching import show as run_show
+    from searchidx.stories import story_of
 
     item = run_show(index_path, item_id)
+    story = story_of(index_path, item.id)
     if fmt == "json":
-        click.echo(output.to_json(item))
+        click.echo(story_output.item_json(item, story))
     else:
-        echo_text(output.render_item(item, _style()))
+        text = output.render_item(item, _style())
+        echo_text(f"{text}\n\n{story_output.render_story_of(item.id, story, _style())}")
 
 
 @cli.command()

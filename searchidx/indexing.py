@@ -60,7 +60,7 @@ from searchidx.documents import (
 )
 from searchidx.errors import IndexWriteError, InvalidOption, ParseError, printable
 from searchidx.feeds import parse_any_file
-from searchidx.schema import WORD_FIELDS, provider_key, topic_key
+from searchidx.schema import GIST_CHARS, WORD_FIELDS, provider_key, topic_key
 from searchidx.store import FileEntry, IndexDir, Manifest, gc_paused
 
 Record = dict[str, Any]
@@ -354,6 +354,9 @@ def whoosh_fields(
         doc["is_published"] = record["is_published"]
     if record["related"]:
         doc["cites"] = ",".join(r["id"] for r in record["related"])
+        doc["links"] = " ".join(r["id"] for r in record["related"]).encode("utf-8")
+    if record["excerpt"]:
+        doc["gist"] = normalize_title(record["excerpt"])[:GIST_CHARS].encode("utf-8")
     return doc
 
 

@@ -29,6 +29,10 @@ outlet's coverage listed in an article's ``related`` list (``kind`` = ``related`
   as terms, to find an item's duplicate candidates and to suggest spellings (they are
   the titles' words, unstemmed), and the whole string as a column, with ``id`` also a
   column, so duplicate detection reads no stored documents.
+- ``gist`` and ``links``: columns for grouping items into stories
+  (:mod:`searchidx.stories`) without reading stored documents: the normalised excerpt
+  (its first ``GIST_CHARS`` characters), and for an article the ids of the related items
+  it lists, space-separated.
 - ``data``: the item's full record as JSON, for display. Only ``id``, ``kind`` and
   ``data`` are stored.
 """
@@ -48,12 +52,15 @@ from whoosh.analysis import (
     RegexTokenizer,
     StemFilter,
 )
-from whoosh.columns import MultiColumnReader, NumericColumn
+from whoosh.columns import MultiColumnReader, NumericColumn, VarBytesColumn
 from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
 #: Bump when the schema or the meaning of a field changes; older indexes must be rebuilt.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+
+#: How much of a normalised excerpt the ``gist`` column keeps.
+GIST_CHARS = 400
 
 #: Fields searched by a query without a field name. Topics are not among them: they
 #: are whole-phrase keys (``topic:"computer vision"``, ``--topic``), and a stop word
@@ -123,6 +130,8 @@ def build_schema() -> Schema:
         is_published=BOOLEAN(),
         cites=KEYWORD(commas=True),
         norm=KEYWORD(sortable=True),
+        gist=COLUMN(VarBytesColumn()),
+        links=COLUMN(VarBytesColumn()),
         data=STORED(),
     )
     # Whoosh gives a missing number the largest value, which would sort items without

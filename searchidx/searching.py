@@ -565,8 +565,8 @@ def search(
     similar: bool = True,
 ) -> SearchResult:
     """Run a search and return one page of hits (``limit`` 0: every hit, on one page).
-    Each hit says how many near-duplicates it has in the index; with ``collapse``,
-    near-duplicate hits fold into their first publisher, which lists the other
+    Each hit says how many near-duplicates it has in the index; with ``collapse``, the
+    hits of one story fold into their first publisher, which lists the other
     providers. ``similar=False`` skips the counts. The total is exact and the same on
     every page."""
     if sort not in SORTS:
@@ -636,8 +636,9 @@ def _page(
     similar: bool,
 ) -> tuple[list[Hit], int | None]:
     """One page of hits (``limit`` 0: all of them), with near-duplicate counts, folded
-    into stories if asked (then also the number of stories among the hits ranked)."""
-    from searchidx.dupes import group_hits, similar_counts
+    by story if asked (then also the number of stories among the hits ranked)."""
+    from searchidx.dupes import similar_counts
+    from searchidx.stories import fold_hits
 
     ranked = list(results)
     scores = {h.docnum: (h.score if scored else None) for h in ranked}
@@ -645,7 +646,7 @@ def _page(
     end = start + limit if limit else None
     stories = None
     if collapse:
-        groups = group_hits(searcher, [h.docnum for h in ranked])
+        groups = fold_hits(searcher, [h.docnum for h in ranked])
         stories = len(groups)
         groups = groups[start:end]
     else:

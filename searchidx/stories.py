@@ -1,0 +1,398 @@
+"""Stories: every outlet's coverage of one story, first publisher first.
+
+The whole index is grouped by :func:`searchidx.storycore.group` from columns only (the
+normalised title, the ``gist`` of the excerpt, the time, the ids an article's related
+list names), with word rarity from the index's own items. The grouping of one
+committed generation is kept in ``stories-<generation>.json`` in the index's data
+folder, written atomically the first time it is needed, so later commands of that
+generation read it instead of grouping again; a read-only index is grouped in memory.
+
+A query and filters select the stories having a matching member and show them whole.
+Within a story, near-identical titles (:mod:`searchidx.dupes`'s method, its defaults)
+are copies: each copy names the member it copies, the first of its copy cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from searchidx import storycore
+from searchidx.errors import InvalidOption, ItemNotFound
+from searchidx.schema import MISSING_LAST, as_text, column_reader, provider_key
+from searchidx.searching import Filters, matching_docs, parse_query, searcher_for
+
+#: Bump when the grouping changes, so cached groupings of older versions are not used.
+GROUPING_VERSION = 1
+_PREFIX = "stories-"
+
+
+@dataclass(slots=True)
+class StoryMember:
+    """One item of a story."""
+
+    id: str
+    kind: str
+    title: str
+    provider: str
+    published: str | None
+    url: str
+    path: str
+    copy_of: str | None
+
+
+@dataclass(slots=True)
+class Story:
+    """One story's items in publication order; ``id`` is its first publisher's item."""
+
+    id: str
+    size: int
+    outlets: int
+    first_published: str | None
+    span_hours: float | None
+    members: list[StoryMember]
+
+
+@dataclass(slots=True)
+class StoriesResult:
+    """The stories having a member that matches a query and filters, largest first."""
+
+    stories: list[Story]
+    query: str | None = None
+    total: int = 0
+    items: int = 0
+    filters: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def public(self) -> StoriesJson:
+        """What JSON output shows: ``{"stories": [...]}``."""
+        return StoriesJson(self.stories)
+
+
+@dataclass(slots=True)
+class StoriesJson:
+    """The JSON form of a result."""
+
+    stories: list[Story]
+
+
+# --- grouping the index --------------------------------------------------------------------
+
+
+def _texts(reader: Any, name: str) -> list[str]:
+    return [as_text(v) for v in column_reader(reader, name, translate=False)]
+
+
+def group_index(reader: Any) -> list[list[str]]:
+    """Every story (two or more items) of the index, as lists of item ids."""
+    if reader.doc_count_all() == 0:  # Whoosh has no columns to read in an empty index
+        return []
+    ids = _texts(reader, "id")
+    norms = _texts(reader, "norm")
+    gists = _texts(reader, "gist")
+    links = _texts(reader, "links")
+    oldest = list(column_reader(reader, "oldest"))
+    live = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]
+    entries = [
+        storycore.Entry(
+            ids[d],
+            norms[d],
+            gists[d],
+            None if oldest[d] == MISSING_LAST else -oldest[d] // 1_000_000,
+        )
+        for d in live
+    ]
+    pos = {e.key: i for i, e in enumerate(entries)}
+    pairs = []
+    for i, d in enumerate(live):
+        if links[d]:
+            listed = [pos[x] for x in links[d].split() if x in pos]
+            pairs += [(i, j) for j in listed]
+            pairs += [(a, b) for n, a in enumerate(listed) for b in listed[n + 1 :]]
+    groups = storycore.group(entries, pairs)
+    return [[entries[i].key for i in g] for g in groups]
+
+
+def _cache_path(data_dir: str, generation: int) -> str:
+    return os.path.join(data_dir, f"{_PREFIX}{generation}.json")
+
+
+def index_stories(searcher: Any) -> list[list[str]]:
+    """The stories of the searcher's generation: from its cache file, or grouped now and
+    cached (best effort: an index that cannot be written to is grouped each time)."""
+    data_dir = searcher._ix.storage.folder  # the data folder the searcher reads
+    generation = searcher.reader().generation()
+    path = _cache_path(data_dir, generation)
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        with open(path, encoding="utf-8") as fh:
+            raw = json.load(fh)
+        if raw["version"] == GROUPING_VERSION:
+            return [list(g) for g in raw["stories"]]
+    groups = group_index(searcher.reader())
+    payload = json.dumps({"version": GROUPING_VERSION, "stories": groups}, separators=(",", ":"))
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(payload)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    else:
+        for name in os.listdir(data_dir):
+            if (
+                name.startswith(_PREFIX)
+                and name.endswith(".json")
+                and name != os.path.basename(path)
+            ):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(data_dir, name))
+    return groups
+
+
+# --- stories for people ----------------------------------------------------------------------
+
+
+def _check(min_outlets: int, min_size: int, limit: int) -> None:
+    if min_outlets < 1:
+        raise InvalidOption("--min-outlets must be at least 1")
+    if min_size < 2:
+        raise InvalidOption("--min-size must be at least 2")
+    if limit < 0:
+        raise InvalidOption("--limit must not be negative")
+
+
+def _docnums(searcher: Any) -> dict[str, int]:
+    reader = searcher.reader()
+    if reader.doc_count_all() == 0:
+        return {}
+    ids = _texts(reader, "id")
+    return {i: d for d, i in enumerate(ids) if i and not reader.is_deleted(d)}
+
+
+def _order_key(rec: dict[str, Any]) -> tuple[bool, str, str]:
+    published = rec["published"] or ""
+    return (not published, published, rec["id"])
+
+
+def build_story(searcher: Any, docnums: Sequence[int]) -> Story:
+    """A story of the given documents: members in publication order, copies marked."""
+    from searchidx.dedup import normalize_title
+    from searchidx.dupes import (
+        DEFAULT_THRESHOLD,
+        DEFAULT_WINDOW_DAYS,
+        candidate_pairs,
+        star_clusters,
+    )
+
+    recs = sorted((json.loads(searcher.stored_fields(d)["data"]) for d in docnums), key=_order_key)
+    norms = [normalize_title(r["title"], r["provider"], r["domain"]) for r in recs]
+    times = [_micros(r["published"]) for r in recs]
+    pairs = candidate_pairs(norms, times, DEFAULT_THRESHOLD, DEFAULT_WINDOW_DAYS)
+    copy_of: dict[int, int] = {}
+    for cluster in star_clusters(range(len(recs)), pairs):
+        lead = cluster[0][0]
+        for i, _ in cluster[1:]:
+            copy_of[i] = lead
+    members = [
+        StoryMember(
+            id=r["id"],
+            kind=r["kind"],
+            title=r["title"],
+            provider=r["provider"],
+            published=r["published"],
+            url=r["url"],
+            path=r["path"],
+            copy_of=recs[copy_of[i]]["id"] if i in copy_of else None,
+        )
+        for i, r in enumerate(recs)
+    ]
+    dated = [t for t in times if t is not None]
+    span = round((max(dated) - min(dated)) / 3.6e9, 1) if dated else None
+    outlets = len({provider_key(m.provider) for m in members if m.provider})
+    return Story(
+        id=members[0].id,
+        size=len(members),
+        outlets=outlets,
+        first_published=members[0].published,
+        span_hours=span,
+        members=members,
+    )
+
+
+def _micros(published: str | None) -> int | None:
+    from datetime import datetime
+
+    if not published:
+        return None
+    return int(datetime.fromisoformat(published).timestamp() * 1_000_000)
+
+
+def _outlets(providers: Sequence[str], docs: Iterable[int]) -> int:
+    return len({providers[d] for d in docs if providers[d]})
+
+
+def find_stories(
+    index_path: str,
+    query: str | None = None,
+    filters: Filters | None = None,
+    *,
+    min_outlets: int = 2,
+    min_size: int = 2,
+    limit: int = 20,
+) -> StoriesResult:
+    """Stories with a member matching the query and filters, largest (most outlets)
+    first, each shown whole."""
+    _check(min_outlets, min_size, limit)
+    started = time.perf_counter()
+    filters = filters or Filters()
+    searcher = searcher_for(index_path)
+    groups = index_stories(searcher)
+    docnum = _docnums(searcher)
+    reader = searcher.reader()
+    if not docnum:
+        return StoriesResult([], query, 0, 0, filters.describe(), time.perf_counter() - started)
+    providers = _texts(reader, "provider")
+    selected = [[docnum[i] for i in g if i in docnum] for g in groups]
+    if query or filters.describe():
+        q = parse_query(searcher.schema, query or "*", reader=reader)
+        matching = set(matching_docs(searcher, q, filters))
+        selected = [g for g in selected if any(d in matching for d in g)]
+        items = len(matching)
+    else:
+        items = len(docnum)
+    oldest = column_reader(reader, "oldest")
+    ranked = []
+    for g in selected:
+        if len(g) < min_size:
+            continue
+        outlets = _outlets(providers, g)
+        if outlets < min_outlets:
+            continue
+        first = max(oldest[d] for d in g)  # the negated time: the largest is the earliest
+        ranked.append((-outlets, -len(g), -first, min(g), g))
+    ranked.sort()
+    shown = ranked if limit == 0 else ranked[:limit]
+    return StoriesResult(
+        stories=[build_story(searcher, g) for *_, g in shown],
+        query=query,
+        total=len(ranked),
+        items=items,
+        filters=filters.describe(),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def story_of(index_path: str, item_id: str) -> Story | None:
+    """The story of one item (by full id), or None when it is in none."""
+    searcher = searcher_for(index_path)
+    docnum = _docnums(searcher)
+    if item_id not in docnum:
+        raise ItemNotFound(f"no item with id {item_id!r}")
+    for g in index_stories(searcher):
+        if item_id in g:
+            return build_story(searcher, [docnum[i] for i in g if i in docnum])
+    return None
+
+
+def fold_hits(searcher: Any, docnums: Sequence[int]) -> list[list[int]]:
+    """Ranked hits folded by story: each group in publication order (first publisher
+    first), groups in the order of their best-ranked hit; hits in no story stand alone."""
+    stories = index_stories(searcher)
+    reader = searcher.reader()
+    ids = column_reader(reader, "id", translate=False)
+    story = {i: n for n, g in enumerate(stories) for i in g}
+    oldest = column_reader(reader, "oldest")
+    groups: dict[object, list[int]] = {}
+    for d in docnums:
+        key = story.get(as_text(ids[d]), ("alone", d))
+        groups.setdefault(key, []).append(d)
+    out = []
+    for g in groups.values():  # dicts keep the order of each group's best-ranked hit
+        g.sort(key=lambda d: (oldest[d] == MISSING_LAST, -oldest[d], as_text(ids[d])))
+        out.append(g)
+    return out
+
+
+@dataclass(slots=True)
+class FirstBucket:
+    """One provider: the stories it published first, and the stories it covered."""
+
+    value: str
+    first: int
+    stories: int
+
+
+@dataclass(slots=True)
+class FirstsResult:
+    """Providers by the stories they published first."""
+
+    field: str
+    query: str | None
+    total: int
+    distinct: int
+    buckets: list[FirstBucket]
+    filters: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def provider_firsts(
+    index_path: str,
+    query: str | None = None,
+    filters: Filters | None = None,
+    *,
+    min_outlets: int = 2,
+    limit: int = 20,
+) -> FirstsResult:
+    """Per provider, the stories (of ``min_outlets`` or more outlets, with a member
+    matching the query and filters) it published first, beside those it covered; most
+    firsts first."""
+    if limit < 0:
+        raise InvalidOption("--limit must not be negative")
+    filters = filters or Filters()
+    searcher = searcher_for(index_path)
+    docnum = _docnums(searcher)
+    if not docnum:
+        return FirstsResult("provider", query, 0, 0, [], filters.describe())
+    reader = searcher.reader()
+    groups = [[docnum[i] for i in g if i in docnum] for g in index_stories(searcher)]
+    if query or filters.describe():
+        q = parse_query(searcher.schema, query or "*", reader=reader)
+        matching = set(matching_docs(searcher, q, filters))
+        groups = [g for g in groups if any(d in matching for d in g)]
+    providers = _texts(reader, "provider")
+    names = _texts(reader, "provider_name")
+    ids = _texts(reader, "id")
+    oldest = column_reader(reader, "oldest")
+    first: dict[str, int] = defaultdict(int)
+    covered: dict[str, int] = defaultdict(int)
+    shown: dict[str, str] = {}
+    total = 0
+    for g in groups:
+        if _outlets(providers, g) < min_outlets:
+            continue
+        total += 1
+        for d in g:
+            if providers[d]:
+                shown.setdefault(providers[d], names[d] or providers[d])
+        for p in {providers[d] for d in g if providers[d]}:
+            covered[p] += 1
+        lead = min(g, key=lambda d: (oldest[d] == MISSING_LAST, -oldest[d], ids[d]))
+        if providers[lead]:
+            first[providers[lead]] += 1
+    ranked = sorted(covered, key=lambda p: (-first[p], -covered[p], p))
+    buckets = [FirstBucket(shown[p], first[p], covered[p]) for p in ranked]
+    return FirstsResult(
+        "provider",
+        query,
+        total,
+        len(buckets),
+        buckets if limit == 0 else buckets[:limit],
+        filters.describe(),
+    )

@@ -1,0 +1,452 @@
+"""Stories: the grouping core, stories of real indexes, the command, updates."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from searchidx import storycore
+from searchidx.cli import cli
+from searchidx.indexing import update_index
+from searchidx.searching import Filters, searcher_for
+from searchidx.stories import find_stories, index_stories, story_of
+from searchidx.storycore import Entry
+from tests.conftest import article, related
+
+Write = Callable[..., Path]
+DAY = 86_400
+T0 = 1_400_000_000
+
+
+def entry(key: str, title: str, day: float = 0, excerpt: str = "") -> Entry:
+    return Entry(key, title, excerpt, int(T0 + day * DAY))
+
+
+def keyed(entries: list[Entry], groups: list[list[int]]) -> set[frozenset[str]]:
+    return {frozenset(entries[i].key for i in g) for g in groups}
+
+
+# --- the core ------------------------------------------------------------------------------
+
+# Unrelated items, so that word rarity means something.
+FILLER = [
+    entry(f"f{i:02d}", f"ferry{i} schedule{i} change{i} spring{i}", i % 20) for i in range(30)
+]
+
+
+def test_rewordings_of_one_story_group_and_others_stay_apart() -> None:
+    es = [
+        entry("a", "quillon systems to cut 1200 jobs in ai restructuring", 0),
+        entry("b", "quillon systems to lay off 1200 workers", 0.5),
+        entry("c", "quillon systems layoffs 1200 jobs cut", 1),
+        entry("d", "wildfire near sawtooth ridge forces evacuations", 0.2),
+        *FILLER,
+    ]
+    assert keyed(es, storycore.group(es)) == {frozenset("abc")}
+
+
+def test_average_link_does_not_chain() -> None:
+    # a~b and b~c share different rare words; a and c share none: no chain a-b-c.
+    es = [
+        entry("a", "zorblax merger talks with quintel collapse", 0),
+        entry("b", "zorblax quintel merger collapse hits vantor shares", 0.1),
+        entry("c", "vantor shares slump as ceo resigns", 0.2),
+        *FILLER,
+    ]
+    groups = keyed(es, storycore.group(es))
+    assert frozenset("abc") not in groups
+    assert frozenset("ab") in groups
+
+
+def test_items_too_far_apart_are_different_stories() -> None:
+    es = [
+        entry("a", "zorblax recalls 40000 toasters", 0),
+        entry("b", "zorblax recalls 40000 toasters", 9),
+    ]
+    assert storycore.group([*es, *FILLER]) == []
+    near = [
+        entry("a", "zorblax recalls 40000 toasters", 0),
+        entry("b", "zorblax recalls 40000 toasters", 2),
+    ]
+    assert keyed(near + FILLER, storycore.group(near + FILLER)) == {frozenset("ab")}
+
+
+def test_boilerplate_titles_never_form_stories() -> None:
+    days = ["monday", "tuesday", "wednesday", "thursday", "friday", "friday"]
+    es = [
+        entry(f"b{i}", f"{n} things to know on {d}", i)
+        for i, (n, d) in enumerate(zip([10, 5, 10, 7, 10, 10], days, strict=True))
+    ]
+    es += [entry(f"x{i}", "the article requested cannot be found", i) for i in range(5)]
+    assert storycore.boilerplate(es) == set(range(len(es)))
+    assert storycore.group(es + FILLER) == []
+
+
+def test_grouping_does_not_depend_on_input_order() -> None:
+    rng = random.Random(7)
+    words = [f"w{i}" for i in range(60)]
+    es = [
+        entry(
+            f"k{i:03d}", " ".join(rng.sample(words[:12] if i % 3 else words, 6)), rng.random() * 4
+        )
+        for i in range(90)
+    ]
+    first = keyed(es, storycore.group(es))
+    assert first
+    for _ in range(3):
+        shuffled = es[:]
+        rng.shuffle(shuffled)
+        assert keyed(shuffled, storycore.group(shuffled)) == first
+
+
+def test_related_claim_counts_only_when_the_text_backs_it() -> None:
+    es = [
+        entry("lens", "police department using facial recognition despite denial", 0),
+        entry("nola", "police use facial recognition software despite assurances", 1),
+        entry("bear", "ai offers facial recognition for grizzly bears", 0),
+        *FILLER,
+        # a collection about facial recognition (as the seeds are): the words are common
+        *(entry(f"fr{i}", f"facial recognition news{i} item{i}", 10 + 5 * i) for i in range(20)),
+    ]
+    links = [(0, 1), (0, 2), (1, 2)]
+    assert keyed(es, storycore.group(es, links)) == {frozenset({"lens", "nola"})}
+
+
+# --- indexes -------------------------------------------------------------------------------
+
+
+def seedlike(write: Write) -> None:
+    """Two articles listing other outlets' coverage (not in the folder), seed style."""
+    write(
+        "a.md",
+        article(
+            "Port Ellery council approves 40 million flood barrier",
+            url="https://harborwire.com/barrier",
+            published="2024-03-05T09:00:00Z",
+            excerpt="The Port Ellery council approved the flood barrier after a long debate.",
+            related=[
+                related(
+                    "Port Ellery approves flood barrier plan",
+                    "https://baychronicle.com/barrier",
+                    "Bay Chronicle",
+                    "baychronicle.com",
+                    publishedDateTime="2024-03-05T07:00:00Z",
+                    excerpt="Port Ellery councillors voted for the 40 million flood barrier.",
+                ),
+                related(
+                    "Port Ellery council approves $40 million flood barrier",
+                    "https://coastaldaily.com/barrier",
+                    "Coastal Daily",
+                    "coastaldaily.com",
+                    publishedDateTime="2024-03-05T12:00:00Z",
+                ),
+                related(
+                    "Sea otters return to Ellery bay",
+                    "https://naturenews.com/otters",
+                    "Nature News",
+                    "naturenews.com",
+                    publishedDateTime="2024-03-05T10:00:00Z",
+                    excerpt="Otters are back in the bay for the first time in decades.",
+                ),
+            ],
+        ),
+    )
+    write(
+        "b.md",
+        article(
+            "Quillon Systems to cut 1,200 jobs",
+            url="https://metroledger.com/quillon",
+            provider="Metro Ledger",
+            domain="metroledger.com",
+            published="2024-06-11T12:00:00Z",
+            related=[
+                related(
+                    "Quillon to lay off 1,200 workers in AI pivot",
+                    "https://lanternbiz.com/quillon",
+                    "Lantern Business Review",
+                    "lanternbiz.com",
+                    publishedDateTime="2024-06-11T15:00:00Z",
+                ),
+            ],
+        ),
+    )
+    for i, word in enumerate(["ferry", "library", "tram", "museum", "stadium", "bridge"]):
+        write(
+            f"f{i}.md",
+            article(f"City {word} schedule changes in spring", url=f"https://x.com/{word}"),
+        )
+
+
+def stories_of(index: str) -> set[frozenset[str]]:
+    return {frozenset(g) for g in index_stories(searcher_for(index))}
+
+
+def test_seed_shaped_stories_first_publisher_first_and_copies(
+    write: Write, index_path: str
+) -> None:
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    r = find_stories(index_path)
+    assert [(s.size, s.outlets) for s in r.stories] == [(3, 3), (2, 2)]
+    barrier = r.stories[0]
+    assert [m.provider for m in barrier.members] == [
+        "Bay Chronicle",
+        "Harbor Wire",
+        "Coastal Daily",
+    ]
+    assert barrier.id == barrier.members[0].id
+    assert barrier.first_published == "2024-03-05T07:00:00Z"
+    assert barrier.span_hours == 5.0
+    coastal = barrier.members[2]
+    assert coastal.copy_of == barrier.members[1].id  # the same headline, outlet prefix aside
+    assert [m.copy_of for m in barrier.members[:2]] == [None, None]
+    assert all("otters" not in m.title.lower() for s in r.stories for m in s.members)
+
+
+def test_filters_select_stories_and_show_them_whole(write: Write, index_path: str) -> None:
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    r = find_stories(index_path, filters=Filters(providers=("coastal daily",)))
+    assert [s.size for s in r.stories] == [3]
+    assert find_stories(index_path, "quillon").stories[0].members[1].provider == (
+        "Lantern Business Review"
+    )
+    assert find_stories(index_path, "otters").stories == []
+    assert [s.size for s in find_stories(index_path, min_outlets=3).stories] == [3]
+    assert [s.size for s in find_stories(index_path, min_size=3).stories] == [3]
+    limited = find_stories(index_path, limit=1)
+    assert (len(limited.stories), limited.total) == (1, 2)
+
+
+def test_story_of_an_item(write: Write, index_path: str) -> None:
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    first = find_stories(index_path).stories[0]
+    assert story_of(index_path, first.members[2].id) == first
+    lone = next(
+        m
+        for m in searcher_for(index_path).documents()
+        if json.loads(m["data"])["title"] == "Sea otters return to Ellery bay"
+    )
+    assert story_of(index_path, lone["id"]) is None
+
+
+def test_grouping_is_cached_per_generation(write: Write, index_path: str) -> None:
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    before = stories_of(index_path)
+    data = next(p for p in Path(index_path).iterdir() if p.name.startswith("data-"))
+    assert [p.name for p in data.glob("stories-*.json")] == ["stories-1.json"]
+    assert stories_of(index_path) == before
+    write("g.md", article("Zorblax recalls toasters", url="https://x.com/zorblax"))
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    assert stories_of(index_path) == before
+    assert [p.name for p in data.glob("stories-*.json")] == ["stories-2.json"]
+
+
+def test_read_only_index_is_grouped_in_memory(write: Write, index_path: str) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root writes to read-only folders")
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    data = next(p for p in Path(index_path).iterdir() if p.name.startswith("data-"))
+    data.chmod(0o555)
+    try:
+        assert len(stories_of(index_path)) == 2
+        assert list(data.glob("stories-*")) == []
+    finally:
+        data.chmod(0o755)
+
+
+def test_updates_leave_stories_as_a_rebuild_would(
+    write: Write, tmp_path: Path, index_path: str
+) -> None:
+    seedlike(write)
+    corpus = tmp_path / "corpus"
+    rng = random.Random(3)
+    update_index(index_path, [str(corpus)], jobs=1)
+    for step in range(4):
+        # add a rewording of the barrier story, change one filler file, remove another
+        write(
+            f"n{step}.md",
+            article(
+                f"Port Ellery flood barrier approved, {['first', 'quick', 'late', 'brief'][step]} look",
+                url=f"https://n{step}.com/barrier",
+                provider=f"Outlet {step}",
+                domain=f"n{step}.com",
+                published=f"2024-03-0{5 + step % 2}T1{step}:00:00Z",
+            ),
+        )
+        victim = rng.choice(sorted(corpus.glob("f*.md")))
+        victim.unlink()
+        update_index(index_path, [str(corpus)], jobs=1)
+        fresh = str(tmp_path / f"fresh{step}")
+        update_index(fresh, [str(corpus)], jobs=1)
+        assert stories_of(index_path) == stories_of(fresh)
+    assert [s.size for s in find_stories(index_path).stories] == [4, 3, 2]
+
+
+def test_seeds_show_the_two_stories(seeds: Path, tmp_path: Path) -> None:
+    index = str(tmp_path / "ix")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--index", index, "index", str(seeds)]).exit_code == 0
+    res = runner.invoke(cli, ["--index", index, "stories", "--format", "json"])
+    assert res.exit_code == 0
+    out = json.loads(res.output)
+    assert list(out) == ["stories"]
+    got = [[m["provider"] for m in s["members"]] for s in out["stories"]]
+    assert got == [
+        ["The Lens", "Aclu.org", "NOLA.com", "Governing", "Government Technology"],
+        ["The Lens", "NOLA.com"],
+    ]
+    titles = [m["title"] for s in out["stories"] for m in s["members"]]
+    assert not any("grizzly" in t.lower() for t in titles)
+    text = runner.invoke(cli, ["--index", index, "stories"]).output
+    assert text.splitlines()[0].startswith(
+        "[1] City releases dozens of pages of emails on police use of facial recognition"
+    )
+    assert "(5 outlets, 5 items, over 2.2 days)" in text.splitlines()[0]
+    assert text.rstrip().endswith("2 stories among 8 items")
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def test_cli_formats(write: Write, index_path: str) -> None:
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    runner = CliRunner()
+    base = ["--index", index_path, "stories"]
+    js = json.loads(runner.invoke(cli, [*base, "--format", "json"]).output)
+    story = js["stories"][0]
+    assert list(story) == ["id", "size", "outlets", "first_published", "span_hours", "members"]
+    assert list(story["members"][0]) == [
+        "id",
+        "kind",
+        "title",
+        "provider",
+        "published",
+        "url",
+        "path",
+        "copy_of",
+    ]
+    assert story["members"][1]["url"] == "https://harborwire.com/barrier"
+    assert story["members"][1]["path"].endswith("a.md")
+    csv = runner.invoke(cli, [*base, "--format", "csv"]).output.splitlines()
+    assert csv[0] == "story,story_id,id,kind,title,provider,published,url,path,copy_of"
+    assert len(csv) == 1 + 5
+    lines = runner.invoke(cli, [*base, "--format", "jsonl"]).output.splitlines()
+    assert [json.loads(x)["story"] for x in lines] == [1, 1, 1, 2, 2]
+    text = runner.invoke(cli, [*base, "--limit", "1"]).output
+    assert (
+        text.rstrip().splitlines()[-1] == "2 stories among 12 items; showing 1, --limit 0 for all"
+    )
+    assert "      = +5h00m" in text  # the copy, folded under the item it copies
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--min-outlets", "0"], 2, "Invalid value for '--min-outlets'"),
+        (["--min-size", "1"], 2, "Invalid value for '--min-size'"),
+        (["--limit", "-1"], 2, "Invalid value for '--limit'"),
+        (["--format", "xml"], 2, "Invalid value for '--format'"),
+    ],
+)
+def test_cli_bad_options(
+    write: Write, index_path: str, args: list[str], code: int, message: str
+) -> None:
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    res = CliRunner().invoke(cli, ["--index", index_path, "stories", *args])
+    assert res.exit_code == code
+    assert message in res.output
+
+
+def test_cli_without_an_index(tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["--index", str(tmp_path / "none"), "stories"])
+    assert res.exit_code == 1
+    assert "Error:" in res.output
+
+
+def test_empty_index_has_no_stories(corpus: Path, index_path: str) -> None:
+    update_index(index_path, [str(corpus)], jobs=1)
+    res = CliRunner().invoke(cli, ["--index", index_path, "stories"])
+    assert (res.exit_code, res.output) == (0, "0 stories among 0 items\n")
+
+
+# --- stories elsewhere ---------------------------------------------------------------------
+
+
+def test_search_collapse_folds_hits_by_story(write: Write, index_path: str) -> None:
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    out = (
+        CliRunner()
+        .invoke(cli, ["--index", index_path, "search", "--collapse", "Ellery OR Quillon"])
+        .output
+    )
+    assert out.splitlines()[0].startswith("6 results for 'Ellery OR Quillon' in 3 stories")
+    assert "also: Harbor Wire, Coastal Daily" in out  # under Bay Chronicle, first to publish
+    assert "also: Lantern Business Review" in out
+
+
+def test_show_gives_the_story_timeline(write: Write, index_path: str) -> None:
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    story = find_stories(index_path).stories[0]
+    runner = CliRunner()
+    text = runner.invoke(cli, ["--index", index_path, "show", story.members[1].id]).output
+    timeline = text[text.index("Story: ") :].splitlines()
+    assert (
+        timeline[0]
+        == "Story: Port Ellery approves flood barrier plan  (3 outlets, 3 items, over 5 h)"
+    )
+    assert timeline[1].startswith("    2024-03-05 07:00  Bay Chronicle")
+    assert timeline[2].startswith("  * +2h00m            Harbor Wire")
+    js = json.loads(
+        runner.invoke(
+            cli, ["--index", index_path, "show", story.members[1].id, "--format", "json"]
+        ).output
+    )
+    assert [m["provider"] for m in js["story"]["members"]] == [
+        "Bay Chronicle",
+        "Harbor Wire",
+        "Coastal Daily",
+    ]
+    otters = find_stories(index_path, "otters")
+    assert (otters.items, otters.total) == (1, 0)
+    lone = runner.invoke(
+        cli, ["--index", index_path, "search", "otters", "--kind", "related", "--format", "json"]
+    )
+    lone_id = json.loads(lone.output)["hits"][0]["id"]
+    js = json.loads(
+        runner.invoke(cli, ["--index", index_path, "show", lone_id, "--format", "json"]).output
+    )
+    assert js["story"] is None
+
+
+def test_facets_provider_first(write: Write, index_path: str) -> None:
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    runner = CliRunner()
+    res = runner.invoke(
+        cli, ["--index", index_path, "facets", "provider", "--first", "--format", "csv"]
+    )
+    assert res.output.splitlines() == [
+        "value,first,stories",
+        "Bay Chronicle,1,1",
+        "Metro Ledger,1,1",
+        "Coastal Daily,0,1",
+        "Harbor Wire,0,1",
+        "Lantern Business Review,0,1",
+    ]
+    res = runner.invoke(cli, ["--index", index_path, "facets", "topic", "--first"])
+    assert res.exit_code == 2
+    assert "--first counts providers" in res.output
