@@ -275,9 +275,11 @@ def search(
     fuzzy~ and published:[2024-01-01 to 2024-03-31] work.
     """
     from searchidx import output
-    from searchidx.searching import search as run_search
+    from searchidx.searching import search
+    from searchidx.store import reads_index
 
-    result = run_search(
+    # Reads during the search, after the index opened, fail as damage too.
+    result = reads_index(search)(
         index_path,
         " ".join(query),
         make_filters(kwargs),

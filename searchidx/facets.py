@@ -24,6 +24,7 @@ from typing import Any
 from searchidx.errors import InvalidOption
 from searchidx.schema import as_text, column_reader, topic_key
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for
+from searchidx.store import reads_index
 
 FIELDS = ("provider", "domain", "topic", "kind", "year", "month")
 NONE = "(none)"
@@ -54,6 +55,7 @@ class FacetResult:
     seconds: float = 0.0
 
 
+@reads_index
 def facet_counts(
     index_path: str,
     fieldname: str,

@@ -61,7 +61,7 @@ from searchidx.documents import (
 )
 from searchidx.errors import IndexWriteError, InvalidOption, ParseError, printable
 from searchidx.schema import provider_key, topic_key
-from searchidx.store import FileEntry, IndexDir, Manifest, gc_paused
+from searchidx.store import READ_FAILURES, FileEntry, IndexDir, Manifest, damage, gc_paused
 
 Record = dict[str, Any]
 
@@ -631,7 +631,12 @@ def _update(
 ) -> None:
     from whoosh import index as windex
 
-    ix = windex.open_dir(data_dir)
+    ix = windex.open_dir(data_dir) if fresh else ixdir.open_whoosh()
+    if not fresh:
+        try:  # every segment opens: a damaged index is said to be so, not updated
+            ix.reader().close()
+        except READ_FAILURES as exc:
+            raise damage(ixdir.path, exc) from None
     old = Manifest(generation=0) if fresh else ixdir.read_manifest(data_dir, ix.latest_generation())
     plan = _Plan(roots, old, threshold)
     for root in plan.empty_roots:
@@ -665,7 +670,7 @@ def _update(
             data_dir,
         )
         if not changed:
-            writer.cancel()
+            _abandon(writer, data_dir)  # cancelling alone leaves its segment's files
         else:
             ixdir.write_manifest(data_dir, new)
             writer.commit(mergetype=None if fresh else merge_small_segments)
@@ -718,7 +723,7 @@ def _abandon(writer: Any, data_dir: str) -> None:
     too): release Whoosh's lock and delete the unfinished segment's files."""
     segment = ""
     with contextlib.suppress(Exception):
-        segment = f"{writer.indexname}_{writer.newsegment.segid()}"
+        segment = writer.newsegment.segment_id()
     # Whoosh's multi-process writer cannot stop its sub-writers (their cancel flag is
     # set in this process only), so they are ended here, before their files go.
     for child in multiprocessing.active_children():

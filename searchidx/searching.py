@@ -30,7 +30,7 @@ from searchidx.schema import (
     text_analyzer,
     topic_key,
 )
-from searchidx.store import IndexDir
+from searchidx.store import IndexDir, reads_index
 
 SORTS = {
     "relevance": (None, False),
@@ -203,6 +203,7 @@ def parse_date_option(text: str, end_of_day: bool = False) -> datetime:
 _SEARCHERS: dict[str, Any] = {}
 
 
+@reads_index
 def searcher_for(index_path: str) -> Any:
     """A searcher over the last committed state of an index, kept open for the next
     call in this process and replaced when a writer has committed since. (Whoosh's own
@@ -636,6 +637,7 @@ def _ref(rec: dict[str, Any]) -> ItemRef:
     )
 
 
+@reads_index
 def show(index_path: str, item_id: str) -> Item:
     """One item in full, with the items it lists and the articles that cite it."""
     from whoosh import query as wq
@@ -683,6 +685,7 @@ def show(index_path: str, item_id: str) -> Item:
     )
 
 
+@reads_index
 def stats(index_path: str) -> Stats:
     """Counts and facts about an index."""
     from whoosh import query as wq
