@@ -14,7 +14,7 @@ import click
 
 from searchidx import __version__
 from searchidx.errors import InvalidOption, SearchidxError
-from searchidx.store import DEFAULT_INDEX, ENV_VAR
+from searchidx.store import ENV_VAR, resolve_index_path
 
 if TYPE_CHECKING:
     from searchidx.searching import Filters
@@ -39,22 +39,37 @@ class Group(click.Group):
     "--index",
     "index_path",
     envvar=ENV_VAR,
-    default=DEFAULT_INDEX,
-    show_default=True,
+    show_default="indexes/default here or in the nearest folder above",
     show_envvar=True,
     metavar="PATH",
-    help="Index folder.",
+    help="Index folder; also accepted after the command, where it wins.",
 )
 @click.version_option(__version__, "--version", prog_name="searchidx")
 @click.pass_context
-def cli(ctx: click.Context, index_path: str) -> None:
+def cli(ctx: click.Context, index_path: str | None) -> None:
     """Search collections of news articles from the terminal.
 
     Index a folder of article files (YAML front matter, JSON or JSON Lines), then
     search it. Exit status: 0 on success, 1 on errors (including files that could not
     be indexed), 2 on usage errors.
     """
-    ctx.obj = index_path
+    ctx.obj = resolve_index_path(index_path)
+
+
+def index_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--index`` after the command name too; given there, it wins."""
+
+    def override(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+        if value is not None:
+            ctx.obj = value
+
+    return click.option(
+        "--index",
+        metavar="PATH",
+        expose_value=False,
+        callback=override,
+        help="Index folder (as before the command).",
+    )(fn)
 
 
 def _style(stream: Any = None) -> Any:
@@ -104,6 +119,7 @@ def echo_result(
     show_default=True,
     help="Seconds to wait for another process writing the index.",
 )
+@index_option
 @click.pass_obj
 def index(
     index_path: str,
@@ -254,7 +270,8 @@ def make_filters(kwargs: dict[str, Any]) -> Filters:
 )
 @click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@click.option("-f", "--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@index_option
 @click.pass_obj
 def search(
     index_path: str,
@@ -309,6 +326,7 @@ FACET_FIELDS = ("provider", "domain", "topic", "kind", "year", "month")
 @filter_options
 @click.option("--by-domain", is_flag=True, help="Group providers by domain instead of name.")
 @click.option(
+    "-n",
     "--limit",
     type=click.IntRange(min=0),
     default=20,
@@ -323,7 +341,8 @@ FACET_FIELDS = ("provider", "domain", "topic", "kind", "year", "month")
     help="Hide values with fewer items.",
 )
 @click.option("--literal", is_flag=True, help="Treat the query as plain words.")
-@click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@click.option("-f", "--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@index_option
 @click.pass_obj
 def facets(
     index_path: str,
@@ -388,6 +407,7 @@ def facets(
 )
 @click.option("--min-size", type=click.IntRange(min=2), default=2, show_default=True)
 @click.option(
+    "-n",
     "--limit",
     type=click.IntRange(min=0),
     default=20,
@@ -395,7 +415,8 @@ def facets(
     help="Clusters to show; 0 for all.",
 )
 @click.option("--of", "of", metavar="ID", help="List the duplicates of one item.")
-@click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@click.option("-f", "--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@index_option
 @click.pass_obj
 def dupes(
     index_path: str,
@@ -445,8 +466,9 @@ def dupes(
 @cli.command()
 @click.argument("item_id", metavar="ID")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@index_option
 @click.pass_obj
 def show(index_path: str, item_id: str, fmt: str) -> None:
     """Show one item in full, with its related coverage and the articles citing it."""
@@ -459,8 +481,9 @@ def show(index_path: str, item_id: str, fmt: str) -> None:
 
 @cli.command()
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@index_option
 @click.pass_obj
 def stats(index_path: str, fmt: str) -> None:
     """Counts by kind, providers, topics, date span, size and schema of the index."""
@@ -472,6 +495,7 @@ def stats(index_path: str, fmt: str) -> None:
 
 
 @cli.command()
+@index_option
 @click.pass_obj
 def check(index_path: str) -> None:
     """Verify the index against its manifest of indexed files; exit 1 on any mismatch."""

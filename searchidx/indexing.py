@@ -605,7 +605,10 @@ def update_index(
                 on_notice,
             )
             if fresh:
+                created = not ixdir.exists()
                 ixdir.switch_to(data_dir)
+                if created:
+                    on_notice(f"created index at {printable(os.path.abspath(index_path))}")
         except BaseException:
             if fresh:
                 import shutil

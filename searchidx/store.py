@@ -79,8 +79,28 @@ class Manifest:
 
 
 def resolve_index_path(option: str | None) -> str:
-    """The index folder: the option, else the environment variable, else the default."""
-    return option or os.environ.get(ENV_VAR) or DEFAULT_INDEX
+    """The index folder: the option, else the environment variable, else the default
+    index found upward from the current folder (:func:`find_default_index`)."""
+    return option or os.environ.get(ENV_VAR) or find_default_index()
+
+
+def find_default_index(start: str | None = None) -> str:
+    """``indexes/default`` in the nearest folder, from ``start`` (the current folder) up,
+    that holds one, as git finds ``.git``; else ``indexes/default`` here (to be created).
+    One found here is named relatively, one found above by its absolute path."""
+    try:
+        here = os.path.abspath(start or os.getcwd())
+    except OSError:  # the current folder was deleted
+        return DEFAULT_INDEX
+    folder = here
+    while True:
+        candidate = os.path.join(folder, DEFAULT_INDEX)
+        if os.path.isfile(os.path.join(candidate, CURRENT)):
+            return DEFAULT_INDEX if folder == here else candidate
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return DEFAULT_INDEX
+        folder = parent
 
 
 #: What reading a missing, cut short or unreadable index file raises (from the system,

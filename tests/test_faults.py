@@ -438,7 +438,9 @@ def test_an_unforeseen_failure_on_one_file_is_that_files_error(
     index = str(tmp_path / "index")
     result = CliRunner().invoke(cli, ["--index", index, "index", "--jobs", "2", str(corpus)])
     assert result.exit_code == 1
-    assert result.stderr == f"{corpus}/042.md: cannot be read: Unpicklable('1/2')\n"
+    assert result.stderr == (
+        f"{corpus}/042.md: cannot be read: Unpicklable('1/2')\ncreated index at {index}\n"
+    )
     assert result.stdout.startswith("added 119, updated 0, removed 0, unchanged 0, failed 1 ")
 
 
