@@ -637,6 +637,14 @@ def _ref(rec: dict[str, Any]) -> ItemRef:
     )
 
 
+def by_date(ref: ItemRef) -> tuple[bool, datetime, str, str]:
+    """Oldest first, undated last; then by title and id, for a stable order."""
+    if not ref.published:
+        return (True, datetime.min, ref.title, ref.id)
+    when = datetime.fromisoformat(ref.published).astimezone(UTC).replace(tzinfo=None)
+    return (False, when, ref.title, ref.id)
+
+
 @reads_index
 def show(index_path: str, item_id: str) -> Item:
     """One item in full, with the items it lists and the articles that cite it."""
@@ -658,8 +666,10 @@ def show(index_path: str, item_id: str) -> Item:
         related.append(_ref(_record(current)) if current else _ref({**r, "kind": "related"}))
     citing = [
         _ref(_record(hit.fields()))
-        for hit in searcher.search(wq.Term("cites", rec["id"]), limit=None, sortedby="published")
+        for hit in searcher.search(wq.Term("cites", rec["id"]), limit=None)
     ]
+    related.sort(key=by_date)
+    citing.sort(key=by_date)
     return Item(
         id=rec["id"],
         kind=rec["kind"],
