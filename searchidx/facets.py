@@ -47,9 +47,12 @@ class FacetResult:
     field: str
     query: str | None
     total: int
+    #: Values the matching items have; "(none)", for items without one, is not a value.
     distinct: int
     buckets: list[Bucket]
     other: int = 0
+    #: Buckets not shown (past --limit or under --min-count), "(none)" included.
+    hidden: int = 0
     by_domain: bool = False
     filters: dict[str, Any] = dataclasses.field(default_factory=dict)
     seconds: float = 0.0
@@ -88,7 +91,8 @@ def facet_counts(
         buckets.sort(key=lambda b: (b.value == NONE, b.value))
     else:
         buckets.sort(key=lambda b: (-b.count, b.value.casefold(), b.value))
-    distinct = len(buckets)
+    distinct = sum(1 for b in buckets if b.value != NONE)
+    every = len(buckets)
     buckets = [b for b in buckets if b.count >= max(min_count, 1)]
     shown = buckets if limit == 0 else buckets[:limit]
     other = sum(b.count for b in buckets[len(shown) :])
@@ -99,6 +103,7 @@ def facet_counts(
         distinct=distinct,
         buckets=shown,
         other=other,
+        hidden=every - len(shown),
         by_domain=grouped_by == "domain" and fieldname == "provider",
         filters=filters.describe(),
         seconds=time.perf_counter() - started,

@@ -308,7 +308,7 @@ def render_facets(r: FacetResult, style: Style) -> str:
         if b.also:
             row += "  " + style.dim(", ".join(b.also))
         lines.append(row.rstrip())
-    hidden = r.distinct - len(r.buckets)
+    hidden = r.hidden
     if hidden > 0:
         lines.append(style.dim(f"… {plural(hidden, 'more value')} ({plural(r.other, 'item')})"))
     noun = "domains" if r.by_domain else names[r.field]
