@@ -501,27 +501,38 @@ class _Plan:
         self.tasks: list[Task] = []
         self.unchanged: list[str] = []
         self.stat_errors: list[ParseError] = []
-        seen = set()
-        real_roots = [os.path.realpath(r) for r in roots]
-        # The roots are absolute and normalised, so are the paths found under them.
         self.empty_roots: list[str] = []
-        for path in self._files(roots):
+        seen = set()
+        kept: set[str] = set()  # paths indexed, or kept as they were (unreadable)
+        real_roots = [os.path.realpath(r) for r in roots]
+        # One file reached by several paths (through a linked folder or a file link) is
+        # one file, indexed under its real path.
+        chosen: dict[str, os.stat_result] = {}
+        # The roots are absolute and normalised, so are the paths found under them.
+        for path, root, real_root in self._files(roots, real_roots):
             if path in seen:
                 continue
             seen.add(path)
+            real = path if root == real_root else real_root + path[len(root) :]
             try:
                 st = os.lstat(path)  # one system call a file unless it is a link
                 if stat.S_ISLNK(st.st_mode):
                     # Only the given paths are read. (A looping or dangling link fails.)
-                    if os.path.exists(path) and not _under(os.path.realpath(path), real_roots):
+                    real = os.path.realpath(path)
+                    if os.path.exists(path) and not _under(real, real_roots):
                         self.stat_errors.append(
                             ParseError(path, "link leads outside the given paths; not read")
                         )
+                        kept.add(path)
                         continue
                     st = os.stat(path)
             except OSError as exc:
                 self.stat_errors.append(ParseError(path, os_reason(exc)))
+                kept.add(path)
                 continue
+            chosen.setdefault(real, st)
+        for path, st in chosen.items():
+            kept.add(path)
             old = manifest.files.get(path)
             if old and not old.errors and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns):
                 self.unchanged.append(path)
@@ -531,15 +542,20 @@ class _Plan:
         # Global path order: with one URL in several files, the first by path wins.
         self.tasks.sort()
         self.threshold = threshold
-        self.removed = sorted(p for p in manifest.files if p not in seen and _under(p, roots))
+        self.removed = sorted(
+            p
+            for p in manifest.files
+            if p not in kept and (_under(p, roots) or _under(p, real_roots))
+        )
 
-    def _files(self, roots: list[str]) -> Iterator[str]:
-        """The article files under the roots, noting the folders that hold none."""
-        for root in roots:
+    def _files(self, roots: list[str], real_roots: list[str]) -> Iterator[tuple[str, str, str]]:
+        """The article files under the roots, each with its root and the root's real
+        path; noting the folders that hold none."""
+        for root, real_root in zip(roots, real_roots, strict=True):
             found = False
             for path in iter_article_files([root]):
                 found = True
-                yield path
+                yield path, root, real_root
             if not found:
                 self.empty_roots.append(root)
 
