@@ -427,3 +427,20 @@ def test_default_index_is_found_up_the_tree(
         missing.output
         == f"Error: no index at {elsewhere}; create one with: searchidx index PATH...\n"
     )
+
+
+def test_a_long_query_is_echoed_shortened(small: str) -> None:
+    query = " ".join(["harbr"] * 1000)[:5000]
+    result = run("--index", small, "search", query)
+    assert result.exit_code == 0
+    echo = "harbr " * 12 + "harbr h…"
+    assert len(echo) == 80
+    assert timeless(result.output).splitlines()[:2] == [
+        f"0 results for '{echo}' (T)",
+        "Did you mean: " + "harbor " * 11 + "ha…?",
+    ]
+    assert len(result.output) < 300
+    facets = run("--index", small, "facets", "provider", query)
+    assert facets.output.splitlines()[0] == f"provider counts of items matching '{echo}'"
+    full = json.loads(run("--index", small, "search", query, "-f", "json").output)
+    assert full["query"] == query  # machine-readable output keeps it whole
