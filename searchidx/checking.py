@@ -16,8 +16,9 @@ import json
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
-from searchidx.store import IndexDir
+from searchidx.store import IndexDir, reads_index
 
 
 @dataclass(slots=True)
@@ -36,6 +37,7 @@ class CheckReport:
         return not self.problems
 
 
+@reads_index
 def check_index(index_path: str, limit: int = 50) -> CheckReport:
     """Verify the index; report at most ``limit`` problems in detail."""
     ixdir = IndexDir(index_path)
@@ -99,4 +101,26 @@ def check_index(index_path: str, limit: int = 50) -> CheckReport:
             f"{len(leftovers)} leftover file(s) of an interrupted run; "
             "the next index run removes them"
         )
+    orphans = orphan_files(ix, data_dir, generation)
+    if orphans:
+        report.notes.append(
+            f"{len(orphans)} index file(s) no longer in use ({', '.join(orphans[:3])}"
+            f"{', …' if len(orphans) > 3 else ''}); the next index run that changes "
+            "something removes them"
+        )
     return report
+
+
+def orphan_files(ix: Any, data_dir: str, generation: int) -> list[str]:
+    """Files of Whoosh's naming in the data folder that the live table of contents does
+    not refer to (as Whoosh tells them when it cleans up after a commit)."""
+    from whoosh.index import TOC
+
+    live = {segment.segment_id() for segment in ix._segments()}
+    toc_name, segment_name = TOC._pattern(ix.indexname), TOC._segment_pattern(ix.indexname)
+    orphans = []
+    for name in sorted(os.listdir(data_dir)):
+        toc, segment = toc_name.match(name), segment_name.match(name)
+        if (toc and int(toc.group(1)) != generation) or (segment and segment.group(1) not in live):
+            orphans.append(name)
+    return orphans

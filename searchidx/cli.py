@@ -15,7 +15,7 @@ import click
 
 from searchidx import __version__
 from searchidx.errors import InvalidOption, SearchidxError
-from searchidx.store import DEFAULT_INDEX, ENV_VAR
+from searchidx.store import ENV_VAR, resolve_index_path
 
 if TYPE_CHECKING:
     from searchidx.searching import Filters
@@ -40,11 +40,10 @@ class Group(click.Group):
     "--index",
     "index_path",
     envvar=ENV_VAR,
-    default=DEFAULT_INDEX,
-    show_default=True,
+    show_default="indexes/default here or in the nearest folder above",
     show_envvar=True,
     metavar="PATH",
-    help="Index folder.",
+    help="Index folder; also accepted after the command, where it wins.",
 )
 @click.option(
     "--color",
@@ -61,16 +60,32 @@ class Group(click.Group):
 )
 @click.version_option(__version__, "--version", prog_name="searchidx")
 @click.pass_context
-def cli(ctx: click.Context, index_path: str, color: str, no_pager: bool) -> None:
+def cli(ctx: click.Context, index_path: str | None, color: str, no_pager: bool) -> None:
     """Search collections of news articles from the terminal.
 
     Index a folder of article files (YAML front matter, JSON or JSON Lines; RSS or
     Atom feeds; CSV or TSV exports), then search it. Exit status: 0 on success, 1 on
     errors (including files that could not be indexed), 2 on usage errors.
     """
-    ctx.obj = index_path
+    ctx.obj = resolve_index_path(index_path)
     ctx.meta[COLOR_KEY] = color
     ctx.meta[PAGER_KEY] = not no_pager
+
+
+def index_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--index`` after the command name too; given there, it wins."""
+
+    def override(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+        if value is not None:
+            ctx.obj = value
+
+    return click.option(
+        "--index",
+        metavar="PATH",
+        expose_value=False,
+        callback=override,
+        help="Index folder (as before the command).",
+    )(fn)
 
 
 COLOR_KEY = "searchidx.color"
@@ -143,6 +158,7 @@ def echo_result(
     show_default=True,
     help="Seconds to wait for another process writing the index.",
 )
+@index_option
 @click.pass_obj
 def index(
     index_path: str,
@@ -222,7 +238,7 @@ def _date(end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | N
 def _index_of(ctx: click.Context) -> str:
     """The index a command line names (``--index``, SEARCHIDX_INDEX or the default),
     while it is being completed."""
-    return str(ctx.find_root().params.get("index_path") or DEFAULT_INDEX)
+    return resolve_index_path(ctx.find_root().params.get("index_path"))
 
 
 def complete_values(
@@ -325,10 +341,16 @@ def make_filters(kwargs: dict[str, Any]) -> Filters:
     show_default=True,
 )
 @click.option(
-    "--limit", type=click.IntRange(min=0), default=10, show_default=True, help="0 for all hits."
+    "-n",
+    "--limit",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="0 for all hits.",
 )
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@click.option("-f", "--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@index_option
 @click.pass_obj
 def search(
     index_path: str,
@@ -351,9 +373,11 @@ def search(
     items (the, of) only rank.
     """
     from searchidx import output
-    from searchidx.searching import search as run_search
+    from searchidx.searching import search
+    from searchidx.store import reads_index
 
-    result = run_search(
+    # Reads during the search, after the index opened, fail as damage too.
+    result = reads_index(search)(
         index_path,
         " ".join(query),
         make_filters(kwargs),
@@ -383,6 +407,7 @@ FACET_FIELDS = ("provider", "domain", "topic", "kind", "year", "month", "week", 
 @filter_options
 @click.option("--by-domain", is_flag=True, help="Group providers by domain instead of name.")
 @click.option(
+    "-n",
     "--limit",
     type=click.IntRange(min=0),
     help="Values to show; 0 for all [default: 20; timelines: all].",
@@ -400,7 +425,8 @@ FACET_FIELDS = ("provider", "domain", "topic", "kind", "year", "month", "week", 
     is_flag=True,
     help="provider only: stories each provider published first, beside those it covered.",
 )
-@click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@click.option("-f", "--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@index_option
 @click.pass_obj
 def facets(
     index_path: str,
@@ -506,6 +532,7 @@ def _facets_first(
 )
 @click.option("--min-size", type=click.IntRange(min=2), default=2, show_default=True)
 @click.option(
+    "-n",
     "--limit",
     type=click.IntRange(min=0),
     default=20,
@@ -513,7 +540,8 @@ def _facets_first(
     help="Clusters to show; 0 for all.",
 )
 @click.option("--of", "of", metavar="ID", help="List the duplicates of one item.")
-@click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@click.option("-f", "--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@index_option
 @click.pass_obj
 def dupes(
     index_path: str,
@@ -572,13 +600,15 @@ def dupes(
 )
 @click.option("--min-size", type=click.IntRange(min=2), default=2, show_default=True)
 @click.option(
+    "-n",
     "--limit",
     type=click.IntRange(min=0),
     default=20,
     show_default=True,
     help="Stories to show; 0 for all.",
 )
-@click.option("--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@click.option("-f", "--format", "fmt", type=FORMAT_CHOICE, default="text", show_default=True)
+@index_option
 @click.pass_obj
 def stories(
     index_path: str,
@@ -625,8 +655,9 @@ def stories(
 @cli.command()
 @click.argument("item_id", metavar="ID", shell_complete=complete_ids)
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@index_option
 @click.pass_obj
 def show(index_path: str, item_id: str, fmt: str) -> None:
     """Show one item in full, with its related coverage, the articles citing it, and
@@ -646,8 +677,9 @@ def show(index_path: str, item_id: str, fmt: str) -> None:
 
 @cli.command()
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@index_option
 @click.pass_obj
 def stats(index_path: str, fmt: str) -> None:
     """Counts by kind, providers, topics, date span, size and schema of the index."""
@@ -662,6 +694,7 @@ def stats(index_path: str, fmt: str) -> None:
 
 
 @cli.command()
+@index_option
 @click.pass_obj
 def check(index_path: str) -> None:
     """Verify the index against its manifest of indexed files; exit 1 on any mismatch."""

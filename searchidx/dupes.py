@@ -38,6 +38,7 @@ from searchidx.dedup import numbers
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.schema import MISSING_LAST, as_text, column_reader
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for, split_dates
+from searchidx.store import reads_index
 
 #: Default similarity threshold (0-100); see the README and tests/bench for the data.
 DEFAULT_THRESHOLD = 90.0
@@ -225,6 +226,7 @@ def _check(threshold: float, window_days: float | None, min_size: int, limit: in
         raise InvalidOption("--min-size must be at least 2 and --limit not negative")
 
 
+@reads_index
 def find_dupes(
     index_path: str,
     query: str | None = None,

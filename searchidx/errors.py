@@ -48,6 +48,19 @@ class SchemaMismatch(SearchidxError):
     """The index was written by an incompatible version of searchidx."""
 
 
+class IndexDamaged(SearchidxError):
+    """The index cannot be read: a file of it is missing, cut short or unreadable."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(
+            f"index damaged: {what}; rebuild it with: searchidx index --rebuild PATH..."
+        )
+
+    def __reduce__(self) -> tuple[type[IndexDamaged], tuple[str]]:
+        return (type(self), (self.what,))
+
+
 class IndexLocked(SearchidxError):
     """Another process is writing to the index and did not finish in time."""
 

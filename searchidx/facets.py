@@ -30,6 +30,7 @@ from typing import Any
 from searchidx.errors import InvalidOption
 from searchidx.schema import MISSING_LAST, as_text, column_reader, topic_key
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for, split_dates
+from searchidx.store import reads_index
 
 FIELDS = ("provider", "domain", "topic", "kind", "year", "month", "week", "day")
 NONE = "(none)"
@@ -56,14 +57,18 @@ class FacetResult:
     field: str
     query: str | None
     total: int
+    #: Values the matching items have; "(none)", for items without one, is not a value.
     distinct: int
     buckets: list[Bucket]
     other: int = 0
+    #: Buckets not shown (past --limit or under --min-count), "(none)" included.
+    hidden: int = 0
     by_domain: bool = False
     filters: dict[str, Any] = dataclasses.field(default_factory=dict)
     seconds: float = 0.0
 
 
+@reads_index
 def facet_counts(
     index_path: str,
     fieldname: str,
@@ -107,7 +112,8 @@ def facet_counts(
         floor = min_count if min_count > 1 else 0  # empty periods are shown
     else:
         buckets.sort(key=lambda b: (-b.count, b.value.casefold(), b.value))
-    distinct = len(buckets)
+    distinct = sum(1 for b in buckets if b.value != NONE)
+    every = len(buckets)
     buckets = [b for b in buckets if b.count >= floor]
     shown = buckets if limit == 0 else buckets[:limit]
     other = sum(b.count for b in buckets[len(shown) :])
@@ -118,6 +124,7 @@ def facet_counts(
         distinct=distinct,
         buckets=shown,
         other=other,
+        hidden=every - len(shown),
         by_domain=grouped_by == "domain" and fieldname == "provider",
         filters=filters.describe(),
         seconds=time.perf_counter() - started,

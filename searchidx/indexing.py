@@ -61,7 +61,7 @@ from searchidx.documents import (
 from searchidx.errors import IndexWriteError, InvalidOption, ParseError, printable
 from searchidx.feeds import parse_any_file
 from searchidx.schema import GIST_CHARS, WORD_FIELDS, provider_key, topic_key
-from searchidx.store import FileEntry, IndexDir, Manifest, gc_paused
+from searchidx.store import READ_FAILURES, FileEntry, IndexDir, Manifest, damage, gc_paused
 
 Record = dict[str, Any]
 
@@ -507,27 +507,38 @@ class _Plan:
         self.tasks: list[Task] = []
         self.unchanged: list[str] = []
         self.stat_errors: list[ParseError] = []
-        seen = set()
-        real_roots = [os.path.realpath(r) for r in roots]
-        # The roots are absolute and normalised, so are the paths found under them.
         self.empty_roots: list[str] = []
-        for path in self._files(roots):
+        seen = set()
+        kept: set[str] = set()  # paths indexed, or kept as they were (unreadable)
+        real_roots = [os.path.realpath(r) for r in roots]
+        # One file reached by several paths (through a linked folder or a file link) is
+        # one file, indexed under its real path.
+        chosen: dict[str, os.stat_result] = {}
+        # The roots are absolute and normalised, so are the paths found under them.
+        for path, root, real_root in self._files(roots, real_roots):
             if path in seen:
                 continue
             seen.add(path)
+            real = path if root == real_root else real_root + path[len(root) :]
             try:
                 st = os.lstat(path)  # one system call a file unless it is a link
                 if stat.S_ISLNK(st.st_mode):
                     # Only the given paths are read. (A looping or dangling link fails.)
-                    if os.path.exists(path) and not _under(os.path.realpath(path), real_roots):
+                    real = os.path.realpath(path)
+                    if os.path.exists(path) and not _under(real, real_roots):
                         self.stat_errors.append(
                             ParseError(path, "link leads outside the given paths; not read")
                         )
+                        kept.add(path)
                         continue
                     st = os.stat(path)
             except OSError as exc:
                 self.stat_errors.append(ParseError(path, os_reason(exc)))
+                kept.add(path)
                 continue
+            chosen.setdefault(real, st)
+        for path, st in chosen.items():
+            kept.add(path)
             old = manifest.files.get(path)
             if old and not old.errors and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns):
                 self.unchanged.append(path)
@@ -537,15 +548,20 @@ class _Plan:
         # Global path order: with one URL in several files, the first by path wins.
         self.tasks.sort()
         self.threshold = threshold
-        self.removed = sorted(p for p in manifest.files if p not in seen and _under(p, roots))
+        self.removed = sorted(
+            p
+            for p in manifest.files
+            if p not in kept and (_under(p, roots) or _under(p, real_roots))
+        )
 
-    def _files(self, roots: list[str]) -> Iterator[str]:
-        """The article files under the roots, noting the folders that hold none."""
-        for root in roots:
+    def _files(self, roots: list[str], real_roots: list[str]) -> Iterator[tuple[str, str, str]]:
+        """The article files under the roots, each with its root and the root's real
+        path; noting the folders that hold none."""
+        for root, real_root in zip(roots, real_roots, strict=True):
             found = False
             for path in iter_article_files([root]):
                 found = True
-                yield path
+                yield path, root, real_root
             if not found:
                 self.empty_roots.append(root)
 
@@ -611,7 +627,10 @@ def update_index(
                 on_notice,
             )
             if fresh:
+                created = not ixdir.exists()
                 ixdir.switch_to(data_dir)
+                if created:
+                    on_notice(f"created index at {printable(os.path.abspath(index_path))}")
         except BaseException:
             if fresh:
                 import shutil
@@ -637,7 +656,12 @@ def _update(
 ) -> None:
     from whoosh import index as windex
 
-    ix = windex.open_dir(data_dir)
+    ix = windex.open_dir(data_dir) if fresh else ixdir.open_whoosh()
+    if not fresh:
+        try:  # every segment opens: a damaged index is said to be so, not updated
+            ix.reader().close()
+        except READ_FAILURES as exc:
+            raise damage(ixdir.path, exc) from None
     old = Manifest(generation=0) if fresh else ixdir.read_manifest(data_dir, ix.latest_generation())
     plan = _Plan(roots, old, threshold)
     for root in plan.empty_roots:
@@ -671,7 +695,7 @@ def _update(
             data_dir,
         )
         if not changed:
-            writer.cancel()
+            _abandon(writer, data_dir)  # cancelling alone leaves its segment's files
         else:
             ixdir.write_manifest(data_dir, new)
             writer.commit(mergetype=None if fresh else merge_small_segments)
@@ -724,7 +748,7 @@ def _abandon(writer: Any, data_dir: str) -> None:
     too): release Whoosh's lock and delete the unfinished segment's files."""
     segment = ""
     with contextlib.suppress(Exception):
-        segment = f"{writer.indexname}_{writer.newsegment.segid()}"
+        segment = writer.newsegment.segment_id()
     # Whoosh's multi-process writer cannot stop its sub-writers (their cancel flag is
     # set in this process only), so they are ended here, before their files go.
     for child in multiprocessing.active_children():

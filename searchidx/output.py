@@ -148,11 +148,20 @@ def _filters_text(filters: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+#: Characters of the query echoed in text output; a longer one is cut with "…".
+ECHO_WIDTH = 80
+
+
+def shortened(text: str, width: int = ECHO_WIDTH) -> str:
+    """``text`` cut to ``width`` characters, "…" included, when it is longer."""
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
 def render_search(r: SearchResult, style: Style) -> str:
     from searchidx.searching import snippet
 
     lines = []
-    head = f"{plural(r.total, 'result')} for {r.query!r}"
+    head = f"{plural(r.total, 'result')} for {shortened(r.query)!r}"
     if r.stories is not None:
         head += f" in {plural(r.stories, 'story', 'stories')}"
     head += f" ({r.seconds * 1000:.0f} ms)"
@@ -162,7 +171,7 @@ def render_search(r: SearchResult, style: Style) -> str:
     if r.partial:
         lines.append("No item has all the words; showing the best partial matches.")
     if r.suggestion:
-        lines.append(f"Did you mean: {r.suggestion}?")
+        lines.append(f"Did you mean: {shortened(r.suggestion)}?")
     if r.provider_suggestions:
         lines.append("No such provider is known. Closest: " + ", ".join(r.provider_suggestions))
     first = (r.page - 1) * r.limit
@@ -303,7 +312,7 @@ def render_facets(r: FacetResult, style: Style) -> str:
     lines = []
     scope = []
     if r.query:
-        scope.append(f"matching {r.query!r}")
+        scope.append(f"matching {shortened(r.query)!r}")
     if r.filters:
         scope.append(f"[{_filters_text(r.filters)}]")
     if scope:
@@ -318,7 +327,7 @@ def render_facets(r: FacetResult, style: Style) -> str:
         if b.also:
             row += "  " + style.dim(", ".join(b.also))
         lines.append(row.rstrip())
-    hidden = r.distinct - len(r.buckets)
+    hidden = r.hidden
     if hidden > 0:
         lines.append(style.dim(f"… {plural(hidden, 'more value')} ({plural(r.other, 'item')})"))
     noun = "domains" if r.by_domain else names[r.field]

@@ -34,7 +34,7 @@ from searchidx.schema import (
     text_analyzer,
     topic_key,
 )
-from searchidx.store import IndexDir
+from searchidx.store import IndexDir, reads_index
 
 SORTS = {
     "relevance": (None, False),
@@ -208,6 +208,7 @@ def parse_date_option(text: str, end_of_day: bool = False) -> datetime:
 _SEARCHERS: dict[str, Any] = {}
 
 
+@reads_index
 def searcher_for(index_path: str) -> Any:
     """A searcher over the last committed state of an index, kept open for the next
     call in this process and replaced when a writer has committed since. (Whoosh's own
@@ -841,6 +842,15 @@ def _ref(rec: dict[str, Any]) -> ItemRef:
     )
 
 
+def by_date(ref: ItemRef) -> tuple[bool, datetime, str, str]:
+    """Oldest first, undated last; then by title and id, for a stable order."""
+    if not ref.published:
+        return (True, datetime.min, ref.title, ref.id)
+    when = datetime.fromisoformat(ref.published).astimezone(UTC).replace(tzinfo=None)
+    return (False, when, ref.title, ref.id)
+
+
+@reads_index
 def show(index_path: str, item_id: str) -> Item:
     """One item in full, with the items it lists and the articles that cite it."""
     from whoosh import query as wq
@@ -861,8 +871,10 @@ def show(index_path: str, item_id: str) -> Item:
         related.append(_ref(_record(current)) if current else _ref({**r, "kind": "related"}))
     citing = [
         _ref(_record(hit.fields()))
-        for hit in searcher.search(wq.Term("cites", rec["id"]), limit=None, sortedby="published")
+        for hit in searcher.search(wq.Term("cites", rec["id"]), limit=None)
     ]
+    related.sort(key=by_date)
+    citing.sort(key=by_date)
     return Item(
         id=rec["id"],
         kind=rec["kind"],
@@ -888,6 +900,7 @@ def show(index_path: str, item_id: str) -> Item:
     )
 
 
+@reads_index
 def stats(index_path: str) -> Stats:
     """Counts and facts about an index."""
     from whoosh import query as wq

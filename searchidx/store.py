@@ -19,17 +19,23 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import gc
 import json
 import os
+import pickle
 import shutil
+import struct
 import time
+import warnings
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from searchidx.errors import (
+    IndexDamaged,
     IndexLocked,
     IndexNotFound,
     IndexWriteError,
@@ -73,8 +79,90 @@ class Manifest:
 
 
 def resolve_index_path(option: str | None) -> str:
-    """The index folder: the option, else the environment variable, else the default."""
-    return option or os.environ.get(ENV_VAR) or DEFAULT_INDEX
+    """The index folder: the option, else the environment variable, else the default
+    index found upward from the current folder (:func:`find_default_index`)."""
+    return option or os.environ.get(ENV_VAR) or find_default_index()
+
+
+def find_default_index(start: str | None = None) -> str:
+    """``indexes/default`` in the nearest folder, from ``start`` (the current folder) up,
+    that holds one, as git finds ``.git``; else ``indexes/default`` here (to be created).
+    One found here is named relatively, one found above by its absolute path."""
+    try:
+        here = os.path.abspath(start or os.getcwd())
+    except OSError:  # the current folder was deleted
+        return DEFAULT_INDEX
+    folder = here
+    while True:
+        candidate = os.path.join(folder, DEFAULT_INDEX)
+        if os.path.isfile(os.path.join(candidate, CURRENT)):
+            return DEFAULT_INDEX if folder == here else candidate
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return DEFAULT_INDEX
+        folder = parent
+
+
+#: What reading a missing, cut short or unreadable index file raises (from the system,
+#: or from Whoosh's own file formats: pickles, packed numbers, compressed blocks).
+READ_FAILURES = (OSError, EOFError, pickle.UnpicklingError, struct.error, zlib.error)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def damage(index_path: str, exc: BaseException) -> IndexDamaged:
+    """What a failure to read the index at ``index_path`` means, as IndexDamaged. The
+    files Whoosh had opened when it failed are dropped with the failure, quietly."""
+    _drop_quietly(exc)
+    with warnings.catch_warnings():  # the diagnosis meets the same files
+        warnings.simplefilter("ignore", ResourceWarning)
+        found = _damage(index_path, exc)
+        gc.collect()
+    return found
+
+
+def _drop_quietly(exc: BaseException) -> None:
+    """Free the frames of a failure and the files they hold open, without warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        exc.__traceback__ = None
+        exc.__context__ = None
+        gc.collect()
+
+
+def _damage(index_path: str, exc: BaseException) -> IndexDamaged:
+    if isinstance(exc, OSError):
+        name = exc.filename
+        if isinstance(name, str):
+            base = os.path.abspath(index_path)
+            full = os.path.abspath(name)
+            shown = os.path.relpath(full, base) if full.startswith(base + os.sep) else name
+            if isinstance(exc, FileNotFoundError):
+                return IndexDamaged(f"{shown} is missing")
+            reason = (exc.strerror or str(exc)).lower()
+            return IndexDamaged(f"cannot read {shown}: {reason}")
+        return IndexDamaged(f"read error: {(exc.strerror or str(exc)).lower()}")
+    detail = str(exc) or type(exc).__name__
+    bad = IndexDir(index_path).damaged_file()
+    if bad is not None:
+        return IndexDamaged(f"{bad} is cut short or corrupt ({detail})")
+    return IndexDamaged(f"a file of the index is cut short or corrupt ({detail})")
+
+
+def reads_index(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Report a failure to read the index (first argument, or ``index_path``) as
+    IndexDamaged, never as a traceback or as nothing found."""
+
+    @functools.wraps(fn)
+    def reading(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return fn(*args, **kwargs)
+        except READ_FAILURES as exc:
+            path = kwargs.get("index_path", args[0] if args else "")
+            raise damage(str(path), exc) from None
+
+    return reading
 
 
 def _now() -> str:
@@ -166,10 +254,14 @@ class IndexDir:
         return os.path.join(self.path, name)
 
     def meta(self) -> dict[str, Any]:
+        path = os.path.join(self.data_dir(), META)
         try:
-            meta: dict[str, Any] = _read_json(os.path.join(self.data_dir(), META))
-        except (OSError, ValueError) as exc:
-            raise NotAnIndex(f"{self.path}: cannot read index metadata ({exc})") from None
+            meta: dict[str, Any] = _read_json(path)
+        except OSError as exc:
+            raise damage(self.path, exc) from None
+        except ValueError as exc:
+            shown = os.path.relpath(path, self.path)
+            raise IndexDamaged(f"{shown} is not valid JSON ({exc})") from None
         return meta
 
     def check_schema(self) -> None:
@@ -186,17 +278,50 @@ class IndexDir:
     # --- Whoosh ------------------------------------------------------------------------------
 
     def open_whoosh(self) -> Any:
-        """Open the live Whoosh index, retrying if a writer switches it meanwhile."""
+        """Open the live Whoosh index, retrying if a writer switches it meanwhile; raise
+        IndexDamaged if it cannot be read."""
         from whoosh import index as windex
 
         for attempt in range(5):
+            data_dir = self.data_dir()
             try:
-                return windex.open_dir(self.data_dir())
-            except (OSError, windex.EmptyIndexError):
+                return windex.open_dir(data_dir)
+            except (windex.EmptyIndexError, *READ_FAILURES) as exc:
                 if attempt == 4:
-                    raise
+                    if isinstance(exc, windex.EmptyIndexError):
+                        shown = os.path.relpath(data_dir, self.path)
+                        raise IndexDamaged(f"{shown} has no table of contents") from None
+                    raise damage(self.path, exc) from None
+                _drop_quietly(exc)
                 time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
+
+    def damaged_file(self) -> str | None:
+        """The first file of the live Whoosh index that cannot be read (its table of
+        contents, then each segment's file), relative to the index folder, if any."""
+        from whoosh.filedb.filestore import FileStorage
+        from whoosh.index import TOC
+
+        name = "MAIN"  # Whoosh's default index name
+        try:
+            data_dir = self.data_dir()
+            storage = FileStorage(data_dir)
+            generation = TOC._latest_generation(storage, name)
+            toc = TOC._filename(name, generation)
+        except Exception:
+            return None
+        shown = os.path.relpath(data_dir, self.path)
+        try:
+            segments = TOC.read(storage, name, generation).segments
+        except Exception:
+            return os.path.join(shown, toc)
+        for segment in segments:
+            if segment.is_compound():
+                try:
+                    segment.open_compound_file(storage).close()
+                except Exception:
+                    return os.path.join(shown, segment.make_filename(segment.COMPOUND_EXT))
+        return None
 
     # --- manifests -----------------------------------------------------------------------
 
@@ -208,11 +333,13 @@ class IndexDir:
             except FileNotFoundError:
                 if generation == 0:
                     return Manifest(generation=0)
-                raise NotAnIndex(
-                    f"{self.path}: manifest for generation {generation} is missing"
-                ) from None
-            except (OSError, ValueError) as exc:
-                raise NotAnIndex(f"{self.path}: cannot read manifest ({exc})") from None
+                shown = os.path.relpath(path, self.path)
+                raise IndexDamaged(f"{shown} is missing") from None
+            except OSError as exc:
+                raise damage(self.path, exc) from None
+            except ValueError as exc:
+                shown = os.path.relpath(path, self.path)
+                raise IndexDamaged(f"{shown} is not valid JSON ({exc})") from None
             files = {p: FileEntry.from_json(row) for p, row in raw["files"].items()}
         return Manifest(generation=generation, updated=raw.get("updated", ""), files=files)
 

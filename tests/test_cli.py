@@ -72,9 +72,10 @@ def test_index_summary_and_status(write: Write, corpus: Path, index_path: str) -
     write("a.md", article("Harbor vote passes", "https://harborwire.com/a"))
     result = run("--index", index_path, "index", str(corpus))
     assert result.exit_code == 0
-    assert timeless(result.output) == (
+    assert timeless(result.stdout) == (
         f"added 1, updated 0, removed 0, unchanged 0, failed 0 in T (1 item from 1 file in {index_path})\n"
     )
+    assert result.stderr == f"created index at {index_path}\n"
     bad = write("bad.md", "---\ntitle: [oops\n---\n")
     result = run("--index", index_path, "index", str(corpus))
     assert result.exit_code == 1
@@ -231,7 +232,7 @@ def test_index_from_environment(small: str) -> None:
         (
             ["search", "x", "--format", "xml"],
             2,
-            "Error: Invalid value for '--format': 'xml' is not one of 'text', 'json', 'jsonl', 'csv'.",
+            "Error: Invalid value for '-f' / '--format': 'xml' is not one of 'text', 'json', 'jsonl', 'csv'.",
         ),
         (
             ["index", "/no/such/folder"],
@@ -350,7 +351,7 @@ def test_seed_files_done_when(seeds: Path, tmp_path: Path) -> None:
     index = str(tmp_path / "ix")
     first = run("--index", index, "index", str(seeds))
     assert first.exit_code == 0
-    assert timeless(first.output).startswith(
+    assert timeless(first.stdout).startswith(
         "added 2, updated 0, removed 0, unchanged 0, failed 0 in T (8 items"
     )
     result = run("--index", index, "search", "facial recognition", "--format", "json")
@@ -373,3 +374,112 @@ def test_seed_files_done_when(seeds: Path, tmp_path: Path) -> None:
     assert sum("assurances to the contrary" in h["title"] for h in data["hits"]) == 1
     again = run("--index", index, "index", str(seeds))
     assert timeless(again.output).startswith("added 0, updated 0, removed 0, unchanged 2, failed 0")
+
+
+# --- options: short forms, --index after the command, the default index ------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "harbor", "-f", "jsonl"],
+        ["facets", "provider", "-n", "1", "-f", "jsonl"],
+        ["dupes", "-n", "1", "-f", "json"],
+        ["show", "4f5c585a", "-f", "json"],
+        ["stats", "-f", "json"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_short_options_mean_the_long_ones(small: str, args: list[str]) -> None:
+    short = run("--index", small, *args)
+    long = run("--index", small, *[{"-f": "--format", "-n": "--limit"}.get(a, a) for a in args])
+    assert short.exit_code == 0, short.output
+    assert short.output.lstrip().startswith("{")
+
+    def timeless_json(text: str) -> str:
+        return re.sub(r'"seconds": [0-9.e-]+', '"seconds": T', timeless(text))
+
+    assert timeless_json(short.output) == timeless_json(long.output)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "harbor"],
+        ["facets", "provider"],
+        ["dupes"],
+        ["show", "4f5c585a"],
+        ["stats"],
+        ["check"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_index_after_the_command_wins(small: str, tmp_path: Path, args: list[str]) -> None:
+    missing = str(tmp_path / "none")
+    after = run("--index", missing, *args, "--index", small, env={"SEARCHIDX_INDEX": missing})
+    assert after.exit_code == 0, after.output
+    assert timeless(after.output) == timeless(run("--index", small, *args).output)
+    before = run("--index", missing, *args)
+    assert before.exit_code == 1
+
+
+def test_index_command_takes_index_after_it(corpus: Path, write: Write, tmp_path: Path) -> None:
+    write("a.md", article("Harbor vote passes", "https://harborwire.com/a"))
+    index = tmp_path / "after"
+    result = run("index", str(corpus), "--index", str(index))
+    assert result.exit_code == 0
+    assert result.stderr == f"created index at {index}\n"
+    again = run("index", str(corpus), "--index", str(index))
+    assert (again.exit_code, again.stderr) == (0, "")
+    rebuilt = run("index", "--rebuild", str(corpus), "--index", str(index))
+    assert (rebuilt.exit_code, rebuilt.stderr) == (0, "")
+
+
+def test_default_index_is_found_up_the_tree(
+    corpus: Path, write: Write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from searchidx.store import find_default_index
+
+    write("a.md", article("Harbor vote passes", "https://harborwire.com/a"))
+    project = tmp_path / "project"
+    deeper = project / "notes" / "2024"
+    deeper.mkdir(parents=True)
+    no_env = {"SEARCHIDX_INDEX": None}
+    assert find_default_index(str(deeper)) == "indexes/default"  # none anywhere up
+    monkeypatch.chdir(project)
+    created = run("index", str(corpus), env=no_env)
+    assert created.exit_code == 0
+    assert created.stderr == f"created index at {project / 'indexes' / 'default'}\n"
+    assert find_default_index(str(deeper)) == str(project / "indexes" / "default")
+    assert find_default_index(str(project)) == "indexes/default"
+    monkeypatch.chdir(deeper)
+    stats = run("stats", "-f", "json", env=no_env)
+    assert json.loads(stats.output)["index"] == str(project / "indexes" / "default")
+    found = run("search", "harbor", "-f", "jsonl", env=no_env)
+    assert [json.loads(line)["title"] for line in found.output.splitlines()] == [
+        "Harbor vote passes"
+    ]
+    # The environment variable, when set, is used as it is.
+    elsewhere = str(tmp_path / "elsewhere")
+    missing = run("stats", env={"SEARCHIDX_INDEX": elsewhere})
+    assert (
+        missing.output
+        == f"Error: no index at {elsewhere}; create one with: searchidx index PATH...\n"
+    )
+
+
+def test_a_long_query_is_echoed_shortened(small: str) -> None:
+    query = " ".join(["harbr"] * 1000)[:5000]
+    result = run("--index", small, "search", query)
+    assert result.exit_code == 0
+    echo = "harbr " * 12 + "harbr h…"
+    assert len(echo) == 80
+    assert timeless(result.output).splitlines()[:2] == [
+        f"0 results for '{echo}' (T)",
+        "Did you mean: " + "harbor " * 11 + "ha…?",
+    ]
+    assert len(result.output) < 300
+    facets = run("--index", small, "facets", "provider", query)
+    assert facets.output.splitlines()[0] == f"provider counts of items matching '{echo}'"
+    full = json.loads(run("--index", small, "search", query, "-f", "json").output)
+    assert full["query"] == query  # machine-readable output keeps it whole

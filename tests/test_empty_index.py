@@ -40,9 +40,10 @@ def empty(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         for path in corpus.iterdir():
             if path.suffix != ".pdf":
                 path.unlink()
+    created = "" if request.param == "emptied-by-updates" else f"created index at {index}\n"
     result = run(index, "index", str(corpus))
     assert result.exit_code == 0, result.output
-    assert result.stderr == f"no article files found under {corpus}\n"
+    assert result.stderr == f"no article files found under {corpus}\n{created}"
     assert timeless(result.stdout).endswith(f" in T (0 items from 0 files in {index})\n")
     return index
 
@@ -134,4 +135,6 @@ def test_a_named_file_is_read_whatever_its_suffix(tmp_path: Path) -> None:
     notes.write_text(front_matter({"title": "x"}), encoding="utf-8")
     result = run(str(tmp_path / "index"), "index", str(notes))
     assert result.exit_code == 1
-    assert result.stderr == f"{notes}: unsupported file type '.pdf'\n"
+    assert result.stderr == (
+        f"{notes}: unsupported file type '.pdf'\ncreated index at {tmp_path / 'index'}\n"
+    )

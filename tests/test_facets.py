@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from searchidx.facets import FIELDS, NONE, facet_counts
 from searchidx.indexing import update_index
 from searchidx.output import bar
 from searchidx.searching import Filters
-from tests.conftest import front_matter
+from tests.conftest import article, front_matter
 
 WORDS = [
     "alpha",
@@ -331,7 +332,9 @@ def test_cli_json_adds_up(sample_index: str) -> None:
     data = json.loads(out)
     assert list(data)[:5] == ["field", "query", "total", "distinct", "buckets"]
     assert sum(b["count"] for b in data["buckets"]) == data["total"] == 50
-    assert data["distinct"] == len(data["buckets"]) == 14
+    assert len(data["buckets"]) == 15
+    assert data["buckets"][-1]["value"] == "(none)"
+    assert data["distinct"] == 14  # "(none)" is not a provider
 
 
 def test_cli_jsonl_csv_and_errors(sample_index: str) -> None:
@@ -465,3 +468,34 @@ def test_too_long_a_timeline_is_refused(write: Any, tmp_path: Path, index_path: 
         "use a longer period or --since/--until" in result.output
     )
     assert len(facet_counts(index_path, "week").buckets) == 6471
+
+
+def test_stats_and_facets_count_providers_alike(
+    write: Callable[..., Path], corpus: Path, index_path: str
+) -> None:
+    """Distinct provider keys of live items, "(none)" not counted: on an index with
+    spelling variants of one provider, an item without one, and a provider whose only
+    file an update removed."""
+    from searchidx.searching import stats
+
+    write("a.md", article("One", "https://r.com/1", provider="Reuters", domain="reuters.com"))
+    write("b.md", article("Two", "https://r.com/2", provider="REUTERS", domain="reuters.com"))
+    write("c.md", article("Three", "https://r.com/3", provider=" reuters ", domain="reuters.com"))
+    write("cc.md", article("Again", "https://r.com/4", provider="Reuters", domain="reuters.com"))
+    write("d.md", article("Four", "https://h.com/4"))
+    write("e.md", article("Five", "https://n.com/5", provider=None))
+    gone = write("f.md", article("Six", "https://g.com/6", provider="Gone Daily", domain="g.com"))
+    update_index(index_path, [str(corpus)], jobs=1)
+    gone.unlink()
+    write("g.md", article("Seven", "https://h.com/7"))
+    update_index(index_path, [str(corpus)], jobs=1)
+    facets = facet_counts(index_path, "provider", limit=0)
+    assert [(b.value, b.count) for b in facets.buckets] == [
+        ("Reuters", 4),
+        ("Harbor Wire", 2),
+        ("(none)", 1),
+    ]
+    assert facets.distinct == stats(index_path).providers == 2
+    text = CliRunner().invoke(cli, ["--index", index_path, "facets", "provider"]).output
+    assert text.splitlines()[-1] == "7 items, 2 providers"
+    assert "providers: 2\n" in CliRunner().invoke(cli, ["--index", index_path, "stats"]).output

@@ -438,7 +438,9 @@ def test_an_unforeseen_failure_on_one_file_is_that_files_error(
     index = str(tmp_path / "index")
     result = CliRunner().invoke(cli, ["--index", index, "index", "--jobs", "2", str(corpus)])
     assert result.exit_code == 1
-    assert result.stderr == f"{corpus}/042.md: cannot be read: Unpicklable('1/2')\n"
+    assert result.stderr == (
+        f"{corpus}/042.md: cannot be read: Unpicklable('1/2')\ncreated index at {index}\n"
+    )
     assert result.stdout.startswith("added 119, updated 0, removed 0, unchanged 0, failed 1 ")
 
 
@@ -455,3 +457,29 @@ def test_parse_errors_pickle() -> None:
         3,
         "a.md:3: bad",
     )
+
+
+def test_a_reading_process_that_dies_in_a_big_first_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beside Whoosh's own writing processes: all end, and nothing is left."""
+    from searchidx import indexing
+
+    monkeypatch.setattr(indexing, "BIG_BUILD", 50)
+    corpus = tmp_path / "corpus"
+    _many(corpus, 300)
+    load = indexing._load_file
+    parent = os.getpid()
+
+    def dying(task: indexing.Task) -> indexing.Loaded:
+        if task[0].endswith("250.md") and os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return load(task)
+
+    monkeypatch.setattr(indexing, "_load_file", dying)
+    index = str(tmp_path / "index")
+    result = CliRunner().invoke(cli, ["--index", index, "index", "--jobs", "2", str(corpus)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: a file-reading process stopped unexpectedly")
+    assert multiprocessing.active_children() == []
+    assert os.listdir(index) == ["write.lock"]

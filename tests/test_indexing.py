@@ -374,3 +374,35 @@ def test_updates_keep_few_segments(write: Write, corpus: Path, index_path: str) 
     assert counts == [2, 3, 4, 2, 3, 4, 2, 3]
     assert SMALL_SEGMENTS == 2
     assert len(records(index_path)) == 40
+
+
+@pytest.mark.parametrize(
+    "roots",
+    [["real", "link"], ["link", "real"], ["link"], ["real"], ["real", "real/inner-link"]],
+    ids=["both", "link-first", "link-only", "real-only", "nested-link"],
+)
+def test_a_file_reached_by_two_paths_is_one_file(tmp_path: Path, roots: list[str]) -> None:
+    """Through a linked folder, a link to a file, or both: one file, under its real path,
+    whichever paths reach it, across updates."""
+    real = tmp_path / "real"
+    shutil.copytree(SAMPLES, real)
+    (tmp_path / "link").symlink_to(real)
+    (real / "zz-again.md").symlink_to("001-flood-barrier-approved.md")
+    (real / "inner-link").symlink_to(real)  # a folder link inside a root is not walked
+    index = str(tmp_path / "index")
+    files = sorted(str(p) for p in real.iterdir() if not p.is_symlink())
+    first = update_index(index, [str(real)], jobs=1)
+    assert (first.added, first.files, first.items) == (31, 31, 41)
+    for _ in range(2):
+        again = update_index(index, [str(tmp_path / r) for r in roots], jobs=1)
+        assert (again.added, again.removed, again.unchanged, again.failed) == (0, 0, 31, 0)
+        assert (again.files, again.items) == (31, 41)
+    entries = IndexDir(index).read_manifest(
+        IndexDir(index).data_dir(), IndexDir(index).open_whoosh().latest_generation()
+    )
+    assert sorted(entries.files) == files
+    # Changed through the link: updated once, under its real path.
+    link_file = tmp_path / "link" / "002-flood-barrier-coastal-daily.md"
+    link_file.write_text(link_file.read_text(encoding="utf-8").replace("Coastal", "Coast"))
+    changed = update_index(index, [str(tmp_path / "link"), str(real)], jobs=1)
+    assert (changed.updated, changed.added, changed.removed, changed.files) == (1, 0, 0, 31)

@@ -1,0 +1,193 @@
+"""A damaged index (a file missing, cut short or unreadable) makes every command say so
+and exit 1: never a traceback, never "0 results". ``--rebuild`` recovers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from searchidx.cli import cli
+from searchidx.errors import IndexDamaged
+from searchidx.facets import facet_counts
+from searchidx.store import IndexDir
+from tests.conftest import ROOT, SAMPLES, article, front_matter
+
+REBUILD = "; rebuild it with: searchidx index --rebuild PATH...\n"
+
+
+@pytest.fixture(scope="module")
+def updated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """An index of the samples updated three times: several segments."""
+    root = tmp_path_factory.mktemp("damaged")
+    corpus = root / "corpus"
+    shutil.copytree(SAMPLES, corpus)
+    index = str(root / "index")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--index", index, "index", str(corpus)]).exit_code == 0
+    for n in range(3):
+        (corpus / f"extra{n}.md").write_text(
+            front_matter(article(f"Extra story {n}", f"https://harborwire.com/extra/{n}")),
+            encoding="utf-8",
+        )
+        assert runner.invoke(cli, ["--index", index, "index", str(corpus)]).exit_code == 0
+    return corpus, index
+
+
+def segments(index: str) -> list[str]:
+    data = IndexDir(index).data_dir()
+    return sorted(n for n in os.listdir(data) if n.endswith(".seg"))
+
+
+def data_name(index: str) -> str:
+    return os.path.basename(IndexDir(index).data_dir())
+
+
+def some_id(index: str) -> str:
+    from whoosh import index as windex
+
+    with windex.open_dir(IndexDir(index).data_dir()).searcher() as searcher:
+        return str(next(searcher.all_stored_fields())["id"])
+
+
+def toc(index: str) -> str:
+    data = IndexDir(index).data_dir()
+    return next(n for n in os.listdir(data) if n.endswith(".toc"))
+
+
+def remove_segment(index: str) -> str:
+    name = segments(index)[-1]
+    os.unlink(os.path.join(IndexDir(index).data_dir(), name))
+    return f"{data_name(index)}/{name} is missing"
+
+
+def cut_segment(index: str) -> str:
+    name = segments(index)[0]
+    with open(os.path.join(IndexDir(index).data_dir(), name), "r+b") as fh:
+        fh.truncate(1000)
+    return f"{data_name(index)}/{name} is cut short or corrupt (Ran out of input)"
+
+
+def cut_toc(index: str) -> str:
+    name = toc(index)
+    with open(os.path.join(IndexDir(index).data_dir(), name), "r+b") as fh:
+        fh.truncate(20)
+    return f"{data_name(index)}/{name} is cut short or corrupt (pickle data was truncated)"
+
+
+def remove_toc(index: str) -> str:
+    os.unlink(os.path.join(IndexDir(index).data_dir(), toc(index)))
+    return f"{data_name(index)} has no table of contents"
+
+
+def bad_meta(index: str) -> str:
+    Path(IndexDir(index).data_dir(), "meta.json").write_text("{", encoding="utf-8")
+    return (
+        f"{data_name(index)}/meta.json is not valid JSON "
+        "(Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"
+    )
+
+
+def remove_manifest(index: str) -> str:
+    data = IndexDir(index).data_dir()
+    name = next(n for n in os.listdir(data) if n.startswith("manifest-"))
+    os.unlink(os.path.join(data, name))
+    return f"{data_name(index)}/{name} is missing"
+
+
+DAMAGES: dict[str, Callable[[str], str]] = {
+    "segment-missing": remove_segment,
+    "segment-cut": cut_segment,
+    "toc-cut": cut_toc,
+    "toc-missing": remove_toc,
+    "meta-invalid": bad_meta,
+    "manifest-missing": remove_manifest,
+}
+COMMANDS = [
+    ["search", "flood"],
+    ["search", "flood", "--format", "json"],
+    ["facets", "provider"],
+    ["dupes"],
+    ["show", "ID"],
+    ["stats"],
+    ["check"],
+    ["index", "CORPUS"],
+]
+#: The manifest is only read by the commands that speak of files.
+MANIFEST_READERS = {"stats", "check", "index"}
+
+
+@pytest.fixture
+def damaged(
+    updated: tuple[Path, str], tmp_path: Path, request: pytest.FixtureRequest
+) -> tuple[Path, str, str, str]:
+    corpus, built = updated
+    index = str(tmp_path / "index")
+    shutil.copytree(built, index)
+    item = some_id(index)
+    assert len(segments(index)) >= 2
+    what = DAMAGES[request.param](index)
+    return corpus, index, item, what
+
+
+@pytest.mark.parametrize("damaged", list(DAMAGES), indirect=True)
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: "-".join(c))
+def test_every_command_says_the_index_is_damaged(
+    damaged: tuple[Path, str, str, str], command: list[str], request: pytest.FixtureRequest
+) -> None:
+    corpus, index, item, what = damaged
+    args = [{"ID": item, "CORPUS": str(corpus)}.get(a, a) for a in command]
+    result = CliRunner().invoke(cli, ["--index", index, *args])
+    if "manifest" in what and command[0] not in MANIFEST_READERS:
+        assert result.exit_code == 0, result.output  # the items themselves are sound
+        return
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == f"Error: index damaged: {what}{REBUILD}"
+
+
+@pytest.mark.parametrize("damaged", ["segment-missing", "toc-cut"], indirect=True)
+def test_core_raises_index_damaged_and_rebuild_recovers(
+    damaged: tuple[Path, str, str, str],
+) -> None:
+    corpus, index, _, what = damaged
+    with pytest.raises(IndexDamaged) as caught:
+        facet_counts(index, "provider")
+    assert caught.value.what == what
+    result = CliRunner().invoke(cli, ["--index", index, "index", "--rebuild", str(corpus)])
+    assert result.exit_code == 0, result.output
+    check = CliRunner().invoke(cli, ["--index", index, "check"])
+    assert check.exit_code == 0, check.output
+    search = CliRunner().invoke(cli, ["--index", index, "search", "extra", "--format", "json"])
+    assert json.loads(search.output)["total"] == 3
+
+
+def test_an_unreadable_segment(updated: tuple[Path, str], tmp_path: Path) -> None:
+    """As in test_bad_input: root reads everything, so the command runs without the
+    capabilities that override file permissions."""
+    _, built = updated
+    index = str(tmp_path / "index")
+    shutil.copytree(built, index)
+    name = segments(index)[0]
+    os.chmod(os.path.join(IndexDir(index).data_dir(), name), 0)
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: cannot make a file unreadable")
+        caps = "-dac_override,-dac_read_search"
+        prefix = [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}", "--"]
+    for command in (["search", "flood"], ["stats"], ["check"]):
+        cmd = [*prefix, sys.executable, "-m", "searchidx", "--index", index, *command]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+        assert (proc.returncode, proc.stdout) == (1, "")
+        assert proc.stderr == (
+            f"Error: index damaged: cannot read {data_name(index)}/{name}: "
+            f"permission denied{REBUILD}"
+        )
