@@ -348,6 +348,18 @@ def bench(sizes: list[int], runs: int, full: bool, work: Path) -> Report:
             )
         )
 
+    # --- completion: a shell runs searchidx on every TAB ---------------------------------------
+    words = f"searchidx --index {idx} search --provider reu"
+    completing = ["env", "_SEARCHIDX_COMPLETE=bash_complete", f"COMP_WORDS={words}", "COMP_CWORD=5"]
+    for name, cmd, target, limit in (
+        ("searchidx --version (start-up, the floor)", [*CLI, "--version"], "", None),
+        (f"complete --provider reu<TAB> ({label})", [*completing, *CLI], "< 0.3 s", 0.3),
+    ):
+        vals, rss = repeat(runs, _wall, cmd)
+        report.add(
+            Figure(name, vals, "s", target, statistics.median(vals) < limit if limit else None, rss)
+        )
+
     # --- SQLite FTS5 -----------------------------------------------------------------------
     seconds, rss, f = run_step(
         [PY, "-m", "tests.bench.steps", "fts5", str(big_corpus), "--rounds", str(runs)]
