@@ -20,6 +20,42 @@ from searchidx.store import ENV_VAR, resolve_index_path
 if TYPE_CHECKING:
     from searchidx.searching import Filters
 
+
+class QueryCommand(click.Command):
+    """A command whose QUERY may hold ``-word`` exclusions: a word of more than one
+    letter after "-" is a query word, not short options run together (``-fox`` is not
+    ``-f ox``), unless it is the value of the option before it. Short options take
+    their value as the next word: ``-n 5``, ``-f json``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        valued = {
+            name
+            for param in self.params
+            if isinstance(param, click.Option) and not param.is_flag
+            for name in param.opts
+        }
+        words: dict[str, str] = {}
+        out: list[str] = []
+        for i, arg in enumerate(args):
+            if arg == "--":
+                out += args[i:]
+                break
+            after_option = bool(out) and out[-1] in valued
+            if len(arg) > 2 and arg[0] == "-" and arg[1] != "-" and not after_option:
+                key = f"\x00{len(words)}"
+                words[key] = arg
+                arg = key
+            out.append(arg)
+        ctx.meta["query_words"] = words
+        return super().parse_args(ctx, out)
+
+
+def _query_words(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    """The query's words as typed (see :class:`QueryCommand`)."""
+    words = ctx.meta.get("query_words", {})
+    return tuple(words.get(word, word) for word in value)
+
+
 FORMAT_CHOICE = click.Choice(["text", "json", "jsonl", "csv"])
 
 
@@ -327,8 +363,8 @@ def make_filters(kwargs: dict[str, Any]) -> Filters:
     )
 
 
-@cli.command(context_settings={"ignore_unknown_options": True})
-@click.argument("query", nargs=-1, required=True)
+@cli.command(cls=QueryCommand, context_settings={"ignore_unknown_options": True})
+@click.argument("query", nargs=-1, required=True, callback=_query_words)
 @filter_options
 @click.option("--literal", is_flag=True, help="Treat the query as plain words.")
 @click.option(
@@ -401,9 +437,9 @@ def search(
 FACET_FIELDS = ("provider", "domain", "topic", "kind", "year", "month", "week", "day")
 
 
-@cli.command()
+@cli.command(cls=QueryCommand)
 @click.argument("field", type=click.Choice(FACET_FIELDS), metavar="FIELD")
-@click.argument("query", nargs=-1)
+@click.argument("query", nargs=-1, callback=_query_words)
 @filter_options
 @click.option("--by-domain", is_flag=True, help="Group providers by domain instead of name.")
 @click.option(
@@ -512,8 +548,8 @@ def _facets_first(
 # --- duplicate stories ----------------------------------------------------------------------
 
 
-@cli.command()
-@click.argument("query", nargs=-1)
+@cli.command(cls=QueryCommand)
+@click.argument("query", nargs=-1, callback=_query_words)
 @filter_options
 @click.option(
     "--threshold",
@@ -588,8 +624,8 @@ def dupes(
 # --- stories ----------------------------------------------------------------------------
 
 
-@cli.command()
-@click.argument("query", nargs=-1)
+@cli.command(cls=QueryCommand)
+@click.argument("query", nargs=-1, callback=_query_words)
 @filter_options
 @click.option(
     "--min-outlets",

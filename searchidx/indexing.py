@@ -789,45 +789,52 @@ def _apply(
 
     batch_folder = writer.temp_storage().folder if isinstance(writer, BatchWriter) else None
     done = 0
-    for chunk in load_files(plan.tasks, jobs, batch_folder):
-        added: list[tuple[ArticleDoc, bool]] = []  # a fresh build's items, and which are new
-        for loaded in chunk.files:
-            done += 1
-            on_progress(done)
-            for err in loaded.errors:
-                on_error(err)
-            summary.failed += len(loaded.errors)
-            previous = old.files.get(loaded.path)
-            if loaded.same_content:
-                assert previous is not None
-                new.files[loaded.path] = FileEntry(
-                    loaded.size, loaded.mtime_ns, loaded.digest, previous.ids, previous.cites, 0
-                )
-                summary.unchanged += 1
-                touched += 1
-                continue
-            if not loaded.docs:
-                continue  # nothing usable: whatever was indexed from it before stays
-            if previous is not None:
-                summary.updated += 1
-                dirty.add(loaded.path)
-            else:
-                summary.added += 1
-            new.files[loaded.path] = _file_entry(loaded)
-            for doc in loaded.docs:
-                for item, line in zip(doc.record["related_ids"], doc.related_lines, strict=True):
-                    if spill is None:
-                        citations[item].append((doc.id, json.loads(line)[2]))
-                    elif item not in written:
-                        spill.add(line)
-                if fresh:
-                    # Files arrive in path order, so the first claimant of an id wins.
-                    added.append((doc, doc.id not in written))
-                    written.add(doc.id)
+    try:
+        for chunk in load_files(plan.tasks, jobs, batch_folder):
+            added: list[tuple[ArticleDoc, bool]] = []  # a fresh build's items, and which are new
+            for loaded in chunk.files:
+                done += 1
+                on_progress(done)
+                for err in loaded.errors:
+                    on_error(err)
+                summary.failed += len(loaded.errors)
+                previous = old.files.get(loaded.path)
+                if loaded.same_content:
+                    assert previous is not None
+                    new.files[loaded.path] = FileEntry(
+                        loaded.size, loaded.mtime_ns, loaded.digest, previous.ids, previous.cites, 0
+                    )
+                    summary.unchanged += 1
+                    touched += 1
+                    continue
+                if not loaded.docs:
+                    continue  # nothing usable: whatever was indexed from it before stays
+                if previous is not None:
+                    summary.updated += 1
+                    dirty.add(loaded.path)
                 else:
-                    articles[doc.id].append(doc)
-        with _sigint_deferred():
-            _add_chunk(writer, chunk, added, batch_folder)
+                    summary.added += 1
+                new.files[loaded.path] = _file_entry(loaded)
+                for doc in loaded.docs:
+                    for item, line in zip(
+                        doc.record["related_ids"], doc.related_lines, strict=True
+                    ):
+                        if spill is None:
+                            citations[item].append((doc.id, json.loads(line)[2]))
+                        elif item not in written:
+                            spill.add(line)
+                    if fresh:
+                        # Files arrive in path order, so the first claimant of an id wins.
+                        added.append((doc, doc.id not in written))
+                        written.add(doc.id)
+                    else:
+                        articles[doc.id].append(doc)
+            with _sigint_deferred():
+                _add_chunk(writer, chunk, added, batch_folder)
+    except BaseException:
+        if spill is not None:  # the run fails: its data folder, spill included, goes
+            spill.fh.close()
+        raise
 
     for path in plan.removed:
         del new.files[path]

@@ -202,7 +202,7 @@ def test_index_from_environment(small: str) -> None:
         (
             ["search", "x", "--limit", "-1"],
             2,
-            "Error: Invalid value for '--limit': -1 is not in the range x>=0.",
+            "Error: Invalid value for '-n' / '--limit': -1 is not in the range x>=0.",
         ),
         (
             ["search", "x", "--limit", "0", "--page", "2"],
@@ -483,3 +483,22 @@ def test_a_long_query_is_echoed_shortened(small: str) -> None:
     assert facets.output.splitlines()[0] == f"provider counts of items matching '{echo}'"
     full = json.loads(run("--index", small, "search", query, "-f", "json").output)
     assert full["query"] == query  # machine-readable output keeps it whole
+
+
+@pytest.mark.parametrize(
+    ("args", "titles"),
+    [
+        (["harbor", "-fare", "-f", "jsonl"], ["Harbor vote passes"]),
+        (["harbor", "-fare", "-n", "5", "-f", "jsonl"], ["Harbor vote passes"]),
+        (["harbor", "-news", "-f", "jsonl"], ["Harbor vote passes", "Fare rise approved"]),
+        (["-f", "jsonl", "--", "-fare", "harbor"], ["Harbor vote passes"]),
+    ],
+)
+def test_minus_words_are_query_words_not_short_options(
+    small: str, args: list[str], titles: list[str]
+) -> None:
+    result = run("--index", small, "search", *args)
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["title"] for line in result.output.splitlines()] == titles
+    facets = run("--index", small, "facets", "provider", "harbor", "-fare", "-n", "1")
+    assert facets.output.splitlines()[0] == "provider counts of items matching 'harbor -fare'"

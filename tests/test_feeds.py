@@ -351,6 +351,7 @@ def test_bad_items_are_reported_and_the_rest_indexed(tmp_path: Path, index_path:
         f"{folder}/bad-item.rss:13: published date cannot be read: 'the day after yesterday'",
         f"{folder}/bad-row.csv:3: title is empty",
         f"{folder}/bad-row.csv:4: url is not a URL: 'civicsignal.org/quillon-severance'",
+        f"created index at {index_path}",
     ]
     assert "failed 4" in result.stdout and "(5 items from 3 files in" in result.stdout
     assert search(index_path, "quillon").total == 2
