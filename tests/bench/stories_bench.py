@@ -249,8 +249,10 @@ def everything(path: Path) -> bool:
         return False
     n, stories, grouping = out.split()
     ok = wall < 120 and rss_mb < 1536
+    cpu = usage.ru_utime + usage.ru_stime
     print(
-        f"all {int(n):,} headlines: {int(stories):,} stories in {wall:.1f} s wall "
+        f"all {int(n):,} headlines: {int(stories):,} stories in {wall:.1f} s wall, "
+        f"{cpu:.1f} s CPU "
         f"(grouping alone {grouping} s, the rest reading and normalising), "
         f"peak {rss_mb:,.0f} MB; targets < 120 s, < 1,536 MB -> {'met' if ok else 'NOT met'}"
     )
