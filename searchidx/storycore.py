@@ -44,16 +44,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 #: Mean similarity two clusters need to merge (see tests/bench/stories_bench.py).
-DEFAULT_THRESHOLD = 0.25
+DEFAULT_THRESHOLD = 0.5
 #: Least similarity of a candidate pair: lower pairs count as 0 in the mean.
 EDGE_MIN = 0.3
 #: Candidate pairs are at most this many days apart (undated items pair with all).
 DEFAULT_WINDOW_DAYS = 3.0
 #: Added to the similarity of two items a related list names as one story.
-RELATED_BONUS = 0.25
-#: ... in full when their cosine reaches this, in proportion below: a related list's
+RELATED_BONUS = 0.35
+#: ... in full when their cosine reaches this, by the square of the share below: a related list's
 #: claim that the texts do not back (a shared topic word at most) counts for little.
 LINK_FULL = 0.15
+#: Time at the scale of days, as three extra dimensions (the day, half on each side),
+#: so that it enters the mean similarity of clusters: the square of this is added to
+#: the similarity of two items of one day, 2/3 of it a day apart, 1/6 two days apart.
+TIME_WEIGHT = 0.55
+#: Least mean similarity without time of two clusters that merge.
+TEXT_FLOOR = 0.2
 #: Weight of excerpt words against title words.
 EXCERPT_WEIGHT = 0.5
 #: Words with digits (numbers, years, prices) count this many times.
@@ -147,7 +153,19 @@ def vector(e: Entry, weights: dict[str, float], unseen: float) -> dict[str, floa
     for w in words(e.title):
         vec[w] = weights.get(w, unseen)
     norm = math.sqrt(sum(v * v for v in vec.values()))
-    return {w: v / norm for w, v in vec.items()} if norm else {}
+    if not norm:
+        return {}
+    vec = {w: v / norm for w, v in vec.items()}
+    if e.time is not None and TIME_WEIGHT:
+        day = e.time // _DAY
+        vec[f"@{day}"] = TIME_WEIGHT
+        vec[f"@{day - 1}"] = vec[f"@{day + 1}"] = TIME_WEIGHT / 2
+    return vec
+
+
+def time_similarity(a: dict[str, float], b: dict[str, float]) -> float:
+    """The part of two vectors' dot product that their days give."""
+    return sum(v * b.get(w, 0.0) for w, v in a.items() if w[0] == "@")
 
 
 def dot(a: dict[str, float], b: dict[str, float]) -> float:
@@ -242,59 +260,75 @@ def average_link(
 ) -> list[list[int]]:
     """Average-link clusters of one component (``edges``: its candidate pairs).
 
-    The sum of cosines over all member pairs of two clusters is the dot product of
+    The sum of similarities over all member pairs of two clusters is the dot product of
     their summed vectors, so the mean is exact without storing every pair: the sums of
     clusters joined by a candidate pair are kept and added up on merges (a sum not kept
-    is one dot product); related-list bonuses ride on their pairs. Only clusters joined
-    by a candidate pair are compared. A cluster is named by its smallest key; merges go
-    best mean first, ties by the two names, so results are deterministic."""
+    is one dot product); related-list bonuses ride on their pairs. Two clusters merge
+    when their mean reaches ``threshold`` and the mean without time reaches
+    ``TEXT_FLOOR`` (days alone never make a story). Only clusters joined by a candidate
+    pair are compared. A cluster is named by its smallest key; merges go best mean
+    first, ties by the two names, so results are deterministic."""
     size = {keys[i]: 1 for i in members}
     items = {keys[i]: [i] for i in members}
     sums = {keys[i]: vectors[i] for i in members}  # copied before the first change
+    tsums = {keys[i]: {w: v for w, v in vectors[i].items() if w[0] == "@"} for i in members}
     psum: dict[str, dict[str, float]] = {keys[i]: {} for i in members}
-    for (i, j), s in edges.items():
-        s += bonus.get((i, j), 0.0)
-        psum[keys[i]][keys[j]] = s
-        psum[keys[j]][keys[i]] = s
+    ptime: dict[str, dict[str, float]] = {keys[i]: {} for i in members}
+    for i, j in edges:
+        a, b = keys[i], keys[j]
+        s = dot(vectors[i], vectors[j]) + bonus.get((i, j), 0.0)
+        t = dot(tsums[a], tsums[b])
+        psum[a][b] = psum[b][a] = s
+        ptime[a][b] = ptime[b][a] = t
     version = dict.fromkeys(size, 0)
     heap: list[tuple[float, str, str, int, int]] = []
+
+    def consider(a: str, b: str) -> None:
+        pairs = size[a] * size[b]
+        s = psum[a][b]
+        if s >= threshold * pairs and s - ptime[a][b] >= TEXT_FLOOR * pairs:
+            lo, hi = (a, b) if a < b else (b, a)
+            heap.append((-s / pairs, lo, hi, version[lo], version[hi]))
+
     for a, row in psum.items():
-        for b, s in row.items():
-            if a < b and s >= threshold:
-                heap.append((-s, a, b, 0, 0))
+        for b in row:
+            if a < b:
+                consider(a, b)
     heapq.heapify(heap)
     while heap:
         _, keep, gone, vk, vg = heapq.heappop(heap)  # keep < gone
         if version.get(keep) != vk or version.get(gone) != vg:
             continue  # stale: one of them has changed since
-        row_k, row_g = psum[keep], psum.pop(gone)
-        row_k.pop(gone, None)
-        row_g.pop(keep, None)
-        for c, s in row_g.items():
-            known = row_k.get(c)
-            if known is None:
-                known = dot(sums[keep], sums[c])
-            row_k[c] = known + s
-            row_c = psum[c]
-            row_c.pop(gone, None)
-            row_c[keep] = row_k[c]
-        for c in row_k.keys() - row_g.keys():
-            s = row_k[c] + dot(sums[gone], sums[c])
-            row_k[c] = s
-            psum[c][keep] = s
-        merged = dict(sums[keep]) if size[keep] == 1 else sums[keep]
-        for w, v in sums.pop(gone).items():
-            merged[w] = merged.get(w, 0.0) + v
-        sums[keep] = merged
+        for table, vecs in ((psum, sums), (ptime, tsums)):
+            row_k, row_g = table[keep], table.pop(gone)
+            row_k.pop(gone, None)
+            row_g.pop(keep, None)
+            for c, s in row_g.items():
+                known = row_k.get(c)
+                if known is None:
+                    known = dot(vecs[keep], vecs[c])
+                row_k[c] = known + s
+                row_c = table[c]
+                row_c.pop(gone, None)
+                row_c[keep] = row_k[c]
+            for c in row_k.keys() - row_g.keys():
+                s = row_k[c] + dot(vecs[gone], vecs[c])
+                row_k[c] = s
+                table[c][keep] = s
+        for vecs in (sums, tsums):
+            merged = dict(vecs[keep]) if size[keep] == 1 else vecs[keep]
+            for w, v in vecs.pop(gone).items():
+                merged[w] = merged.get(w, 0.0) + v
+            vecs[keep] = merged
         size[keep] += size.pop(gone)
         items[keep] += items.pop(gone)
         del version[gone]
         version[keep] += 1
-        for c, s in row_k.items():
-            m = s / (size[keep] * size[c])
-            if m >= threshold:
-                lo, hi = (keep, c) if keep < c else (c, keep)
-                heapq.heappush(heap, (-m, lo, hi, version[lo], version[hi]))
+        for c in psum[keep]:
+            before = len(heap)
+            consider(keep, c)
+            if len(heap) > before:
+                heapq.heappush(heap, heap.pop())
     return [sorted(v) for v in items.values() if len(v) > 1]
 
 
@@ -322,7 +356,8 @@ def group(
     for a, b in links:
         pair = (a, b) if a < b else (b, a)
         if pair in edges and a != b:
-            bonus[pair] = RELATED_BONUS * min(1.0, edges[pair] / LINK_FULL)
+            text = edges[pair] - time_similarity(vectors[a], vectors[b])
+            bonus[pair] = RELATED_BONUS * min(1.0, text / LINK_FULL) ** 2
     return cluster_components(len(entries), vectors, edges, bonus, keys, threshold)
 
 
