@@ -202,7 +202,7 @@ def test_index_from_environment(small: str) -> None:
         (
             ["search", "x", "--limit", "-1"],
             2,
-            "Error: Invalid value for '--limit': -1 is not in the range x>=0.",
+            "Error: Invalid value for '-n' / '--limit': -1 is not in the range x>=0.",
         ),
         (
             ["search", "x", "--limit", "0", "--page", "2"],

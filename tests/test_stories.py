@@ -355,8 +355,8 @@ def test_cli_formats(write: Write, index_path: str) -> None:
     [
         (["--min-outlets", "0"], 2, "Invalid value for '--min-outlets'"),
         (["--min-size", "1"], 2, "Invalid value for '--min-size'"),
-        (["--limit", "-1"], 2, "Invalid value for '--limit'"),
-        (["--format", "xml"], 2, "Invalid value for '--format'"),
+        (["--limit", "-1"], 2, "Invalid value for '-n' / '--limit'"),
+        (["--format", "xml"], 2, "Invalid value for '-f' / '--format'"),
     ],
 )
 def test_cli_bad_options(
