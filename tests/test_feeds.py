@@ -347,11 +347,11 @@ def test_bad_items_are_reported_and_the_rest_indexed(tmp_path: Path, index_path:
     result = CliRunner().invoke(cli, ["--index", index_path, "index", str(folder)])
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        f"created index at {index_path}",
         f"{folder}/bad-entry.atom:13: missing title",
         f"{folder}/bad-item.rss:13: published date cannot be read: 'the day after yesterday'",
         f"{folder}/bad-row.csv:3: title is empty",
         f"{folder}/bad-row.csv:4: url is not a URL: 'civicsignal.org/quillon-severance'",
+        f"created index at {index_path}",
     ]
     assert "failed 4" in result.stdout and "(5 items from 3 files in" in result.stdout
     assert search(index_path, "quillon").total == 2
