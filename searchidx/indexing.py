@@ -103,6 +103,17 @@ class _Spill:
         return groups
 
 
+def _closing_on_failure(chunks: Iterator[Chunk], spill: _Spill | None) -> Iterator[Chunk]:
+    """The chunks; when reading them fails, the spill file is closed before the error
+    goes on (its folder is removed with the failed build)."""
+    try:
+        yield from chunks
+    except BaseException:
+        if spill is not None:
+            spill.fh.close()
+        raise
+
+
 @dataclass(slots=True)
 class IndexSummary:
     """The outcome of one ``index`` run."""
@@ -789,7 +800,7 @@ def _apply(
 
     batch_folder = writer.temp_storage().folder if isinstance(writer, BatchWriter) else None
     done = 0
-    for chunk in load_files(plan.tasks, jobs, batch_folder):
+    for chunk in _closing_on_failure(load_files(plan.tasks, jobs, batch_folder), spill):
         added: list[tuple[ArticleDoc, bool]] = []  # a fresh build's items, and which are new
         for loaded in chunk.files:
             done += 1
