@@ -272,8 +272,11 @@ def _date(end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | N
 
 
 def _index_of(ctx: click.Context) -> str:
-    """The index a command line names (``--index``, SEARCHIDX_INDEX or the default),
-    while it is being completed."""
+    """The index a command line names (``--index`` before or after the command,
+    SEARCHIDX_INDEX or the default), while it is being completed. Only ``--index``
+    after the command has set ``ctx.obj`` then: the group's own callback does not run."""
+    if isinstance(ctx.obj, str):
+        return ctx.obj
     return resolve_index_path(ctx.find_root().params.get("index_path"))
 
 

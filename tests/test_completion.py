@@ -103,6 +103,8 @@ def bash_complete(words: list[str], env: dict[str, str] | None = None) -> list[s
 def test_bash_completes_provider_names(sample_index: str) -> None:
     reply = bash_complete(["searchidx", "--index", sample_index, "search", "--provider", "harb"])
     assert reply == ["Harbor\\ Wire", "Harbor\\ Wire\\ radio\\ bulletin"]
+    after = ["searchidx", "search", "--index", sample_index, "--provider", "harb"]
+    assert bash_complete(after, {"SEARCHIDX_INDEX": "/nonexistent"}) == reply
     # What bash inserts is one word on the command line.
     words = subprocess.run(
         ["bash", "-c", f'set -- {reply[0]}; echo "$#:$1"'], capture_output=True, text=True
