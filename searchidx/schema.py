@@ -9,8 +9,9 @@ outlet's coverage listed in an article's ``related`` list (``kind`` = ``related`
   a collapsed related item, searchable like the title. No word is dropped: there is no
   stop-word list and no minimum length (as in Elasticsearch's standard analyzer; BM25
   weighs common words down), because in news "US", "UK", "WHO", "IT" and "May" are
-  words people search for. Letters joined by dots are one word without them, so "U.S."
-  and "US" find each other.
+  words people search for. Acronyms ("US", "U.S.", "WHO", "IT") also get a term of
+  their own, their letters joined by dots and unstemmed, so that "US" finds "U.S." and
+  not "used" (which stems to "us"); see :class:`AcronymFilter`.
 - ``title_w``, ``alt_titles_w``, ``excerpt_w``, ``body_w``: the same text unstemmed (lower
   case, accents folded, no positions), for wildcards and prefixes: ``immigrati*`` must
   match "immigration", whose stem is "immigr".
@@ -57,7 +58,7 @@ from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORE
 from whoosh.support.charset import accent_map
 
 #: Bump when the schema or the meaning of a field changes; older indexes must be rebuilt.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: How much of a normalised excerpt the ``gist`` column keeps.
 GIST_CHARS = 400
@@ -76,29 +77,53 @@ MISSING_LAST = -(2**63)
 
 
 class AcronymFilter(Filter):  # type: ignore[misc]
-    """Single letters joined by dots are one word without the dots: "u.s" -> "us"."""
+    """Acronyms get a term of their own, their letters joined by dots and never
+    stemmed: "US" and "U.S." are "u.s", which no word stems to ("used", "use" and
+    "using" all stem to "us"). Letters joined by dots, in any case, and words of two
+    to five capitals ("WHO", "IT", "NATO") are acronyms. When indexing, an acronym is
+    also kept as a plain word, so that "news" still finds an all-caps headline's
+    "NEWS" and "us" finds "U.S."; in a query, capitals or dots ask for the acronym."""
 
-    _ACRONYM = re.compile(r"[^\W\d_](?:\.[^\W\d_])+\.?")
+    _DOTTED = re.compile(r"[^\W\d_](?:\.[^\W\d_])+\.?")
 
     def __call__(self, tokens: Iterator[Any]) -> Iterator[Any]:
         for t in tokens:
-            if "." in t.text and self._ACRONYM.fullmatch(t.text):
-                t.text = t.text.replace(".", "")
+            text = t.text
+            dotted = "." in text and self._DOTTED.fullmatch(text) is not None
+            if not dotted and not (2 <= len(text) <= 5 and text.isalpha() and text.isupper()):
+                yield t
+                continue
+            letters = text.replace(".", "").lower()
+            t.text = ".".join(letters)
+            yield t
+            if t.mode != "query":  # the same place again, as a plain word
+                t.text = letters
+                yield t
+
+
+class StemUnlessAcronym(StemFilter):  # type: ignore[misc]
+    """Whoosh's Porter stemming, leaving terms with a dot ("u.s", "3.5") as they are."""
+
+    def __call__(self, tokens: Iterator[Any]) -> Iterator[Any]:
+        stem = self._stem
+        for t in tokens:
+            if "." not in t.text:
+                t.text = stem(t.text)
             yield t
 
 
 def word_analyzer() -> CompositeAnalyzer:
-    """Words, lower-cased, acronyms joined, accents folded; nothing dropped or stemmed."""
-    return RegexTokenizer() | LowercaseFilter() | AcronymFilter() | CharsetFilter(accent_map)
+    """Words, lower-cased, acronyms marked, accents folded; nothing dropped or stemmed."""
+    return RegexTokenizer() | AcronymFilter() | LowercaseFilter() | CharsetFilter(accent_map)
 
 
 def text_analyzer() -> CompositeAnalyzer:
     """As :func:`word_analyzer`, and stemmed (before accents are folded)."""
     return (
         RegexTokenizer()
-        | LowercaseFilter()
         | AcronymFilter()
-        | StemFilter()
+        | LowercaseFilter()
+        | StemUnlessAcronym()
         | CharsetFilter(accent_map)
     )
 

@@ -805,7 +805,7 @@ def mark(text: str, terms: list[str]) -> list[tuple[str, bool]]:
     pieces: list[tuple[str, bool]] = []
     pos = 0
     for token in text_analyzer()(text, chars=True, removestops=False):
-        if token.text in wanted:
+        if token.text in wanted and token.startchar >= pos:  # an acronym has two terms
             if token.startchar > pos:
                 pieces.append((text[pos : token.startchar], False))
             pieces.append((text[token.startchar : token.endchar], True))

@@ -358,6 +358,7 @@ NEWS_WORDS = [
     ("us.md", "US sanctions hit Russian banks"),
     ("usdots.md", "U.S. weighs new sanctions on Moscow"),
     ("us-pronoun.md", "Tell us what you think of the budget"),
+    ("used.md", "Farmers used drones to count sheep"),
     ("may.md", "Theresa May faces vote on Brexit deal"),
     ("who.md", "WHO warns of measles outbreak in Europe"),
     ("it.md", "IT outage grounds flights at Heathrow"),
@@ -391,10 +392,14 @@ def news_index(tmp_path_factory: pytest.TempPathFactory) -> str:
     ("query", "expected"),
     [
         # No stop words, no minimum length; letters joined by dots are one word.
-        ("US", {"us.md", "usdots.md", "us-pronoun.md"}),
-        ("U.S.", {"us.md", "usdots.md", "us-pronoun.md"}),
+        # Capitals or dots ask for the acronym: not "used", which stems to "us".
+        ("US", {"us.md", "usdots.md"}),
+        ("U.S.", {"us.md", "usdots.md"}),
+        ("u.s.", {"us.md", "usdots.md"}),
         ("US sanctions", {"us.md", "usdots.md"}),
-        ("title:US", {"us.md", "usdots.md", "us-pronoun.md"}),
+        ("title:US", {"us.md", "usdots.md"}),
+        # In lower case it is the plain word, stemmed like every other.
+        ("us", {"us.md", "usdots.md", "us-pronoun.md", "used.md"}),
         ("may", {"may.md"}),
         ("WHO", {"who.md"}),
         ("it", {"it.md"}),
@@ -440,11 +445,11 @@ def test_ranges_in_the_query_select_what_since_and_until_select(news_index: str)
     assert names("date:[2021-05-03 to 2021-05-06]") == expected
     assert names("published:>=2021-05-03 published:<=2021-05-06") == expected
     assert names("published:>2021-05-02 published:<2021-05-07") == expected
-    assert len(names("published:[2021-05-11 to]")) == 3
+    assert len(names("published:[2021-05-11 to]")) == 4
     assert len(names("published:[to 2021-05-02]")) == 2
     assert (
         names("published:2021-05-04")
-        == ["may.md"]
+        == ["used.md"]
         == names(
             "*",
             Filters(
