@@ -150,6 +150,15 @@ def _damage(index_path: str, exc: BaseException) -> IndexDamaged:
     return IndexDamaged(f"a file of the index is cut short or corrupt ({detail})")
 
 
+def _raised_by_whoosh(exc: BaseException) -> bool:
+    """Whether Whoosh's own code raised ``exc``: reading a segment whose bytes are
+    wrong, it fails with bare exceptions ("Block tag error") rather than I/O errors."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and f"{os.sep}whoosh{os.sep}" in tb.tb_frame.f_code.co_filename
+
+
 def reads_index(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """Report a failure to read the index (first argument, or ``index_path``) as
     IndexDamaged, never as a traceback or as nothing found."""
@@ -158,7 +167,9 @@ def reads_index(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     def reading(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return fn(*args, **kwargs)
-        except READ_FAILURES as exc:
+        except Exception as exc:
+            if not isinstance(exc, READ_FAILURES) and not _raised_by_whoosh(exc):
+                raise
             path = kwargs.get("index_path", args[0] if args else "")
             raise damage(str(path), exc) from None
 

@@ -28,6 +28,7 @@ from searchidx import storycore
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.schema import MISSING_LAST, as_text, column_reader, provider_key
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for
+from searchidx.store import reads_index
 
 #: Bump when the grouping changes, so cached groupings of older versions are not used.
 GROUPING_VERSION = 1
@@ -239,6 +240,7 @@ def _outlets(providers: Sequence[str], docs: Iterable[int]) -> int:
     return len({providers[d] for d in docs if providers[d]})
 
 
+@reads_index
 def find_stories(
     index_path: str,
     query: str | None = None,
@@ -290,6 +292,7 @@ def find_stories(
     )
 
 
+@reads_index
 def story_of(index_path: str, item_id: str) -> Story | None:
     """The story of one item (by full id), or None when it is in none."""
     searcher = searcher_for(index_path)
@@ -342,6 +345,7 @@ class FirstsResult:
     filters: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
+@reads_index
 def provider_firsts(
     index_path: str,
     query: str | None = None,

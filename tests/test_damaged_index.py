@@ -191,3 +191,30 @@ def test_an_unreadable_segment(updated: tuple[Path, str], tmp_path: Path) -> Non
             f"Error: index damaged: cannot read {data_name(index)}/{name}: "
             f"permission denied{REBUILD}"
         )
+
+
+@pytest.mark.parametrize(("start", "end"), [(0.02, 0.98), (0.02, 0.5), (0.5, 0.98)])
+def test_zeroed_bytes_in_a_segment_are_damage_not_a_traceback(
+    tmp_path: Path, start: float, end: float
+) -> None:
+    """Whoosh reads some wrong bytes as data and fails on others with bare exceptions
+    ("Block tag error", zlib errors): each command either answers or says the index is
+    damaged, exit 1. CliRunner lets any other exception through, failing the test."""
+    index = str(tmp_path / "index")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--index", index, "index", str(SAMPLES)]).exit_code == 0
+    data = Path(IndexDir(index).data_dir())
+    segment = max(data.glob("*.seg"), key=lambda p: p.stat().st_size)
+    size = segment.stat().st_size
+    with segment.open("r+b") as fh:
+        fh.seek(int(size * start))
+        fh.write(b"\0" * int(size * (end - start)))
+    damaged = 0
+    for args in (["search", "facial"], ["search", "*"], ["stories"], ["facets", "provider"]):
+        result = runner.invoke(cli, ["--index", index, *args], catch_exceptions=False)
+        assert result.exit_code in (0, 1), result.output
+        if result.exit_code == 1:
+            damaged += 1
+            assert result.stderr.startswith("Error: index damaged: "), result.stderr
+            assert result.stderr.endswith(REBUILD)
+    assert damaged
