@@ -66,7 +66,11 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except InvalidOption as exc:
-            raise click.UsageError(str(exc), ctx) from None
+            # The usage shown is the command's, as for click's own option errors.
+            name = ctx.invoked_subcommand
+            command = self.get_command(ctx, name) if name else None
+            where = click.Context(command, info_name=name, parent=ctx) if command else ctx
+            raise click.UsageError(str(exc), where) from None
         except SearchidxError as exc:
             raise click.ClickException(str(exc)) from None
 

@@ -57,6 +57,13 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None
 
+    def __post_init__(self) -> None:
+        if self.since and self.until and self.since > self.until:
+            raise InvalidOption(
+                f"the dates select nothing: since {iso(self.since)} is after until "
+                f"{iso(self.until)}"
+            )
+
     def describe(self) -> dict[str, Any]:
         """The filters in force, for output headers and JSON."""
         out: dict[str, Any] = {}

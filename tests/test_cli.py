@@ -502,3 +502,14 @@ def test_minus_words_are_query_words_not_short_options(
     assert [json.loads(line)["title"] for line in result.output.splitlines()] == titles
     facets = run("--index", small, "facets", "provider", "harbor", "-fare", "-n", "1")
     assert facets.output.splitlines()[0] == "provider counts of items matching 'harbor -fare'"
+
+
+def test_a_usage_error_from_the_core_shows_the_commands_usage(small: str) -> None:
+    result = run("--index", small, "search", "published:xyz")
+    assert result.exit_code == 2
+    # (CliRunner names the program "cli"; the command line says searchidx)
+    assert result.output.splitlines()[0] == "Usage: cli search [OPTIONS] QUERY..."
+    assert result.output.splitlines()[-1] == (
+        "Error: cannot read the date range 'published:xyz': 'xyz' is not a date; "
+        "use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 date-time"
+    )

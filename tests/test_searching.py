@@ -577,3 +577,38 @@ def test_show_lists_related_coverage_and_citing_articles_by_date(
         "Second look",
         "Late follow-up",
     ]
+
+
+@pytest.mark.parametrize(
+    ("query", "filters", "message"),
+    [
+        (
+            "*",
+            {"since": "2024-03-05", "until": "2024-03-04"},
+            "the dates select nothing: since 2024-03-05T00:00:00Z is after until 2024-03-04T23:59:59.999999Z",
+        ),
+        (
+            "published:[2024-03-05 to 2024-03-04]",
+            {},
+            "the dates select nothing: since 2024-03-05T00:00:00Z is after until 2024-03-04T23:59:59.999999Z",
+        ),
+        (
+            "published:[2024-03-10 to]",
+            {"until": "2024-03-01"},
+            "the dates select nothing: since 2024-03-10T00:00:00Z is after until 2024-03-01T23:59:59.999999Z",
+        ),
+    ],
+)
+def test_a_reversed_date_range_is_an_error(
+    news_index: str, query: str, filters: dict[str, str], message: str
+) -> None:
+    with pytest.raises(InvalidOption) as info:
+        search(
+            news_index,
+            query,
+            Filters(
+                since=parse_date_option(filters["since"]) if "since" in filters else None,
+                until=parse_date_option(filters["until"], True) if "until" in filters else None,
+            ),
+        )
+    assert str(info.value) == message
