@@ -4,6 +4,7 @@ memory is its own. Each prints one JSON object of figures on its last line.
     python -m tests.bench.steps parse CORPUS --jobs N
     python -m tests.bench.steps engine CORPUS --jobs N
     python -m tests.bench.steps queries INDEX --rounds R
+    python -m tests.bench.steps first INDEX
     python -m tests.bench.steps fts5 CORPUS --rounds R
     python -m tests.bench.steps lookup INDEX --rounds R
 """
@@ -200,6 +201,14 @@ def step_queries(index: str, rounds: int) -> dict[str, Any]:
     return out
 
 
+def step_first(index: str) -> dict[str, Any]:
+    """The first query of a fresh process: opening the index and running one word query
+    with "+N similar" (the modules are imported before the clock starts)."""
+    started = time.perf_counter()
+    search(index, "apple", Filters())
+    return {"seconds": time.perf_counter() - started}
+
+
 def _time(fn: Any) -> float:
     started = time.perf_counter()
     fn()
@@ -334,7 +343,7 @@ def step_lookup(index: str, sample: int = 2000) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.steps")
-    parser.add_argument("step", choices=["parse", "engine", "queries", "fts5", "lookup"])
+    parser.add_argument("step", choices=["parse", "engine", "queries", "first", "fts5", "lookup"])
     parser.add_argument("path")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--rounds", type=int, default=5)
@@ -345,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         result = step_engine(args.path, args.jobs)
     elif args.step == "queries":
         result = step_queries(args.path, args.rounds)
+    elif args.step == "first":
+        result = step_first(args.path)
     elif args.step == "lookup":
         result = step_lookup(args.path)
     else:
