@@ -474,6 +474,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="also 400k and the duplicate benchmark")
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     parser.add_argument(
+        "--sizes",
+        type=lambda text: [int(n) for n in text.split(",")],
+        help="corpus sizes, comma-separated (default 10000,100000)",
+    )
+    parser.add_argument(
         "--shape",
         choices=["both", *SHAPES],
         default="both",
@@ -483,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     if corpora.shared_dir() is None:
         print("the benchmark needs ../shared/corpora next to the repository", file=sys.stderr)
         return 2
-    sizes = [2_000, 10_000] if args.quick else [10_000, 100_000]
+    sizes = [2_000, 10_000] if args.quick else (args.sizes or [10_000, 100_000])
     runs = 1 if args.quick else args.runs
     work = Path(tempfile.mkdtemp(prefix="searchidx-bench-"))
     try:
