@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from searchidx.documents import normalize_domain
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.schema import (
     DEFAULT_FIELDS,
@@ -498,6 +497,8 @@ def build_filter(f: Filters) -> Any:
     if f.providers:
         parts.append(wq.Or([wq.Term("provider", provider_key(p)) for p in f.providers]))
     if f.domains:
+        from searchidx.documents import normalize_domain  # YAML comes with it: only here
+
         parts.append(wq.Or([wq.Term("domain", normalize_domain(d)) for d in f.domains]))
     if f.topics:
         parts.append(wq.Or([wq.Term("topic", topic_key(t)) for t in f.topics]))
