@@ -13,6 +13,7 @@ reports the same total, which is the number of hits ``limit=0`` returns.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -205,6 +206,16 @@ def parse_date_option(text: str, end_of_day: bool = False) -> datetime:
 
 
 _SEARCHERS: dict[str, Any] = {}
+
+
+@atexit.register
+def close_searchers() -> None:
+    """Close the searchers kept open, and with them the index files they read (a
+    segment is several files; left to the end of the process, each would be reported
+    as a file never closed)."""
+    while _SEARCHERS:
+        with contextlib.suppress(Exception):
+            _SEARCHERS.popitem()[1].close()
 
 
 @reads_index
