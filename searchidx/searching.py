@@ -34,7 +34,7 @@ from searchidx.schema import (
     text_analyzer,
     topic_key,
 )
-from searchidx.store import IndexDir, reads_index
+from searchidx.store import IndexDir, opened, reads_index
 
 SORTS = {
     "relevance": (None, False),
@@ -237,7 +237,7 @@ def searcher_for(index_path: str) -> Any:
     for stale in [k for k in _SEARCHERS if os.path.dirname(k) == os.path.dirname(key)]:
         with contextlib.suppress(Exception):
             _SEARCHERS.pop(stale).close()
-    _SEARCHERS[key] = ixdir.open_whoosh().searcher()
+    _SEARCHERS[key] = opened(ixdir.open_whoosh().searcher)
     return _SEARCHERS[key]
 
 
@@ -924,7 +924,7 @@ def stats(index_path: str) -> Stats:
     ix = ixdir.open_whoosh()
     data_dir = ixdir.data_dir()
     manifest = ixdir.read_manifest(data_dir, ix.latest_generation())
-    with ix.searcher() as searcher:
+    with opened(ix.searcher) as searcher:
         reader = searcher.reader()
         articles = len(searcher.search(wq.Term("kind", "article"), limit=1))
         related = len(searcher.search(wq.Term("kind", "related"), limit=1))

@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from searchidx.documents import iter_article_files, parse_file, read_file
-from searchidx.indexing import BIG_BUILD, load_file, merged_related, whoosh_fields
+from searchidx.indexing import (
+    BIG_BUILD,
+    BIG_WRITER,
+    WRITER,
+    load_file,
+    merged_related,
+    whoosh_fields,
+)
 from searchidx.searching import Filters, parse_date_option, search
 
 # A fixed mix of queries over UCI headlines (March-August 2014): single words, AND,
@@ -147,9 +154,9 @@ def step_engine(corpus: str, jobs: int) -> dict[str, Any]:
         ix = windex.open_dir(IndexDir(folder).new_data_dir({}))
         started = time.perf_counter()
         if jobs > 1 and len(docs) >= BIG_BUILD:
-            writer = ix.writer(procs=jobs, multisegment=True, limitmb=128)
+            writer = ix.writer(procs=jobs, **BIG_WRITER)
         else:
-            writer = ix.writer(limitmb=256)
+            writer = ix.writer(**WRITER)
         for fields in docs:
             writer.add_document(**fields)
         writer.commit()
