@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from searchidx.store import IndexDir, reads_index
+from searchidx.store import IndexDir, opened, reads_index
 
 
 @dataclass(slots=True)
@@ -52,7 +52,7 @@ def check_index(index_path: str, limit: int = 50) -> CheckReport:
     sources: dict[str, str] = {}
     cited: set[str] = set()
     counts: Counter[str] = Counter()
-    with ix.searcher() as searcher:
+    with opened(ix.searcher) as searcher:
         for stored in searcher.all_stored_fields():
             rec = json.loads(stored["data"])
             counts[rec["id"]] += 1

@@ -19,10 +19,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz
 
-from searchidx.documents import RelatedEntry, url_key
+if TYPE_CHECKING:
+    # Not at run time: searching reaches this module through dupes, and documents
+    # brings in YAML, which a search has no use for.
+    from searchidx.documents import RelatedEntry
 
 #: Default threshold for collapsing one outlet's headline variants within a related list.
 RELATED_VARIANT_THRESHOLD = 90.0
@@ -125,6 +129,8 @@ def collapse_variants(
 ) -> list[list[RelatedEntry]]:
     """Group one related list into items: entries with the same URL, or from the same
     outlet with titles at least ``threshold`` similar, are one item. Order is kept."""
+    from searchidx.documents import url_key
+
     groups: list[list[RelatedEntry]] = []
     keys: list[set[str]] = []
     norms: dict[int, str] = {}  # normalised only when an outlet appears twice

@@ -27,12 +27,14 @@ from __future__ import annotations
 import bisect
 import json
 import time
+import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz, process
+from whoosh.columns import MultiColumnReader
 
 from searchidx.dedup import numbers
 from searchidx.errors import InvalidOption, ItemNotFound
@@ -296,16 +298,10 @@ class Lookup:
     def __init__(self, searcher: Any) -> None:
         self.searcher = searcher
         self.reader = searcher.reader()
-        self.norms = column_reader(self.reader, "norm", translate=False)
-        self.oldest = column_reader(self.reader, "oldest")
+        self.norms, self.oldest, self._leaves = _columns(searcher)
         self._df: dict[str, int] = {}
         self._postings: dict[str, list[tuple[int, int | None]]] = {}
         self._norm_of: dict[int, str] = {}
-        self._leaves = [
-            (leaf, base, leaf.column_reader("oldest"))
-            for leaf, base in self.reader.leaf_readers()
-            if leaf.doc_count_all()  # an index of no items has one leaf, of no columns
-        ]
 
     def frequency(self, word: str) -> int:
         if word not in self._df:
@@ -330,6 +326,35 @@ class Lookup:
         if docnum not in self._norm_of:
             self._norm_of[docnum] = as_text(self.norms[docnum])
         return self._norm_of[docnum]
+
+
+_COLUMNS: weakref.WeakKeyDictionary[Any, tuple[Any, Any, list[tuple[Any, int, Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _columns(searcher: Any) -> tuple[Any, Any, list[tuple[Any, int, Any]]]:
+    """The title and time columns of a searcher, whole and by segment, made once for as
+    long as the searcher lives: making a column reader reads its offsets (a pass over
+    every document), which cost more than a lookup itself."""
+    found = _COLUMNS.get(searcher)
+    if found is None:
+        reader = searcher.reader()
+        leaves = [
+            (leaf, base, leaf.column_reader("oldest"))
+            for leaf, base in reader.leaf_readers()
+            if leaf.doc_count_all()  # an index of no items has one leaf, of no columns
+        ]
+        oldest: Any
+        if not leaves:
+            oldest = []
+        elif len(leaves) == 1:
+            oldest = leaves[0][2]
+        else:
+            oldest = MultiColumnReader([c for _, _, c in leaves], [b for _, b, _ in leaves])
+        found = (column_reader(reader, "norm", translate=False), oldest, leaves)
+        _COLUMNS[searcher] = found
+    return found
 
 
 def near_duplicates(

@@ -61,7 +61,7 @@ from searchidx.documents import (
 from searchidx.errors import IndexWriteError, InvalidOption, ParseError, printable
 from searchidx.feeds import parse_any_file
 from searchidx.schema import GIST_CHARS, WORD_FIELDS, provider_key, topic_key
-from searchidx.store import READ_FAILURES, FileEntry, IndexDir, Manifest, damage, gc_paused
+from searchidx.store import READ_FAILURES, FileEntry, IndexDir, Manifest, damage, gc_paused, opened
 
 Record = dict[str, Any]
 
@@ -71,6 +71,12 @@ BIG_BUILD = 2000
 SMALL_SEGMENTS = 2
 #: Files handed to a parsing process at a time.
 LOAD_CHUNK = 100
+#: Whoosh writer settings of a big first build (one sub-writer per process, each writing
+#: a segment of its own) and of every other run. Segments are kept as separate files
+#: rather than one compound file: Whoosh copies a compound file's parts into memory
+#: when a reader opens them, which made opening a 100k index cost more than a query.
+BIG_WRITER: dict[str, Any] = {"multisegment": True, "limitmb": 128, "compound": False}
+WRITER: dict[str, Any] = {"limitmb": 256, "compound": False}
 #: Tasks of a parsing process: (path, digest indexed before, variant threshold).
 Task = tuple[str, str | None, float]
 
@@ -87,20 +93,29 @@ class _Spill:
         """Keep one ``[item, citing article, entry]`` JSON line."""
         self.fh.write(line)
 
-    def unresolved(self, articles: set[str]) -> dict[str, list[tuple[str, Record]]]:
-        """The entries whose item is no article, grouped by item; the file is removed."""
+    def unresolved(self, articles: set[str]) -> dict[str, list[str]]:
+        """The lines of the entries whose item is no article, grouped by item (in the
+        order they were kept); the file is removed."""
         self.fh.close()
-        groups: dict[str, list[tuple[str, Record]]] = defaultdict(list)
+        groups: dict[str, list[str]] = defaultdict(list)
         try:
             with open(self.path, encoding="utf-8") as fh:
                 for line in fh:
                     item = line[2 : line.index('"', 2)]  # a line starts ["<item id>",
                     if item not in articles:
-                        _, citing, record = json.loads(line)
-                        groups[item].append((citing, record))
+                        groups[item].append(line)
         finally:
             os.unlink(self.path)
         return groups
+
+
+def related_fields(item: str, lines: list[str]) -> dict[str, Any]:
+    """The Whoosh document of a related item that is no article, from its spill lines."""
+    cites: list[tuple[str, Record]] = []
+    for line in lines:
+        _, citing, record = json.loads(line)
+        cites.append((citing, record))
+    return whoosh_fields(merged_related(item, cites))
 
 
 @dataclass(slots=True)
@@ -181,6 +196,21 @@ class BatchWriter(MpWriter):  # type: ignore[misc]
             self._new_task()
         self.jobqueue.put((name, count))
         self._added_sub = True
+
+    def add_batches(self, folder: str, docs: Iterable[dict[str, Any]], size: int = 1000) -> None:
+        """Hand the sub-writers ``docs`` in batch files of ``size`` documents written
+        here (in ``folder``, the writer's temporary folder). The job queue is short, so
+        this goes at the pace of the sub-writers and the files do not pile up."""
+        docs = iter(docs)
+        number = 0
+        while batch := list(islice(docs, size)):
+            name = f"related-{number}.doclist"
+            number += 1
+            with open(os.path.join(folder, name), "wb") as fh:
+                for fields in batch:
+                    pickle.dump((0, fields), fh, 2)
+            with _sigint_deferred():
+                self.add_batch(name, len(batch))
 
     def close_batches(self) -> None:
         """Tell the sub-writers that no more batches come, so they write their segments
@@ -659,7 +689,7 @@ def _update(
     ix = windex.open_dir(data_dir) if fresh else ixdir.open_whoosh()
     if not fresh:
         try:  # every segment opens: a damaged index is said to be so, not updated
-            ix.reader().close()
+            opened(ix.reader).close()
         except READ_FAILURES as exc:
             raise damage(ixdir.path, exc) from None
     old = Manifest(generation=0) if fresh else ixdir.read_manifest(data_dir, ix.latest_generation())
@@ -677,9 +707,9 @@ def _update(
     writer: Any
     if fresh and jobs > 1 and len(plan.tasks) >= BIG_BUILD:
         # A big build: Whoosh writes segments in parallel and keeps them unmerged.
-        writer = BatchWriter(ix, procs=jobs, multisegment=True, limitmb=128)
+        writer = BatchWriter(ix, procs=jobs, **BIG_WRITER)
     else:
-        writer = ix.writer(limitmb=256)
+        writer = ix.writer(**WRITER)
     try:
         changed = _apply(
             writer,
@@ -841,10 +871,18 @@ def _apply(
     summary.removed = len(plan.removed)
 
     if spill is not None:
+        # Related items that are no article: known only now that every file is read.
+        # In a big build they go to the sub-writers like the articles, so both cores
+        # index them while this process makes their documents.
+        unresolved = spill.unresolved(written)
+        docs = (related_fields(item, lines) for item, lines in unresolved.items())
         if isinstance(writer, BatchWriter):
+            assert batch_folder is not None
+            writer.add_batches(batch_folder, docs)
             writer.close_batches()
-        for item, cites in spill.unresolved(written).items():
-            writer.add_document(**whoosh_fields(merged_related(item, cites)))
+        else:
+            for fields in docs:
+                writer.add_document(**fields)
         return bool(new.files) or bool(old.files)
 
     if not (dirty or articles or touched):

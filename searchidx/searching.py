@@ -13,6 +13,7 @@ reports the same total, which is the number of hits ``limit=0`` returns.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -23,7 +24,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from searchidx.documents import normalize_domain
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.schema import (
     DEFAULT_FIELDS,
@@ -34,7 +34,7 @@ from searchidx.schema import (
     text_analyzer,
     topic_key,
 )
-from searchidx.store import IndexDir, reads_index
+from searchidx.store import IndexDir, opened, reads_index
 
 SORTS = {
     "relevance": (None, False),
@@ -215,6 +215,16 @@ def parse_date_option(text: str, end_of_day: bool = False) -> datetime:
 _SEARCHERS: dict[str, Any] = {}
 
 
+@atexit.register
+def close_searchers() -> None:
+    """Close the searchers kept open, and with them the index files they read (a
+    segment is several files; left to the end of the process, each would be reported
+    as a file never closed)."""
+    while _SEARCHERS:
+        with contextlib.suppress(Exception):
+            _SEARCHERS.popitem()[1].close()
+
+
 @reads_index
 def searcher_for(index_path: str) -> Any:
     """A searcher over the last committed state of an index, kept open for the next
@@ -234,7 +244,7 @@ def searcher_for(index_path: str) -> Any:
     for stale in [k for k in _SEARCHERS if os.path.dirname(k) == os.path.dirname(key)]:
         with contextlib.suppress(Exception):
             _SEARCHERS.pop(stale).close()
-    _SEARCHERS[key] = ixdir.open_whoosh().searcher()
+    _SEARCHERS[key] = opened(ixdir.open_whoosh().searcher)
     return _SEARCHERS[key]
 
 
@@ -505,6 +515,8 @@ def build_filter(f: Filters) -> Any:
     if f.providers:
         parts.append(wq.Or([wq.Term("provider", provider_key(p)) for p in f.providers]))
     if f.domains:
+        from searchidx.documents import normalize_domain  # YAML comes with it: only here
+
         parts.append(wq.Or([wq.Term("domain", normalize_domain(d)) for d in f.domains]))
     if f.topics:
         parts.append(wq.Or([wq.Term("topic", topic_key(t)) for t in f.topics]))
@@ -919,7 +931,7 @@ def stats(index_path: str) -> Stats:
     ix = ixdir.open_whoosh()
     data_dir = ixdir.data_dir()
     manifest = ixdir.read_manifest(data_dir, ix.latest_generation())
-    with ix.searcher() as searcher:
+    with opened(ix.searcher) as searcher:
         reader = searcher.reader()
         articles = len(searcher.search(wq.Term("kind", "article"), limit=1))
         related = len(searcher.search(wq.Term("kind", "related"), limit=1))

@@ -142,7 +142,11 @@ def _damage(index_path: str, exc: BaseException) -> IndexDamaged:
                 return IndexDamaged(f"{shown} is missing")
             reason = (exc.strerror or str(exc)).lower()
             return IndexDamaged(f"cannot read {shown}: {reason}")
-        return IndexDamaged(f"read error: {(exc.strerror or str(exc)).lower()}")
+        reason = (exc.strerror or str(exc)).lower()
+        bad = IndexDir(index_path).damaged_file()  # a seek before the start of a cut file
+        if bad is not None:
+            return IndexDamaged(f"{bad} is cut short or corrupt ({reason})")
+        return IndexDamaged(f"read error: {reason}")
     detail = str(exc) or type(exc).__name__
     bad = IndexDir(index_path).damaged_file()
     if bad is not None:
@@ -157,6 +161,19 @@ def _raised_by_whoosh(exc: BaseException) -> bool:
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     return tb is not None and f"{os.sep}whoosh{os.sep}" in tb.tb_frame.f_code.co_filename
+
+
+def opened(open_: Callable[[], _R]) -> _R:
+    """``open_()``, a Whoosh reader or searcher of every segment. Whoosh opens the
+    segments one by one; when one fails, it drops the files of those it had opened
+    without closing them, which are let go here quietly with the failure."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            return open_()
+        except BaseException:
+            gc.collect()
+            raise
 
 
 def reads_index(fn: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -332,6 +349,15 @@ class IndexDir:
                     segment.open_compound_file(storage).close()
                 except Exception:
                     return os.path.join(shown, segment.make_filename(segment.COMPOUND_EXT))
+                continue
+            # Separate files: the terms, which every reader opens, then the columns.
+            codec = segment.codec()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ResourceWarning)
+                    codec.terms_reader(storage, segment).close()
+            except Exception:
+                return os.path.join(shown, segment.make_filename(codec.TERMS_EXT))
         return None
 
     # --- manifests -----------------------------------------------------------------------

@@ -309,6 +309,48 @@ def test_uci_corpus(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert article_files(corpora.uci_corpus(300)) == article_files(folder)
 
 
+def test_uci_seed_corpus(cache: Path) -> None:
+    tsv = shared_file(corpora.UCI_TSV)
+    folder = corpora.uci_seed_corpus(300)
+    assert folder == cache / "uci-seed-300"
+    info = corpora.read_info(folder)
+    assert info is not None and info["files"] == 300
+
+    listed: dict[int, list[int]] = {}
+    articles: dict[int, Article] = {}
+    for name, data, article in parse_corpus(folder):
+        mapping, _ = load_front_matter(name, decode_text(name, data))
+        listed[mapping["uciId"]] = [r["uciId"] for r in mapping.get("related", [])]
+        articles[mapping["uciId"]] = article
+    assert len(listed) == 300 and max(listed) > 300_000  # sampled from the whole file
+    assert sum(map(len, listed.values())) == info["related_entries"] > 4 * 300
+
+    wanted = set(listed) | {i for rel in listed.values() for i in rel}
+    rows: dict[int, list[str]] = {}
+    with tsv.open(encoding="utf-8", newline="\n") as fh:
+        for line in fh:
+            head = line.split("\t", 1)[0]
+            if int(head) in wanted:
+                rows[int(head)] = line.rstrip("\n").split("\t")
+    shifts: list[float] = []
+    for uci_id, related_ids in listed.items():
+        fields = rows[uci_id]
+        assert len(related_ids) <= corpora.MAX_RELATED
+        # Other publishers' rows of the story, one per publisher, none an article here.
+        assert {rows[r][5] for r in related_ids} <= {fields[5]}
+        publishers = [rows[r][3] for r in [uci_id, *related_ids]]
+        assert len(set(publishers)) == len(publishers)
+        assert not set(related_ids) & set(listed)
+        times = [articles[uci_id].published, *(e.published for e in articles[uci_id].related)]
+        for rid_, when in zip([uci_id, *related_ids], times, strict=True):
+            assert when is not None
+            shift = when.timestamp() - int(rows[rid_][7]) // 1000
+            assert abs(shift) <= 24 * 3600
+            shifts.append(shift)
+    # Blurred over the whole range, not by a constant.
+    assert min(shifts) < -12 * 3600 and max(shifts) > 12 * 3600
+
+
 def test_huffpost_records() -> None:
     shared_file(corpora.HUFFPOST_DIR)
     records = corpora.read_huffpost(corpora.huffpost_files())

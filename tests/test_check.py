@@ -206,15 +206,16 @@ def test_problems_past_the_limit_are_counted(sound: tuple[str, Path, Path]) -> N
 def test_files_no_longer_in_use_are_a_note(sound: tuple[str, Path, Path]) -> None:
     index, _, _ = sound
     data = IndexDir(index).data_dir()
-    segment = next(n for n in sorted(os.listdir(data)) if n.endswith(".seg"))
-    shutil.copy(os.path.join(data, segment), os.path.join(data, "MAIN_aaaaaaaaaaaaaaaa.seg"))
+    # A segment is separate files; its terms file stands for the lot.
+    segment = next(n for n in sorted(os.listdir(data)) if n.endswith(".trm"))
+    shutil.copy(os.path.join(data, segment), os.path.join(data, "MAIN_aaaaaaaaaaaaaaaa.trm"))
     toc = next(n for n in os.listdir(data) if n.endswith(".toc"))
     shutil.copy(os.path.join(data, toc), os.path.join(data, "_MAIN_0.toc"))
     result = CliRunner().invoke(cli, ["--index", index, "check"])
     assert result.exit_code == 0
     assert result.stdout.startswith("ok: 4 items from 3 files (generation ")
     assert result.stderr == (
-        "note: 2 index file(s) no longer in use (MAIN_aaaaaaaaaaaaaaaa.seg, _MAIN_0.toc); "
+        "note: 2 index file(s) no longer in use (MAIN_aaaaaaaaaaaaaaaa.trm, _MAIN_0.toc); "
         "the next index run that changes something removes them\n"
     )
     corpus = Path(index).parent / "corpus"

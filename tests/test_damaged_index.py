@@ -42,8 +42,10 @@ def updated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 def segments(index: str) -> list[str]:
+    """Each segment's terms file: segments are written as separate files, and every
+    search opens the terms of every segment."""
     data = IndexDir(index).data_dir()
-    return sorted(n for n in os.listdir(data) if n.endswith(".seg"))
+    return sorted(n for n in os.listdir(data) if n.endswith(".trm"))
 
 
 def data_name(index: str) -> str:
@@ -70,9 +72,19 @@ def remove_segment(index: str) -> str:
 
 def cut_segment(index: str) -> str:
     name = segments(index)[0]
+    path = os.path.join(IndexDir(index).data_dir(), name)
+    with open(path, "r+b") as fh:
+        fh.truncate(os.path.getsize(path) // 2)
+    return f"{data_name(index)}/{name} is cut short or corrupt (invalid load key, '\\x00'.)"
+
+
+def cut_segment_short(index: str) -> str:
+    """Cut to its first 1000 bytes, the terms file makes Whoosh seek before its start:
+    an error that names no file."""
+    name = segments(index)[-1]
     with open(os.path.join(IndexDir(index).data_dir(), name), "r+b") as fh:
         fh.truncate(1000)
-    return f"{data_name(index)}/{name} is cut short or corrupt (Ran out of input)"
+    return f"{data_name(index)}/{name} is cut short or corrupt (invalid argument)"
 
 
 def cut_toc(index: str) -> str:
@@ -105,6 +117,7 @@ def remove_manifest(index: str) -> str:
 DAMAGES: dict[str, Callable[[str], str]] = {
     "segment-missing": remove_segment,
     "segment-cut": cut_segment,
+    "segment-cut-short": cut_segment_short,
     "toc-cut": cut_toc,
     "toc-missing": remove_toc,
     "meta-invalid": bad_meta,
@@ -204,7 +217,8 @@ def test_zeroed_bytes_in_a_segment_are_damage_not_a_traceback(
     runner = CliRunner()
     assert runner.invoke(cli, ["--index", index, "index", str(SAMPLES)]).exit_code == 0
     data = Path(IndexDir(index).data_dir())
-    segment = max(data.glob("*.seg"), key=lambda p: p.stat().st_size)
+    # The largest of the segment's files (postings or stored records).
+    segment = max(data.glob("MAIN_*.*"), key=lambda p: p.stat().st_size)
     size = segment.stat().st_size
     with segment.open("r+b") as fh:
         fh.seek(int(size * start))

@@ -297,6 +297,53 @@ def test_big_build_keeps_the_first_claimant_of_a_url(
     assert leftovers == []
 
 
+def test_big_build_writes_seed_shaped_related_items_in_parallel(
+    write: Write, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As in the seed files, most related entries are other outlets' articles that are
+    # not in the collection: each is an item, made once every file is read and handed to
+    # the sub-writers in batch files (here of 7 items) like the articles.
+    monkeypatch.setattr(indexing, "BIG_BUILD", 50)
+    monkeypatch.setattr(indexing, "LOAD_CHUNK", 16)
+    monkeypatch.setattr(indexing.BatchWriter.add_batches, "__defaults__", (7,))
+    for i in range(80):
+        entries = [
+            related(f"Outside take {i} by {o}", f"https://{o}.com/{i}", o.title(), f"{o}.com")
+            for o in ("baychronicle", "rivertimes", "lakepost")
+        ]
+        # Every file also cites the next article, and the story all files cover.
+        entries.append(
+            related(
+                f"Story number {i + 1}",
+                f"https://harborwire.com/{i + 1}",
+                "Harbor Wire",
+                "harborwire.com",
+            )
+        )
+        entries.append(
+            related(f"Shared story seen by {i}", "https://wire.org/shared", "The Wire", "wire.org")
+        )
+        write(
+            f"{i:03}.md",
+            article(f"Story number {i}", f"https://harborwire.com/{i}", related=entries),
+        )
+    one, two = str(tmp_path / "one"), str(tmp_path / "two")
+    update_index(one, [str(corpus)], jobs=1)
+    summary = update_index(two, [str(corpus)], jobs=2)
+    recs = records(two)
+    assert recs == records(one)
+    assert summary.items == len(recs) == 80 + 80 * 3 + 1 + 1  # 080 is cited, not read
+    kinds = [r["kind"] for r in recs.values()]
+    assert (kinds.count("article"), kinds.count("related")) == (80, 242)
+    assert recs[rid("https://harborwire.com/5")]["kind"] == "article"
+    assert recs[rid("https://harborwire.com/80")]["kind"] == "related"
+    shared = recs[rid("https://wire.org/shared")]
+    first = min(range(80), key=lambda i: rid(f"https://harborwire.com/{i}"))  # by citing id
+    assert len(shared["titles"]) == 80 and shared["title"] == f"Shared story seen by {first}"
+    leftovers = [n for _, _, names in os.walk(tmp_path / "two") for n in names if "doclist" in n]
+    assert leftovers == []
+
+
 def test_files_from_other_roots_are_kept(write: Write, tmp_path: Path, index_path: str) -> None:
     write("x/a.md", article("In x", "https://harborwire.com/x"))
     write("y/b.md", article("In y", "https://harborwire.com/y"))

@@ -5,6 +5,8 @@ Three builders write article files in the project's input format (YAML front mat
 
 * :func:`uci_corpus` - the UCI News Aggregator headlines (422,937 rows, Mar-Aug 2014), one
   file per row; ``related`` lists other coverage of the same STORY;
+* :func:`uci_seed_corpus` - UCI rows sampled from the whole file in the shape of the seed
+  files: ``related`` lists other publishers' coverage that is mostly not in the corpus;
 * :func:`huffpost_corpus` - the 13,456 distinct HuffPost articles of the two prefix files
   of the News Category Dataset;
 * :func:`synthetic_corpus` - a seeded generator in the same schema, for any size.
@@ -341,10 +343,13 @@ def _uci_row(line: str) -> UciRow:
     )
 
 
-def read_uci(path: Path, limit: int | None = None) -> tuple[list[UciRow], list[UciRow]]:
-    """The first ``limit`` usable rows of the UCI file by ID (all when None), and every
-    usable row of their STORYs (by ID). A row is usable when it has 8 fields, a numeric
-    ID and a title that is not blank."""
+def read_uci(
+    path: Path, limit: int | None = None, sample: str | None = None
+) -> tuple[list[UciRow], list[UciRow]]:
+    """The first ``limit`` usable rows of the UCI file by ID (all when None), or with
+    ``sample`` (a seed) ``limit`` rows drawn at random from all usable rows, in ID order;
+    and every usable row of their STORYs (by ID). A row is usable when it has 8 fields,
+    a numeric ID and a title that is not blank."""
     with path.open(encoding="utf-8", newline="\n") as fh:
         lines = fh.read().split("\n")
     # A light pass over every line; only the rows needed are taken apart in full.
@@ -356,7 +361,12 @@ def read_uci(path: Path, limit: int | None = None) -> tuple[list[UciRow], list[U
         if id_.isdigit() and _unescape(title).strip():
             usable.append((int(id_), i, line.rsplit("\t", 3)[1]))
     usable.sort()
-    selected = usable if limit is None else usable[:limit]
+    if limit is None or limit >= len(usable):
+        selected = usable
+    elif sample is None:
+        selected = usable[:limit]
+    else:
+        selected = sorted(random.Random(sample).sample(usable, limit))
     stories = {story for _, _, story in selected}
     rows = {i: _uci_row(lines[i]) for _, i, story in usable if story in stories}
     return [rows[i] for _, i, _ in selected], list(rows.values())
@@ -483,6 +493,82 @@ def uci_corpus(size: int, *, rebuild: bool = False) -> Path:
         return out.stats
 
     return _build(f"uci-{size}", "uci", {"size": size}, [tsv], write, rebuild)
+
+
+#: The seed-shaped corpora blur each row's TIMESTAMP by up to this much either way.
+SEED_BLUR_MS = 24 * 3600 * 1000
+
+
+def blurred(row: UciRow) -> UciRow:
+    """The row with its time shifted by a random amount within +-SEED_BLUR_MS, the same
+    for a row wherever it appears (drawn from a generator seeded with its ID). TIMESTAMP
+    is when the aggregator fetched a row, and it fetched a story's rows in one go:
+    unblurred, a story's coverage falls within seconds and in ID order, which real
+    coverage does not."""
+    if row.ms < 0:
+        return row
+    shift = random.Random(f"searchidx-uci-seed:{row.id}").randint(-SEED_BLUR_MS, SEED_BLUR_MS)
+    return row._replace(ms=row.ms + shift)
+
+
+class _SeedRelated(_UciRelated):
+    """Related entries as in the seed files: other publishers' coverage of the story,
+    rows that are not articles of the corpus first."""
+
+    def __init__(self, rows: Iterable[UciRow], articles: set[int]) -> None:
+        super().__init__(rows)
+        self.articles = articles
+
+    def choose(self, row: UciRow, limit: int = MAX_RELATED) -> list[UciRow]:
+        """Up to ``limit`` rows of the story from other publishers, one per publisher,
+        nearest in time first; rows that are no article of the corpus before those that
+        are. Rows with the article's URL, or one already chosen, are skipped."""
+        group, pos = self.position[row.id]
+        outside: list[UciRow] = []
+        inside: list[UciRow] = []
+        publishers = {row.publisher}
+        for other in _nearest(group, pos):
+            if other.publisher not in publishers:
+                publishers.add(other.publisher)
+                (inside if other.id in self.articles else outside).append(other)
+        chosen: list[UciRow] = []
+        urls = {self._key(row)}
+        for other in outside + inside:
+            key = self._key(other)
+            if key not in urls:
+                chosen.append(other)
+                urls.add(key)
+                if len(chosen) == limit:
+                    break
+        return chosen
+
+
+def uci_seed_corpus(size: int, *, rebuild: bool = False) -> Path:
+    """``size`` rows sampled (fixed seed) from all usable rows of the UCI file, in the
+    shape of the seed files, in ``cache_dir()/uci-seed-<size>`` (every usable row when
+    there are fewer).
+
+    Each article lists up to MAX_RELATED rows of its STORY from other publishers,
+    preferring rows not sampled, so most related entries are no article of the corpus
+    (with the whole file, every row is an article). Times are blurred (:func:`blurred`).
+    Files are ``NNNN/IIIIII.md`` in ID order, with ``uciId`` and ``uciStory`` as in
+    :func:`uci_corpus`.
+    """
+    if size < 1:
+        raise ValueError(f"size must be at least 1, not {size}")
+    tsv = _shared_file(UCI_TSV)
+
+    def write(folder: Path) -> BuildStats:
+        rows, story_rows = read_uci(tsv, size, sample=f"searchidx-uci-seed:{size}")
+        articles = [blurred(row) for row in rows]
+        related = _SeedRelated(map(blurred, story_rows), {row.id for row in rows})
+        out = _Writer(folder)
+        for row in articles:
+            chosen = related.choose(row)
+            out.add(f"{row.id:06d}", uci_document(row, chosen), len(chosen))
+        return out.stats
+
+    return _build(f"uci-seed-{size}", "uci-seed", {"size": size}, [tsv], write, rebuild)
 
 
 # --- HuffPost News Category Dataset ---------------------------------------------------------
@@ -929,7 +1015,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m tests.bench.corpora",
         description="Build (or reuse) a benchmark corpus in the cache and print its path.",
     )
-    parser.add_argument("kind", choices=("uci", "huffpost", "synthetic"))
+    parser.add_argument("kind", choices=("uci", "uci-seed", "huffpost", "synthetic"))
     parser.add_argument("--size", type=int, help="number of articles (default 10000)")
     parser.add_argument("--seed", type=int, help="synthetic only (default 0)")
     parser.add_argument("--rebuild", action="store_true", help="build even if cached")
@@ -946,6 +1032,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.kind == "uci":
             path = uci_corpus(size, rebuild=args.rebuild)
+        elif args.kind == "uci-seed":
+            path = uci_seed_corpus(size, rebuild=args.rebuild)
         elif args.kind == "huffpost":
             path = huffpost_corpus(rebuild=args.rebuild)
         else:
