@@ -460,38 +460,43 @@ def load_files(tasks: list[Task], jobs: int, batch_folder: str | None = None) ->
 
     chunks = enumerate(tasks[i : i + LOAD_CHUNK] for i in range(0, len(tasks), LOAD_CHUNK))
     ctx = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(
-        jobs, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
-    )
+    # The pool is used with Ctrl-C held back, so that it lands only between chunks,
+    # never inside the pool's own locks (a Ctrl-C there left a run waiting forever).
+    # Its threads and processes start here and inherit the blocked signal.
+    with _sigint_deferred():
+        pool = ProcessPoolExecutor(
+            jobs, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
+        )
     finished = False
     try:
-        pending: deque[Future[Chunk]] = deque(
-            pool.submit(_load_chunk, *c, batch_folder) for c in islice(chunks, 4 * jobs)
-        )
+        with _sigint_deferred():
+            pending: deque[Future[Chunk]] = deque(
+                pool.submit(_load_chunk, *c, batch_folder) for c in islice(chunks, 4 * jobs)
+            )
         while pending:
-            try:
-                done = pending.popleft().result()
-            except BrokenProcessPool:
-                raise IndexWriteError(
-                    "a file-reading process stopped unexpectedly (killed, or out of "
-                    "memory); nothing was written and the index keeps its previous state"
-                ) from None
-            following = next(chunks, None)
-            if following is not None:
-                pending.append(pool.submit(_load_chunk, *following, batch_folder))
+            with _sigint_deferred():
+                try:
+                    done = pending.popleft().result()
+                except BrokenProcessPool:
+                    raise IndexWriteError(
+                        "a file-reading process stopped unexpectedly (killed, or out of "
+                        "memory); nothing was written and the index keeps its previous state"
+                    ) from None
+                following = next(chunks, None)
+                if following is not None:
+                    pending.append(pool.submit(_load_chunk, *following, batch_folder))
             yield done
         finished = True
     finally:
-        if finished:
-            pool.shutdown()
-        else:
-            # Stopped early (an error, Ctrl-C): the workers' chunks are not wanted.
-            workers = list(getattr(pool, "_processes", {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for worker in workers:
-                worker.terminate()
-            for worker in workers:
-                worker.join()
+        with _sigint_deferred():
+            if finished:
+                pool.shutdown()
+            else:
+                # Stopped early (an error, Ctrl-C): chunks not started are cancelled and
+                # the workers finish the ones they hold (a fraction of a second).
+                # Terminating them instead left the pool's manager thread waiting for
+                # their results, and the process waiting for it at exit, forever.
+                pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextlib.contextmanager

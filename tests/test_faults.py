@@ -187,7 +187,14 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(0.6)
+    # Ctrl-C once the rebuild is under way: its new data folder has the writer's files.
+    rebuilding = Path(index, "data-2")
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline:
+        if rebuilding.is_dir() and len(os.listdir(rebuilding)) > 1:
+            break
+        time.sleep(0.001)
+    assert proc.poll() is None, "the rebuild ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, (out, err)
