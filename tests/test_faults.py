@@ -186,6 +186,9 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As a terminal starts a command: Ctrl-C not ignored, though a shell running
+        # the test suite in the background ignores it for everything it starts.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # Ctrl-C once the rebuild is under way: its new data folder has the writer's files.
     rebuilding = Path(index, "data-2")
