@@ -398,12 +398,19 @@ def render_dupes(r: DupesResult, style: Style) -> str:
     if r.of:
         found = plural(max(0, r.items - 1), "near-duplicate")
         summary = f"{found} of {r.of} (threshold {r.threshold:g}, {window})"
-    if r.filters:
-        summary += f" [{_filters_text(r.filters)}]"
-    if len(r.clusters) < r.total_clusters:
-        summary += f"; showing {len(r.clusters)}, --limit 0 for all"
-    lines += ["", summary] if r.clusters else [summary]
-    return "\n".join(lines)
+    return close_listing(lines, summary, r.filters, len(r.clusters), r.total_clusters)
+
+
+def close_listing(
+    lines: list[str], summary: str, filters: dict[str, Any], shown: int, total: int
+) -> str:
+    """A listing's text: its lines, then (after a blank line, if there are any) the
+    summary with the filters in force and how many of the total were shown."""
+    if filters:
+        summary += f" [{_filters_text(filters)}]"
+    if shown < total:
+        summary += f"; showing {shown}, --limit 0 for all"
+    return "\n".join([*lines, "", summary] if shown else [*lines, summary])
 
 
 def dupes_rows(r: DupesResult) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from searchidx.output import (
     Style,
     _filters_text,
     bar,
+    close_listing,
     display_path,
     lag,
     plural,
@@ -86,12 +87,7 @@ def render_stories(r: StoriesResult, style: Style) -> str:
     summary = f"{plural(r.total, 'story', 'stories')} among {plural(r.items, 'item')}"
     if r.query:
         summary += f" matching {r.query!r}"
-    if r.filters:
-        summary += f" [{_filters_text(r.filters)}]"
-    if len(r.stories) < r.total:
-        summary += f"; showing {len(r.stories)}, --limit 0 for all"
-    lines += ["", summary] if r.stories else [summary]
-    return "\n".join(lines)
+    return close_listing(lines, summary, r.filters, len(r.stories), r.total)
 
 
 def story_rows(r: StoriesResult) -> list[dict[str, Any]]:
