@@ -304,35 +304,35 @@ _MINUS = re.compile(r'"[^"]*"|(?:(?<=^)|(?<=[\s(]))-(?=[\w"(])')
 
 def _date_bounds(clause: str, inner: str | None, single: str | None) -> tuple[Any, Any]:
     """The (since, until) of one date clause; InvalidOption when a date is unreadable."""
+    try:
+        return _bounds(inner, single)
+    except InvalidOption as exc:
+        raise InvalidOption(f"cannot read the date range {clause!r}: {exc}") from None
+
+
+def _bounds(inner: str | None, single: str | None) -> tuple[Any, Any]:
     if single is not None:
         op = re.match(r"[<>]=?", single)
         if op:  # published:>=A, published:<B ...
             single = single[op.end() :]
             if not single:
-                raise InvalidOption(f"cannot read the date range {clause!r}: it names no date")
-            try:
-                if op.group(0) == ">":
-                    after = parse_date_option(single, end_of_day=True)
-                    return after + timedelta(microseconds=1), None
-                if op.group(0) == ">=":
-                    return parse_date_option(single), None
-                if op.group(0) == "<":
-                    return None, parse_date_option(single) - timedelta(microseconds=1)
-                return None, parse_date_option(single, end_of_day=True)
-            except InvalidOption as exc:
-                raise InvalidOption(f"cannot read the date range {clause!r}: {exc}") from None
+                raise InvalidOption("it names no date")
+            if op.group(0) == ">":
+                return parse_date_option(single, end_of_day=True) + timedelta(microseconds=1), None
+            if op.group(0) == ">=":
+                return parse_date_option(single), None
+            if op.group(0) == "<":
+                return None, parse_date_option(single) - timedelta(microseconds=1)
+            return None, parse_date_option(single, end_of_day=True)
         ends = [single, single]
     else:
         ends = _RANGE_TO.split((inner or "").strip(), maxsplit=1)
         if len(ends) == 1:
             ends = [ends[0], ends[0]]
-    try:
-        since = parse_date_option(ends[0]) if ends[0].strip() else None
-        until = parse_date_option(ends[1], end_of_day=True) if ends[1].strip() else None
-    except InvalidOption as exc:
-        raise InvalidOption(f"cannot read the date range {clause!r}: {exc}") from None
+    since = parse_date_option(ends[0]) if ends[0].strip() else None
+    until = parse_date_option(ends[1], end_of_day=True) if ends[1].strip() else None
     if since is None and until is None:
-        raise InvalidOption(f"cannot read the date range {clause!r}: it names no date")
+        raise InvalidOption("it names no date")
     return since, until
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 from searchidx.output import (
@@ -17,20 +17,10 @@ from searchidx.output import (
     to_json,
 )
 from searchidx.searching import Item
-from searchidx.stories import FirstsResult, StoriesResult, Story
+from searchidx.stories import FirstsResult, StoriesResult, Story, StoryMember
 
-STORY_COLUMNS = (
-    "story",
-    "story_id",
-    "id",
-    "kind",
-    "title",
-    "provider",
-    "published",
-    "url",
-    "path",
-    "copy_of",
-)
+#: A story's number and id, then a member's fields, in the order JSON gives them.
+STORY_COLUMNS = ("story", "story_id", *(f.name for f in fields(StoryMember)))
 
 
 def _span(hours: float | None) -> str:
