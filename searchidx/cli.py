@@ -606,7 +606,7 @@ def dupes(
     to it. With a QUERY or filters, only matching items are compared.
     """
     from searchidx import output
-    from searchidx.dupes import find_dupes
+    from searchidx.copies import find_dupes
 
     result = find_dupes(
         index_path,

@@ -5,7 +5,7 @@ Items and their identity
     :func:`~searchidx.documents.url_key`), or from its file when it has none. Each entry
     of an article's ``related`` list becomes an item of kind ``related`` with the id of
     its URL. One outlet's near-identical headline variants within a list are one item
-    (:func:`~searchidx.dedup.collapse_variants`). When an indexed article file has the
+    (:func:`~searchidx.titles.collapse_variants`). When an indexed article file has the
     URL of a related entry, that item is the article; when several files list the same
     related URL, their entries merge into one item.
 
@@ -46,7 +46,7 @@ from typing import Any
 from whoosh.multiproc import MpWriter
 from whoosh.writing import SegmentWriter
 
-from searchidx.dedup import RELATED_VARIANT_THRESHOLD, collapse_variants, normalize_title
+from searchidx.titles import RELATED_VARIANT_THRESHOLD, collapse_variants, normalize_title
 from searchidx.documents import (
     Article,
     RelatedEntry,

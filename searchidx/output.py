@@ -12,7 +12,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from searchidx.dupes import DupesResult
+    from searchidx.copies import DupesResult
     from searchidx.facets import FacetResult
     from searchidx.indexing import IndexSummary
     from searchidx.searching import Item, SearchResult, Stats

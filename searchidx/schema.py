@@ -26,7 +26,7 @@ outlet's coverage listed in an article's ``related`` list (``kind`` = ``related`
   a float column a default.
 - ``cites``: the ids of the related items an article lists, so "who cites X" is a
   term query.
-- ``norm``: the normalised title (:func:`searchidx.dedup.normalize_title`): its words
+- ``norm``: the normalised title (:func:`searchidx.titles.normalize_title`): its words
   as terms, to find an item's duplicate candidates and to suggest spellings (they are
   the titles' words, unstemmed), and the whole string as a column, with ``id`` also a
   column, so duplicate detection reads no stored documents.

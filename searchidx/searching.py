@@ -657,7 +657,7 @@ def _page(
 ) -> tuple[list[Hit], int | None]:
     """One page of hits (``limit`` 0: all of them), with near-duplicate counts, folded
     by story if asked (then also the number of stories among the hits ranked)."""
-    from searchidx.dupes import similar_counts
+    from searchidx.copies import similar_counts
     from searchidx.stories import fold_hits
 
     ranked = list(results)

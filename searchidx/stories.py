@@ -8,7 +8,7 @@ folder, written atomically the first time it is needed, so later commands of tha
 generation read it instead of grouping again; a read-only index is grouped in memory.
 
 A query and filters select the stories having a matching member and show them whole.
-Within a story, near-identical titles (:mod:`searchidx.dupes`'s method, its defaults)
+Within a story, near-identical titles (:mod:`searchidx.copies`'s method, its defaults)
 are copies: each copy names the member it copies, the first of its copy cluster.
 """
 
@@ -185,8 +185,8 @@ def _order_key(rec: dict[str, Any]) -> tuple[bool, str, str]:
 
 def build_story(searcher: Any, docnums: Sequence[int]) -> Story:
     """A story of the given documents: members in publication order, copies marked."""
-    from searchidx.dedup import normalize_title
-    from searchidx.dupes import (
+    from searchidx.titles import normalize_title
+    from searchidx.copies import (
         DEFAULT_THRESHOLD,
         DEFAULT_WINDOW_DAYS,
         candidate_pairs,

@@ -5,7 +5,7 @@ This module works on plain lists (one entry per item) and knows nothing of the i
 
 Vectors
     Each item is a bag of the words of its normalised title
-    (:func:`searchidx.dedup.normalize_title`) and, at a lower weight, of its excerpt,
+    (:func:`searchidx.titles.normalize_title`) and, at a lower weight, of its excerpt,
     each weighted by inverse document frequency over the items grouped (so names,
     numbers and other rare words count most) and the vector scaled to unit length.
     Stop words are dropped; words with digits count ``NUMBER_BOOST`` times.

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from searchidx.cli import cli
-from searchidx.dupes import find_dupes
+from searchidx.copies import find_dupes
 from searchidx.facets import facet_counts
 from searchidx.indexing import update_index
 from searchidx.searching import search

@@ -1,9 +1,9 @@
-"""Benchmark: near-duplicate headlines (``searchidx.dupes``) on the UCI News Aggregator.
+"""Benchmark: near-duplicate headlines (``searchidx.copies``) on the UCI News Aggregator.
 
 The UCI file (422,937 headlines, Mar-Aug 2014; see ``SOURCE.txt`` beside it) gives real
 headlines with publisher, host, time and the aggregator's STORY id. Titles are normalised
 as the index does (``normalize_title(title, publisher, host)``) and compared as
-``searchidx.dupes.find_dupes`` compares them. One run prints, each against its target:
+``searchidx.copies.find_dupes`` compares them. One run prints, each against its target:
 
 1. recall of ``candidate_pairs`` (rare-word keys) against exhaustive comparison
    (``rapidfuzz.process.cdist`` on every pair, then the same numbers guard) on a random
@@ -56,14 +56,14 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from searchidx.dedup import normalize_title, numbers
-from searchidx.dupes import (
+from searchidx.copies import (
     DEFAULT_THRESHOLD,
     DEFAULT_WINDOW_DAYS,
     KEY_TOKENS,
     candidate_pairs,
     star_clusters,
 )
+from searchidx.titles import normalize_title, numbers
 from tests.bench import corpora
 
 NUMPY_MISSING = (
@@ -153,7 +153,7 @@ class Corpus:
         return [i for i in rows if self.norm(i)]
 
     def order_key(self, i: int) -> tuple[bool, int, int]:
-        """Publication order as in ``searchidx.dupes.Titles.order_key``."""
+        """Publication order as in ``searchidx.copies.Titles.order_key``."""
         t = self.time_us(i)
         return (t is None, t or 0, self.rows[i].id)
 

@@ -113,8 +113,8 @@ def _prebuilt(corpus: str) -> list[dict[str, Any]]:
 
     package = Path(searchidx.__file__).parent
     code = hashlib.sha256()
-    for name in ("documents.py", "dedup.py", "schema.py", "indexing.py"):
-        code.update((package / name).read_bytes())
+    for path in sorted(package.rglob("*.py")):  # the whole package: it moves between modules
+        code.update(path.read_bytes())
     cache = cache_dir() / "prebuilt" / f"{Path(corpus).name}-{code.hexdigest()[:12]}.pickle"
     if cache.exists():
         with open(cache, "rb") as fh:
@@ -294,8 +294,7 @@ def step_lookup(index: str, sample: int = 2000) -> dict[str, Any]:
     and its time per item (pages of 10 items share one lookup, as in a search)."""
     from rapidfuzz import fuzz, process
 
-    from searchidx.dedup import numbers
-    from searchidx.dupes import (
+    from searchidx.copies import (
         DEFAULT_THRESHOLD,
         DEFAULT_WINDOW_DAYS,
         Lookup,
@@ -305,6 +304,7 @@ def step_lookup(index: str, sample: int = 2000) -> dict[str, Any]:
         near_duplicates,
     )
     from searchidx.searching import searcher_for
+    from searchidx.titles import numbers
 
     searcher = searcher_for(index)
     reader = searcher.reader()

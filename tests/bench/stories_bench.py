@@ -41,8 +41,8 @@ from itertools import combinations, pairwise
 from pathlib import Path
 
 from searchidx import storycore
-from searchidx.dedup import normalize_title
-from searchidx.dupes import candidate_pairs, star_clusters
+from searchidx.copies import candidate_pairs, star_clusters
+from searchidx.titles import normalize_title
 from tests.bench.corpora import shared_dir
 
 SEED = 20140310

@@ -1,6 +1,6 @@
 """Benchmark: which ``fuzz.ratio`` threshold separates one outlet's headline variants?
 
-``searchidx.dedup.collapse_variants`` merges two entries of a related list when they come
+``searchidx.titles.collapse_variants`` merges two entries of a related list when they come
 from the same outlet and their normalised titles score at least
 ``RELATED_VARIANT_THRESHOLD``. This script measures that rule on the UCI News Aggregator
 corpus (422,937 headlines, Mar-Aug 2014), where STORY groups coverage of one story:
@@ -41,7 +41,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from searchidx.dedup import RELATED_VARIANT_THRESHOLD, normalize_title, similarity
+from searchidx.titles import RELATED_VARIANT_THRESHOLD, normalize_title, similarity
 
 DEFAULT_TSV = Path("/work/shared/corpora/uci-news-aggregator/newsCorpora.tsv")
 THRESHOLDS = tuple(range(80, 101, 2))

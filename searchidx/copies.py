@@ -2,7 +2,7 @@
 
 Similarity
     Two items are near-identical when their normalised titles
-    (:func:`searchidx.dedup.normalize_title`) score at least ``threshold`` with
+    (:func:`searchidx.titles.normalize_title`) score at least ``threshold`` with
     rapidfuzz's ``fuzz.ratio``, carry the same numbers, and, when both are dated, were
     published within ``window_days`` of each other.
 
@@ -36,7 +36,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 from whoosh.columns import MultiColumnReader
 
-from searchidx.dedup import numbers
+from searchidx.titles import numbers
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.schema import MISSING_LAST, as_text, column_reader
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for, split_dates
