@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from searchidx import __version__
+from searchidx import __version__, options
 from searchidx.errors import InvalidOption, SearchidxError
 from searchidx.store import ENV_VAR, resolve_index_path
 
@@ -56,7 +56,8 @@ def _query_words(ctx: click.Context, param: click.Parameter, value: tuple[str, .
     return tuple(words.get(word, word) for word in value)
 
 
-FORMAT_CHOICE = click.Choice(["text", "json", "jsonl", "csv"])
+FORMAT_CHOICE = click.Choice(options.FORMATS)
+RECORD_FORMAT_CHOICE = click.Choice(options.RECORD_FORMATS)
 
 
 class Group(click.Group):
@@ -87,7 +88,7 @@ class Group(click.Group):
 )
 @click.option(
     "--color",
-    type=click.Choice(["auto", "always", "never"]),
+    type=click.Choice(options.COLOR_MODES),
     default="auto",
     metavar="WHEN",
     help="Colour text: auto (a terminal, unless NO_COLOR is set), always or never.",
@@ -188,13 +189,14 @@ def echo_result(
 @click.option(
     "--variant-threshold",
     type=click.FloatRange(0, 100),
-    help="Similarity (0-100) at which one outlet's related headlines are one item [default: 90].",
+    help="Similarity (0-100) at which one outlet's related headlines are one item "
+    f"[default: {options.VARIANT_THRESHOLD:g}].",
 )
 @click.option(
     "--wait",
     "lock_timeout",
     type=click.FloatRange(min=0),
-    default=30.0,
+    default=options.LOCK_WAIT_SECONDS,
     show_default=True,
     help="Seconds to wait for another process writing the index.",
 )
@@ -310,7 +312,7 @@ def complete_ids(
 
 def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The filters shared by search, facets and dupes."""
-    options = [
+    decorators = [
         click.option(
             "--provider",
             "providers",
@@ -337,7 +339,7 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--kind",
-            type=click.Choice(["article", "related", "all"]),
+            type=click.Choice(options.KINDS),
             default="all",
             show_default=True,
             help="Articles, related items, or both.",
@@ -352,7 +354,7 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--until", callback=_date(True), metavar="DATE", help="Published on or before DATE."
         ),
     ]
-    for option in reversed(options):
+    for option in reversed(decorators):
         fn = option(fn)
     return fn
 
@@ -379,7 +381,7 @@ def make_filters(kwargs: dict[str, Any]) -> Filters:
 )
 @click.option(
     "--sort",
-    type=click.Choice(["relevance", "newest", "oldest", "quality", "heat"]),
+    type=click.Choice(options.SORTS),
     default="relevance",
     show_default=True,
 )
@@ -387,7 +389,7 @@ def make_filters(kwargs: dict[str, Any]) -> Filters:
     "-n",
     "--limit",
     type=click.IntRange(min=0),
-    default=10,
+    default=options.SEARCH_LIMIT,
     show_default=True,
     help="0 for all hits.",
 )
@@ -441,11 +443,9 @@ def search(
 
 # --- facets -------------------------------------------------------------------------------
 
-FACET_FIELDS = ("provider", "domain", "topic", "kind", "year", "month", "week", "day")
-
 
 @cli.command(cls=QueryCommand)
-@click.argument("field", type=click.Choice(FACET_FIELDS), metavar="FIELD")
+@click.argument("field", type=click.Choice(options.FACET_FIELDS), metavar="FIELD")
 @click.argument("query", nargs=-1, callback=_query_words)
 @filter_options
 @click.option("--by-domain", is_flag=True, help="Group providers by domain instead of name.")
@@ -453,7 +453,7 @@ FACET_FIELDS = ("provider", "domain", "topic", "kind", "year", "month", "week", 
     "-n",
     "--limit",
     type=click.IntRange(min=0),
-    help="Values to show; 0 for all [default: 20; timelines: all].",
+    help=f"Values to show; 0 for all [default: {options.FACET_LIMIT}; timelines: all].",
 )
 @click.option(
     "--min-count",
@@ -561,7 +561,7 @@ def _facets_first(
 @click.option(
     "--threshold",
     type=click.FloatRange(0, 100),
-    default=90.0,
+    default=options.COPY_THRESHOLD,
     show_default=True,
     help="Title similarity (0-100) at which items are near-identical.",
 )
@@ -569,7 +569,7 @@ def _facets_first(
     "--window",
     "window_days",
     type=click.FloatRange(min=0),
-    default=7.0,
+    default=options.COPY_WINDOW_DAYS,
     show_default=True,
     help="Days apart two items may be published; 0 for none.",
 )
@@ -578,7 +578,7 @@ def _facets_first(
     "-n",
     "--limit",
     type=click.IntRange(min=0),
-    default=20,
+    default=options.DUPES_LIMIT,
     show_default=True,
     help="Clusters to show; 0 for all.",
 )
@@ -637,7 +637,7 @@ def dupes(
 @click.option(
     "--min-outlets",
     type=click.IntRange(min=1),
-    default=2,
+    default=options.MIN_OUTLETS,
     show_default=True,
     help="Stories covered by at least N outlets.",
 )
@@ -646,7 +646,7 @@ def dupes(
     "-n",
     "--limit",
     type=click.IntRange(min=0),
-    default=20,
+    default=options.STORIES_LIMIT,
     show_default=True,
     help="Stories to show; 0 for all.",
 )
@@ -697,9 +697,7 @@ def stories(
 
 @cli.command()
 @click.argument("item_id", metavar="ID", shell_complete=complete_ids)
-@click.option(
-    "-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@click.option("-f", "--format", "fmt", type=RECORD_FORMAT_CHOICE, default="text", show_default=True)
 @index_option
 @click.pass_obj
 def show(index_path: str, item_id: str, fmt: str) -> None:
@@ -719,9 +717,7 @@ def show(index_path: str, item_id: str, fmt: str) -> None:
 
 
 @cli.command()
-@click.option(
-    "-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@click.option("-f", "--format", "fmt", type=RECORD_FORMAT_CHOICE, default="text", show_default=True)
 @index_option
 @click.pass_obj
 def stats(index_path: str, fmt: str) -> None:

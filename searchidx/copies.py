@@ -36,16 +36,17 @@ from typing import Any
 from rapidfuzz import fuzz, process
 from whoosh.columns import MultiColumnReader
 
-from searchidx.titles import numbers
+from searchidx import options
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.schema import MISSING_LAST, as_text, column_reader
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for, split_dates
 from searchidx.store import reads_index
+from searchidx.titles import numbers
 
 #: Default similarity threshold (0-100); see the README and tests/bench for the data.
-DEFAULT_THRESHOLD = 90.0
+DEFAULT_THRESHOLD = options.COPY_THRESHOLD
 #: Default publication-time window in days; see the README and tests/bench.
-DEFAULT_WINDOW_DAYS = 7.0
+DEFAULT_WINDOW_DAYS = options.COPY_WINDOW_DAYS
 #: How many of a title's rarest words key its candidates when every title is keyed.
 KEY_TOKENS = 6
 #: How many of one title's rarest words find its candidates among all words of others:
@@ -237,7 +238,7 @@ def find_dupes(
     threshold: float = DEFAULT_THRESHOLD,
     window_days: float | None = DEFAULT_WINDOW_DAYS,
     min_size: int = 2,
-    limit: int = 20,
+    limit: int = options.DUPES_LIMIT,
     of: str | None = None,
 ) -> DupesResult:
     """Clusters of near-identical items, largest first; ``of`` gives one item's."""

@@ -27,15 +27,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from searchidx import options
 from searchidx.errors import InvalidOption
 from searchidx.schema import MISSING_LAST, as_text, column_reader, topic_key
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for, split_dates
 from searchidx.store import reads_index
 
-FIELDS = ("provider", "domain", "topic", "kind", "year", "month", "week", "day")
+FIELDS = options.FACET_FIELDS
 NONE = "(none)"
 #: Timelines: counted by period, in time order, with the empty periods of their span.
-TIME_FIELDS = ("year", "month", "week", "day")
+TIME_FIELDS = options.TIME_FIELDS
 #: A timeline longer than this is refused (an item dated in year 1 would make a
 #: day timeline of 740,000 periods).
 MAX_PERIODS = 20_000
@@ -83,7 +84,7 @@ def facet_counts(
     """Count the matching items by ``fieldname``. ``limit`` 0 shows every value; None
     shows 20, or a timeline's every period."""
     if limit is None:
-        limit = 0 if fieldname in TIME_FIELDS else 20
+        limit = 0 if fieldname in TIME_FIELDS else options.FACET_LIMIT
     if fieldname not in FIELDS:
         raise InvalidOption(f"field must be one of {', '.join(FIELDS)}")
     if limit < 0 or min_count < 0:

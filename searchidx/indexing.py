@@ -46,7 +46,7 @@ from typing import Any
 from whoosh.multiproc import MpWriter
 from whoosh.writing import SegmentWriter
 
-from searchidx.titles import RELATED_VARIANT_THRESHOLD, collapse_variants, normalize_title
+from searchidx import options
 from searchidx.documents import (
     Article,
     RelatedEntry,
@@ -62,6 +62,7 @@ from searchidx.errors import IndexWriteError, InvalidOption, ParseError, printab
 from searchidx.feeds import parse_any_file
 from searchidx.schema import GIST_CHARS, WORD_FIELDS, provider_key, topic_key
 from searchidx.store import READ_FAILURES, FileEntry, IndexDir, Manifest, damage, gc_paused, opened
+from searchidx.titles import RELATED_VARIANT_THRESHOLD, collapse_variants, normalize_title
 
 Record = dict[str, Any]
 
@@ -608,7 +609,7 @@ def update_index(
     rebuild: bool = False,
     jobs: int | None = None,
     variant_threshold: float | None = None,
-    lock_timeout: float = 30.0,
+    lock_timeout: float = options.LOCK_WAIT_SECONDS,
     on_error: Callable[[ParseError], None] = lambda e: None,
     on_notice: Callable[[str], None] = lambda s: None,
     on_start: Callable[[int], None] = lambda n: None,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from searchidx import options
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.schema import (
     DEFAULT_FIELDS,
@@ -36,6 +37,7 @@ from searchidx.schema import (
 )
 from searchidx.store import IndexDir, opened, reads_index
 
+#: Each sort's column, and whether it runs in reverse (relevance: the score).
 SORTS = {
     "relevance": (None, False),
     "newest": ("published", True),
@@ -43,7 +45,8 @@ SORTS = {
     "quality": ("quality", True),
     "heat": ("heat", True),
 }
-KINDS = ("article", "related", "all")
+assert tuple(SORTS) == options.SORTS
+KINDS = options.KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -579,7 +582,7 @@ def search(
     *,
     literal: bool = False,
     sort: str = "relevance",
-    limit: int = 10,
+    limit: int = options.SEARCH_LIMIT,
     page: int = 1,
     collapse: bool = False,
     similar: bool = True,

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from searchidx import storycore
+from searchidx import options, storycore
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.schema import MISSING_LAST, as_text, column_reader, provider_key
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for
@@ -185,13 +185,13 @@ def _order_key(rec: dict[str, Any]) -> tuple[bool, str, str]:
 
 def build_story(searcher: Any, docnums: Sequence[int]) -> Story:
     """A story of the given documents: members in publication order, copies marked."""
-    from searchidx.titles import normalize_title
     from searchidx.copies import (
         DEFAULT_THRESHOLD,
         DEFAULT_WINDOW_DAYS,
         candidate_pairs,
         star_clusters,
     )
+    from searchidx.titles import normalize_title
 
     recs = sorted((json.loads(searcher.stored_fields(d)["data"]) for d in docnums), key=_order_key)
     norms = [normalize_title(r["title"], r["provider"], r["domain"]) for r in recs]
@@ -246,9 +246,9 @@ def find_stories(
     query: str | None = None,
     filters: Filters | None = None,
     *,
-    min_outlets: int = 2,
+    min_outlets: int = options.MIN_OUTLETS,
     min_size: int = 2,
-    limit: int = 20,
+    limit: int = options.STORIES_LIMIT,
 ) -> StoriesResult:
     """Stories with a member matching the query and filters, largest (most outlets)
     first, each shown whole."""
@@ -351,8 +351,8 @@ def provider_firsts(
     query: str | None = None,
     filters: Filters | None = None,
     *,
-    min_outlets: int = 2,
-    limit: int = 20,
+    min_outlets: int = options.MIN_OUTLETS,
+    limit: int = options.STORIES_LIMIT,
 ) -> FirstsResult:
     """Per provider, the stories (of ``min_outlets`` or more outlets, with a member
     matching the query and filters) it published first, beside those it covered; most

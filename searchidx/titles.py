@@ -23,13 +23,15 @@ from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz
 
+from searchidx import options
+
 if TYPE_CHECKING:
     # Not at run time: searching reaches this module through dupes, and documents
     # brings in YAML, which a search has no use for.
     from searchidx.documents import RelatedEntry
 
 #: Default threshold for collapsing one outlet's headline variants within a related list.
-RELATED_VARIANT_THRESHOLD = 90.0
+RELATED_VARIANT_THRESHOLD = options.VARIANT_THRESHOLD
 
 _PREFIX = re.compile(
     r"^(?:(?:update[sd]?|updated|watch|video|breaking|live|exclusive|photos?|report|"
