@@ -12,12 +12,12 @@ must agree item by item:
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from searchidx.items import StoredItem
 from searchidx.store import IndexDir, opened, reads_index
 
 
@@ -54,12 +54,12 @@ def check_index(index_path: str, limit: int = 50) -> CheckReport:
     counts: Counter[str] = Counter()
     with opened(ix.searcher) as searcher:
         for stored in searcher.all_stored_fields():
-            rec = json.loads(stored["data"])
-            counts[rec["id"]] += 1
-            kinds[rec["id"]] = rec["kind"]
-            if rec["kind"] == "article":
-                sources[rec["id"]] = rec["path"]
-                cited.update(r["id"] for r in rec["related"])
+            item = StoredItem.from_json(stored["data"])
+            counts[item.id] += 1
+            kinds[item.id] = item.kind
+            if item.kind == "article":
+                sources[item.id] = item.path
+                cited.update(r["id"] for r in item.related)
         items = searcher.doc_count()
 
     problems += [f"id {i} is in the index {n} times" for i, n in counts.items() if n > 1]

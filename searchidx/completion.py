@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from searchidx.items import StoredItem
 from searchidx.schema import provider_key
 
 #: Ids completed at most; a shorter prefix completes nothing (type more of the id).
@@ -73,7 +74,6 @@ def _terms(reader: Any, fieldname: str, prefix: str) -> Iterator[Any]:
 
 def ids(index_path: str, prefix: str) -> list[tuple[str, str]]:
     """Item ids starting with ``prefix``, with titles when there are few of them."""
-    import json
 
     try:
         reader = _reader(index_path)
@@ -91,7 +91,7 @@ def ids(index_path: str, prefix: str) -> list[tuple[str, str]]:
         for item in found:
             docnum = reader.first_id("id", item)
             stored = reader.stored_fields(docnum) if docnum is not None else {}
-            title = json.loads(stored["data"])["title"] if "data" in stored else ""
+            title = StoredItem.from_json(stored["data"]).title if "data" in stored else ""
             out.append((item, title))
         return out
     except Exception:

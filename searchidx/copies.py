@@ -25,7 +25,6 @@ Clusters
 from __future__ import annotations
 
 import bisect
-import json
 import time
 import weakref
 from collections import Counter, defaultdict
@@ -38,6 +37,7 @@ from whoosh.columns import MultiColumnReader
 
 from searchidx import options
 from searchidx.errors import InvalidOption, ItemNotFound
+from searchidx.items import StoredItem
 from searchidx.schema import MISSING_LAST, as_text, column_reader
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for, split_dates
 from searchidx.store import reads_index
@@ -275,15 +275,15 @@ def find_dupes(
 
 
 def _member(searcher: Any, docnum: int, similarity: float) -> Member:
-    rec = json.loads(searcher.stored_fields(docnum)["data"])
+    item = StoredItem.from_json(searcher.stored_fields(docnum)["data"])
     return Member(
-        id=rec["id"],
-        kind=rec["kind"],
-        title=rec["title"],
-        provider=rec["provider"],
-        published=rec["published"],
-        url=rec["url"],
-        path=rec["path"],
+        id=item.id,
+        kind=item.kind,
+        title=item.title,
+        provider=item.provider,
+        published=item.published,
+        url=item.url,
+        path=item.path,
         similarity=round(similarity, 1),
     )
 

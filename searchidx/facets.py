@@ -19,7 +19,6 @@ collapsed; each bucket shows the spelling seen most often and the domains seen f
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -29,6 +28,7 @@ from typing import Any
 
 from searchidx import options
 from searchidx.errors import InvalidOption
+from searchidx.items import StoredItem
 from searchidx.schema import MISSING_LAST, as_text, column_reader, topic_key
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for, split_dates
 from searchidx.store import reads_index
@@ -290,6 +290,6 @@ def _topic_counts(searcher: Any, docs: Iterable[int]) -> Counter[str]:
 def _topic_label(searcher: Any, key: str, docs: list[int], sample: int = 25) -> str:
     spellings: Counter[str] = Counter()
     for docnum in sorted(docs)[:sample]:
-        topics = json.loads(searcher.stored_fields(docnum)["data"])["topics"]
+        topics = StoredItem.from_json(searcher.stored_fields(docnum)["data"]).topics
         spellings.update(t for t in topics if topic_key(t) == key)
     return _most_common(spellings) if spellings else key

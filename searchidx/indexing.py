@@ -60,11 +60,10 @@ from searchidx.documents import (
 )
 from searchidx.errors import IndexWriteError, InvalidOption, ParseError, printable
 from searchidx.feeds import parse_any_file
+from searchidx.items import Listed, StoredItem, encode
 from searchidx.schema import GIST_CHARS, WORD_FIELDS, provider_key, topic_key
 from searchidx.store import READ_FAILURES, FileEntry, IndexDir, Manifest, damage, gc_paused, opened
 from searchidx.titles import RELATED_VARIANT_THRESHOLD, collapse_variants, normalize_title
-
-Record = dict[str, Any]
 
 #: From this many files, a fresh build uses Whoosh's multi-process writer.
 BIG_BUILD = 2000
@@ -112,7 +111,7 @@ class _Spill:
 
 def related_fields(item: str, lines: list[str]) -> dict[str, Any]:
     """The Whoosh document of a related item that is no article, from its spill lines."""
-    cites: list[tuple[str, Record]] = []
+    cites: list[tuple[str, Listed]] = []
     for line in lines:
         _, citing, record = json.loads(line)
         cites.append((citing, record))
@@ -136,28 +135,34 @@ class IndexSummary:
 
 @dataclass(slots=True)
 class ArticleDoc:
-    """An article ready to index: its display record, its body text, and (made in the
-    worker that parsed it) its Whoosh fields."""
+    """An article ready to index: its stored item, its body text, and (made in the
+    worker that parsed it) its Whoosh fields, after which the worker keeps only the
+    item's identity and related ids of it."""
 
-    record: Record
+    item: StoredItem | None
+    id: str
+    path: str
+    line: int | None
+    related_ids: list[str]
     body: str = ""
     fields: dict[str, Any] | None = None
     #: Each related entry as a JSON line ``[item, citing article, entry]``.
     related_lines: list[str] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, item: StoredItem, body: str = "") -> ArticleDoc:
+        return cls(item, item.id, item.path, item.line, [r["id"] for r in item.related], body)
+
     def whoosh(self) -> dict[str, Any]:
         if self.fields is None:
-            self.fields = whoosh_fields(self.record, self.body)
+            assert self.item is not None
+            self.fields = whoosh_fields(self.item, self.body)
         return self.fields
-
-    @property
-    def id(self) -> str:
-        return str(self.record["id"])
 
     @property
     def order(self) -> tuple[str, int]:
         """Which of several files with one URL wins: the first by path, then line."""
-        return (str(self.record["path"]), self.record["line"] or 0)
+        return (self.path, self.line or 0)
 
 
 @dataclass(slots=True)
@@ -237,7 +242,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-def related_record(group: list[RelatedEntry]) -> Record:
+def related_record(group: list[RelatedEntry]) -> Listed:
     """One related item as an article lists it: the first variant, plus every variant's
     title and URL."""
     first = group[0]
@@ -263,37 +268,37 @@ def article_doc(article: Article, variant_threshold: float) -> ArticleDoc:
     """Build the indexable form of an article, collapsing its related list."""
     url = article.url
     own_id = item_id(url_key(url) if url else path_key(article.path, article.line))
-    related: list[Record] = []
+    related: list[Listed] = []
     for group in collapse_variants(article.related, variant_threshold):
         rec = related_record(group)
         if rec["id"] != own_id and all(r["id"] != rec["id"] for r in related):
             related.append(rec)
-    record: Record = {
-        "id": own_id,
-        "kind": "article",
-        "title": article.title,
-        "titles": [article.title],
-        "urls": [u for u in dict.fromkeys((article.web_url, article.original_url)) if u],
-        "url": url,
-        "excerpt": article.excerpt,
-        "provider": article.provider,
-        "domain": article.domain,
-        "topics": article.topics,
-        "category": article.category,
-        "type": article.type,
-        "published": _iso(article.published),
-        "quality": article.quality,
-        "heat": article.heat,
-        "is_published": article.is_published,
-        "images": article.image_count,
-        "path": article.path,
-        "line": article.line,
-        "related": related,
-    }
-    return ArticleDoc(record=record, body=article.body)
+    item = StoredItem(
+        id=own_id,
+        kind="article",
+        title=article.title,
+        titles=[article.title],
+        urls=[u for u in dict.fromkeys((article.web_url, article.original_url)) if u],
+        url=url,
+        excerpt=article.excerpt,
+        provider=article.provider,
+        domain=article.domain,
+        topics=article.topics,
+        category=article.category,
+        type=article.type,
+        published=_iso(article.published),
+        quality=article.quality,
+        heat=article.heat,
+        is_published=article.is_published,
+        images=article.image_count,
+        path=article.path,
+        line=article.line,
+        related=related,
+    )
+    return ArticleDoc.of(item, article.body)
 
 
-def merged_related(item: str, citations: list[tuple[str, Record]]) -> Record:
+def merged_related(item: str, citations: list[tuple[str, Listed]]) -> StoredItem:
     """The related item ``item`` as the union of what its citing articles say about it.
     Citations are ordered by citing article id, so the result does not depend on the
     order files were read in."""
@@ -302,92 +307,71 @@ def merged_related(item: str, citations: list[tuple[str, Record]]) -> Record:
     urls = list(dict.fromkeys(u for r in recs for u in r["urls"]))
 
     def first_set(key: str) -> Any:
-        return next((r[key] for r in recs if r[key] not in (None, "")), first[key])
+        return next((r[key] for r in recs if r[key] not in (None, "")), first[key])  # type: ignore[literal-required]
 
-    return {
-        "id": item,
-        "kind": "related",
-        "title": first["title"],
-        "titles": list(dict.fromkeys(t for r in recs for t in r["titles"])),
-        "urls": urls,
-        "url": urls[0] if urls else "",
-        "excerpt": first_set("excerpt"),
-        "provider": first_set("provider"),
-        "domain": first_set("domain"),
-        "topics": [],
-        "category": "",
-        "type": first_set("type"),
-        "published": first_set("published"),
-        "quality": first_set("quality"),
-        "heat": None,
-        "is_published": None,
-        "images": 0,
-        "path": "",
-        "line": None,
-        "related": [],
-    }
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def record_json(record: Record, related: list[str] | None = None) -> str:
-    """A record as stored (``data``). ``related`` may give its related entries already
-    encoded; they are spliced in as the last key, which is where the record has them."""
-    if related is None:
-        return _json(record)
-    assert next(reversed(record)) == "related"
-    head = _json({k: v for k, v in record.items() if k != "related"})
-    return f'{head[:-1]},"related":[{",".join(related)}]}}'
+    return StoredItem(
+        id=item,
+        kind="related",
+        title=first["title"],
+        titles=list(dict.fromkeys(t for r in recs for t in r["titles"])),
+        urls=urls,
+        url=urls[0] if urls else "",
+        excerpt=first_set("excerpt"),
+        provider=first_set("provider"),
+        domain=first_set("domain"),
+        type=first_set("type"),
+        published=first_set("published"),
+        quality=first_set("quality"),
+    )
 
 
 def whoosh_fields(
-    record: Record, body: str = "", related_json: list[str] | None = None
+    item: StoredItem, body: str = "", related_json: list[str] | None = None
 ) -> dict[str, Any]:
-    """The Whoosh document for a record (see :mod:`searchidx.schema`)."""
+    """The Whoosh document for an item (see :mod:`searchidx.schema`)."""
     doc: dict[str, Any] = {
-        "id": record["id"],
-        "kind": record["kind"],
-        "title": record["title"],
-        "data": record_json(record, related_json),
+        "id": item.id,
+        "kind": item.kind,
+        "title": item.title,
+        "data": item.to_json(related_json),
     }
-    norm = normalize_title(record["title"], record["provider"], record["domain"])
+    norm = normalize_title(item.title, item.provider, item.domain)
     if norm:
         doc["norm"] = norm
-    alt = [t for t in record["titles"] if t != record["title"]]
+    alt = [t for t in item.titles if t != item.title]
     if alt:
         doc["alt_titles"] = "\n".join(alt)
-    if record["excerpt"]:
-        doc["excerpt"] = record["excerpt"]
+    if item.excerpt:
+        doc["excerpt"] = item.excerpt
     if body:
         doc["body"] = body
     for name, twin in WORD_FIELDS.items():  # unstemmed, for wildcards
         if name in doc:
             doc[twin] = doc[name]
-    if record["topics"]:
-        doc["topic"] = ",".join(topic_key(t) for t in record["topics"])
-    if record["provider"]:
-        doc["provider"] = provider_key(record["provider"])
-        doc["provider_name"] = record["provider"]
-    for key in ("domain", "category"):
-        if record[key]:
-            doc[key] = record[key]
-    if record["published"]:
-        when = datetime.fromisoformat(record["published"])
+    if item.topics:
+        doc["topic"] = ",".join(topic_key(t) for t in item.topics)
+    if item.provider:
+        doc["provider"] = provider_key(item.provider)
+        doc["provider_name"] = item.provider
+    if item.domain:
+        doc["domain"] = item.domain
+    if item.category:
+        doc["category"] = item.category
+    if item.published:
+        when = datetime.fromisoformat(item.published)
         doc["published"] = when.replace(tzinfo=None)
         doc["oldest"] = -int(when.timestamp() * 1_000_000)
-        doc["month"] = record["published"][:7]
-    for key in ("quality", "heat"):
-        if record[key] is not None:
-            doc[key] = max(-(2**31) + 1, min(2**31 - 1, round(record[key])))
-    if record["is_published"] is not None:
-        doc["is_published"] = record["is_published"]
-    if record["related"]:
-        doc["cites"] = ",".join(r["id"] for r in record["related"])
-        doc["links"] = " ".join(r["id"] for r in record["related"]).encode("utf-8")
-    if record["excerpt"]:
-        doc["gist"] = normalize_title(record["excerpt"])[:GIST_CHARS].encode("utf-8")
+        doc["month"] = item.published[:7]
+    for key, value in (("quality", item.quality), ("heat", item.heat)):
+        if value is not None:
+            doc[key] = max(-(2**31) + 1, min(2**31 - 1, round(value)))
+    if item.is_published is not None:
+        doc["is_published"] = item.is_published
+    if item.related:
+        doc["cites"] = ",".join(r["id"] for r in item.related)
+        doc["links"] = " ".join(r["id"] for r in item.related).encode("utf-8")
+    if item.excerpt:
+        doc["gist"] = normalize_title(item.excerpt)[:GIST_CHARS].encode("utf-8")
     return doc
 
 
@@ -421,14 +405,14 @@ def _load_file(task: Task) -> Loaded:
         # The fields hold the whole record; the writer needs only its identity and the
         # related entries, which travel as JSON lines ready for the spill file. Each
         # entry is encoded once, for both. (Ids are hex digits: no escaping.)
-        related = doc.record["related"]
-        encoded = [_json(r) for r in related]
-        doc.fields = whoosh_fields(doc.record, doc.body, encoded)
+        assert doc.item is not None
+        related = doc.item.related
+        encoded = [encode(r) for r in related]
+        doc.fields = whoosh_fields(doc.item, doc.body, encoded)
         doc.related_lines = [
             f'["{r["id"]}","{doc.id}",{e}]\n' for r, e in zip(related, encoded, strict=True)
         ]
-        doc.record = {k: doc.record[k] for k in ("id", "path", "line")}
-        doc.record["related_ids"] = [r["id"] for r in related]
+        doc.item = None
         doc.body = ""
     return loaded
 
@@ -818,7 +802,7 @@ def _apply(
     """Feed the writer; return whether anything changed."""
     dirty: set[str] = set(plan.removed)
     articles: dict[str, list[ArticleDoc]] = defaultdict(list)
-    citations: dict[str, list[tuple[str, Record]]] = defaultdict(list)
+    citations: dict[str, list[tuple[str, Listed]]] = defaultdict(list)
     written: set[str] = set()
     spill = _Spill(data_dir) if fresh else None
     touched = 0
@@ -852,9 +836,7 @@ def _apply(
                     summary.added += 1
                 new.files[loaded.path] = _file_entry(loaded)
                 for doc in loaded.docs:
-                    for item, line in zip(
-                        doc.record["related_ids"], doc.related_lines, strict=True
-                    ):
+                    for item, line in zip(doc.related_ids, doc.related_lines, strict=True):
                         if spill is None:
                             citations[item].append((doc.id, json.loads(line)[2]))
                         elif item not in written:
@@ -905,10 +887,7 @@ def _file_entry(loaded: Loaded) -> FileEntry:
         loaded.mtime_ns,
         loaded.digest,
         ids=[sys.intern(i) for i in dict.fromkeys(d.id for d in loaded.docs)],
-        cites=[
-            sys.intern(i)
-            for i in dict.fromkeys(r for d in loaded.docs for r in d.record["related_ids"])
-        ],
+        cites=[sys.intern(i) for i in dict.fromkeys(r for d in loaded.docs for r in d.related_ids)],
         errors=len(loaded.errors),
     )
 
@@ -942,7 +921,7 @@ def _refresh(
     old: Manifest,
     dirty: set[str],
     articles: dict[str, list[ArticleDoc]],
-    citations: dict[str, list[tuple[str, Record]]],
+    citations: dict[str, list[tuple[str, Listed]]],
     threshold: float,
 ) -> None:
     """Rewrite every item that the changed and removed files touch."""
@@ -963,24 +942,26 @@ def _refresh(
 
     for item in sorted(affected):
         stored = searcher.document(id=item)
-        stored_rec = json.loads(stored["data"]) if stored else None
+        stored_item = StoredItem.from_json(stored["data"]) if stored else None
         candidates = list(articles.get(item, []))
-        if stored_rec and stored_rec["kind"] == "article" and stored_rec["path"] not in dirty:
-            candidates.append(ArticleDoc(record=stored_rec))
+        kept = None  # the article as indexed, when its file is unchanged
+        if stored_item and stored_item.kind == "article" and stored_item.path not in dirty:
+            kept = ArticleDoc.of(stored_item)
+            candidates.append(kept)
         elif claimers.get(item):
             for path in claimers[item]:
                 reloaded = load_file((path, None, threshold))
                 candidates.extend(d for d in reloaded.docs if d.id == item)
         if candidates:
             winner = min(candidates, key=lambda d: d.order)
-            if winner.record is not stored_rec:
+            if winner is not kept:
                 writer.update_document(**winner.whoosh())
             continue
         cites = list(citations.get(item, []))
         for hit in searcher.search(Term("cites", item), limit=None):
-            rec = json.loads(hit["data"])
-            if rec["path"] not in dirty:
-                cites.extend((rec["id"], r) for r in rec["related"] if r["id"] == item)
+            citing = StoredItem.from_json(hit["data"])
+            if citing.path not in dirty:
+                cites.extend((citing.id, r) for r in citing.related if r["id"] == item)
         if cites:
             writer.update_document(**whoosh_fields(merged_related(item, cites)))
         elif stored is not None:

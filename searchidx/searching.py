@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import os
 import re
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from searchidx import options
 from searchidx.errors import InvalidOption, ItemNotFound
+from searchidx.items import Listed, StoredItem
 from searchidx.schema import (
     DEFAULT_FIELDS,
     WORD_FIELDS,
@@ -554,23 +554,22 @@ def matching_docs(searcher: Any, q: Any, f: Filters) -> list[int]:
     return in_date_range(searcher, f, searcher.docs_for_query(restrict(q, build_filter(f))))
 
 
-def _record(stored: dict[str, Any]) -> dict[str, Any]:
-    rec: dict[str, Any] = json.loads(stored["data"])
-    return rec
+def _record(stored: dict[str, Any]) -> StoredItem:
+    return StoredItem.from_json(stored["data"])
 
 
-def _hit(rec: dict[str, Any], score: float | None) -> Hit:
+def _hit(rec: StoredItem, score: float | None) -> Hit:
     return Hit(
-        id=rec["id"],
-        kind=rec["kind"],
-        title=rec["title"],
-        excerpt=rec["excerpt"],
-        provider=rec["provider"],
-        domain=rec["domain"],
-        topics=rec["topics"],
-        published=rec["published"],
-        url=rec["url"],
-        path=rec["path"],
+        id=rec.id,
+        kind=rec.kind,
+        title=rec.title,
+        excerpt=rec.excerpt,
+        provider=rec.provider,
+        domain=rec.domain,
+        topics=rec.topics,
+        published=rec.published,
+        url=rec.url,
+        path=rec.path,
         score=round(score, 4) if score is not None else None,
     )
 
@@ -682,9 +681,7 @@ def _page(
         best = max(known) if known else None
         hit = _hit(_record(searcher.stored_fields(first)), best)
         hit.similar = counts.get(first, 0)
-        others = [
-            _record(searcher.stored_fields(d))["provider"] or "(no provider)" for d in group[1:]
-        ]
+        others = [_record(searcher.stored_fields(d)).provider or "(no provider)" for d in group[1:]]
         hit.also = list(dict.fromkeys(others))
         hits.append(hit)
     return hits, stories
@@ -858,9 +855,14 @@ def snippet(text: str, terms: list[str], width: int = 220) -> str:
 # --- show and stats -------------------------------------------------------------------------
 
 
-def _ref(rec: dict[str, Any]) -> ItemRef:
+def _ref(rec: StoredItem) -> ItemRef:
+    return ItemRef(rec.id, rec.kind, rec.title, rec.provider, rec.published, rec.url)
+
+
+def _listed_ref(entry: Listed) -> ItemRef:
+    """A related entry as its article lists it (the item itself is gone)."""
     return ItemRef(
-        rec["id"], rec["kind"], rec["title"], rec["provider"], rec["published"], rec["url"]
+        entry["id"], "related", entry["title"], entry["provider"], entry["published"], entry["url"]
     )
 
 
@@ -870,6 +872,11 @@ def by_date(ref: ItemRef) -> tuple[bool, datetime, str, str]:
         return (True, datetime.min, ref.title, ref.id)
     when = datetime.fromisoformat(ref.published).astimezone(UTC).replace(tzinfo=None)
     return (False, when, ref.title, ref.id)
+
+
+_ITEM_FIELDS = tuple(f.name for f in fields(Item))
+#: What ``show`` looks up rather than copies from the stored item.
+_LOOKED_UP = ("related", "cited_by")
 
 
 @reads_index
@@ -888,38 +895,16 @@ def show(index_path: str, item_id: str) -> Item:
         raise ItemNotFound(f"no item with id {item_id!r}")
     rec = _record(stored)
     related = []
-    for r in rec["related"]:
+    for r in rec.related:
         current = searcher.document(id=r["id"])
-        related.append(_ref(_record(current)) if current else _ref({**r, "kind": "related"}))
+        related.append(_ref(_record(current)) if current else _listed_ref(r))
     citing = [
-        _ref(_record(hit.fields()))
-        for hit in searcher.search(wq.Term("cites", rec["id"]), limit=None)
+        _ref(_record(hit.fields())) for hit in searcher.search(wq.Term("cites", rec.id), limit=None)
     ]
     related.sort(key=by_date)
     citing.sort(key=by_date)
-    return Item(
-        id=rec["id"],
-        kind=rec["kind"],
-        title=rec["title"],
-        titles=rec["titles"],
-        excerpt=rec["excerpt"],
-        provider=rec["provider"],
-        domain=rec["domain"],
-        topics=rec["topics"],
-        category=rec["category"],
-        type=rec["type"],
-        published=rec["published"],
-        quality=rec["quality"],
-        heat=rec["heat"],
-        is_published=rec["is_published"],
-        images=rec["images"],
-        url=rec["url"],
-        urls=rec["urls"],
-        path=rec["path"],
-        line=rec["line"],
-        related=related,
-        cited_by=citing,
-    )
+    shown = {name: getattr(rec, name) for name in _ITEM_FIELDS if name not in _LOOKED_UP}
+    return Item(**shown, related=related, cited_by=citing)
 
 
 @reads_index

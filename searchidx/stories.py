@@ -26,6 +26,7 @@ from typing import Any
 
 from searchidx import options, storycore
 from searchidx.errors import InvalidOption, ItemNotFound
+from searchidx.items import StoredItem
 from searchidx.schema import MISSING_LAST, as_text, column_reader, provider_key
 from searchidx.searching import Filters, matching_docs, parse_query, searcher_for
 from searchidx.store import reads_index
@@ -178,9 +179,9 @@ def _docnums(searcher: Any) -> dict[str, int]:
     return {i: d for d, i in enumerate(ids) if i and not reader.is_deleted(d)}
 
 
-def _order_key(rec: dict[str, Any]) -> tuple[bool, str, str]:
-    published = rec["published"] or ""
-    return (not published, published, rec["id"])
+def _order_key(item: StoredItem) -> tuple[bool, str, str]:
+    published = item.published or ""
+    return (not published, published, item.id)
 
 
 def build_story(searcher: Any, docnums: Sequence[int]) -> Story:
@@ -193,9 +194,11 @@ def build_story(searcher: Any, docnums: Sequence[int]) -> Story:
     )
     from searchidx.titles import normalize_title
 
-    recs = sorted((json.loads(searcher.stored_fields(d)["data"]) for d in docnums), key=_order_key)
-    norms = [normalize_title(r["title"], r["provider"], r["domain"]) for r in recs]
-    times = [_micros(r["published"]) for r in recs]
+    recs = sorted(
+        (StoredItem.from_json(searcher.stored_fields(d)["data"]) for d in docnums), key=_order_key
+    )
+    norms = [normalize_title(r.title, r.provider, r.domain) for r in recs]
+    times = [_micros(r.published) for r in recs]
     pairs = candidate_pairs(norms, times, DEFAULT_THRESHOLD, DEFAULT_WINDOW_DAYS)
     copy_of: dict[int, int] = {}
     for cluster in star_clusters(range(len(recs)), pairs):
@@ -204,14 +207,14 @@ def build_story(searcher: Any, docnums: Sequence[int]) -> Story:
             copy_of[i] = lead
     members = [
         StoryMember(
-            id=r["id"],
-            kind=r["kind"],
-            title=r["title"],
-            provider=r["provider"],
-            published=r["published"],
-            url=r["url"],
-            path=r["path"],
-            copy_of=recs[copy_of[i]]["id"] if i in copy_of else None,
+            id=r.id,
+            kind=r.kind,
+            title=r.title,
+            provider=r.provider,
+            published=r.published,
+            url=r.url,
+            path=r.path,
+            copy_of=recs[copy_of[i]].id if i in copy_of else None,
         )
         for i, r in enumerate(recs)
     ]

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from searchidx import indexing
 from searchidx.documents import item_id, parse_file, url_key
 from searchidx.errors import IndexNotFound, InvalidOption, NotAnIndex, SchemaMismatch
 from searchidx.indexing import SMALL_SEGMENTS, update_index
+from searchidx.items import StoredItem
 from searchidx.schema import SCHEMA_VERSION
 from searchidx.store import IndexDir, gc_paused
 from tests.conftest import SAMPLES, SEEDS, article, related
@@ -252,10 +254,14 @@ def test_stored_record_and_related_lines_are_plain_json(path: Path) -> None:
     # A worker encodes each related entry once and splices it into both.
     (doc,) = indexing.load_file((str(path), None, 90.0)).docs
     articles, _ = parse_file(str(path), path.read_bytes())
-    record = indexing.article_doc(articles[0], 90.0).record
-    assert doc.whoosh()["data"] == json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    item = indexing.article_doc(articles[0], 90.0).item
+    assert item is not None
+    assert doc.whoosh()["data"] == json.dumps(
+        asdict(item), ensure_ascii=False, separators=(",", ":")
+    )
+    assert StoredItem.from_json(doc.whoosh()["data"]) == item
     assert [json.loads(line) for line in doc.related_lines] == [
-        [r["id"], record["id"], r] for r in record["related"]
+        [r["id"], item.id, r] for r in item.related
     ]
     assert all(line.endswith("]\n") and line.count("\n") == 1 for line in doc.related_lines)
 
