@@ -15,10 +15,9 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
-from searchidx.items import StoredItem
-from searchidx.store import IndexDir, opened, reads_index
+from searchidx.engine import Index
+from searchidx.store import reads_index
 
 
 @dataclass(slots=True)
@@ -40,27 +39,25 @@ class CheckReport:
 @reads_index
 def check_index(index_path: str, limit: int = 50) -> CheckReport:
     """Verify the index; report at most ``limit`` problems in detail."""
-    ixdir = IndexDir(index_path)
-    ixdir.require()
-    ix = ixdir.open_whoosh()
-    data_dir = ixdir.data_dir()
-    generation = ix.latest_generation()
-    manifest = ixdir.read_manifest(data_dir, generation)
-    problems: list[str] = []
+    from searchidx.whooshdb.storage import orphan_files
 
+    problems: list[str] = []
     kinds: dict[str, str] = {}
     sources: dict[str, str] = {}
     cited: set[str] = set()
     counts: Counter[str] = Counter()
-    with opened(ix.searcher) as searcher:
-        for stored in searcher.all_stored_fields():
-            item = StoredItem.from_json(stored["data"])
+    with Index(index_path) as index:
+        snap = index.snapshot()
+        data_dir, generation = snap.folder, snap.generation
+        manifest = index.dir.read_manifest(data_dir, generation)
+        for row in snap.live():
+            item = snap.item(row)
             counts[item.id] += 1
             kinds[item.id] = item.kind
             if item.kind == "article":
                 sources[item.id] = item.path
                 cited.update(r["id"] for r in item.related)
-        items = searcher.doc_count()
+        items = snap.count()
 
     problems += [f"id {i} is in the index {n} times" for i, n in counts.items() if n > 1]
     claimed: dict[str, set[str]] = {}
@@ -101,7 +98,7 @@ def check_index(index_path: str, limit: int = 50) -> CheckReport:
             f"{len(leftovers)} leftover file(s) of an interrupted run; "
             "the next index run removes them"
         )
-    orphans = orphan_files(ix, data_dir, generation)
+    orphans = orphan_files(data_dir, generation)
     if orphans:
         report.notes.append(
             f"{len(orphans)} index file(s) no longer in use ({', '.join(orphans[:3])}"
@@ -109,18 +106,3 @@ def check_index(index_path: str, limit: int = 50) -> CheckReport:
             "something removes them"
         )
     return report
-
-
-def orphan_files(ix: Any, data_dir: str, generation: int) -> list[str]:
-    """Files of Whoosh's naming in the data folder that the live table of contents does
-    not refer to (as Whoosh tells them when it cleans up after a commit)."""
-    from whoosh.index import TOC
-
-    live = {segment.segment_id() for segment in ix._segments()}
-    toc_name, segment_name = TOC._pattern(ix.indexname), TOC._segment_pattern(ix.indexname)
-    orphans = []
-    for name in sorted(os.listdir(data_dir)):
-        toc, segment = toc_name.match(name), segment_name.match(name)
-        if (toc and int(toc.group(1)) != generation) or (segment and segment.group(1) not in live):
-            orphans.append(name)
-    return orphans

@@ -18,7 +18,7 @@ from searchidx.errors import InvalidOption, SearchidxError
 from searchidx.store import ENV_VAR, resolve_index_path
 
 if TYPE_CHECKING:
-    from searchidx.searching import Filters
+    from searchidx.query import Filters
 
 
 class QueryCommand(click.Command):
@@ -267,7 +267,7 @@ def _date(end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | N
     def convert(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
         if value is None:
             return None
-        from searchidx.searching import parse_date_option
+        from searchidx.query import parse_date_option
 
         try:
             return parse_date_option(value, end_of_day)
@@ -360,7 +360,7 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def make_filters(kwargs: dict[str, Any]) -> Filters:
-    from searchidx.searching import Filters
+    from searchidx.query import Filters
 
     return Filters(
         providers=kwargs.pop("providers"),
@@ -704,7 +704,7 @@ def show(index_path: str, item_id: str, fmt: str) -> None:
     """Show one item in full, with its related coverage, the articles citing it, and
     its story: every outlet's coverage in publication order."""
     from searchidx import output, story_output
-    from searchidx.searching import show as run_show
+    from searchidx.show import show as run_show
     from searchidx.stories import story_of
 
     item = run_show(index_path, item_id)
@@ -723,7 +723,7 @@ def show(index_path: str, item_id: str, fmt: str) -> None:
 def stats(index_path: str, fmt: str) -> None:
     """Counts by kind, providers, topics, date span, size and schema of the index."""
     from searchidx import output
-    from searchidx.searching import stats as run_stats
+    from searchidx.stats import stats as run_stats
 
     result = run_stats(index_path)
     if fmt == "json":

@@ -26,20 +26,19 @@ from __future__ import annotations
 
 import bisect
 import time
-import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from whoosh.columns import MultiColumnReader
 
 from searchidx import options
+from searchidx.backend import Snapshot
+from searchidx.engine import Index, index_at
 from searchidx.errors import InvalidOption, ItemNotFound
-from searchidx.items import StoredItem
-from searchidx.schema import MISSING_LAST, as_text, column_reader
-from searchidx.searching import Filters, matching_docs, parse_query, searcher_for, split_dates
+from searchidx.fields import MISSING_LAST, as_text
+from searchidx.query import Filters, split_dates
 from searchidx.store import reads_index
 from searchidx.titles import numbers
 
@@ -98,10 +97,10 @@ class DupesResult:
 
 @dataclass(slots=True)
 class Titles:
-    """The titles being compared, by position: document number, id, normalised title,
-    publication time in microseconds (None when undated)."""
+    """The titles being compared, by position: row, id, normalised title, publication
+    time in microseconds (None when undated)."""
 
-    docnums: list[int]
+    rows: list[int]
     ids: list[str]
     norms: list[str]
     times: list[int | None]
@@ -112,23 +111,23 @@ class Titles:
         return (t is None, t or 0, self.ids[i])
 
 
-def load_titles(reader: Any, docs: Iterable[int]) -> Titles:
-    """Read ids, normalised titles and times from columns (no stored documents)."""
-    ids = _texts(reader, "id")
-    norms = _texts(reader, "norm")
-    oldest = list(column_reader(reader, "oldest"))
+def load_titles(snap: Snapshot, rows: Iterable[int]) -> Titles:
+    """Read ids, normalised titles and times from columns (no stored items)."""
+    ids = _texts(snap, "id")
+    norms = _texts(snap, "norm")
+    oldest = list(snap.column("oldest"))
     out = Titles([], [], [], [])
-    for d in docs:
+    for d in rows:
         if norms[d]:
-            out.docnums.append(d)
+            out.rows.append(d)
             out.ids.append(ids[d])
             out.norms.append(norms[d])
             out.times.append(None if oldest[d] == MISSING_LAST else -oldest[d])
     return out
 
 
-def _texts(reader: Any, name: str) -> list[str]:
-    return [as_text(v) for v in column_reader(reader, name, translate=False)]
+def _texts(snap: Snapshot, name: str) -> list[str]:
+    return [as_text(v) for v in snap.column(name, translate=False)]
 
 
 def _window_us(window_days: float | None) -> int | None:
@@ -231,7 +230,7 @@ def _check(threshold: float, window_days: float | None, min_size: int, limit: in
 
 @reads_index
 def find_dupes(
-    index_path: str,
+    index: Index | str,
     query: str | None = None,
     filters: Filters | None = None,
     *,
@@ -244,23 +243,21 @@ def find_dupes(
     """Clusters of near-identical items, largest first; ``of`` gives one item's."""
     _check(threshold, window_days, min_size, limit)
     started = time.perf_counter()
-    searcher = searcher_for(index_path)
-    reader = searcher.reader()
+    snap = index_at(index).snapshot()
     text, filters = split_dates(query or "*", filters or Filters())
-    q = parse_query(searcher.schema, text, reader=reader)
     if of is not None:
-        members, compared = _dupes_of(searcher, of, q, filters, threshold, window_days)
+        members, compared = _dupes_of(snap, of, text, filters, threshold, window_days)
         groups = [members] if len(members) >= min(min_size, 2) else []
     else:
-        titles = load_titles(reader, matching_docs(searcher, q, filters))
+        titles = load_titles(snap, snap.match(text, filters))
         compared = len(titles.ids)
         pairs = candidate_pairs(titles.norms, titles.times, threshold, window_days)
         order = sorted(range(len(titles.ids)), key=titles.order_key)
         found = [c for c in star_clusters(order, pairs) if len(c) >= min_size]
         found.sort(key=lambda c: (-len(c), titles.order_key(c[0][0])))
-        groups = [[(titles.docnums[i], sim) for i, sim in c] for c in found]
+        groups = [[(titles.rows[i], sim) for i, sim in c] for c in found]
     shown = groups if limit == 0 else groups[:limit]
-    clusters = [Cluster(len(g), [_member(searcher, d, sim) for d, sim in g]) for g in shown]
+    clusters = [Cluster(len(g), [_member(snap, d, sim) for d, sim in g]) for g in shown]
     return DupesResult(
         threshold=threshold,
         window_days=window_days,
@@ -274,8 +271,8 @@ def find_dupes(
     )
 
 
-def _member(searcher: Any, docnum: int, similarity: float) -> Member:
-    item = StoredItem.from_json(searcher.stored_fields(docnum)["data"])
+def _member(snap: Snapshot, row: int, similarity: float) -> Member:
+    item = snap.item(row)
     return Member(
         id=item.id,
         kind=item.kind,
@@ -292,74 +289,37 @@ def _member(searcher: Any, docnum: int, similarity: float) -> Member:
 
 
 class Lookup:
-    """What one-item duplicate lookups share: the columns, word frequencies and word
-    postings of one searcher, read once for a page of hits rather than once per hit
-    (the hits of one query share many words)."""
+    """What one-item duplicate lookups share: the title and time columns, word
+    frequencies and word postings of one snapshot, read once for a page of hits rather
+    than once per hit (the hits of one query share many words)."""
 
-    def __init__(self, searcher: Any) -> None:
-        self.searcher = searcher
-        self.reader = searcher.reader()
-        self.norms, self.oldest, self._leaves = _columns(searcher)
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+        self.norms = snap.column("norm", translate=False)
+        self.oldest = snap.column("oldest")
         self._df: dict[str, int] = {}
         self._postings: dict[str, list[tuple[int, int | None]]] = {}
         self._norm_of: dict[int, str] = {}
 
     def frequency(self, word: str) -> int:
         if word not in self._df:
-            self._df[word] = self.reader.doc_frequency("norm", word)
+            self._df[word] = self.snap.title_word_count(word)
         return self._df[word]
 
     def postings(self, word: str) -> list[tuple[int, int | None]]:
-        """The live documents whose title has ``word``, each with its time. Read segment
-        by segment, one word at a time: through the whole index's reader each document
-        costs several times as much (a union of words, and a column lookup per segment
-        search for every document)."""
+        """The live rows whose title has ``word``, each with its time."""
         if word not in self._postings:
-            found: list[tuple[int, int | None]] = []
-            for leaf, base, oldest in self._leaves:
-                if ("norm", word) in leaf:
-                    ids = leaf.postings("norm", word).all_ids()
-                    found += [(base + d, _time(oldest[d])) for d in ids]
-            self._postings[word] = found
+            self._postings[word] = self.snap.title_word_rows(word)
         return self._postings[word]
 
-    def norm(self, docnum: int) -> str:
-        if docnum not in self._norm_of:
-            self._norm_of[docnum] = as_text(self.norms[docnum])
-        return self._norm_of[docnum]
-
-
-_COLUMNS: weakref.WeakKeyDictionary[Any, tuple[Any, Any, list[tuple[Any, int, Any]]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _columns(searcher: Any) -> tuple[Any, Any, list[tuple[Any, int, Any]]]:
-    """The title and time columns of a searcher, whole and by segment, made once for as
-    long as the searcher lives: making a column reader reads its offsets (a pass over
-    every document), which cost more than a lookup itself."""
-    found = _COLUMNS.get(searcher)
-    if found is None:
-        reader = searcher.reader()
-        leaves = [
-            (leaf, base, leaf.column_reader("oldest"))
-            for leaf, base in reader.leaf_readers()
-            if leaf.doc_count_all()  # an index of no items has one leaf, of no columns
-        ]
-        oldest: Any
-        if not leaves:
-            oldest = []
-        elif len(leaves) == 1:
-            oldest = leaves[0][2]
-        else:
-            oldest = MultiColumnReader([c for _, _, c in leaves], [b for _, b, _ in leaves])
-        found = (column_reader(reader, "norm", translate=False), oldest, leaves)
-        _COLUMNS[searcher] = found
-    return found
+    def norm(self, row: int) -> str:
+        if row not in self._norm_of:
+            self._norm_of[row] = as_text(self.norms[row])
+        return self._norm_of[row]
 
 
 def near_duplicates(
-    searcher: Any,
+    snap: Snapshot,
     docnum: int,
     threshold: float = DEFAULT_THRESHOLD,
     window_days: float | None = DEFAULT_WINDOW_DAYS,
@@ -370,7 +330,7 @@ def near_duplicates(
 
     Candidates are the items, published within the window, that share one of this
     title's ``LOOKUP_KEYS`` rarest words; a near-identical title has nearly all of them."""
-    lk = lookup or Lookup(searcher)
+    lk = lookup or Lookup(snap)
     norm = lk.norm(docnum)
     if not norm:
         return []
@@ -396,53 +356,30 @@ def _time(raw: int) -> int | None:
 
 
 def _dupes_of(
-    searcher: Any,
+    snap: Snapshot,
     item_id: str,
-    q: Any,
+    text: str,
     filters: Filters,
     threshold: float,
     window_days: float | None,
 ) -> tuple[list[tuple[int, float]], int]:
     """The item and its near-duplicates in publication order, each with its similarity
     to the first of them."""
-    from whoosh import query as wq
-
-    docnum = next(iter(searcher.docs_for_query(wq.Term("id", item_id))), None)
-    if docnum is None:
+    row = snap.row_of(item_id)
+    if row is None:
         raise ItemNotFound(f"no item with id {item_id!r}")
-    allowed = set(matching_docs(searcher, q, filters))
-    found = near_duplicates(searcher, docnum, threshold, window_days, allowed)
-    docs = [docnum, *(d for d, _ in found)]
-    reader = searcher.reader()
-    titles = load_titles(reader, docs)
+    allowed = set(snap.match(text, filters))
+    found = near_duplicates(snap, row, threshold, window_days, allowed)
+    titles = load_titles(snap, [row, *(d for d, _ in found)])
     order = sorted(range(len(titles.ids)), key=titles.order_key)
     first = titles.norms[order[0]]
-    members = [(titles.docnums[i], float(fuzz.ratio(first, titles.norms[i]))) for i in order]
+    members = [(titles.rows[i], float(fuzz.ratio(first, titles.norms[i]))) for i in order]
     return members, len(titles.ids)
 
 
 def similar_counts(
-    searcher: Any, docnums: Iterable[int], threshold: float = DEFAULT_THRESHOLD
+    snap: Snapshot, rows: Iterable[int], threshold: float = DEFAULT_THRESHOLD
 ) -> dict[int, int]:
-    """How many near-duplicates each of some documents has in the whole index."""
-    lookup = Lookup(searcher)
-    return {d: len(near_duplicates(searcher, d, threshold, lookup=lookup)) for d in docnums}
-
-
-def group_hits(
-    searcher: Any,
-    docnums: Sequence[int],
-    threshold: float = DEFAULT_THRESHOLD,
-    window_days: float | None = DEFAULT_WINDOW_DAYS,
-) -> list[list[int]]:
-    """Fold ranked hits into stories: star clusters among the hits, each in publication
-    order (first publisher first), the groups in the order of their best-ranked hit."""
-    rank = {d: r for r, d in enumerate(docnums)}
-    titles = load_titles(searcher.reader(), docnums)
-    pairs = candidate_pairs(titles.norms, titles.times, threshold, window_days)
-    order = sorted(range(len(titles.ids)), key=titles.order_key)
-    groups = [[titles.docnums[i] for i, _ in c] for c in star_clusters(order, pairs)]
-    grouped = {d for g in groups for d in g}
-    groups += [[d] for d in docnums if d not in grouped]
-    groups.sort(key=lambda g: min(rank[d] for d in g))
-    return groups
+    """How many near-duplicates each of some rows has in the whole index."""
+    lookup = Lookup(snap)
+    return {d: len(near_duplicates(snap, d, threshold, lookup=lookup)) for d in rows}

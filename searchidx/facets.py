@@ -27,10 +27,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from searchidx import options
+from searchidx.backend import Snapshot
+from searchidx.engine import Index, index_at
 from searchidx.errors import InvalidOption
-from searchidx.items import StoredItem
-from searchidx.schema import MISSING_LAST, as_text, column_reader, topic_key
-from searchidx.searching import Filters, matching_docs, parse_query, searcher_for, split_dates
+from searchidx.fields import MISSING_LAST, as_text, topic_key
+from searchidx.query import Filters, split_dates
 from searchidx.store import reads_index
 
 FIELDS = options.FACET_FIELDS
@@ -71,7 +72,7 @@ class FacetResult:
 
 @reads_index
 def facet_counts(
-    index_path: str,
+    index: Index | str,
     fieldname: str,
     query: str | None = None,
     filters: Filters | None = None,
@@ -91,21 +92,19 @@ def facet_counts(
         raise InvalidOption("--limit and --min-count must not be negative")
     started = time.perf_counter()
     grouped_by = "domain" if by_domain and fieldname == "provider" else fieldname
-    searcher = searcher_for(index_path)
-    reader = searcher.reader()
+    snap = index_at(index).snapshot()
     text, filters = query or "*", filters or Filters()
     if not literal:
         text, filters = split_dates(text, filters)
-    q = parse_query(searcher.schema, text, literal, reader=reader)
-    docs = _matching(searcher, q, filters)
+    docs = snap.match(text, filters, literal)
     if grouped_by == "topic":
-        counts, also = _topic_counts(searcher, docs), dict[str, list[str]]()
+        counts, also = _topic_counts(snap, docs), dict[str, list[str]]()
     elif fieldname in TIME_FIELDS:
-        counts, also = _period_counts(reader, fieldname, docs), {}
+        counts, also = _period_counts(snap, fieldname, docs), {}
         for period in periods(fieldname, counts, filters.since, filters.until):
             counts.setdefault(period, 0)
     else:
-        counts, also = _column_counts(reader, grouped_by, docs)
+        counts, also = _column_counts(snap, grouped_by, docs)
     buckets = [Bucket(value, n, also.get(value, [])) for value, n in counts.items()]
     floor = max(min_count, 1)
     if fieldname in TIME_FIELDS:
@@ -132,34 +131,25 @@ def facet_counts(
     )
 
 
-def _matching(searcher: Any, q: Any, filters: Filters) -> list[int]:
-    """The live document numbers matching the query and passing the filters."""
-    from whoosh import query as wq
-
-    if isinstance(q, wq.Every) and filters == Filters():
-        return list(searcher.reader().all_doc_ids())
-    return matching_docs(searcher, q, filters)
-
-
-def _column(reader: Any, name: str, docs: list[int], every: bool) -> list[Any]:
+def _column(snap: Snapshot, name: str, docs: list[int], every: bool) -> list[Any]:
     """A column's raw values for ``docs`` (all of them, in order, when ``every``)."""
-    values = list(column_reader(reader, name, translate=False))
+    values = list(snap.column(name, translate=False))
     return values if every else [values[d] for d in docs]
 
 
 def _column_counts(
-    reader: Any, name: str, docs: list[int]
+    snap: Snapshot, name: str, docs: list[int]
 ) -> tuple[Counter[str], dict[str, list[str]]]:
     """Count ``docs`` by a column; for providers and domains, also say who is behind
     each bucket (domains of a provider, provider names of a domain). Raw column values
     are counted by ``Counter`` (in C) and only the buckets' labels are decoded."""
-    every = len(docs) == reader.doc_count_all()  # every document, none deleted
-    keys = _column(reader, name, docs, every)
+    every = len(docs) == snap.rows()  # every row, none deleted
+    keys = _column(snap, name, docs, every)
     if name == "kind":
         return Counter({as_text(k) or NONE: n for k, n in Counter(keys).items()}), {}
-    names = _column(reader, "provider_name", docs, every)
+    names = _column(snap, "provider_name", docs, every)
     if name == "provider":
-        domains = _column(reader, "domain", docs, every)
+        domains = _column(snap, "domain", docs, every)
         spellings: dict[str, Counter[str]] = defaultdict(Counter)
         for (key, label), n in Counter(zip(keys, names, strict=True)).items():
             spellings[as_text(key)][as_text(label)] += n
@@ -181,17 +171,17 @@ def _column_counts(
     return counts, {k: _ranked(v) for k, v in by_domain.items()}
 
 
-def _period_counts(reader: Any, name: str, docs: list[int]) -> Counter[str]:
+def _period_counts(snap: Snapshot, name: str, docs: list[int]) -> Counter[str]:
     """Count ``docs`` by period of publication: years and months from the month column,
     days and ISO weeks from the publication time (the ``oldest`` column)."""
-    every = len(docs) == reader.doc_count_all()
+    every = len(docs) == snap.rows()
     counts: Counter[str] = Counter()
     if name in ("year", "month"):
         cut = 4 if name == "year" else 7
-        for month, n in Counter(_column(reader, "month", docs, every)).items():
+        for month, n in Counter(_column(snap, "month", docs, every)).items():
             counts[as_text(month)[:cut] or NONE] += n
         return counts
-    for value, n in Counter(_column(reader, "oldest", docs, every)).items():
+    for value, n in Counter(_column(snap, "oldest", docs, every)).items():
         if value == MISSING_LAST:
             counts[NONE] += n
         else:
@@ -269,17 +259,16 @@ def _ranked(counter: Counter[str]) -> list[str]:
     return [v for v in sorted(counter, key=lambda v: (-counter[v], v)) if v]
 
 
-def _topic_counts(searcher: Any, docs: Iterable[int]) -> Counter[str]:
+def _topic_counts(snap: Snapshot, docs: Iterable[int]) -> Counter[str]:
     """Count by topic; an item counts once under each of its topics. Topics are keyed
     case-folded and labelled with the spelling most common among their first items."""
-    reader = searcher.reader()
     matched = set(docs)
     counts: Counter[str] = Counter()
     with_topic: set[int] = set()
-    for term in reader.lexicon("topic"):
-        ids = [d for d in reader.postings("topic", term).all_ids() if d in matched]
+    for key, rows in snap.topics():
+        ids = [d for d in rows if d in matched]
         if ids:
-            counts[_topic_label(searcher, term.decode("utf-8"), ids)] += len(ids)
+            counts[_topic_label(snap, key, ids)] += len(ids)
             with_topic.update(ids)
     missing = len(matched - with_topic)
     if missing:
@@ -287,9 +276,9 @@ def _topic_counts(searcher: Any, docs: Iterable[int]) -> Counter[str]:
     return counts
 
 
-def _topic_label(searcher: Any, key: str, docs: list[int], sample: int = 25) -> str:
+def _topic_label(snap: Snapshot, key: str, docs: list[int], sample: int = 25) -> str:
     spellings: Counter[str] = Counter()
     for docnum in sorted(docs)[:sample]:
-        topics = StoredItem.from_json(searcher.stored_fields(docnum)["data"]).topics
+        topics = snap.item(docnum).topics
         spellings.update(t for t in topics if topic_key(t) == key)
     return _most_common(spellings) if spellings else key

@@ -25,12 +25,10 @@ Updates
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import multiprocessing
 import os
-import pickle
 import signal
 import stat
 import sys
@@ -42,9 +40,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from typing import Any
-
-from whoosh.multiproc import MpWriter
-from whoosh.writing import SegmentWriter
 
 from searchidx import options
 from searchidx.documents import (
@@ -60,23 +55,18 @@ from searchidx.documents import (
 )
 from searchidx.errors import IndexWriteError, InvalidOption, ParseError, printable
 from searchidx.feeds import parse_any_file
+from searchidx.fields import provider_key
+from searchidx.interrupts import sigint_deferred
 from searchidx.items import Listed, StoredItem, encode
-from searchidx.schema import GIST_CHARS, WORD_FIELDS, provider_key, topic_key
-from searchidx.store import READ_FAILURES, FileEntry, IndexDir, Manifest, damage, gc_paused, opened
-from searchidx.titles import RELATED_VARIANT_THRESHOLD, collapse_variants, normalize_title
+from searchidx.store import FileEntry, IndexDir, Manifest, gc_paused
+from searchidx.titles import RELATED_VARIANT_THRESHOLD, collapse_variants
+from searchidx.whooshdb.snapshot import WhooshSnapshot
+from searchidx.whooshdb.writing import Writer, document, read_batch, write_batch
 
-#: From this many files, a fresh build uses Whoosh's multi-process writer.
+#: From this many files, a fresh build writes segments in parallel.
 BIG_BUILD = 2000
-#: Small segments an index may keep before an update merges them.
-SMALL_SEGMENTS = 2
 #: Files handed to a parsing process at a time.
 LOAD_CHUNK = 100
-#: Whoosh writer settings of a big first build (one sub-writer per process, each writing
-#: a segment of its own) and of every other run. Segments are kept as separate files
-#: rather than one compound file: Whoosh copies a compound file's parts into memory
-#: when a reader opens them, which made opening a 100k index cost more than a query.
-BIG_WRITER: dict[str, Any] = {"multisegment": True, "limitmb": 128, "compound": False}
-WRITER: dict[str, Any] = {"limitmb": 256, "compound": False}
 #: Tasks of a parsing process: (path, digest indexed before, variant threshold).
 Task = tuple[str, str | None, float]
 
@@ -115,7 +105,7 @@ def related_fields(item: str, lines: list[str]) -> dict[str, Any]:
     for line in lines:
         _, citing, record = json.loads(line)
         cites.append((citing, record))
-    return whoosh_fields(merged_related(item, cites))
+    return document(merged_related(item, cites))
 
 
 @dataclass(slots=True)
@@ -156,7 +146,7 @@ class ArticleDoc:
     def whoosh(self) -> dict[str, Any]:
         if self.fields is None:
             assert self.item is not None
-            self.fields = whoosh_fields(self.item, self.body)
+            self.fields = document(self.item, self.body)
         return self.fields
 
     @property
@@ -187,52 +177,6 @@ class Chunk:
     files: list[Loaded]
     batch: str | None = None
     count: int = 0
-
-
-class BatchWriter(MpWriter):  # type: ignore[misc]
-    """Whoosh's multi-process writer, also taking whole batch files from parsing
-    processes, and letting its sub-writers finish their segments early."""
-
-    closed = False
-
-    def add_batch(self, name: str, count: int) -> None:
-        """Hand the sub-writers a batch file of ``count`` documents, written the way
-        Whoosh writes its own (see ``MpWriter._enqueue``), which they read and delete."""
-        if len(self.tasks) < self.procs:
-            self._new_task()
-        self.jobqueue.put((name, count))
-        self._added_sub = True
-
-    def add_batches(self, folder: str, docs: Iterable[dict[str, Any]], size: int = 1000) -> None:
-        """Hand the sub-writers ``docs`` in batch files of ``size`` documents written
-        here (in ``folder``, the writer's temporary folder). The job queue is short, so
-        this goes at the pace of the sub-writers and the files do not pile up."""
-        docs = iter(docs)
-        number = 0
-        while batch := list(islice(docs, size)):
-            name = f"related-{number}.doclist"
-            number += 1
-            with open(os.path.join(folder, name), "wb") as fh:
-                for fields in batch:
-                    pickle.dump((0, fields), fh, 2)
-            with _sigint_deferred():
-                self.add_batch(name, len(batch))
-
-    def close_batches(self) -> None:
-        """Tell the sub-writers that no more batches come, so they write their segments
-        while this process goes on; documents added from now on go to its own segment.
-        (Commit sends the sub-writers' end marks once more, which nobody reads.)"""
-        if self.docbuffer:
-            self._enqueue()
-        for _ in self.tasks:
-            self.jobqueue.put(None)
-        self.closed = True
-
-    def add_document(self, **fields: Any) -> None:
-        if self.closed:
-            SegmentWriter.add_document(self, **fields)
-        else:
-            super().add_document(**fields)
 
 
 # --- records -----------------------------------------------------------------------------
@@ -325,56 +269,6 @@ def merged_related(item: str, citations: list[tuple[str, Listed]]) -> StoredItem
     )
 
 
-def whoosh_fields(
-    item: StoredItem, body: str = "", related_json: list[str] | None = None
-) -> dict[str, Any]:
-    """The Whoosh document for an item (see :mod:`searchidx.schema`)."""
-    doc: dict[str, Any] = {
-        "id": item.id,
-        "kind": item.kind,
-        "title": item.title,
-        "data": item.to_json(related_json),
-    }
-    norm = normalize_title(item.title, item.provider, item.domain)
-    if norm:
-        doc["norm"] = norm
-    alt = [t for t in item.titles if t != item.title]
-    if alt:
-        doc["alt_titles"] = "\n".join(alt)
-    if item.excerpt:
-        doc["excerpt"] = item.excerpt
-    if body:
-        doc["body"] = body
-    for name, twin in WORD_FIELDS.items():  # unstemmed, for wildcards
-        if name in doc:
-            doc[twin] = doc[name]
-    if item.topics:
-        doc["topic"] = ",".join(topic_key(t) for t in item.topics)
-    if item.provider:
-        doc["provider"] = provider_key(item.provider)
-        doc["provider_name"] = item.provider
-    if item.domain:
-        doc["domain"] = item.domain
-    if item.category:
-        doc["category"] = item.category
-    if item.published:
-        when = datetime.fromisoformat(item.published)
-        doc["published"] = when.replace(tzinfo=None)
-        doc["oldest"] = -int(when.timestamp() * 1_000_000)
-        doc["month"] = item.published[:7]
-    for key, value in (("quality", item.quality), ("heat", item.heat)):
-        if value is not None:
-            doc[key] = max(-(2**31) + 1, min(2**31 - 1, round(value)))
-    if item.is_published is not None:
-        doc["is_published"] = item.is_published
-    if item.related:
-        doc["cites"] = ",".join(r["id"] for r in item.related)
-        doc["links"] = " ".join(r["id"] for r in item.related).encode("utf-8")
-    if item.excerpt:
-        doc["gist"] = normalize_title(item.excerpt)[:GIST_CHARS].encode("utf-8")
-    return doc
-
-
 # --- reading files (in worker processes) -------------------------------------------------
 
 
@@ -408,7 +302,7 @@ def _load_file(task: Task) -> Loaded:
         assert doc.item is not None
         related = doc.item.related
         encoded = [encode(r) for r in related]
-        doc.fields = whoosh_fields(doc.item, doc.body, encoded)
+        doc.fields = document(doc.item, doc.body, encoded)
         doc.related_lines = [
             f'["{r["id"]}","{doc.id}",{e}]\n' for r, e in zip(related, encoded, strict=True)
         ]
@@ -421,12 +315,12 @@ def _load_chunk(number: int, tasks: list[Task], batch_folder: str | None) -> Chu
     chunk = Chunk([load_file(task) for task in tasks])
     if batch_folder is not None:
         chunk.batch = f"batch-{number}.doclist"
-        with open(os.path.join(batch_folder, chunk.batch), "wb") as fh:
-            for loaded in chunk.files:
-                for doc in loaded.docs:
-                    pickle.dump((0, doc.fields), fh, 2)
-                    doc.fields = None
-                    chunk.count += 1
+        docs = [doc for loaded in chunk.files for doc in loaded.docs]
+        chunk.count = write_batch(
+            os.path.join(batch_folder, chunk.batch), (d.whoosh() for d in docs)
+        )
+        for doc in docs:
+            doc.fields = None
     return chunk
 
 
@@ -448,18 +342,18 @@ def load_files(tasks: list[Task], jobs: int, batch_folder: str | None = None) ->
     # The pool is used with Ctrl-C held back, so that it lands only between chunks,
     # never inside the pool's own locks (a Ctrl-C there left a run waiting forever).
     # Its threads and processes start here and inherit the blocked signal.
-    with _sigint_deferred():
+    with sigint_deferred():
         pool = ProcessPoolExecutor(
             jobs, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
         )
     finished = False
     try:
-        with _sigint_deferred():
+        with sigint_deferred():
             pending: deque[Future[Chunk]] = deque(
                 pool.submit(_load_chunk, *c, batch_folder) for c in islice(chunks, 4 * jobs)
             )
         while pending:
-            with _sigint_deferred():
+            with sigint_deferred():
                 try:
                     done = pending.popleft().result()
                 except BrokenProcessPool:
@@ -473,7 +367,7 @@ def load_files(tasks: list[Task], jobs: int, batch_folder: str | None = None) ->
             yield done
         finished = True
     finally:
-        with _sigint_deferred():
+        with sigint_deferred():
             if finished:
                 pool.shutdown()
             else:
@@ -482,18 +376,6 @@ def load_files(tasks: list[Task], jobs: int, batch_folder: str | None = None) ->
                 # Terminating them instead left the pool's manager thread waiting for
                 # their results, and the process waiting for it at exit, forever.
                 pool.shutdown(wait=True, cancel_futures=True)
-
-
-@contextlib.contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Hold Ctrl-C back for a moment: Whoosh's multi-process writer may fork a
-    sub-writer inside ``add_document``, and a child inherits the blocked signal, so
-    Ctrl-C reaches only this process, which stops the run cleanly."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _init_worker(parent: int) -> None:
@@ -674,19 +556,12 @@ def _update(
     on_progress: Callable[[int], None],
     on_notice: Callable[[str], None],
 ) -> None:
-    from whoosh import index as windex
-
-    ix = windex.open_dir(data_dir) if fresh else ixdir.open_whoosh()
-    if not fresh:
-        try:  # every segment opens: a damaged index is said to be so, not updated
-            opened(ix.reader).close()
-        except READ_FAILURES as exc:
-            raise damage(ixdir.path, exc) from None
-    old = Manifest(generation=0) if fresh else ixdir.read_manifest(data_dir, ix.latest_generation())
+    writer = Writer(ixdir, data_dir, fresh)
+    old = Manifest(generation=0) if fresh else ixdir.read_manifest(data_dir, writer.generation)
     plan = _Plan(roots, old, threshold)
     for root in plan.empty_roots:
         on_notice(f"no article files found under {printable(root)}")
-    new = Manifest(generation=ix.latest_generation() + 1, files=dict(old.files))
+    new = Manifest(generation=writer.generation + 1, files=dict(old.files))
     for err in plan.stat_errors:
         summary.failed += 1
         on_error(err)
@@ -694,16 +569,11 @@ def _update(
     on_start(len(plan.tasks))
 
     jobs = jobs or os.cpu_count() or 1
-    writer: Any
-    if fresh and jobs > 1 and len(plan.tasks) >= BIG_BUILD:
-        # A big build: Whoosh writes segments in parallel and keeps them unmerged.
-        writer = BatchWriter(ix, procs=jobs, **BIG_WRITER)
-    else:
-        writer = ix.writer(**WRITER)
+    # A big build writes segments in parallel and keeps them unmerged.
+    writer.begin(jobs if fresh and jobs > 1 and len(plan.tasks) >= BIG_BUILD else 1)
     try:
         changed = _apply(
             writer,
-            ix,
             old,
             new,
             plan,
@@ -715,10 +585,10 @@ def _update(
             data_dir,
         )
         if not changed:
-            _abandon(writer, data_dir)  # cancelling alone leaves its segment's files
+            writer.abandon()  # cancelling alone leaves its segment's files
         else:
             ixdir.write_manifest(data_dir, new)
-            writer.commit(mergetype=None if fresh else merge_small_segments)
+            writer.commit(merge=not fresh)
             ixdir.prune_manifests(data_dir, keep=new.generation)
     except OSError as exc:
         failure = (
@@ -729,66 +599,19 @@ def _update(
         # dropped here, with the traceback whose frames hold them, quietly.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ResourceWarning)
-            _abandon(writer, data_dir)
+            writer.abandon()
             exc.__traceback__ = None
-            writer = None
             gc.collect()
         raise IndexWriteError(failure) from None
     except BaseException:
-        _abandon(writer, data_dir)
+        writer.abandon()
         raise
-    final = windex.open_dir(data_dir)
-    summary.items = final.doc_count()
+    summary.items = writer.count()
     summary.files = len(new.files if changed else old.files)
 
 
-def merge_small_segments(writer: Any, segments: list[Any]) -> list[Any]:
-    """Whoosh merge policy for updates: once more than ``SMALL_SEGMENTS`` segments are
-    small (under 1/8 of the largest), merge all the small ones into the new segment.
-    Every update adds a segment, and a search pays for each one (on a 100k index, 8
-    segments doubled the median query time); Whoosh's own policy only merges segments
-    of a handful of documents."""
-    from whoosh.reading import SegmentReader
-
-    if not segments:
-        return segments
-    largest = max(seg.doc_count_all() for seg in segments)
-    small = [seg for seg in segments if seg.doc_count_all() * 8 < largest]
-    if len(small) <= SMALL_SEGMENTS:
-        return segments
-    for seg in small:
-        reader = SegmentReader(writer.storage, writer.schema, seg)
-        writer.add_reader(reader)
-        reader.close()
-    return [seg for seg in segments if seg not in small]
-
-
-def _abandon(writer: Any, data_dir: str) -> None:
-    """Drop an uncommitted writer even when the disk fails under it (cancelling writes
-    too): release Whoosh's lock and delete the unfinished segment's files."""
-    segment = ""
-    with contextlib.suppress(Exception):
-        segment = writer.newsegment.segment_id()
-    # Whoosh's multi-process writer cannot stop its sub-writers (their cancel flag is
-    # set in this process only), so they are ended here, before their files go.
-    for child in multiprocessing.active_children():
-        child.terminate()
-        child.join(timeout=5)
-    try:
-        writer.cancel()
-    except Exception:  # the disk is full or gone: cancelling could not close its files
-        with contextlib.suppress(Exception):
-            writer.writelock.release()
-    if segment:
-        for name in os.listdir(data_dir):
-            if name.startswith(segment):
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(data_dir, name))
-
-
 def _apply(
-    writer: Any,
-    ix: Any,
+    writer: Writer,
     old: Manifest,
     new: Manifest,
     plan: _Plan,
@@ -807,7 +630,7 @@ def _apply(
     spill = _Spill(data_dir) if fresh else None
     touched = 0
 
-    batch_folder = writer.temp_storage().folder if isinstance(writer, BatchWriter) else None
+    batch_folder = writer.batch_folder
     done = 0
     try:
         for chunk in load_files(plan.tasks, jobs, batch_folder):
@@ -847,7 +670,7 @@ def _apply(
                         written.add(doc.id)
                     else:
                         articles[doc.id].append(doc)
-            with _sigint_deferred():
+            with sigint_deferred():
                 _add_chunk(writer, chunk, added, batch_folder)
     except BaseException:
         if spill is not None:  # the run fails: its data folder, spill included, goes
@@ -863,20 +686,13 @@ def _apply(
         # In a big build they go to the sub-writers like the articles, so both cores
         # index them while this process makes their documents.
         unresolved = spill.unresolved(written)
-        docs = (related_fields(item, lines) for item, lines in unresolved.items())
-        if isinstance(writer, BatchWriter):
-            assert batch_folder is not None
-            writer.add_batches(batch_folder, docs)
-            writer.close_batches()
-        else:
-            for fields in docs:
-                writer.add_document(**fields)
+        writer.add_batches(related_fields(item, lines) for item, lines in unresolved.items())
         return bool(new.files) or bool(old.files)
 
     if not (dirty or articles or touched):
         return False
-    with ix.searcher() as searcher:
-        _refresh(writer, searcher, old, dirty, articles, citations, plan.threshold)
+    with writer.reading() as snap:
+        _refresh(writer, snap, old, dirty, articles, citations, plan.threshold)
     return True
 
 
@@ -893,31 +709,28 @@ def _file_entry(loaded: Loaded) -> FileEntry:
 
 
 def _add_chunk(
-    writer: Any, chunk: Chunk, added: list[tuple[ArticleDoc, bool]], batch_folder: str | None
+    writer: Writer, chunk: Chunk, added: list[tuple[ArticleDoc, bool]], batch_folder: str | None
 ) -> None:
     """Add a fresh build's new items of one chunk: its whole batch file when every item
     in it is new (as nearly always), else the new ones one by one."""
     if chunk.batch is None:
         for doc, is_new in added:
             if is_new:
-                writer.add_document(**doc.whoosh())
+                writer.add(doc.whoosh())
         return
     assert batch_folder is not None and len(added) == chunk.count
     if all(is_new for _, is_new in added):
         writer.add_batch(chunk.batch, chunk.count)
         return
-    path = os.path.join(batch_folder, chunk.batch)
-    with open(path, "rb") as fh:
-        for _, is_new in added:
-            _, fields = pickle.load(fh)
-            if is_new:
-                writer.add_document(**fields)
-    os.unlink(path)
+    batch = read_batch(os.path.join(batch_folder, chunk.batch))
+    for (_, is_new), fields in zip(added, batch, strict=True):
+        if is_new:
+            writer.add(fields)
 
 
 def _refresh(
-    writer: Any,
-    searcher: Any,
+    writer: Writer,
+    snap: WhooshSnapshot,
     old: Manifest,
     dirty: set[str],
     articles: dict[str, list[ArticleDoc]],
@@ -925,8 +738,6 @@ def _refresh(
     threshold: float,
 ) -> None:
     """Rewrite every item that the changed and removed files touch."""
-    from whoosh.query import Term
-
     affected: set[str] = set(articles) | set(citations)
     for path in dirty:
         entry = old.files[path]
@@ -941,8 +752,8 @@ def _refresh(
                     claimers[i].append(path)
 
     for item in sorted(affected):
-        stored = searcher.document(id=item)
-        stored_item = StoredItem.from_json(stored["data"]) if stored else None
+        row = snap.row_of(item)
+        stored_item = snap.item(row) if row is not None else None
         candidates = list(articles.get(item, []))
         kept = None  # the article as indexed, when its file is unchanged
         if stored_item and stored_item.kind == "article" and stored_item.path not in dirty:
@@ -955,14 +766,14 @@ def _refresh(
         if candidates:
             winner = min(candidates, key=lambda d: d.order)
             if winner is not kept:
-                writer.update_document(**winner.whoosh())
+                writer.replace(winner.whoosh())
             continue
         cites = list(citations.get(item, []))
-        for hit in searcher.search(Term("cites", item), limit=None):
-            citing = StoredItem.from_json(hit["data"])
+        for citing_row in snap.citing(item):
+            citing = snap.item(citing_row)
             if citing.path not in dirty:
                 cites.extend((citing.id, r) for r in citing.related if r["id"] == item)
         if cites:
-            writer.update_document(**whoosh_fields(merged_related(item, cites)))
-        elif stored is not None:
-            writer.delete_by_term("id", item)
+            writer.replace(document(merged_related(item, cites)))
+        elif stored_item is not None:
+            writer.delete(item)

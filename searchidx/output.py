@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from searchidx.copies import DupesResult
     from searchidx.facets import FacetResult
     from searchidx.indexing import IndexSummary
-    from searchidx.searching import Item, SearchResult, Stats
+    from searchidx.searching import SearchResult
+    from searchidx.show import Item
+    from searchidx.stats import Stats
 
 FORMATS = ("text", "json", "jsonl", "csv")
 HIT_COLUMNS = (
@@ -130,7 +132,7 @@ def render_summary(s: IndexSummary) -> str:
 
 
 def _marked(text: str, terms: list[str], style: Style) -> str:
-    from searchidx.searching import mark
+    from searchidx.highlight import mark
 
     if not style.color:
         return text
@@ -158,7 +160,7 @@ def shortened(text: str, width: int = ECHO_WIDTH) -> str:
 
 
 def render_search(r: SearchResult, style: Style) -> str:
-    from searchidx.searching import snippet
+    from searchidx.highlight import snippet
 
     lines = []
     head = f"{plural(r.total, 'result')} for {shortened(r.query)!r}"

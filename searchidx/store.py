@@ -187,7 +187,8 @@ def reads_index(fn: Callable[_P, _R]) -> Callable[_P, _R]:
         except Exception as exc:
             if not isinstance(exc, READ_FAILURES) and not _raised_by_whoosh(exc):
                 raise
-            path = kwargs.get("index_path", args[0] if args else "")
+            first = kwargs.get("index", kwargs.get("index_path", args[0] if args else ""))
+            path = getattr(first, "path", first)  # an Index, or a folder
             raise damage(str(path), exc) from None
 
     return reading
@@ -293,7 +294,7 @@ class IndexDir:
         return meta
 
     def check_schema(self) -> None:
-        from searchidx.schema import SCHEMA_VERSION
+        from searchidx.fields import SCHEMA_VERSION
 
         version = self.meta().get("schema_version")
         if version != SCHEMA_VERSION:
@@ -303,62 +304,26 @@ class IndexDir:
                 "searchidx index --rebuild PATH..."
             )
 
-    # --- Whoosh ------------------------------------------------------------------------------
+    # --- the backend's files -----------------------------------------------------------------
 
     def open_whoosh(self) -> Any:
         """Open the live Whoosh index, retrying if a writer switches it meanwhile; raise
         IndexDamaged if it cannot be read."""
-        from whoosh import index as windex
+        from searchidx.whooshdb.storage import open_live
 
-        for attempt in range(5):
-            data_dir = self.data_dir()
-            try:
-                return windex.open_dir(data_dir)
-            except (windex.EmptyIndexError, *READ_FAILURES) as exc:
-                if attempt == 4:
-                    if isinstance(exc, windex.EmptyIndexError):
-                        shown = os.path.relpath(data_dir, self.path)
-                        raise IndexDamaged(f"{shown} has no table of contents") from None
-                    raise damage(self.path, exc) from None
-                _drop_quietly(exc)
-                time.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")
+        return open_live(self)
 
     def damaged_file(self) -> str | None:
-        """The first file of the live Whoosh index that cannot be read (its table of
-        contents, then each segment's file), relative to the index folder, if any."""
-        from whoosh.filedb.filestore import FileStorage
-        from whoosh.index import TOC
+        """The first file of the live index that cannot be read (its table of contents,
+        then each segment's file), relative to the index folder, if any."""
+        from searchidx.whooshdb.storage import damaged_file
 
-        name = "MAIN"  # Whoosh's default index name
         try:
             data_dir = self.data_dir()
-            storage = FileStorage(data_dir)
-            generation = TOC._latest_generation(storage, name)
-            toc = TOC._filename(name, generation)
         except Exception:
             return None
-        shown = os.path.relpath(data_dir, self.path)
-        try:
-            segments = TOC.read(storage, name, generation).segments
-        except Exception:
-            return os.path.join(shown, toc)
-        for segment in segments:
-            if segment.is_compound():
-                try:
-                    segment.open_compound_file(storage).close()
-                except Exception:
-                    return os.path.join(shown, segment.make_filename(segment.COMPOUND_EXT))
-                continue
-            # Separate files: the terms, which every reader opens, then the columns.
-            codec = segment.codec()
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ResourceWarning)
-                    codec.terms_reader(storage, segment).close()
-            except Exception:
-                return os.path.join(shown, segment.make_filename(codec.TERMS_EXT))
-        return None
+        bad = damaged_file(data_dir)
+        return None if bad is None else os.path.join(os.path.relpath(data_dir, self.path), bad)
 
     # --- manifests -----------------------------------------------------------------------
 
@@ -408,10 +373,9 @@ class IndexDir:
     # --- creating and switching ----------------------------------------------------------
 
     def new_data_dir(self, settings: dict[str, Any]) -> str:
-        """Create an empty Whoosh index in a fresh data folder (not yet live)."""
-        from whoosh import index as windex
-
-        from searchidx.schema import SCHEMA_VERSION, build_schema
+        """Create an empty index in a fresh data folder (not yet live)."""
+        from searchidx.fields import SCHEMA_VERSION
+        from searchidx.whooshdb.storage import create
 
         os.makedirs(self.path, exist_ok=True)
         n = 1
@@ -421,7 +385,7 @@ class IndexDir:
         data_dir = os.path.join(self.path, f"data-{n}")
         os.mkdir(data_dir)
         try:
-            windex.create_in(data_dir, build_schema())
+            create(data_dir)
             meta = {"format": "searchidx", "schema_version": SCHEMA_VERSION, "created": _now()}
             _write_json_atomic(os.path.join(data_dir, META), {**meta, **settings})
         except BaseException:

@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from searchidx import options, storycore
+from searchidx.backend import Snapshot
+from searchidx.engine import Index, index_at
 from searchidx.errors import InvalidOption, ItemNotFound
+from searchidx.fields import MISSING_LAST, as_text, provider_key
 from searchidx.items import StoredItem
-from searchidx.schema import MISSING_LAST, as_text, column_reader, provider_key
-from searchidx.searching import Filters, matching_docs, parse_query, searcher_for
+from searchidx.query import Filters
 from searchidx.store import reads_index
 
 #: Bump when the grouping changes, so cached groupings of older versions are not used.
@@ -88,20 +90,20 @@ class StoriesJson:
 # --- grouping the index --------------------------------------------------------------------
 
 
-def _texts(reader: Any, name: str) -> list[str]:
-    return [as_text(v) for v in column_reader(reader, name, translate=False)]
+def _texts(snap: Snapshot, name: str) -> list[str]:
+    return [as_text(v) for v in snap.column(name, translate=False)]
 
 
-def group_index(reader: Any) -> list[list[str]]:
+def group_index(snap: Snapshot) -> list[list[str]]:
     """Every story (two or more items) of the index, as lists of item ids."""
-    if reader.doc_count_all() == 0:  # Whoosh has no columns to read in an empty index
+    if snap.rows() == 0:  # an empty index has no columns to read
         return []
-    ids = _texts(reader, "id")
-    norms = _texts(reader, "norm")
-    gists = _texts(reader, "gist")
-    links = _texts(reader, "links")
-    oldest = list(column_reader(reader, "oldest"))
-    live = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]
+    ids = _texts(snap, "id")
+    norms = _texts(snap, "norm")
+    gists = _texts(snap, "gist")
+    links = _texts(snap, "links")
+    oldest = list(snap.column("oldest"))
+    live = snap.live()
     entries = [
         storycore.Entry(
             ids[d],
@@ -126,18 +128,18 @@ def _cache_path(data_dir: str, generation: int) -> str:
     return os.path.join(data_dir, f"{_PREFIX}{generation}.json")
 
 
-def index_stories(searcher: Any) -> list[list[str]]:
+def index_stories(snap: Snapshot) -> list[list[str]]:
     """The stories of the searcher's generation: from its cache file, or grouped now and
     cached (best effort: an index that cannot be written to is grouped each time)."""
-    data_dir = searcher._ix.storage.folder  # the data folder the searcher reads
-    generation = searcher.reader().generation()
+    data_dir = snap.folder
+    generation = snap.generation
     path = _cache_path(data_dir, generation)
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         with open(path, encoding="utf-8") as fh:
             raw = json.load(fh)
         if raw["version"] == GROUPING_VERSION:
             return [list(g) for g in raw["stories"]]
-    groups = group_index(searcher.reader())
+    groups = group_index(snap)
     payload = json.dumps({"version": GROUPING_VERSION, "stories": groups}, separators=(",", ":"))
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
@@ -171,12 +173,12 @@ def _check(min_outlets: int, min_size: int, limit: int) -> None:
         raise InvalidOption("--limit must not be negative")
 
 
-def _docnums(searcher: Any) -> dict[str, int]:
-    reader = searcher.reader()
-    if reader.doc_count_all() == 0:
+def _docnums(snap: Snapshot) -> dict[str, int]:
+    """The row of every live item, by id."""
+    if snap.rows() == 0:
         return {}
-    ids = _texts(reader, "id")
-    return {i: d for d, i in enumerate(ids) if i and not reader.is_deleted(d)}
+    ids = _texts(snap, "id")
+    return {ids[d]: d for d in snap.live() if ids[d]}
 
 
 def _order_key(item: StoredItem) -> tuple[bool, str, str]:
@@ -184,7 +186,7 @@ def _order_key(item: StoredItem) -> tuple[bool, str, str]:
     return (not published, published, item.id)
 
 
-def build_story(searcher: Any, docnums: Sequence[int]) -> Story:
+def build_story(snap: Snapshot, docnums: Sequence[int]) -> Story:
     """A story of the given documents: members in publication order, copies marked."""
     from searchidx.copies import (
         DEFAULT_THRESHOLD,
@@ -194,9 +196,7 @@ def build_story(searcher: Any, docnums: Sequence[int]) -> Story:
     )
     from searchidx.titles import normalize_title
 
-    recs = sorted(
-        (StoredItem.from_json(searcher.stored_fields(d)["data"]) for d in docnums), key=_order_key
-    )
+    recs = sorted((snap.item(d) for d in docnums), key=_order_key)
     norms = [normalize_title(r.title, r.provider, r.domain) for r in recs]
     times = [_micros(r.published) for r in recs]
     pairs = candidate_pairs(norms, times, DEFAULT_THRESHOLD, DEFAULT_WINDOW_DAYS)
@@ -245,7 +245,7 @@ def _outlets(providers: Sequence[str], docs: Iterable[int]) -> int:
 
 @reads_index
 def find_stories(
-    index_path: str,
+    index: Index | str,
     query: str | None = None,
     filters: Filters | None = None,
     *,
@@ -258,22 +258,20 @@ def find_stories(
     _check(min_outlets, min_size, limit)
     started = time.perf_counter()
     filters = filters or Filters()
-    searcher = searcher_for(index_path)
-    groups = index_stories(searcher)
-    docnum = _docnums(searcher)
-    reader = searcher.reader()
+    snap = index_at(index).snapshot()
+    groups = index_stories(snap)
+    docnum = _docnums(snap)
     if not docnum:
         return StoriesResult([], query, 0, 0, filters.describe(), time.perf_counter() - started)
-    providers = _texts(reader, "provider")
+    providers = _texts(snap, "provider")
     selected = [[docnum[i] for i in g if i in docnum] for g in groups]
     if query or filters.describe():
-        q = parse_query(searcher.schema, query or "*", reader=reader)
-        matching = set(matching_docs(searcher, q, filters))
+        matching = set(snap.match(query or "*", filters))
         selected = [g for g in selected if any(d in matching for d in g)]
         items = len(matching)
     else:
         items = len(docnum)
-    oldest = column_reader(reader, "oldest")
+    oldest = snap.column("oldest")
     ranked = []
     for g in selected:
         if len(g) < min_size:
@@ -286,7 +284,7 @@ def find_stories(
     ranked.sort()
     shown = ranked if limit == 0 else ranked[:limit]
     return StoriesResult(
-        stories=[build_story(searcher, g) for *_, g in shown],
+        stories=[build_story(snap, g) for *_, g in shown],
         query=query,
         total=len(ranked),
         items=items,
@@ -296,26 +294,25 @@ def find_stories(
 
 
 @reads_index
-def story_of(index_path: str, item_id: str) -> Story | None:
+def story_of(index: Index | str, item_id: str) -> Story | None:
     """The story of one item (by full id), or None when it is in none."""
-    searcher = searcher_for(index_path)
-    docnum = _docnums(searcher)
+    snap = index_at(index).snapshot()
+    docnum = _docnums(snap)
     if item_id not in docnum:
         raise ItemNotFound(f"no item with id {item_id!r}")
-    for g in index_stories(searcher):
+    for g in index_stories(snap):
         if item_id in g:
-            return build_story(searcher, [docnum[i] for i in g if i in docnum])
+            return build_story(snap, [docnum[i] for i in g if i in docnum])
     return None
 
 
-def fold_hits(searcher: Any, docnums: Sequence[int]) -> list[list[int]]:
+def fold_hits(snap: Snapshot, docnums: Sequence[int]) -> list[list[int]]:
     """Ranked hits folded by story: each group in publication order (first publisher
     first), groups in the order of their best-ranked hit; hits in no story stand alone."""
-    stories = index_stories(searcher)
-    reader = searcher.reader()
-    ids = column_reader(reader, "id", translate=False)
+    stories = index_stories(snap)
+    ids = snap.column("id", translate=False)
     story = {i: n for n, g in enumerate(stories) for i in g}
-    oldest = column_reader(reader, "oldest")
+    oldest = snap.column("oldest")
     groups: dict[object, list[int]] = {}
     for d in docnums:
         key = story.get(as_text(ids[d]), ("alone", d))
@@ -350,7 +347,7 @@ class FirstsResult:
 
 @reads_index
 def provider_firsts(
-    index_path: str,
+    index: Index | str,
     query: str | None = None,
     filters: Filters | None = None,
     *,
@@ -363,20 +360,18 @@ def provider_firsts(
     if limit < 0:
         raise InvalidOption("--limit must not be negative")
     filters = filters or Filters()
-    searcher = searcher_for(index_path)
-    docnum = _docnums(searcher)
+    snap = index_at(index).snapshot()
+    docnum = _docnums(snap)
     if not docnum:
         return FirstsResult("provider", query, 0, 0, [], filters.describe())
-    reader = searcher.reader()
-    groups = [[docnum[i] for i in g if i in docnum] for g in index_stories(searcher)]
+    groups = [[docnum[i] for i in g if i in docnum] for g in index_stories(snap)]
     if query or filters.describe():
-        q = parse_query(searcher.schema, query or "*", reader=reader)
-        matching = set(matching_docs(searcher, q, filters))
+        matching = set(snap.match(query or "*", filters))
         groups = [g for g in groups if any(d in matching for d in g)]
-    providers = _texts(reader, "provider")
-    names = _texts(reader, "provider_name")
-    ids = _texts(reader, "id")
-    oldest = column_reader(reader, "oldest")
+    providers = _texts(snap, "provider")
+    names = _texts(snap, "provider_name")
+    ids = _texts(snap, "id")
+    oldest = snap.column("oldest")
     first: dict[str, int] = defaultdict(int)
     covered: dict[str, int] = defaultdict(int)
     shown: dict[str, str] = {}

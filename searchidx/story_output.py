@@ -16,7 +16,7 @@ from searchidx.output import (
     short_date,
     to_json,
 )
-from searchidx.searching import Item
+from searchidx.show import Item
 from searchidx.stories import FirstsResult, StoriesResult, Story, StoryMember
 
 #: A story's number and id, then a member's fields, in the order JSON gives them.

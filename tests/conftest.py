@@ -170,7 +170,7 @@ def updated_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[s
     import random
 
     from searchidx.indexing import update_index
-    from searchidx.searching import searcher_for
+    from searchidx.store import IndexDir
 
     rng = random.Random(7)
     base = tmp_path_factory.mktemp("updated")
@@ -201,5 +201,6 @@ def updated_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[s
         for n in rng.sample(range(300), 15):  # edited: the old document is deleted
             put(n)
         assert update_index(index, [str(corpus)], jobs=1).failed == 0
-    assert len(searcher_for(index).reader().leaf_readers()) > 1
+    with IndexDir(index).open_whoosh().reader() as reader:
+        assert len(reader.leaf_readers()) > 1
     return index, titles_by_file

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 
 from searchidx.checking import check_index
 from searchidx.cli import cli
-from searchidx.indexing import whoosh_fields
 from searchidx.items import StoredItem
 from searchidx.store import FileEntry, IndexDir
+from searchidx.whooshdb.writing import document
 from tests.conftest import article, front_matter, related
 
 Record = dict[str, Any]
@@ -85,7 +85,7 @@ def tamper(
         for item in delete:
             writer.delete_by_term("id", item)
         for rec in add:
-            writer.add_document(**whoosh_fields(StoredItem(**rec)))
+            writer.add_document(**document(StoredItem(**rec)))
         writer.commit(merge=False)
         entries.generation += 1
     if manifest is not None:

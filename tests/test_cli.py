@@ -17,8 +17,8 @@ from click.testing import CliRunner, Result
 
 from searchidx import __version__
 from searchidx.cli import cli
+from searchidx.fields import SCHEMA_VERSION
 from searchidx.output import Style, use_color
-from searchidx.schema import SCHEMA_VERSION
 from tests.conftest import ROOT, SAMPLES, article
 
 Write = Callable[..., Path]

@@ -22,7 +22,8 @@ from searchidx.copies import (
 )
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.indexing import update_index
-from searchidx.searching import Filters, search
+from searchidx.query import Filters
+from searchidx.searching import search
 from searchidx.titles import normalize_title, similarity
 from tests.conftest import article
 

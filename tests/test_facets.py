@@ -19,7 +19,7 @@ from searchidx.errors import InvalidOption
 from searchidx.facets import NONE, facet_counts
 from searchidx.indexing import update_index
 from searchidx.output import bar
-from searchidx.searching import Filters
+from searchidx.query import Filters
 from tests.conftest import article, front_matter
 
 WORDS = [
@@ -475,7 +475,7 @@ def test_stats_and_facets_count_providers_alike(
     """Distinct provider keys of live items, "(none)" not counted: on an index with
     spelling variants of one provider, an item without one, and a provider whose only
     file an update removed."""
-    from searchidx.searching import stats
+    from searchidx.stats import stats
 
     write("a.md", article("One", "https://r.com/1", provider="Reuters", domain="reuters.com"))
     write("b.md", article("Two", "https://r.com/2", provider="REUTERS", domain="reuters.com"))

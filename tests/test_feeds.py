@@ -14,7 +14,8 @@ from searchidx.cli import cli
 from searchidx.documents import Article
 from searchidx.feeds import item_lines, parse_any_file, parse_feed, parse_table, table_datetime
 from searchidx.indexing import update_index
-from searchidx.searching import Filters, search
+from searchidx.query import Filters
+from searchidx.searching import search
 from tests.conftest import ROOT, SAMPLES, article, front_matter
 
 BROKEN = ROOT / "tests" / "data" / "broken"

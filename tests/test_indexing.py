@@ -16,10 +16,12 @@ import pytest
 from searchidx import indexing
 from searchidx.documents import item_id, parse_file, url_key
 from searchidx.errors import IndexNotFound, InvalidOption, NotAnIndex, SchemaMismatch
-from searchidx.indexing import SMALL_SEGMENTS, update_index
+from searchidx.fields import SCHEMA_VERSION
+from searchidx.indexing import update_index
 from searchidx.items import StoredItem
-from searchidx.schema import SCHEMA_VERSION
 from searchidx.store import IndexDir, gc_paused
+from searchidx.whooshdb import writing
+from searchidx.whooshdb.writing import SMALL_SEGMENTS
 from tests.conftest import SAMPLES, SEEDS, article, related
 
 Write = Callable[..., Path]
@@ -311,7 +313,7 @@ def test_big_build_writes_seed_shaped_related_items_in_parallel(
     # the sub-writers in batch files (here of 7 items) like the articles.
     monkeypatch.setattr(indexing, "BIG_BUILD", 50)
     monkeypatch.setattr(indexing, "LOAD_CHUNK", 16)
-    monkeypatch.setattr(indexing.BatchWriter.add_batches, "__defaults__", (7,))
+    monkeypatch.setattr(writing.BatchWriter.add_batches, "__defaults__", (7,))
     for i in range(80):
         entries = [
             related(f"Outside take {i} by {o}", f"https://{o}.com/{i}", o.title(), f"{o}.com")

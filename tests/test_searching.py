@@ -9,17 +9,13 @@ from pathlib import Path
 import pytest
 
 from searchidx.errors import IndexNotFound, InvalidOption, ItemNotFound
+from searchidx.fields import SCHEMA_VERSION
+from searchidx.highlight import mark, snippet
 from searchidx.indexing import update_index
-from searchidx.schema import SCHEMA_VERSION
-from searchidx.searching import (
-    Filters,
-    mark,
-    parse_date_option,
-    search,
-    show,
-    snippet,
-    stats,
-)
+from searchidx.query import Filters, parse_date_option
+from searchidx.searching import search
+from searchidx.show import show
+from searchidx.stats import stats
 from tests.conftest import article, sample_articles
 
 Write = Callable[..., Path]

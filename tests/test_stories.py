@@ -13,8 +13,9 @@ from click.testing import CliRunner
 
 from searchidx import storycore
 from searchidx.cli import cli
+from searchidx.engine import index_at
 from searchidx.indexing import update_index
-from searchidx.searching import Filters, searcher_for
+from searchidx.query import Filters
 from searchidx.stories import find_stories, index_stories, story_of
 from searchidx.storycore import Entry
 from tests.conftest import article, related
@@ -184,7 +185,7 @@ def seedlike(write: Write) -> None:
 
 
 def stories_of(index: str) -> set[frozenset[str]]:
-    return {frozenset(g) for g in index_stories(searcher_for(index))}
+    return {frozenset(g) for g in index_stories(index_at(index).snapshot())}
 
 
 def test_seed_shaped_stories_first_publisher_first_and_copies(
@@ -229,12 +230,13 @@ def test_story_of_an_item(write: Write, index_path: str) -> None:
     update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
     first = find_stories(index_path).stories[0]
     assert story_of(index_path, first.members[2].id) == first
+    snap = index_at(index_path).snapshot()
     lone = next(
-        m
-        for m in searcher_for(index_path).documents()
-        if json.loads(m["data"])["title"] == "Sea otters return to the north coast"
+        item
+        for item in (snap.item(row) for row in snap.live())
+        if item.title == "Sea otters return to the north coast"
     )
-    assert story_of(index_path, lone["id"]) is None
+    assert story_of(index_path, lone.id) is None
 
 
 def test_grouping_is_cached_per_generation(write: Write, index_path: str) -> None:

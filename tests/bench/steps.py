@@ -27,15 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from searchidx.documents import iter_article_files, parse_file, read_file
-from searchidx.indexing import (
-    BIG_BUILD,
-    BIG_WRITER,
-    WRITER,
-    load_file,
-    merged_related,
-    whoosh_fields,
-)
-from searchidx.searching import Filters, parse_date_option, search
+from searchidx.indexing import BIG_BUILD, load_file, merged_related
+from searchidx.query import Filters, parse_date_option
+from searchidx.searching import search
+from searchidx.whooshdb.writing import BIG_WRITER, WRITER, document
 
 # A fixed mix of queries over UCI headlines (March-August 2014): single words, AND,
 # phrases, fuzzy terms, provider and date filters, sorting by date, and facets.
@@ -132,7 +127,7 @@ def _prebuilt(corpus: str) -> list[dict[str, Any]]:
                 docs.append(doc.whoosh())
     for item, cites in citations.items():
         if item not in seen:
-            docs.append(whoosh_fields(merged_related(item, cites)))
+            docs.append(document(merged_related(item, cites)))
     cache.parent.mkdir(parents=True, exist_ok=True)
     for old in cache.parent.glob(f"{Path(corpus).name}-*.pickle"):
         old.unlink()
@@ -303,15 +298,12 @@ def step_lookup(index: str, sample: int = 2000) -> dict[str, Any]:
         load_titles,
         near_duplicates,
     )
-    from searchidx.searching import searcher_for
+    from searchidx.engine import index_at
     from searchidx.titles import numbers
 
-    searcher = searcher_for(index)
-    reader = searcher.reader()
-    titles = load_titles(
-        reader, (d for d in range(reader.doc_count_all()) if not reader.is_deleted(d))
-    )
-    chosen = random.Random(5).sample(range(len(titles.docnums)), min(sample, len(titles.docnums)))
+    snap = index_at(index).snapshot()
+    titles = load_titles(snap, snap.live())
+    chosen = random.Random(5).sample(range(len(titles.rows)), min(sample, len(titles.rows)))
     window = _window_us(DEFAULT_WINDOW_DAYS)
     truth: dict[int, set[int]] = {}
     for i in chosen:
@@ -323,8 +315,8 @@ def step_lookup(index: str, sample: int = 2000) -> dict[str, Any]:
             score_cutoff=DEFAULT_THRESHOLD,
             limit=None,
         )
-        truth[titles.docnums[i]] = {
-            titles.docnums[k]
+        truth[titles.rows[i]] = {
+            titles.rows[k]
             for _, _, k in found
             if k != i
             and numbers(titles.norms[k]) == mine
@@ -334,9 +326,9 @@ def step_lookup(index: str, sample: int = 2000) -> dict[str, Any]:
     started = time.perf_counter()
     got: dict[int, set[int]] = {}
     for start in range(0, len(docs), 10):
-        lookup = Lookup(searcher)
+        lookup = Lookup(snap)
         for d in docs[start : start + 10]:
-            got[d] = {x for x, _ in near_duplicates(searcher, d, lookup=lookup)}
+            got[d] = {x for x, _ in near_duplicates(snap, d, lookup=lookup)}
     seconds = time.perf_counter() - started
     pairs = sum(len(v) for v in truth.values())
     return {

@@ -1,42 +1,5 @@
-"""The Whoosh schema, field by field, and why.
-
-Every indexed item is one document: an article file (``kind`` = ``article``) or another
-outlet's coverage listed in an article's ``related`` list (``kind`` = ``related``).
-
-- ``title``, ``excerpt``, ``body``: stemmed and accent-folded so "recognise" finds
-  "recognised" and "Zoe" finds "Zoë"; positions are kept for phrase queries; weighted
-  title 3 > excerpt 1.5 > body 1. ``alt_titles`` holds the other headline variants of
-  a collapsed related item, searchable like the title. No word is dropped: there is no
-  stop-word list and no minimum length (as in Elasticsearch's standard analyzer; BM25
-  weighs common words down), because in news "US", "UK", "WHO", "IT" and "May" are
-  words people search for. Acronyms ("US", "U.S.", "WHO", "IT") also get a term of
-  their own, their letters joined by dots and unstemmed, so that "US" finds "U.S." and
-  not "used" (which stems to "us"); see :class:`AcronymFilter`.
-- ``title_w``, ``alt_titles_w``, ``excerpt_w``, ``body_w``: the same text unstemmed (lower
-  case, accents folded, no positions), for wildcards and prefixes: ``immigrati*`` must
-  match "immigration", whose stem is "immigr".
-- ``provider`` (case-folded name), ``domain``, ``kind`` and ``month``: exact keys with
-  sortable columns, used by filters and facets; ``category`` is a plain key. ``provider_name`` keeps
-  the spelling shown to people, also as a column so facets can read it cheaply.
-- ``topic``: a comma-separated keyword field of case-folded topics (multi-valued).
-- ``published``, ``quality``, ``heat``: sortable DATETIME and NUMERIC columns. Their
-  column defaults are set so that items without a value sort last under ``--sort
-  newest``, ``quality`` and ``heat``; ``oldest`` (a column only) does the same for
-  ``--sort oldest``. Quality and heat are sorted as whole numbers: Whoosh cannot give
-  a float column a default.
-- ``cites``: the ids of the related items an article lists, so "who cites X" is a
-  term query.
-- ``norm``: the normalised title (:func:`searchidx.titles.normalize_title`): its words
-  as terms, to find an item's duplicate candidates and to suggest spellings (they are
-  the titles' words, unstemmed), and the whole string as a column, with ``id`` also a
-  column, so duplicate detection reads no stored documents.
-- ``gist`` and ``links``: columns for grouping items into stories
-  (:mod:`searchidx.stories`) without reading stored documents: the normalised excerpt
-  (its first ``GIST_CHARS`` characters), and for an article the ids of the related items
-  it lists, space-separated.
-- ``data``: the item's full record as JSON, for display. Only ``id``, ``kind`` and
-  ``data`` are stored.
-"""
+"""The Whoosh schema of the fields in :mod:`searchidx.fields`: analyzers, field types,
+columns, and reading a column over every segment."""
 
 from __future__ import annotations
 
@@ -57,23 +20,7 @@ from whoosh.columns import MultiColumnReader, NumericColumn, VarBytesColumn
 from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
-#: Bump when the schema or the meaning of a field changes; older indexes must be rebuilt.
-SCHEMA_VERSION = 6
-
-#: How much of a normalised excerpt the ``gist`` column keeps.
-GIST_CHARS = 400
-
-#: Fields searched by a query without a field name. Topics are not among them: they
-#: are whole-phrase keys (``topic:"computer vision"``, ``--topic``), and a stop word
-#: such as "the" would become a required topic term.
-DEFAULT_FIELDS = ("title", "alt_titles", "excerpt", "body")
-
-#: Each text field's unstemmed twin, which wildcard and prefix queries search.
-WORD_FIELDS = {name: f"{name}_w" for name in DEFAULT_FIELDS}
-
-#: Default of the ``oldest`` sort column (the negated publication time, sorted in
-#: reverse): smaller than any real value, so undated items come last.
-MISSING_LAST = -(2**63)
+from searchidx.fields import MISSING_LAST
 
 
 class AcronymFilter(Filter):  # type: ignore[misc]
@@ -126,6 +73,12 @@ def text_analyzer() -> CompositeAnalyzer:
         | StemUnlessAcronym()
         | CharsetFilter(accent_map)
     )
+
+
+def text_tokens(text: str) -> Iterator[tuple[str, int, int]]:
+    """The terms of a text as the text fields index them, each with where it is."""
+    for token in text_analyzer()(text, chars=True, removestops=False):
+        yield token.text, token.startchar, token.endchar
 
 
 def build_schema() -> Schema:
@@ -183,18 +136,3 @@ def column_reader(reader: Any, fieldname: str, translate: bool = True) -> Any:
         [leaf.column_reader(fieldname, translate=translate) for leaf, _ in leaves],
         [base for _, base in leaves],
     )
-
-
-def as_text(value: object) -> str:
-    """A column value or term as text: Whoosh gives ID and KEYWORD values as UTF-8 bytes."""
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
-def provider_key(name: str) -> str:
-    """How provider names are compared: case-folded, whitespace trimmed and collapsed."""
-    return " ".join(name.split()).casefold()
-
-
-def topic_key(topic: str) -> str:
-    """How topics are compared; commas would split the keyword field, so they go."""
-    return " ".join(topic.replace(",", " ").split()).casefold()

@@ -1,0 +1,104 @@
+"""The backend protocol: what an index engine does for searchidx.
+
+:class:`Snapshot` is one committed state of an index, read-only; an
+:class:`searchidx.engine.Index` keeps one open. Whoosh (:mod:`searchidx.whooshdb`) is the
+one backend. A second one, such as OpenSearch for collections past one machine, would
+be one module implementing :class:`Snapshot` (queries as ``query_string`` with filters,
+terms aggregations for facets, scrolls for the columns that copies and stories read)
+and the writing side of :mod:`searchidx.whooshdb.writing` (add, replace and delete
+items, commit).
+
+Rows
+    A snapshot numbers its items ``0 .. rows() - 1``; the rows of deleted items are
+    not :meth:`Snapshot.live`. Row numbers mean something only within one snapshot
+    (its columns, :meth:`Snapshot.item`); results that leave the core carry item ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from searchidx.items import StoredItem
+from searchidx.query import Filters
+
+
+@dataclass(slots=True)
+class Ranking:
+    """The ranked matches of a search: rows best first (``scores`` None unless ranked
+    by relevance), the exact number of matches, whether only some of the words matched,
+    and the index terms matched (for highlighting)."""
+
+    rows: list[int] = field(default_factory=list)
+    scores: list[float | None] = field(default_factory=list)
+    total: int = 0
+    partial: bool = False
+    terms: list[str] = field(default_factory=list)
+
+
+class Snapshot(Protocol):
+    """One committed state of an index, read-only."""
+
+    #: The committed generation this snapshot reads (0 for a new, empty index).
+    generation: int
+    #: A folder this generation may keep derived files in (see :mod:`searchidx.stories`).
+    folder: str
+
+    def rows(self) -> int:
+        """How many rows there are, deleted items' rows included."""
+
+    def count(self) -> int:
+        """How many live items there are."""
+
+    def live(self) -> Sequence[int]:
+        """The rows of live items, in order."""
+
+    def column(self, name: str, translate: bool = True) -> Sequence[Any]:
+        """A field's value for every row (see :mod:`searchidx.fields`); text columns
+        may give UTF-8 bytes (:func:`searchidx.fields.as_text`)."""
+
+    def item(self, row: int) -> StoredItem:
+        """The stored item of a row."""
+
+    def row_of(self, item_id: str) -> int | None:
+        """The row of a live item, by its full id."""
+
+    def rows_by_id_prefix(self, prefix: str, limit: int) -> list[int]:
+        """Rows of live items whose id starts with ``prefix``, at most ``limit``."""
+
+    def citing(self, item_id: str) -> list[int]:
+        """Rows of the articles that list ``item_id`` as related coverage."""
+
+    def kind_count(self, kind: str) -> int:
+        """How many live items are of this kind."""
+
+    def topics(self) -> Iterator[tuple[str, list[int]]]:
+        """Each topic key (case-folded) with the rows of the live items having it."""
+
+    def rank(
+        self, text: str, filters: Filters, *, literal: bool, sort: str, fetch: int | None
+    ) -> Ranking:
+        """The best ``fetch`` matches of a query (None: all), in ``sort`` order
+        (:data:`searchidx.options.SORTS`); a query of several plain words that matches
+        nothing falls back to the items matching some of them."""
+
+    def match(self, text: str, filters: Filters, literal: bool = False) -> list[int]:
+        """The rows of the live items matching a query and passing the filters."""
+
+    def suggest(self, text: str) -> str | None:
+        """The query with unknown words replaced by close known ones, if any."""
+
+    def title_word_count(self, word: str) -> int:
+        """How many items' normalised titles have ``word``."""
+
+    def title_word_rows(self, word: str) -> list[tuple[int, int | None]]:
+        """The live rows whose normalised title has ``word``, each with its
+        publication time in microseconds (None when undated)."""
+
+    def current(self) -> bool:
+        """Whether this is still the last committed state (no writer has committed,
+        no rebuild has replaced the data folder since it was opened)."""
+
+    def close(self) -> None:
+        """Release the files the snapshot reads."""

@@ -1,0 +1,82 @@
+"""The engine seam: an :class:`Index` over one index folder.
+
+Everything the commands read goes through its snapshot (:class:`searchidx.backend.Snapshot`):
+one committed state of the index, which the Index keeps open, with what it caches,
+until a writer commits, and closes on :meth:`Index.close` or at the end of a ``with``
+block. The core's functions take an Index or a folder path (:func:`index_at`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+
+from searchidx.backend import Snapshot
+from searchidx.store import IndexDir, reads_index
+
+
+def _open_snapshot(ixdir: IndexDir) -> Snapshot:
+    from searchidx.whooshdb.snapshot import WhooshSnapshot
+
+    return WhooshSnapshot.open(ixdir)
+
+
+class Index:
+    """An index folder, opened once: it keeps the snapshot of the last committed state
+    (and what that snapshot caches) until a writer commits, and closes it on
+    :meth:`close` or at the end of a ``with`` block."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.dir = IndexDir(path)
+        self._snapshot: Snapshot | None = None
+
+    @reads_index
+    def snapshot(self) -> Snapshot:
+        """The last committed state (the same object until a writer has committed)."""
+        self.dir.require()
+        snap = self._snapshot
+        if snap is not None:
+            if snap.current():
+                return snap
+            self._snapshot = None
+            with contextlib.suppress(Exception):
+                snap.close()
+        self._snapshot = _open_snapshot(self.dir)
+        return self._snapshot
+
+    def close(self) -> None:
+        if self._snapshot is not None:
+            snap, self._snapshot = self._snapshot, None
+            with contextlib.suppress(Exception):
+                snap.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_OPEN: dict[str, Index] = {}
+
+
+def index_at(index: Index | str) -> Index:
+    """``index`` itself, or the Index of a folder, opened once per process: the core's
+    functions take either, and a process that asks again reuses what was read."""
+    if isinstance(index, Index):
+        return index
+    key = os.path.realpath(index)
+    found = _OPEN.get(key)
+    if found is None:
+        found = _OPEN[key] = Index(index)
+    return found
+
+
+@atexit.register
+def close_all() -> None:
+    """Close the indexes opened by :func:`index_at` (a segment left open to the end of
+    the process would be reported as a file never closed)."""
+    while _OPEN:
+        _OPEN.popitem()[1].close()

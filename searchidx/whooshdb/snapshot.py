@@ -1,0 +1,178 @@
+"""One committed state of a Whoosh index: the :class:`searchidx.backend.Snapshot` protocol
+over a Whoosh searcher. Rows are Whoosh document numbers, which stay inside the
+snapshot's own columns and items."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from searchidx.backend import Ranking, Snapshot
+from searchidx.fields import MISSING_LAST
+from searchidx.items import StoredItem
+from searchidx.query import Filters
+from searchidx.store import IndexDir, opened
+from searchidx.whooshdb.query import (
+    SORTS,
+    did_you_mean,
+    matching_docs,
+    parse_query,
+    plain_words,
+    query_terms,
+    read_vocabulary,
+    run,
+)
+from searchidx.whooshdb.schema import column_reader
+
+
+class WhooshSnapshot:
+    """A Whoosh searcher over the last committed state of an index, with what is read
+    from it once and reused for as long as it lives: columns (making a column reader
+    reads its offsets, a pass over every document), the titles' vocabulary, and each
+    segment's time column for title-word lookups."""
+
+    def __init__(self, ixdir: IndexDir, searcher: Any) -> None:
+        self._dir = ixdir
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.schema = searcher.schema
+        self.folder: str = searcher._ix.storage.folder  # the data folder it reads
+        generation = self.reader.generation()  # None when the index has no segments
+        if generation is None:
+            generation = searcher._ix.latest_generation()
+        self.generation: int = generation
+        self._columns: dict[tuple[str, bool], Any] = {}
+        self._vocabulary: tuple[list[str], list[int]] | None = None
+        self._leaves: list[tuple[Any, int, Any]] | None = None
+
+    @classmethod
+    def open(cls, ixdir: IndexDir) -> WhooshSnapshot:
+        return cls(ixdir, opened(ixdir.open_whoosh().searcher))
+
+    def current(self) -> bool:
+        try:
+            return self._dir.data_dir() == self.folder and bool(self.searcher.up_to_date())
+        except Exception:  # its files were replaced under it, or the folder is gone
+            return False
+
+    def close(self) -> None:
+        self.searcher.close()
+
+    # --- rows and items ----------------------------------------------------------------------
+
+    def rows(self) -> int:
+        return int(self.reader.doc_count_all())
+
+    def count(self) -> int:
+        return int(self.reader.doc_count())
+
+    def live(self) -> Sequence[int]:
+        return list(self.reader.all_doc_ids())
+
+    def column(self, name: str, translate: bool = True) -> Sequence[Any]:
+        key = (name, translate)
+        if key not in self._columns:
+            self._columns[key] = column_reader(self.reader, name, translate=translate)
+        found: Sequence[Any] = self._columns[key]
+        return found
+
+    def item(self, row: int) -> StoredItem:
+        return StoredItem.from_json(self.searcher.stored_fields(row)["data"])
+
+    def row_of(self, item_id: str) -> int | None:
+        from whoosh.query import Term
+
+        return next(iter(self.searcher.docs_for_query(Term("id", item_id))), None)
+
+    def rows_by_id_prefix(self, prefix: str, limit: int) -> list[int]:
+        from whoosh.query import Prefix
+
+        return [hit.docnum for hit in self.searcher.search(Prefix("id", prefix), limit=limit)]
+
+    def citing(self, item_id: str) -> list[int]:
+        from whoosh.query import Term
+
+        return [hit.docnum for hit in self.searcher.search(Term("cites", item_id), limit=None)]
+
+    def kind_count(self, kind: str) -> int:
+        from whoosh.query import Term
+
+        return len(self.searcher.search(Term("kind", kind), limit=1))
+
+    def topics(self) -> Iterator[tuple[str, list[int]]]:
+        for term in self.reader.lexicon("topic"):
+            postings = self.reader.postings("topic", term)
+            rows = [d for d in postings.all_ids() if not self.reader.is_deleted(d)]
+            yield term.decode("utf-8"), rows
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def rank(
+        self, text: str, filters: Filters, *, literal: bool, sort: str, fetch: int | None
+    ) -> Ranking:
+        sortedby, reverse = SORTS[sort]
+        q = parse_query(self.schema, text, literal, snap=self)
+        ran = run(self.searcher, q, filters, sortedby, reverse, fetch)
+        if ran is None:  # Whoosh could not run it: the plain words instead
+            q = parse_query(self.schema, text, literal=True)
+            ran = run(self.searcher, q, filters, sortedby, reverse, fetch)
+        partial = False
+        # Only a query of plain words falls back to its best partial matches: with NOT, a
+        # phrase or a field, "no match" is the answer.
+        if ran is not None and ran[0].is_empty() and plain_words(q) > 1:
+            loose = parse_query(self.schema, text, literal, or_group=True, snap=self)
+            found = run(self.searcher, loose, filters, sortedby, reverse, fetch)
+            if found is not None and not found[0].is_empty():
+                ran, q, partial = found, loose, True
+        out = Ranking(partial=partial, terms=query_terms(self.searcher, q))
+        if ran is not None:
+            results, out.total = ran
+            for hit in results:
+                out.rows.append(hit.docnum)
+                out.scores.append(hit.score if sortedby is None else None)
+        return out
+
+    def match(self, text: str, filters: Filters, literal: bool = False) -> list[int]:
+        if text.strip() in ("", "*") and filters == Filters():
+            return list(self.live())
+        q = parse_query(self.schema, text or "*", literal, snap=self)
+        return matching_docs(self.searcher, q, filters)
+
+    def suggest(self, text: str) -> str | None:
+        return did_you_mean(self, text)
+
+    def vocabulary(self) -> tuple[list[str], list[int]]:
+        """The titles' words and their document frequencies."""
+        if self._vocabulary is None:
+            self._vocabulary = read_vocabulary(self.reader)
+        return self._vocabulary
+
+    # --- title words ---------------------------------------------------------------------------
+
+    def title_word_count(self, word: str) -> int:
+        return int(self.reader.doc_frequency("norm", word))
+
+    def title_word_rows(self, word: str) -> list[tuple[int, int | None]]:
+        """Read segment by segment: through the whole index's reader each document costs
+        several times as much (a union of words, and a column lookup per segment search
+        for every document)."""
+        found: list[tuple[int, int | None]] = []
+        for leaf, base, oldest in self._segment_times():
+            if ("norm", word) in leaf:
+                for d in leaf.postings("norm", word).all_ids():
+                    raw = oldest[d]
+                    found.append((base + d, None if raw == MISSING_LAST else -raw))
+        return found
+
+    def _segment_times(self) -> list[tuple[Any, int, Any]]:
+        if self._leaves is None:
+            self._leaves = [
+                (leaf, base, leaf.column_reader("oldest"))
+                for leaf, base in self.reader.leaf_readers()
+                if leaf.doc_count_all()  # an index of no items has one leaf, of no columns
+            ]
+        return self._leaves
+
+
+def _is_a_snapshot(snap: WhooshSnapshot) -> Snapshot:  # mypy checks the protocol here
+    return snap

@@ -1,0 +1,284 @@
+"""Writing a Whoosh index: documents of items, segments written in parallel in a big
+first build, the merge policy of updates, and dropping a writer that failed.
+
+Whoosh's multi-process writer (:class:`whoosh.multiproc.MpWriter`) is extended here,
+and only here, through parts of it that are not its public interface: its job queue of
+batch files, its sub-writer tasks and its document buffer. :data:`MPWRITER_PARTS`
+lists them; :func:`missing_parts` says which the installed Whoosh lacks, and a test
+fails loudly when one goes (whoosh-reloaded is pinned to the version tested).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import pickle
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from whoosh.multiproc import MpWriter
+from whoosh.writing import SegmentWriter
+
+from searchidx.errors import IndexWriteError
+from searchidx.fields import GIST_CHARS, WORD_FIELDS, provider_key, topic_key
+from searchidx.interrupts import sigint_deferred
+from searchidx.items import StoredItem
+from searchidx.store import READ_FAILURES, IndexDir, damage, opened
+from searchidx.titles import normalize_title
+from searchidx.whooshdb.snapshot import WhooshSnapshot
+from searchidx.whooshdb.storage import open_dir
+
+#: Small segments an index may keep before an update merges them.
+SMALL_SEGMENTS = 2
+#: Whoosh writer settings of a big first build (one sub-writer per process, each writing
+#: a segment of its own) and of every other run. Segments are kept as separate files
+#: rather than one compound file: Whoosh copies a compound file's parts into memory
+#: when a reader opens them, which made opening a 100k index cost more than a query.
+BIG_WRITER: dict[str, Any] = {"multisegment": True, "limitmb": 128, "compound": False}
+WRITER: dict[str, Any] = {"limitmb": 256, "compound": False}
+
+#: What :class:`BatchWriter` uses of ``MpWriter`` beyond its public interface.
+MPWRITER_PARTS = ("tasks", "procs", "_new_task", "jobqueue", "_added_sub", "docbuffer", "_enqueue")
+
+
+def missing_parts(writer: Any) -> list[str]:
+    """Those of :data:`MPWRITER_PARTS` that a (started) multi-process writer lacks."""
+    return [name for name in MPWRITER_PARTS if not hasattr(writer, name)]
+
+
+def document(
+    item: StoredItem, body: str = "", related_json: list[str] | None = None
+) -> dict[str, Any]:
+    """The Whoosh document of an item (the fields of :mod:`searchidx.fields`).
+    ``related_json`` may give its related entries already encoded."""
+    doc: dict[str, Any] = {
+        "id": item.id,
+        "kind": item.kind,
+        "title": item.title,
+        "data": item.to_json(related_json),
+    }
+    norm = normalize_title(item.title, item.provider, item.domain)
+    if norm:
+        doc["norm"] = norm
+    alt = [t for t in item.titles if t != item.title]
+    if alt:
+        doc["alt_titles"] = "\n".join(alt)
+    if item.excerpt:
+        doc["excerpt"] = item.excerpt
+    if body:
+        doc["body"] = body
+    for name, twin in WORD_FIELDS.items():  # unstemmed, for wildcards
+        if name in doc:
+            doc[twin] = doc[name]
+    if item.topics:
+        doc["topic"] = ",".join(topic_key(t) for t in item.topics)
+    if item.provider:
+        doc["provider"] = provider_key(item.provider)
+        doc["provider_name"] = item.provider
+    if item.domain:
+        doc["domain"] = item.domain
+    if item.category:
+        doc["category"] = item.category
+    if item.published:
+        when = datetime.fromisoformat(item.published)
+        doc["published"] = when.replace(tzinfo=None)
+        doc["oldest"] = -int(when.timestamp() * 1_000_000)
+        doc["month"] = item.published[:7]
+    for key, value in (("quality", item.quality), ("heat", item.heat)):
+        if value is not None:
+            doc[key] = max(-(2**31) + 1, min(2**31 - 1, round(value)))
+    if item.is_published is not None:
+        doc["is_published"] = item.is_published
+    if item.related:
+        doc["cites"] = ",".join(r["id"] for r in item.related)
+        doc["links"] = " ".join(r["id"] for r in item.related).encode("utf-8")
+    if item.excerpt:
+        doc["gist"] = normalize_title(item.excerpt)[:GIST_CHARS].encode("utf-8")
+    return doc
+
+
+def write_batch(path: str, docs: Iterable[dict[str, Any]]) -> int:
+    """Write documents to a batch file the way Whoosh writes its own job files (see
+    ``MpWriter._enqueue``), for its sub-writers to read; return how many."""
+    count = 0
+    with open(path, "wb") as fh:
+        for fields in docs:
+            pickle.dump((0, fields), fh, 2)
+            count += 1
+    return count
+
+
+def read_batch(path: str) -> Iterator[dict[str, Any]]:
+    """The documents of a batch file, which is then removed."""
+    with open(path, "rb") as fh:
+        while True:
+            try:
+                _, fields = pickle.load(fh)
+            except EOFError:
+                break
+            yield fields
+    os.unlink(path)
+
+
+class BatchWriter(MpWriter):  # type: ignore[misc]
+    """Whoosh's multi-process writer, also taking whole batch files from parsing
+    processes, and letting its sub-writers finish their segments early."""
+
+    closed = False
+
+    def add_batch(self, name: str, count: int) -> None:
+        """Hand the sub-writers a batch file of ``count`` documents (see
+        :func:`write_batch`), which they read and delete."""
+        if len(self.tasks) < self.procs:
+            self._new_task()
+        self.jobqueue.put((name, count))
+        self._added_sub = True
+
+    def add_batches(self, folder: str, docs: Iterable[dict[str, Any]], size: int = 1000) -> None:
+        """Hand the sub-writers ``docs`` in batch files of ``size`` documents written
+        here (in ``folder``, the writer's temporary folder). The job queue is short, so
+        this goes at the pace of the sub-writers and the files do not pile up."""
+        docs = iter(docs)
+        number = 0
+        while batch := list(islice(docs, size)):
+            name = f"related-{number}.doclist"
+            number += 1
+            write_batch(os.path.join(folder, name), batch)
+            with sigint_deferred():
+                self.add_batch(name, len(batch))
+
+    def close_batches(self) -> None:
+        """Tell the sub-writers that no more batches come, so they write their segments
+        while this process goes on; documents added from now on go to its own segment.
+        (Commit sends the sub-writers' end marks once more, which nobody reads.)"""
+        if self.docbuffer:
+            self._enqueue()
+        for _ in self.tasks:
+            self.jobqueue.put(None)
+        self.closed = True
+
+    def add_document(self, **fields: Any) -> None:
+        if self.closed:
+            SegmentWriter.add_document(self, **fields)
+        else:
+            super().add_document(**fields)
+
+
+class Writer:
+    """One update of the Whoosh index in a data folder: items added, replaced and
+    deleted, then committed as a new generation, or abandoned leaving nothing behind.
+    With ``procs`` above 1 (a big first build), documents also come as whole batch
+    files, which parallel sub-writers index (:attr:`batch_folder`)."""
+
+    def __init__(self, ixdir: IndexDir, data_dir: str, fresh: bool) -> None:
+        self._dir = ixdir
+        self.data_dir = data_dir
+        self.ix = open_dir(data_dir) if fresh else ixdir.open_whoosh()
+        if not fresh:
+            try:  # every segment opens: a damaged index is said to be so, not updated
+                opened(self.ix.reader).close()
+            except READ_FAILURES as exc:
+                raise damage(ixdir.path, exc) from None
+        #: The generation committed last (0 for a new index).
+        self.generation: int = self.ix.latest_generation()
+        self._w: Any = None
+        self.batch_folder: str | None = None
+
+    def begin(self, procs: int = 1) -> None:
+        """Take the writer (and Whoosh's lock); ``procs`` > 1 writes in parallel."""
+        if procs > 1:
+            self._w = BatchWriter(self.ix, procs=procs, **BIG_WRITER)
+            missing = missing_parts(self._w)
+            if missing:
+                raise IndexWriteError(
+                    "the installed Whoosh lacks what parallel writing uses "
+                    f"({', '.join(missing)}); install the version in constraints.txt"
+                )
+            self.batch_folder = self._w.temp_storage().folder
+        else:
+            self._w = self.ix.writer(**WRITER)
+
+    def add(self, fields: dict[str, Any]) -> None:
+        self._w.add_document(**fields)
+
+    def replace(self, fields: dict[str, Any]) -> None:
+        """Add an item, deleting the item of the same id if there is one."""
+        self._w.update_document(**fields)
+
+    def delete(self, item_id: str) -> None:
+        self._w.delete_by_term("id", item_id)
+
+    def add_batch(self, name: str, count: int) -> None:
+        self._w.add_batch(name, count)
+
+    def add_batches(self, docs: Iterable[dict[str, Any]]) -> None:
+        """Add documents through the parallel sub-writers, when there are any."""
+        if self.batch_folder is None:
+            for fields in docs:
+                self.add(fields)
+            return
+        self._w.add_batches(self.batch_folder, docs)
+        self._w.close_batches()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[WhooshSnapshot]:
+        """The committed state this update starts from."""
+        with self.ix.searcher() as searcher:
+            yield WhooshSnapshot(self._dir, searcher)
+
+    def commit(self, merge: bool) -> None:
+        """Commit; with ``merge``, merge small segments (see :func:`merge_small_segments`)."""
+        self._w.commit(mergetype=merge_small_segments if merge else None)
+
+    def count(self) -> int:
+        """How many items the committed index holds."""
+        return int(open_dir(self.data_dir).doc_count())
+
+    def abandon(self) -> None:
+        """Drop the uncommitted writer even when the disk fails under it (cancelling
+        writes too): release Whoosh's lock and delete the unfinished segment's files."""
+        writer, self._w = self._w, None
+        if writer is None:
+            return
+        segment = ""
+        with contextlib.suppress(Exception):
+            segment = writer.newsegment.segment_id()
+        # Whoosh's multi-process writer cannot stop its sub-writers (their cancel flag is
+        # set in this process only), so they are ended here, before their files go.
+        for child in multiprocessing.active_children():
+            child.terminate()
+            child.join(timeout=5)
+        try:
+            writer.cancel()
+        except Exception:  # the disk is full or gone: cancelling could not close its files
+            with contextlib.suppress(Exception):
+                writer.writelock.release()
+        if segment:
+            for name in os.listdir(self.data_dir):
+                if name.startswith(segment):
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(self.data_dir, name))
+
+
+def merge_small_segments(writer: Any, segments: list[Any]) -> list[Any]:
+    """Whoosh merge policy for updates: once more than ``SMALL_SEGMENTS`` segments are
+    small (under 1/8 of the largest), merge all the small ones into the new segment.
+    Every update adds a segment, and a search pays for each one (on a 100k index, 8
+    segments doubled the median query time); Whoosh's own policy only merges segments
+    of a handful of documents."""
+    from whoosh.reading import SegmentReader
+
+    if not segments:
+        return segments
+    largest = max(seg.doc_count_all() for seg in segments)
+    small = [seg for seg in segments if seg.doc_count_all() * 8 < largest]
+    if len(small) <= SMALL_SEGMENTS:
+        return segments
+    for seg in small:
+        reader = SegmentReader(writer.storage, writer.schema, seg)
+        writer.add_reader(reader)
+        reader.close()
+    return [seg for seg in segments if seg not in small]
