@@ -16,8 +16,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 
-from searchidx.engine import Index
-from searchidx.store import reads_index
+from searchidx.engine import Index, reads_index
 
 
 @dataclass(slots=True)

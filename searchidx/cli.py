@@ -419,10 +419,8 @@ def search(
     """
     from searchidx import output
     from searchidx.searching import search
-    from searchidx.store import reads_index
 
-    # Reads during the search, after the index opened, fail as damage too.
-    result = reads_index(search)(
+    result = search(
         index_path,
         " ".join(query),
         make_filters(kwargs),

@@ -35,11 +35,10 @@ from rapidfuzz import fuzz, process
 
 from searchidx import options
 from searchidx.backend import Snapshot
-from searchidx.engine import Index, index_at
+from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.fields import MISSING_LAST, as_text
 from searchidx.query import Filters, split_dates
-from searchidx.store import reads_index
 from searchidx.titles import numbers
 
 #: Default similarity threshold (0-100); see the README and tests/bench for the data.

@@ -10,10 +10,37 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 from searchidx.backend import Snapshot
-from searchidx.store import IndexDir, reads_index
+from searchidx.store import IndexDir
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def reads_index(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Report a failure to read the index (the first argument, an Index or a folder) as
+    IndexDamaged, never as a traceback or as nothing found."""
+
+    @functools.wraps(fn)
+    def reading(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            from searchidx.whooshdb.storage import read_failure
+
+            first = kwargs.get("index", kwargs.get("index_path", args[0] if args else ""))
+            path = getattr(first, "path", first)  # an Index, or a folder
+            failure = read_failure(str(path), exc)
+            if failure is None:
+                raise
+            raise failure from None
+
+    return reading
 
 
 def _open_snapshot(ixdir: IndexDir) -> Snapshot:

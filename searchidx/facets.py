@@ -28,11 +28,10 @@ from typing import Any
 
 from searchidx import options
 from searchidx.backend import Snapshot
-from searchidx.engine import Index, index_at
+from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption
 from searchidx.fields import MISSING_LAST, as_text, topic_key
 from searchidx.query import Filters, split_dates
-from searchidx.store import reads_index
 
 FIELDS = options.FACET_FIELDS
 NONE = "(none)"

@@ -61,6 +61,7 @@ from searchidx.items import Listed, StoredItem, encode
 from searchidx.store import FileEntry, IndexDir, Manifest, gc_paused
 from searchidx.titles import RELATED_VARIANT_THRESHOLD, collapse_variants
 from searchidx.whooshdb.snapshot import WhooshSnapshot
+from searchidx.whooshdb.storage import create
 from searchidx.whooshdb.writing import Writer, document, read_batch, write_batch
 
 #: From this many files, a fresh build writes segments in parallel.
@@ -511,7 +512,7 @@ def update_index(
                 RELATED_VARIANT_THRESHOLD if variant_threshold is None else variant_threshold
             )
             try:
-                data_dir = ixdir.new_data_dir({"variant_threshold": threshold})
+                data_dir = ixdir.new_data_dir({"variant_threshold": threshold}, create)
             except OSError as exc:
                 raise IndexWriteError(f"cannot create index in {index_path}: {exc}") from None
         try:

@@ -14,12 +14,11 @@ from typing import Any
 
 from searchidx import options
 from searchidx.backend import Ranking, Snapshot
-from searchidx.engine import Index, index_at
+from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption
 from searchidx.fields import as_text, provider_key
 from searchidx.items import StoredItem
 from searchidx.query import Filters, split_dates
-from searchidx.store import reads_index
 
 
 @dataclass(slots=True)

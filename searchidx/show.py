@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
-from searchidx.engine import Index, index_at
+from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import ItemNotFound
 from searchidx.items import Listed, StoredItem
-from searchidx.store import reads_index
 
 
 @dataclass(slots=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC
 
-from searchidx.engine import Index, index_at
+from searchidx.engine import Index, index_at, reads_index
 from searchidx.query import iso
-from searchidx.store import disk_usage, reads_index
+from searchidx.store import disk_usage
 
 
 @dataclass(slots=True)

@@ -4,9 +4,9 @@ Layout of an index folder::
 
     CURRENT              names the live data folder, e.g. "data-2"
     write.lock           held (flock) by the one process writing
-    data-2/              a Whoosh index, plus
+    data-2/              the backend's files (Whoosh's: searchidx.whooshdb), plus
         meta.json        schema version and build settings
-        manifest-7.json  the files indexed as of Whoosh generation 7
+        manifest-7.json  the files indexed as of generation 7
 
 Incremental updates commit inside the live data folder: the manifest for the next
 generation is written first, then Whoosh commits by renaming its table of contents.
@@ -19,20 +19,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import gc
 import json
 import os
-import pickle
 import shutil
-import struct
 import time
-import warnings
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from searchidx.errors import (
     IndexDamaged,
@@ -103,95 +98,19 @@ def find_default_index(start: str | None = None) -> str:
         folder = parent
 
 
-#: What reading a missing, cut short or unreadable index file raises (from the system,
-#: or from Whoosh's own file formats: pickles, packed numbers, compressed blocks).
-READ_FAILURES = (OSError, EOFError, pickle.UnpicklingError, struct.error, zlib.error)
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def damage(index_path: str, exc: BaseException) -> IndexDamaged:
-    """What a failure to read the index at ``index_path`` means, as IndexDamaged. The
-    files Whoosh had opened when it failed are dropped with the failure, quietly."""
-    _drop_quietly(exc)
-    with warnings.catch_warnings():  # the diagnosis meets the same files
-        warnings.simplefilter("ignore", ResourceWarning)
-        found = _damage(index_path, exc)
-        gc.collect()
-    return found
-
-
-def _drop_quietly(exc: BaseException) -> None:
-    """Free the frames of a failure and the files they hold open, without warnings."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        exc.__traceback__ = None
-        exc.__context__ = None
-        gc.collect()
-
-
-def _damage(index_path: str, exc: BaseException) -> IndexDamaged:
-    if isinstance(exc, OSError):
-        name = exc.filename
-        if isinstance(name, str):
-            base = os.path.abspath(index_path)
-            full = os.path.abspath(name)
-            shown = os.path.relpath(full, base) if full.startswith(base + os.sep) else name
-            if isinstance(exc, FileNotFoundError):
-                return IndexDamaged(f"{shown} is missing")
-            reason = (exc.strerror or str(exc)).lower()
-            return IndexDamaged(f"cannot read {shown}: {reason}")
-        reason = (exc.strerror or str(exc)).lower()
-        bad = IndexDir(index_path).damaged_file()  # a seek before the start of a cut file
-        if bad is not None:
-            return IndexDamaged(f"{bad} is cut short or corrupt ({reason})")
+def file_damage(index_path: str, exc: OSError) -> IndexDamaged:
+    """What a system error reading one file of the index means, as IndexDamaged, the
+    file named relative to the index folder."""
+    reason = (exc.strerror or str(exc)).lower()
+    name = exc.filename
+    if not isinstance(name, str):
         return IndexDamaged(f"read error: {reason}")
-    detail = str(exc) or type(exc).__name__
-    bad = IndexDir(index_path).damaged_file()
-    if bad is not None:
-        return IndexDamaged(f"{bad} is cut short or corrupt ({detail})")
-    return IndexDamaged(f"a file of the index is cut short or corrupt ({detail})")
-
-
-def _raised_by_whoosh(exc: BaseException) -> bool:
-    """Whether Whoosh's own code raised ``exc``: reading a segment whose bytes are
-    wrong, it fails with bare exceptions ("Block tag error") rather than I/O errors."""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    return tb is not None and f"{os.sep}whoosh{os.sep}" in tb.tb_frame.f_code.co_filename
-
-
-def opened(open_: Callable[[], _R]) -> _R:
-    """``open_()``, a Whoosh reader or searcher of every segment. Whoosh opens the
-    segments one by one; when one fails, it drops the files of those it had opened
-    without closing them, which are let go here quietly with the failure."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        try:
-            return open_()
-        except BaseException:
-            gc.collect()
-            raise
-
-
-def reads_index(fn: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Report a failure to read the index (first argument, or ``index_path``) as
-    IndexDamaged, never as a traceback or as nothing found."""
-
-    @functools.wraps(fn)
-    def reading(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            if not isinstance(exc, READ_FAILURES) and not _raised_by_whoosh(exc):
-                raise
-            first = kwargs.get("index", kwargs.get("index_path", args[0] if args else ""))
-            path = getattr(first, "path", first)  # an Index, or a folder
-            raise damage(str(path), exc) from None
-
-    return reading
+    base = os.path.abspath(index_path)
+    full = os.path.abspath(name)
+    shown = os.path.relpath(full, base) if full.startswith(base + os.sep) else name
+    if isinstance(exc, FileNotFoundError):
+        return IndexDamaged(f"{shown} is missing")
+    return IndexDamaged(f"cannot read {shown}: {reason}")
 
 
 def _now() -> str:
@@ -287,7 +206,7 @@ class IndexDir:
         try:
             meta: dict[str, Any] = _read_json(path)
         except OSError as exc:
-            raise damage(self.path, exc) from None
+            raise file_damage(self.path, exc) from None
         except ValueError as exc:
             shown = os.path.relpath(path, self.path)
             raise IndexDamaged(f"{shown} is not valid JSON ({exc})") from None
@@ -304,27 +223,6 @@ class IndexDir:
                 "searchidx index --rebuild PATH..."
             )
 
-    # --- the backend's files -----------------------------------------------------------------
-
-    def open_whoosh(self) -> Any:
-        """Open the live Whoosh index, retrying if a writer switches it meanwhile; raise
-        IndexDamaged if it cannot be read."""
-        from searchidx.whooshdb.storage import open_live
-
-        return open_live(self)
-
-    def damaged_file(self) -> str | None:
-        """The first file of the live index that cannot be read (its table of contents,
-        then each segment's file), relative to the index folder, if any."""
-        from searchidx.whooshdb.storage import damaged_file
-
-        try:
-            data_dir = self.data_dir()
-        except Exception:
-            return None
-        bad = damaged_file(data_dir)
-        return None if bad is None else os.path.join(os.path.relpath(data_dir, self.path), bad)
-
     # --- manifests -----------------------------------------------------------------------
 
     def read_manifest(self, data_dir: str, generation: int) -> Manifest:
@@ -338,7 +236,7 @@ class IndexDir:
                 shown = os.path.relpath(path, self.path)
                 raise IndexDamaged(f"{shown} is missing") from None
             except OSError as exc:
-                raise damage(self.path, exc) from None
+                raise file_damage(self.path, exc) from None
             except ValueError as exc:
                 shown = os.path.relpath(path, self.path)
                 raise IndexDamaged(f"{shown} is not valid JSON ({exc})") from None
@@ -372,10 +270,10 @@ class IndexDir:
 
     # --- creating and switching ----------------------------------------------------------
 
-    def new_data_dir(self, settings: dict[str, Any]) -> str:
-        """Create an empty index in a fresh data folder (not yet live)."""
+    def new_data_dir(self, settings: dict[str, Any], create: Callable[[str], None]) -> str:
+        """Create an empty index in a fresh data folder (not yet live): ``create`` makes
+        the backend's files in it."""
         from searchidx.fields import SCHEMA_VERSION
-        from searchidx.whooshdb.storage import create
 
         os.makedirs(self.path, exist_ok=True)
         n = 1

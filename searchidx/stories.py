@@ -26,12 +26,11 @@ from typing import Any
 
 from searchidx import options, storycore
 from searchidx.backend import Snapshot
-from searchidx.engine import Index, index_at
+from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.fields import MISSING_LAST, as_text, provider_key
 from searchidx.items import StoredItem
 from searchidx.query import Filters
-from searchidx.store import reads_index
 
 #: Bump when the grouping changes, so cached groupings of older versions are not used.
 GROUPING_VERSION = 1

@@ -171,6 +171,7 @@ def updated_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[s
 
     from searchidx.indexing import update_index
     from searchidx.store import IndexDir
+    from searchidx.whooshdb.storage import open_live
 
     rng = random.Random(7)
     base = tmp_path_factory.mktemp("updated")
@@ -201,6 +202,6 @@ def updated_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[s
         for n in rng.sample(range(300), 15):  # edited: the old document is deleted
             put(n)
         assert update_index(index, [str(corpus)], jobs=1).failed == 0
-    with IndexDir(index).open_whoosh().reader() as reader:
+    with open_live(IndexDir(index)).reader() as reader:
         assert len(reader.leaf_readers()) > 1
     return index, titles_by_file

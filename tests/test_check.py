@@ -18,6 +18,7 @@ from searchidx.checking import check_index
 from searchidx.cli import cli
 from searchidx.items import StoredItem
 from searchidx.store import FileEntry, IndexDir
+from searchidx.whooshdb.storage import open_live
 from searchidx.whooshdb.writing import document
 from tests.conftest import article, front_matter, related
 
@@ -64,7 +65,7 @@ def sound(tmp_path: Path) -> tuple[str, Path, Path]:
 
 def records(index: str) -> dict[str, Record]:
     """The stored records by title."""
-    with IndexDir(index).open_whoosh().searcher() as searcher:
+    with open_live(IndexDir(index)).searcher() as searcher:
         recs = [json.loads(f["data"]) for f in searcher.all_stored_fields()]
     return {r["title"]: r for r in recs}
 
@@ -78,7 +79,7 @@ def tamper(
     """Change the items and the manifest, keeping the manifest's generation in step."""
     ixdir = IndexDir(index)
     data = ixdir.data_dir()
-    ix = ixdir.open_whoosh()
+    ix = open_live(ixdir)
     entries = ixdir.read_manifest(data, ix.latest_generation())
     if add or delete:
         writer = ix.writer()
@@ -96,7 +97,7 @@ def tamper(
 
 def failing_check(index: str, problems: list[str], items: int) -> None:
     result = CliRunner().invoke(cli, ["--index", index, "check"])
-    generation = IndexDir(index).open_whoosh().latest_generation()
+    generation = open_live(IndexDir(index)).latest_generation()
     assert result.exit_code == 1
     assert result.stdout.splitlines() == problems
     assert result.stderr == (

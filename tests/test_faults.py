@@ -25,6 +25,7 @@ from searchidx.facets import facet_counts
 from searchidx.indexing import update_index
 from searchidx.searching import search
 from searchidx.store import IndexDir
+from searchidx.whooshdb.storage import open_live
 from tests.conftest import ROOT
 
 WORDS = [
@@ -90,7 +91,7 @@ def mutate(root: Path, rng: random.Random, version: int) -> None:
 def state(index: str) -> tuple[frozenset[tuple[str, str, str]], tuple[tuple[str, ...], ...]]:
     """Every item (id, kind, title) and the hits of the probe queries."""
     ixdir = IndexDir(index)
-    with ixdir.open_whoosh().searcher() as searcher:
+    with open_live(ixdir).searcher() as searcher:
         items = frozenset(
             (r["id"], r["kind"], r["title"])
             for r in (json.loads(f["data"]) for f in searcher.all_stored_fields())
@@ -103,7 +104,7 @@ def state(index: str) -> tuple[frozenset[tuple[str, str, str]], tuple[tuple[str,
 
 
 def generation(index: str) -> int:
-    return int(IndexDir(index).open_whoosh().latest_generation())
+    return int(open_live(IndexDir(index)).latest_generation())
 
 
 def command(index: str, *args: str) -> list[str]:

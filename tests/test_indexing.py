@@ -21,6 +21,7 @@ from searchidx.indexing import update_index
 from searchidx.items import StoredItem
 from searchidx.store import IndexDir, gc_paused
 from searchidx.whooshdb import writing
+from searchidx.whooshdb.storage import open_live
 from searchidx.whooshdb.writing import SMALL_SEGMENTS
 from tests.conftest import SAMPLES, SEEDS, article, related
 
@@ -31,7 +32,7 @@ def records(index_path: str) -> dict[str, dict[str, Any]]:
     """Every item in the index, by id, as stored."""
     ixdir = IndexDir(index_path)
     ixdir.require()
-    with ixdir.open_whoosh().searcher() as searcher:
+    with open_live(ixdir).searcher() as searcher:
         return {f["id"]: json.loads(f["data"]) for f in searcher.all_stored_fields()}
 
 
@@ -422,7 +423,7 @@ def test_updates_keep_few_segments(write: Write, corpus: Path, index_path: str) 
     for n in range(8):
         write(f"{n:02}.md", article(f"Story {n} revised", f"https://harborwire.com/{n}"))
         update_index(index_path, [str(corpus)], jobs=1)
-        with IndexDir(index_path).open_whoosh().reader() as reader:
+        with open_live(IndexDir(index_path)).reader() as reader:
             counts.append(len(list(reader.leaf_readers())))
     # Without merging there would be 9 segments: the first, up to SMALL_SEGMENTS small
     # ones and the new one are kept, then the small ones merge.
@@ -454,7 +455,7 @@ def test_a_file_reached_by_two_paths_is_one_file(tmp_path: Path, roots: list[str
         assert (again.added, again.removed, again.failed) == (0, 0, 0)
         assert (again.unchanged, again.files, again.items) == (len(files), len(files), first.items)
     entries = IndexDir(index).read_manifest(
-        IndexDir(index).data_dir(), IndexDir(index).open_whoosh().latest_generation()
+        IndexDir(index).data_dir(), open_live(IndexDir(index)).latest_generation()
     )
     assert sorted(entries.files) == files
     # Changed through the link: updated once, under its real path.

@@ -11,7 +11,7 @@ from searchidx.backend import Ranking, Snapshot
 from searchidx.fields import MISSING_LAST
 from searchidx.items import StoredItem
 from searchidx.query import Filters
-from searchidx.store import IndexDir, opened
+from searchidx.store import IndexDir
 from searchidx.whooshdb.query import (
     SORTS,
     did_you_mean,
@@ -47,7 +47,9 @@ class WhooshSnapshot:
 
     @classmethod
     def open(cls, ixdir: IndexDir) -> WhooshSnapshot:
-        return cls(ixdir, opened(ixdir.open_whoosh().searcher))
+        from searchidx.whooshdb.storage import open_live, opened
+
+        return cls(ixdir, opened(open_live(ixdir).searcher))
 
     def current(self) -> bool:
         try:

@@ -1,21 +1,98 @@
-"""Whoosh's files in a data folder: creating and opening an index, finding a file that
-cannot be read, files no longer in use, and a light reader for shell completion."""
+"""Whoosh's files in a data folder: creating and opening an index, how reading one
+fails and which file is to blame, files no longer in use, and a light reader for shell
+completion."""
 
 from __future__ import annotations
 
+import gc
 import os
+import pickle
+import struct
 import time
 import warnings
-from typing import TYPE_CHECKING, Any
+import zlib
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from searchidx.errors import IndexDamaged
-from searchidx.store import READ_FAILURES, _drop_quietly, damage, opened
-
-if TYPE_CHECKING:
-    from searchidx.store import IndexDir
+from searchidx.store import IndexDir, file_damage
 
 #: Whoosh's default index name, which its file names start with.
 INDEX_NAME = "MAIN"
+
+
+#: What reading a missing, cut short or unreadable index file raises (from the system,
+#: or from Whoosh's own file formats: pickles, packed numbers, compressed blocks).
+READ_FAILURES = (OSError, EOFError, pickle.UnpicklingError, struct.error, zlib.error)
+
+_R = TypeVar("_R")
+
+
+def damage(index_path: str, exc: BaseException) -> IndexDamaged:
+    """What a failure to read the index at ``index_path`` means, as IndexDamaged. The
+    files Whoosh had opened when it failed are dropped with the failure, quietly."""
+    drop_quietly(exc)
+    with warnings.catch_warnings():  # the diagnosis meets the same files
+        warnings.simplefilter("ignore", ResourceWarning)
+        found = _damage(index_path, exc)
+        gc.collect()
+    return found
+
+
+def drop_quietly(exc: BaseException) -> None:
+    """Free the frames of a failure and the files they hold open, without warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        exc.__traceback__ = None
+        exc.__context__ = None
+        gc.collect()
+
+
+def _damage(index_path: str, exc: BaseException) -> IndexDamaged:
+    if isinstance(exc, OSError):
+        if isinstance(exc.filename, str):
+            return file_damage(index_path, exc)
+        reason = (exc.strerror or str(exc)).lower()
+        bad = damaged_file(IndexDir(index_path))  # a seek before the start of a cut file
+        if bad is not None:
+            return IndexDamaged(f"{bad} is cut short or corrupt ({reason})")
+        return IndexDamaged(f"read error: {reason}")
+    detail = str(exc) or type(exc).__name__
+    bad = damaged_file(IndexDir(index_path))
+    if bad is not None:
+        return IndexDamaged(f"{bad} is cut short or corrupt ({detail})")
+    return IndexDamaged(f"a file of the index is cut short or corrupt ({detail})")
+
+
+def raised_by_whoosh(exc: BaseException) -> bool:
+    """Whether Whoosh's own code raised ``exc``: reading a segment whose bytes are
+    wrong, it fails with bare exceptions ("Block tag error") rather than I/O errors."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and f"{os.sep}whoosh{os.sep}" in tb.tb_frame.f_code.co_filename
+
+
+def opened(open_: Callable[[], _R]) -> _R:
+    """``open_()``, a Whoosh reader or searcher of every segment. Whoosh opens the
+    segments one by one; when one fails, it drops the files of those it had opened
+    without closing them, which are let go here quietly with the failure."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            return open_()
+        except BaseException:
+            gc.collect()
+            raise
+
+
+def read_failure(index_path: str, exc: Exception) -> IndexDamaged | None:
+    """What ``exc``, raised while reading the index at ``index_path``, says of the index:
+    IndexDamaged when a file is missing, cut short or unreadable; None for any other
+    failure, which is not the index's."""
+    if not isinstance(exc, READ_FAILURES) and not raised_by_whoosh(exc):
+        return None
+    return damage(index_path, exc)
 
 
 def create(data_dir: str) -> None:
@@ -49,14 +126,23 @@ def open_live(ixdir: IndexDir) -> Any:
                     shown = os.path.relpath(data_dir, ixdir.path)
                     raise IndexDamaged(f"{shown} has no table of contents") from None
                 raise damage(ixdir.path, exc) from None
-            _drop_quietly(exc)
+            drop_quietly(exc)
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
 
 
-def damaged_file(data_dir: str) -> str | None:
-    """The name of the first file in ``data_dir`` that cannot be read: the table of
-    contents, then each segment's file."""
+def damaged_file(ixdir: IndexDir) -> str | None:
+    """The first file of the live index that cannot be read (its table of contents,
+    then each segment's file), relative to the index folder, if any."""
+    try:
+        data_dir = ixdir.data_dir()
+    except Exception:
+        return None
+    bad = _damaged_file(data_dir)
+    return None if bad is None else os.path.join(os.path.relpath(data_dir, ixdir.path), bad)
+
+
+def _damaged_file(data_dir: str) -> str | None:
     from whoosh.filedb.filestore import FileStorage
     from whoosh.index import TOC
 

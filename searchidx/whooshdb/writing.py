@@ -26,10 +26,10 @@ from searchidx.errors import IndexWriteError
 from searchidx.fields import GIST_CHARS, WORD_FIELDS, provider_key, topic_key
 from searchidx.interrupts import sigint_deferred
 from searchidx.items import StoredItem
-from searchidx.store import READ_FAILURES, IndexDir, damage, opened
+from searchidx.store import IndexDir
 from searchidx.titles import normalize_title
 from searchidx.whooshdb.snapshot import WhooshSnapshot
-from searchidx.whooshdb.storage import open_dir
+from searchidx.whooshdb.storage import READ_FAILURES, damage, open_dir, open_live, opened
 
 #: Small segments an index may keep before an update merges them.
 SMALL_SEGMENTS = 2
@@ -176,7 +176,7 @@ class Writer:
     def __init__(self, ixdir: IndexDir, data_dir: str, fresh: bool) -> None:
         self._dir = ixdir
         self.data_dir = data_dir
-        self.ix = open_dir(data_dir) if fresh else ixdir.open_whoosh()
+        self.ix = open_dir(data_dir) if fresh else open_live(ixdir)
         if not fresh:
             try:  # every segment opens: a damaged index is said to be so, not updated
                 opened(self.ix.reader).close()

@@ -142,11 +142,12 @@ def step_engine(corpus: str, jobs: int) -> dict[str, Any]:
     from whoosh import index as windex
 
     from searchidx.store import IndexDir
+    from searchidx.whooshdb.storage import create
 
     docs = _prebuilt(corpus)
     folder = tempfile.mkdtemp(prefix="searchidx-engine-")
     try:
-        ix = windex.open_dir(IndexDir(folder).new_data_dir({}))
+        ix = windex.open_dir(IndexDir(folder).new_data_dir({}, create))
         started = time.perf_counter()
         if jobs > 1 and len(docs) >= BIG_BUILD:
             writer = ix.writer(procs=jobs, **BIG_WRITER)
