@@ -1,0 +1,130 @@
+"""The package's structure: Whoosh behind the backend, no import cycles, a light CLI."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from searchidx.store import IndexDir
+from searchidx.whooshdb.storage import create
+from searchidx.whooshdb.writing import MPWRITER_PARTS, Writer, missing_parts
+from tests.conftest import ROOT
+
+PACKAGE = ROOT / "searchidx"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _type_checking_only(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def imports(path: Path) -> set[str]:
+    """Every module ``path`` imports at run time, at the top or inside functions
+    (imports made for type checkers only are left out)."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if _type_checking_only(child):
+                continue
+            if isinstance(child, ast.Import):
+                found.update(alias.name for alias in child.names)
+            elif isinstance(child, ast.ImportFrom) and child.module and not child.level:
+                found.add(child.module)
+                # ``from searchidx import options``: a module, not a name in one
+                found.update(
+                    f"{child.module}.{alias.name}"
+                    for alias in child.names
+                    if f"{child.module}.{alias.name}" in MODULES
+                )
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_whoosh_is_imported_by_the_backend_only() -> None:
+    outside = {
+        name
+        for name, path in MODULES.items()
+        if not name.startswith("searchidx.whooshdb")
+        and any(m == "whoosh" or m.startswith("whoosh.") for m in imports(path))
+    }
+    inside = {
+        name
+        for name, path in MODULES.items()
+        if any(m == "whoosh" or m.startswith("whoosh.") for m in imports(path))
+    }
+    assert outside == set()
+    assert "searchidx.whooshdb.schema" in inside  # the walk does see Whoosh's imports
+
+
+def test_no_import_cycles() -> None:
+    graph = {
+        name: {m for m in imports(path) if m in MODULES and m != name}
+        for name, path in MODULES.items()
+    }
+    # A package's __init__ runs before its modules; importing the package is no cycle.
+    for name in graph:
+        graph[name] -= {p for p in MODULES if name.startswith(p + ".")}
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+
+    def walk(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append([*path[path.index(nxt) :], nxt])
+            elif nxt not in state:
+                walk(nxt, [*path, nxt])
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            walk(name, [name])
+    assert cycles == []
+    assert "searchidx.engine" in graph["searchidx.searching"]  # edges are found
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import searchidx.cli",
+        "from searchidx.cli import cli; cli(['--help'], standalone_mode=False)",
+    ],
+    ids=["import", "help"],
+)
+def test_the_command_line_starts_without_whoosh(code: str) -> None:
+    check = "import sys; print(sorted({m.split('.')[0] for m in sys.modules} & {'whoosh', 'yaml', 'rapidfuzz'}))"
+    proc = subprocess.run(
+        [sys.executable, "-c", f"{code}\n{check}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert proc.stdout.splitlines()[-1] == "[]"
+
+
+def test_parallel_writing_finds_what_it_uses_in_the_installed_whoosh(tmp_path: Path) -> None:
+    ixdir = IndexDir(str(tmp_path / "index"))
+    data_dir = ixdir.new_data_dir({}, create)
+    writer = Writer(ixdir, data_dir, fresh=True)
+    writer.begin(procs=2)
+    try:
+        assert writer.batch_folder is not None
+        assert missing_parts(writer._w) == []
+    finally:
+        writer.abandon()
+    assert missing_parts(object()) == list(MPWRITER_PARTS)
