@@ -4,6 +4,7 @@ columns, and reading a column over every segment."""
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,11 @@ from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORE
 from whoosh.support.charset import accent_map
 
 from searchidx.fields import MISSING_LAST
+
+# Whoosh keeps each index's schema pickled, its analyzer classes named by module. This
+# module was ``searchidx.schema`` when the indexes of schema version 6 were first
+# built; that name stays importable so that they open.
+sys.modules.setdefault("searchidx.schema", sys.modules[__name__])
 
 
 class AcronymFilter(Filter):  # type: ignore[misc]

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from searchidx.errors import IndexDamaged
 from searchidx.store import IndexDir, file_damage
+from searchidx.whooshdb import schema as _schema  # noqa: F401 - opens older indexes
 
 #: Whoosh's default index name, which its file names start with.
 INDEX_NAME = "MAIN"
