@@ -76,6 +76,9 @@ class Snapshot(Protocol):
     def topics(self) -> Iterator[tuple[str, list[int]]]:
         """Each topic key (case-folded) with the rows of the live items having it."""
 
+    def topic_count(self) -> int:
+        """How many distinct topics the items have."""
+
     def rank(
         self, text: str, filters: Filters, *, literal: bool, sort: str, fetch: int | None
     ) -> Ranking:

@@ -43,7 +43,7 @@ def stats(index: Index | str) -> Stats:
     dated = [v for v in (published[d] for d in live) if v]
     keys = list(snap.column("provider", translate=False))
     providers = len({keys[d] for d in live} - {b"", ""})
-    topics = sum(1 for _, rows in snap.topics() if rows)
+    topics = snap.topic_count()
     items = snap.count()
     return Stats(
         index=ix.path,

@@ -102,10 +102,17 @@ class WhooshSnapshot:
         return len(self.searcher.search(Term("kind", kind), limit=1))
 
     def topics(self) -> Iterator[tuple[str, list[int]]]:
+        deletions = self.reader.has_deletions()
         for term in self.reader.lexicon("topic"):
-            postings = self.reader.postings("topic", term)
-            rows = [d for d in postings.all_ids() if not self.reader.is_deleted(d)]
+            rows = list(self.reader.postings("topic", term).all_ids())
+            if deletions:
+                rows = [d for d in rows if not self.reader.is_deleted(d)]
             yield term.decode("utf-8"), rows
+
+    def topic_count(self) -> int:
+        return sum(
+            1 for t in self.reader.lexicon("topic") if self.reader.postings("topic", t).is_active()
+        )
 
     # --- queries -------------------------------------------------------------------------------
 
