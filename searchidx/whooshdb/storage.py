@@ -139,7 +139,10 @@ def damaged_file(ixdir: IndexDir) -> str | None:
         data_dir = ixdir.data_dir()
     except Exception:
         return None
-    bad = _damaged_file(data_dir)
+    with warnings.catch_warnings():  # the files Whoosh opened on a damaged one go quietly
+        warnings.simplefilter("ignore", ResourceWarning)
+        bad = _damaged_file(data_dir)
+        gc.collect()
     return None if bad is None else os.path.join(os.path.relpath(data_dir, ixdir.path), bad)
 
 
