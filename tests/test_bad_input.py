@@ -324,23 +324,6 @@ def test_a_literal_backslash_u_outside_double_quotes_stays_text() -> None:
     assert articles[0].title == "C:\\ud83d\\ude00 x"
 
 
-def test_there_are_at_least_40_cases() -> None:
-    assert len(CASES) + len(EXTRA_CASES) >= 40
-    assert len({c[0] for c in CASES}) == len(CASES)
-
-
-EXTRA_CASES = [
-    "jsonl with bad lines",
-    "50 MB file",
-    "symlink loop",
-    "dangling link (file deleted after listing)",
-    "link leading outside the given paths",
-    "unreadable file",
-    "file name that is not UTF-8",
-    "changed file that went bad",
-]
-
-
 def test_jsonl_with_bad_lines_keeps_the_good_ones(indexed: tuple[Path, str]) -> None:
     corpus, index = indexed
     feed = corpus / "feed.jsonl"

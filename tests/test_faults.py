@@ -130,6 +130,19 @@ def wait_for_commit(
     return False
 
 
+def wait_for_lock(index: str, proc: subprocess.Popen[bytes], timeout: float = 20) -> bool:
+    """Wait until the run holds the write lock (its pid is in the lock file): it is
+    under way. False if it ended first."""
+    lock = Path(index, "write.lock")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(OSError):
+            if lock.read_text(encoding="ascii") == str(proc.pid):
+                return True
+        time.sleep(0.0005)
+    return False
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_moments(tmp_path: Path) -> None:
     corpus, index = tmp_path / "corpus", str(tmp_path / "index")
@@ -147,8 +160,9 @@ def test_sigkill_at_random_moments(tmp_path: Path) -> None:
         )
         if trial % 3 == 0:
             during_commit += wait_for_commit(index, gen, proc)
-        else:
-            time.sleep(rng.uniform(0.05, 1.0))
+        elif wait_for_lock(index, proc):
+            # Somewhere in the run: reading files, writing, or committing.
+            time.sleep(rng.uniform(0.0, 0.6))
         proc.kill()
         kills += proc.wait() == -signal.SIGKILL
         # The index opens, passes the check, and holds the last committed state.
@@ -268,28 +282,38 @@ def test_two_writers_at_once_leave_a_sound_index(tmp_path: Path) -> None:
     assert state(index) == state(clean)
 
 
+def dupes(index: str) -> tuple[int, int, list[list[str]]]:
+    """What ``dupes harbor`` finds: the items compared, and the clusters."""
+    found = find_dupes(index, "harbor", limit=0)
+    clusters = sorted(sorted(m.id for m in c.members) for c in found.clusters)
+    return found.items, found.total_clusters, clusters
+
+
 def test_readers_see_committed_states_while_a_writer_works(tmp_path: Path) -> None:
     corpus, index = tmp_path / "corpus", str(tmp_path / "index")
     rng = make_corpus(corpus, 2000)
     update_index(index, [str(corpus)])
     old_total = search(index, "*").total
+    old_dupes = dupes(index)
     mutate(corpus, rng, 1)
     clean = str(tmp_path / "clean")
     update_index(clean, [str(corpus)])
     new_total = search(clean, "*").total
+    new_dupes = dupes(clean)
     assert old_total != new_total
+    assert old_dupes != new_dupes
     reads = 0
     for args in (["index", str(corpus)], ["index", "--rebuild", str(corpus)]):
         proc = subprocess.Popen(
             command(index, *args), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         while proc.poll() is None:
+            assert dupes(index) in (old_dupes, new_dupes)
             assert search(index, "*").total in (old_total, new_total)
             assert facet_counts(index, "provider").total in (old_total, new_total)
-            assert find_dupes(index, "harbor").items >= 0
             reads += 1
         assert proc.returncode == 0
-        old_total = new_total
+        old_total, old_dupes = new_total, new_dupes
     assert reads >= 4
     checked(index)
 

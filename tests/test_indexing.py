@@ -415,21 +415,27 @@ def test_schema_version_mismatch_says_to_rebuild(
     assert update_index(index_path, [str(corpus)], rebuild=True).items == 1
 
 
-def test_updates_keep_few_segments(write: Write, corpus: Path, index_path: str) -> None:
-    for i in range(40):
-        write(f"{i:02}.md", article(f"Story {i}", f"https://harborwire.com/{i}"))
+@pytest.mark.parametrize("small", [1, SMALL_SEGMENTS, 3])
+def test_updates_keep_few_segments(
+    write: Write, corpus: Path, index_path: str, small: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from searchidx.whooshdb import writing
+
+    monkeypatch.setattr(writing, "SMALL_SEGMENTS", small)
+    for i in range(100):
+        write(f"{i:03}.md", article(f"Story {i}", f"https://harborwire.com/{i}"))
     update_index(index_path, [str(corpus)], jobs=1)
     counts = []
     for n in range(8):
-        write(f"{n:02}.md", article(f"Story {n} revised", f"https://harborwire.com/{n}"))
+        write(f"{n:03}.md", article(f"Story {n} revised", f"https://harborwire.com/{n}"))
         update_index(index_path, [str(corpus)], jobs=1)
         with open_live(IndexDir(index_path)).reader() as reader:
             counts.append(len(list(reader.leaf_readers())))
-    # Without merging there would be 9 segments: the first, up to SMALL_SEGMENTS small
-    # ones and the new one are kept, then the small ones merge.
-    assert counts == [2, 3, 4, 2, 3, 4, 2, 3]
-    assert SMALL_SEGMENTS == 2
-    assert len(records(index_path)) == 40
+    # Without merging there would be 9 segments. Each update adds one; the first and
+    # up to SMALL_SEGMENTS small ones are kept, then the small ones (every later
+    # segment here stays under 1/8 of the first) merge into the new one.
+    assert counts == [2 + n % (small + 1) for n in range(8)]
+    assert len(records(index_path)) == 100
 
 
 @pytest.mark.parametrize(
