@@ -1,0 +1,140 @@
+"""The engine seam: an Index keeps one snapshot of the last committed state until a
+writer commits; index_at opens each folder once; reads_index reports the index's read
+failures as IndexDamaged naming the file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from searchidx.backend import Snapshot
+from searchidx.engine import Index, index_at, reads_index
+from searchidx.errors import IndexDamaged, IndexNotFound
+from searchidx.indexing import update_index
+from searchidx.store import IndexDir
+from searchidx.whooshdb.snapshot import WhooshSnapshot
+from tests.conftest import article, front_matter
+
+
+def add_article(corpus: Path, n: int) -> None:
+    fields = article(f"Harbor story {n}", f"https://harborwire.com/{n}")
+    (corpus / f"{n}.md").write_text(front_matter(fields), encoding="utf-8")
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> tuple[Path, str]:
+    corpus, index = tmp_path / "corpus", str(tmp_path / "index")
+    corpus.mkdir()
+    for n in range(3):
+        add_article(corpus, n)
+    assert update_index(index, [str(corpus)], jobs=1).failed == 0
+    return corpus, index
+
+
+def closed(snap: Snapshot) -> bool:
+    assert isinstance(snap, WhooshSnapshot)
+    return bool(snap.searcher.is_closed)
+
+
+def test_the_same_snapshot_until_a_writer_commits(built: tuple[Path, str]) -> None:
+    corpus, index = built
+    with Index(index) as ix:
+        first = ix.snapshot()
+        assert ix.snapshot() is first
+        assert first.count() == 3
+        add_article(corpus, 3)
+        assert update_index(index, [str(corpus)], jobs=1).added == 1
+        second = ix.snapshot()
+        assert second is not first
+        assert closed(first)
+        assert (second.count(), second.generation) == (4, first.generation + 1)
+        assert ix.snapshot() is second
+        # A run that changes nothing commits nothing.
+        assert update_index(index, [str(corpus)], jobs=1).unchanged == 4
+        assert ix.snapshot() is second
+
+
+def test_a_rebuild_gives_a_new_snapshot_of_the_new_data_folder(built: tuple[Path, str]) -> None:
+    corpus, index = built
+    with Index(index) as ix:
+        first = ix.snapshot()
+        update_index(index, [str(corpus)], jobs=1, rebuild=True)
+        second = ix.snapshot()
+        assert second is not first
+        assert closed(first)
+        assert isinstance(second, WhooshSnapshot) and isinstance(first, WhooshSnapshot)
+        assert (Path(first.folder).name, Path(second.folder).name) == ("data-1", "data-2")
+        assert second.count() == 3
+
+
+def test_close_releases_the_snapshot(built: tuple[Path, str]) -> None:
+    _, index = built
+    ix = Index(index)
+    first = ix.snapshot()
+    ix.close()
+    assert closed(first)
+    second = ix.snapshot()
+    assert second is not first and not closed(second)
+    with ix:
+        pass
+    assert closed(second)
+    ix.close()  # twice is harmless
+
+
+def test_index_at_opens_each_folder_once(built: tuple[Path, str], tmp_path: Path) -> None:
+    _, index = built
+    ix = index_at(index)
+    assert index_at(index) is ix
+    assert index_at(index + os.sep) is ix
+    assert index_at(str(tmp_path / "corpus" / ".." / "index")) is ix
+    (tmp_path / "link").symlink_to(tmp_path / "index")
+    assert index_at(str(tmp_path / "link")) is ix
+    other = index_at(str(tmp_path / "other"))
+    assert other is not ix and other.path == str(tmp_path / "other")
+    mine = Index(index)
+    assert index_at(mine) is mine
+
+
+def test_no_index_is_index_not_found(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFound):
+        Index(str(tmp_path / "none")).snapshot()
+
+
+@reads_index
+def read_file(index: str, name: str) -> bytes:
+    return Path(IndexDir(index).data_dir(), name).read_bytes()
+
+
+@reads_index
+def fail(index: str, exc: Exception) -> None:
+    raise exc
+
+
+def test_reads_index_names_a_missing_file(built: tuple[Path, str]) -> None:
+    _, index = built
+    with pytest.raises(IndexDamaged) as info:
+        read_file(index, "MAIN_gone.trm")
+    assert info.value.what == "data-1/MAIN_gone.trm is missing"
+    with pytest.raises(IndexDamaged) as info:
+        read_file(index=index, name="MAIN_gone.trm")  # found by keyword too
+    assert info.value.what == "data-1/MAIN_gone.trm is missing"
+
+
+def test_reads_index_names_a_cut_segment(built: tuple[Path, str]) -> None:
+    _, index = built
+    data = Path(IndexDir(index).data_dir())
+    (terms,) = data.glob("*.trm")
+    terms.write_bytes(terms.read_bytes()[:40])
+    with pytest.raises(IndexDamaged) as info:
+        Index(index).snapshot()
+    assert info.value.what == f"data-1/{terms.name} is cut short or corrupt (invalid argument)"
+
+
+def test_reads_index_lets_other_failures_through(built: tuple[Path, str]) -> None:
+    _, index = built
+    with pytest.raises(ValueError, match="not the index's"):
+        fail(index, ValueError("not the index's"))
+    with pytest.raises(KeyError):
+        fail(index, KeyError("x"))
