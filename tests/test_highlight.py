@@ -39,6 +39,8 @@ from searchidx.highlight import mark, snippet
             ["us"],
             [("U.S", True), (". aid, ", False), ("US", True), (" troops ", False), ("used", True)],
         ),
+        # A search of "us" matches both terms of "US": the word is marked once.
+        ("US troops", ["u.s", "us"], [("US", True), (" troops", False)]),
         ("no match here", ["flood"], [("no match here", False)]),
         ("no terms", [], [("no terms", False)]),
         ("", ["flood"], [("", False)]),
