@@ -152,6 +152,7 @@ def step_engine(corpus: str, jobs: int) -> dict[str, Any]:
     folder = tempfile.mkdtemp(prefix="searchidx-engine-")
     try:
         ix = windex.open_dir(IndexDir(folder).new_data_dir({}))
+        cpu_before = _cpu()
         started = time.perf_counter()
         if jobs > 1 and len(docs) >= BIG_BUILD:
             writer = ix.writer(procs=jobs, **BIG_WRITER)
@@ -161,9 +162,20 @@ def step_engine(corpus: str, jobs: int) -> dict[str, Any]:
             writer.add_document(**fields)
         writer.commit()
         seconds = time.perf_counter() - started
+        cpu = _cpu() - cpu_before
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return {"items": len(docs), "seconds": seconds}
+    return {"items": len(docs), "seconds": seconds, "cpu": cpu}
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that have ended (the writer's
+    sub-writers end with its commit)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def step_queries(index: str, rounds: int) -> dict[str, Any]:
