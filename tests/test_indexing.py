@@ -16,7 +16,7 @@ from searchidx import indexing
 from searchidx.documents import item_id, parse_file, url_key
 from searchidx.errors import IndexNotFound, InvalidOption, NotAnIndex, SchemaMismatch
 from searchidx.indexing import SMALL_SEGMENTS, update_index
-from searchidx.schema import SCHEMA_VERSION
+from searchidx.schema import SCHEMA_VERSION, column_reader
 from searchidx.store import IndexDir, gc_paused
 from tests.conftest import SAMPLES, SEEDS, article, related
 
@@ -48,6 +48,14 @@ def test_sample_corpus_items(sample_index: str) -> None:
     # row is 001 again and four are stories the article files list as related.
     assert kinds.count("article") == 33 + 5 + 4 + 5 - 1
     assert kinds.count("related") == 8 - 4
+
+
+def test_publication_times_are_a_column_without_terms(sample_index: str) -> None:
+    with IndexDir(sample_index).open_whoosh().searcher() as searcher:
+        reader = searcher.reader()
+        dated = [v for v in column_reader(reader, "published") if v]
+        assert len(dated) > 20
+        assert list(reader.lexicon("published")) == []
 
 
 def test_shared_related_url_variants_are_one_item(sample_index: str) -> None:
