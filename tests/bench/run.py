@@ -171,6 +171,10 @@ def bench(sizes: list[int], runs: int, full: bool, work: Path, shapes: list[str]
     jobs = os.cpu_count() or 1
     print(f"machine: {platform.platform()}, {jobs} CPUs, Python {platform.python_version()}")
     print(f"runs per figure: {runs}; work folder: {work}")
+    # As installed: pip compiles a package's modules, and a process that has to compile
+    # them itself (an editable install with bytecode writing off) spends about 25 ms of
+    # every search doing so.
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "searchidx")], check=True)
 
     # --- start-up --------------------------------------------------------------------------
     click_vals, _ = repeat(runs * 3, _wall, [PY, "-c", "import click"])
