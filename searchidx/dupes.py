@@ -26,15 +26,17 @@ from __future__ import annotations
 
 import bisect
 import json
+import sys
 import time
 import weakref
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from whoosh.columns import MultiColumnReader
+from whoosh.columns import MultiColumnReader, NumericColumn
 
 from searchidx.dedup import numbers
 from searchidx.errors import InvalidOption, ItemNotFound
@@ -341,7 +343,7 @@ def _columns(searcher: Any) -> tuple[Any, Any, list[tuple[Any, int, Any]]]:
     if found is None:
         reader = searcher.reader()
         leaves = [
-            (leaf, base, leaf.column_reader("oldest"))
+            (leaf, base, _whole_column(leaf, "oldest"))
             for leaf, base in reader.leaf_readers()
             if leaf.doc_count_all()  # an index of no items has one leaf, of no columns
         ]
@@ -355,6 +357,26 @@ def _columns(searcher: Any) -> tuple[Any, Any, list[tuple[Any, int, Any]]]:
         found = (column_reader(reader, "norm", translate=False), oldest, leaves)
         _COLUMNS[searcher] = found
     return found
+
+
+def _whole_column(leaf: Any, fieldname: str) -> Any:
+    """A segment's numeric column, every value read at once into an array: Whoosh's
+    reader reads and unpacks one value a lookup, and a page's "+N similar" lookups read
+    the time of every item sharing a word with its titles (tens of thousands for a
+    common word). Any other kind of column is given as Whoosh reads it."""
+    column = leaf.column_reader(fieldname, translate=False)
+    if type(column) is not NumericColumn.Reader:
+        return column
+    size = column._count * column._fixedlen
+    data = column._dbfile.get(column._basepos, size)
+    if len(data) != size:  # as Whoosh's own reading of the value would fail
+        raise EOFError(f"the {fieldname} column ends {size - len(data)} bytes early")
+    values = array(column._typecode)
+    values.frombytes(data)
+    if sys.byteorder == "little":  # Whoosh writes them big-endian
+        values.byteswap()
+    values.extend([column._default] * (leaf.doc_count_all() - len(values)))
+    return values
 
 
 def near_duplicates(
