@@ -22,7 +22,8 @@ outlet's coverage listed in an article's ``related`` list (``kind`` = ``related`
   sortable columns, used by filters and facets; ``category`` is a plain key. ``provider_name`` keeps
   the spelling shown to people, also as a column so facets can read it cheaply.
 - ``topic``: a comma-separated keyword field of case-folded topics (multi-valued).
-- ``published``, ``quality``, ``heat``: sortable DATETIME and NUMERIC columns. Their
+- ``published``, ``quality``, ``heat``: sortable DATETIME and NUMERIC columns
+  (``published`` as a column only, with no terms: date filters read the column). Their
   column defaults are set so that items without a value sort last under ``--sort
   newest``, ``quality`` and ``heat``; ``oldest`` (a column only) does the same for
   ``--sort oldest``. Quality and heat are sorted as whole numbers: Whoosh cannot give

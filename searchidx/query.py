@@ -146,11 +146,13 @@ def split_dates(text: str, filters: Filters) -> tuple[str, Filters]:
     ``--since``/``--until`` already given), so that a range in the query selects exactly
     what the options select."""
     since, until = filters.since, filters.until
+    taken = False
 
     def take(m: re.Match[str]) -> str:
-        nonlocal since, until
+        nonlocal since, until, taken
         if m.group(0).startswith('"'):
             return m.group(0)
+        taken = True
         lo, hi = _date_bounds(m.group(0), m.group(1), m.group(2))
         if lo is not None:
             since = lo if since is None else max(since, lo)
@@ -159,8 +161,10 @@ def split_dates(text: str, filters: Filters) -> tuple[str, Filters]:
         return " "
 
     rest = _DATE_CLAUSE.sub(take, text)
-    if (since, until) == (filters.since, filters.until):
+    if not taken:
         return text, filters
+    # Also a clause that does not narrow the filters leaves the query: the index has
+    # no terms of publication times (see searchidx.fields).
     return rest, replace(filters, since=since, until=until)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from searchidx.store import IndexDir
-from searchidx.whooshdb.storage import create
+from searchidx.whooshdb.storage import create, open_live
 from searchidx.whooshdb.writing import MPWRITER_PARTS, Writer, missing_parts
 from tests.conftest import ROOT
 
@@ -128,3 +128,13 @@ def test_parallel_writing_finds_what_it_uses_in_the_installed_whoosh(tmp_path: P
     finally:
         writer.abandon()
     assert missing_parts(object()) == list(MPWRITER_PARTS)
+
+
+def test_the_per_document_reader_has_what_writing_replaces_and_uses(sample_index: str) -> None:
+    from searchidx.whooshdb.writing import PERDOC_PARTS, _cached_column_reader
+
+    with open_live(IndexDir(sample_index)).reader() as reader:
+        leaf = reader.leaf_readers()[0][0]
+        perdoc = leaf._perdoc
+        assert [p for p in PERDOC_PARTS if not hasattr(perdoc, p)] == []
+        assert type(perdoc)._cached_reader is _cached_column_reader

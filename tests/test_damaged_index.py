@@ -79,11 +79,11 @@ def cut_segment(index: str) -> str:
 
 
 def cut_segment_short(index: str) -> str:
-    """Cut to its first 1000 bytes, the terms file makes Whoosh seek before its start:
+    """Cut to its first 500 bytes, the terms file makes Whoosh seek before its start:
     an error that names no file."""
     name = segments(index)[-1]
     with open(os.path.join(IndexDir(index).data_dir(), name), "r+b") as fh:
-        fh.truncate(1000)
+        fh.truncate(500)
     return f"{data_name(index)}/{name} is cut short or corrupt (invalid argument)"
 
 

@@ -21,6 +21,7 @@ from searchidx.indexing import update_index
 from searchidx.items import StoredItem
 from searchidx.store import IndexDir, gc_paused
 from searchidx.whooshdb import writing
+from searchidx.whooshdb.schema import column_reader
 from searchidx.whooshdb.storage import open_live
 from searchidx.whooshdb.writing import SMALL_SEGMENTS
 from tests.conftest import SAMPLES, SEEDS, article, related
@@ -53,6 +54,14 @@ def test_sample_corpus_items(sample_index: str) -> None:
     # row is 001 again and four are stories the article files list as related.
     assert kinds.count("article") == 33 + 5 + 4 + 5 - 1
     assert kinds.count("related") == 8 - 4
+
+
+def test_publication_times_are_a_column_without_terms(sample_index: str) -> None:
+    with open_live(IndexDir(sample_index)).searcher() as searcher:
+        reader = searcher.reader()
+        dated = [v for v in column_reader(reader, "published") if v]
+        assert len(dated) > 20
+        assert list(reader.lexicon("published")) == []
 
 
 def test_shared_related_url_variants_are_one_item(sample_index: str) -> None:

@@ -4,6 +4,7 @@
     python -m tests.bench --full          # also the 400k build and the duplicate benchmark
     python -m tests.bench --quick         # a small smoke run
     python -m tests.bench --shape seed    # one corpus shape only (default: both)
+    python -m tests.bench --keep          # keep the indexes built, for a closer look
 
 Two corpus shapes: ``uci`` (the first UCI rows by ID, whose related entries are nearly all
 articles of the corpus) and ``seed`` (rows sampled from the whole file, each listing other
@@ -83,9 +84,20 @@ class Report:
             print(f"note: {note}")
 
 
-def timed(cmd: list[str], cwd: Path = ROOT) -> tuple[float, float, str]:
-    """Run a command; return its wall seconds, its peak RSS in MB (the largest single
-    process of its tree, from wait4) and its standard output."""
+@dataclass
+class Timed:
+    """One finished command: wall seconds, CPU seconds of its whole process tree (user +
+    system, the waited-for children included), the largest single process's peak RSS
+    in MB, and its standard output."""
+
+    seconds: float
+    cpu: float
+    rss_mb: float
+    out: str
+
+
+def run_timed(cmd: list[str], cwd: Path = ROOT) -> Timed:
+    """Run a command and measure it (see :class:`Timed`)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err)
@@ -98,7 +110,16 @@ def timed(cmd: list[str], cwd: Path = ROOT) -> tuple[float, float, str]:
             raise RuntimeError(
                 f"{' '.join(cmd)} failed ({proc.returncode}): {err.read().decode()[-2000:]}"
             )
-        return seconds, usage.ru_maxrss / 1024, out.read().decode()
+        return Timed(
+            seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.read().decode()
+        )
+
+
+def timed(cmd: list[str], cwd: Path = ROOT) -> tuple[float, float, str]:
+    """Run a command; return its wall seconds, its peak RSS in MB (the largest single
+    process of its tree, from wait4) and its standard output."""
+    t = run_timed(cmd, cwd)
+    return t.seconds, t.rss_mb, t.out
 
 
 def run_step(cmd: list[str]) -> tuple[float, float, dict[str, Any]]:
@@ -123,13 +144,16 @@ def _wall(cmd: list[str]) -> tuple[float, float]:
     return seconds, rss
 
 
-def _build(index: Path, corpus: Path, files: int, items: list[int]) -> tuple[float, float]:
+def _build(
+    index: Path, corpus: Path, files: int, items: list[int], cpu: list[float]
+) -> tuple[float, float]:
     shutil.rmtree(index, ignore_errors=True)
-    seconds, rss, out = timed([*CLI, "--index", str(index), "index", str(corpus)])
-    match = re.search(r"\((\d+) items? from", out)
-    assert match is not None, out
+    t = run_timed([*CLI, "--index", str(index), "index", str(corpus)])
+    match = re.search(r"\((\d+) items? from", t.out)
+    assert match is not None, t.out
     items.append(int(match.group(1)))
-    return files / seconds, rss
+    cpu.append(t.cpu / t.seconds)
+    return files / t.seconds, t.rss_mb
 
 
 def disk_size(path: Path) -> int:
@@ -147,6 +171,10 @@ def bench(sizes: list[int], runs: int, full: bool, work: Path, shapes: list[str]
     jobs = os.cpu_count() or 1
     print(f"machine: {platform.platform()}, {jobs} CPUs, Python {platform.python_version()}")
     print(f"runs per figure: {runs}; work folder: {work}")
+    # As installed: pip compiles a package's modules, and a process that has to compile
+    # them itself (an editable install with bytecode writing off) spends about 25 ms of
+    # every search doing so.
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "searchidx")], check=True)
 
     # --- start-up --------------------------------------------------------------------------
     click_vals, _ = repeat(runs * 3, _wall, [PY, "-c", "import click"])
@@ -197,7 +225,8 @@ def builds(
         build_runs = 1 if size >= 400_000 else runs
 
         counts: list[int] = []
-        rates, rss = repeat(build_runs, _build, index, corpus, files, counts)
+        busy: list[float] = []
+        rates, rss = repeat(build_runs, _build, index, corpus, files, counts, busy)
         target = ">= 1000" if size == 100_000 else ("< 600 s" if size >= 400_000 else "")
         report.add(
             Figure(
@@ -213,6 +242,17 @@ def builds(
         )
         items = counts[-1]
         report.add(Figure(f"items per article {label} ({items} items)", [items / files], "items"))
+        # Both cores busy throughout reads 2.0 (on a machine doing nothing else); a stage
+        # where one core works while the other waits pulls it towards 1.0.
+        report.add(Figure(f"build {label}: cores busy (CPU / wall)", busy, "cores"))
+        per_article = items / files
+        report.add(
+            Figure(
+                f"build {label}: CPU per item (all processes)",
+                [1000 * b / (r * per_article) for b, r in zip(busy, rates, strict=True)],
+                "ms",
+            )
+        )
         if size >= 400_000:
             report.add(
                 Figure(
@@ -245,9 +285,26 @@ def builds(
         )
         ratio = statistics.median(rates) / statistics.median(parse_vals)
         report.add(Figure(f"build/parse floor {label}", [ratio], "ratio"))
-        engine_vals, engine_rss = repeat(runs, _engine, corpus, jobs)
+        engine_cpu: list[float] = []
+        engine_vals, engine_rss = repeat(runs, _engine, corpus, jobs, engine_cpu)
         report.add(
             Figure(f"engine floor {label}: items/s", engine_vals, "items/s", rss_mb=engine_rss)
+        )
+        report.add(
+            Figure(
+                f"engine floor {label}: CPU per item",
+                [1000 * c for c in engine_cpu],
+                "ms",
+            )
+        )
+        # What the writer alone allows: every core writing, nothing else done.
+        ceiling = [jobs / (c * per_article) for c in engine_cpu]
+        report.add(
+            Figure(
+                f"engine ceiling {label}: articles/s ({jobs} cores on the writer alone)",
+                ceiling,
+                "art/s",
+            )
         )
         # Both as items per second: the build's time against the engine's for the same items.
         ratio = statistics.median(rates) * (items / files) / statistics.median(engine_vals)
@@ -457,10 +514,11 @@ def _parse(cmd: list[str]) -> tuple[float, float]:
     return out["files"] / out["seconds"], rss
 
 
-def _engine(corpus: Path, jobs: int) -> tuple[float, float]:
+def _engine(corpus: Path, jobs: int, cpu: list[float]) -> tuple[float, float]:
     _, rss, out = run_step(
         [PY, "-m", "tests.bench.steps", "engine", str(corpus), "--jobs", str(jobs)]
     )
+    cpu.append(out["cpu"] / out["items"])
     return out["items"] / out["seconds"], rss
 
 
@@ -484,6 +542,11 @@ def main(argv: list[str] | None = None) -> int:
         default="both",
         help="corpus shape: today's UCI folders, the seed files' shape, or both (default)",
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the work folder (corpora copies and indexes) and print its path",
+    )
     args = parser.parse_args(argv)
     if corpora.shared_dir() is None:
         print("the benchmark needs ../shared/corpora next to the repository", file=sys.stderr)
@@ -501,7 +564,10 @@ def main(argv: list[str] | None = None) -> int:
             print("\n--- duplicate stories ---")
             dupes_bench.main(["--quick"] if args.quick else [])
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"work folder kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
