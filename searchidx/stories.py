@@ -31,7 +31,7 @@ from searchidx.searching import Filters, matching_docs, parse_query, searcher_fo
 from searchidx.store import reads_index
 
 #: Bump when the grouping changes, so cached groupings of older versions are not used.
-GROUPING_VERSION = 1
+GROUPING_VERSION = 2
 _PREFIX = "stories-"
 
 
@@ -91,10 +91,8 @@ def _texts(reader: Any, name: str) -> list[str]:
     return [as_text(v) for v in column_reader(reader, name, translate=False)]
 
 
-def group_index(reader: Any) -> list[list[str]]:
-    """Every story (two or more items) of the index, as lists of item ids."""
-    if reader.doc_count_all() == 0:  # Whoosh has no columns to read in an empty index
-        return []
+def _index_entries(reader: Any) -> tuple[list[storycore.Entry], list[tuple[int, int]]]:
+    """The live items of the index as entries, and the pairs their related lists name."""
     ids = _texts(reader, "id")
     norms = _texts(reader, "norm")
     gists = _texts(reader, "gist")
@@ -117,27 +115,71 @@ def group_index(reader: Any) -> list[list[str]]:
             listed = [pos[x] for x in links[d].split() if x in pos]
             pairs += [(i, j) for j in listed]
             pairs += [(a, b) for n, a in enumerate(listed) for b in listed[n + 1 :]]
-    groups = storycore.group(entries, pairs)
-    return [[entries[i].key for i in g] for g in groups]
+    return entries, pairs
+
+
+Parts = list[tuple[str, list[list[str]]]]
+
+
+def group_index(reader: Any, known: dict[str, list[list[str]]] | None = None) -> Parts:
+    """Every story (two or more items) of the index as lists of item ids, by component
+    of the candidate graph with its fingerprint; components whose fingerprint is in
+    ``known`` (an earlier grouping's) take their stories from there."""
+    if reader.doc_count_all() == 0:  # Whoosh has no columns to read in an empty index
+        return []
+    entries, pairs = _index_entries(reader)
+    parts = storycore.group_parts(entries, pairs, known=known or {})
+    return [(p.fingerprint, [[entries[i].key for i in g] for g in p.clusters]) for p in parts]
 
 
 def _cache_path(data_dir: str, generation: int) -> str:
     return os.path.join(data_dir, f"{_PREFIX}{generation}.json")
 
 
-def index_stories(searcher: Any) -> list[list[str]]:
-    """The stories of the searcher's generation: from its cache file, or grouped now and
-    cached (best effort: an index that cannot be written to is grouped each time)."""
-    data_dir = searcher._ix.storage.folder  # the data folder the searcher reads
-    generation = searcher.reader().generation()
-    path = _cache_path(data_dir, generation)
+def _read_parts(path: str) -> Parts | None:
+    """The parts a cache file holds, or None when it cannot be read or is of another
+    grouping version."""
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         with open(path, encoding="utf-8") as fh:
             raw = json.load(fh)
         if raw["version"] == GROUPING_VERSION:
-            return [list(g) for g in raw["stories"]]
-    groups = group_index(searcher.reader())
-    payload = json.dumps({"version": GROUPING_VERSION, "stories": groups}, separators=(",", ":"))
+            return [(str(fp), [list(g) for g in gs]) for fp, gs in raw["parts"]]
+    return None
+
+
+def _earlier_parts(data_dir: str, current: str) -> dict[str, list[list[str]]]:
+    """The components of the newest other generation's cache, by fingerprint (none when
+    there is no such cache)."""
+    older = []
+    with contextlib.suppress(OSError):
+        for name in os.listdir(data_dir):
+            gen = name[len(_PREFIX) : -len(".json")]
+            if name.startswith(_PREFIX) and name.endswith(".json") and gen.isdigit():
+                older.append((int(gen), name))
+    for _, name in sorted(older, reverse=True):
+        path = os.path.join(data_dir, name)
+        if path != current and (parts := _read_parts(path)) is not None:
+            return dict(parts)
+    return {}
+
+
+def index_stories(searcher: Any) -> list[list[str]]:
+    """The stories of the searcher's generation: from its cache file, or grouped now and
+    cached (best effort: an index that cannot be written to is grouped each time). A
+    generation after another regroups only the components of the candidate graph that
+    changed, taking the others' stories from the earlier generation's cache."""
+    data_dir = searcher._ix.storage.folder  # the data folder the searcher reads
+    generation = searcher.reader().generation()
+    path = _cache_path(data_dir, generation)
+    parts = _read_parts(path)
+    if parts is None:
+        parts = group_index(searcher.reader(), _earlier_parts(data_dir, path))
+        _write_parts(data_dir, path, parts)
+    return [g for _, gs in parts for g in gs]
+
+
+def _write_parts(data_dir: str, path: str, parts: Parts) -> None:
+    payload = json.dumps({"version": GROUPING_VERSION, "parts": parts}, separators=(",", ":"))
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -155,7 +197,6 @@ def index_stories(searcher: Any) -> list[list[str]]:
             ):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(data_dir, name))
-    return groups
 
 
 # --- stories for people ----------------------------------------------------------------------

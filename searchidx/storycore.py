@@ -36,6 +36,7 @@ Boilerplate
 from __future__ import annotations
 
 import bisect
+import hashlib
 import heapq
 import math
 import re
@@ -45,8 +46,10 @@ from dataclasses import dataclass
 
 #: Mean similarity two clusters need to merge (see tests/bench/stories_bench.py).
 DEFAULT_THRESHOLD = 0.5
-#: Least similarity of a candidate pair: lower pairs count as 0 in the mean.
-EDGE_MIN = 0.3
+#: Least cosine (text alone) of a candidate pair. Two clusters can only merge when some
+#: pair of their members reaches TEXT_FLOOR, so pairs below it need not be edges; the
+#: graph then links items by what they say, not by their day.
+EDGE_MIN = TEXT_FLOOR = 0.2
 #: Candidate pairs are at most this many days apart (undated items pair with all).
 DEFAULT_WINDOW_DAYS = 3.0
 #: Added to the similarity of two items a related list names as one story.
@@ -58,12 +61,12 @@ LINK_FULL = 0.15
 #: so that it enters the mean similarity of clusters: the square of this is added to
 #: the similarity of two items of one day, 2/3 of it a day apart, 1/6 two days apart.
 TIME_WEIGHT = 0.55
-#: Least mean similarity without time of two clusters that merge.
-TEXT_FLOOR = 0.2
 #: Weight of excerpt words against title words.
 EXCERPT_WEIGHT = 0.5
 #: Words with digits (numbers, years, prices) count this many times.
 NUMBER_BOOST = 1.5
+#: Word counts are rounded down to a step of 2 ** (1/4) before weighing (see ``coarse``).
+STEPS_PER_DOUBLING = 4
 #: How many of an item's rarest words find its candidates ...
 KEY_WORDS = 3
 #: ... among how many of the latest earlier items having each word.
@@ -124,88 +127,120 @@ def boilerplate(entries: Sequence[Entry]) -> set[int]:
     return {i for i, t in enumerate(keys) if not t or t in bad}
 
 
-def document_frequencies(entries: Iterable[Entry]) -> tuple[Counter[str], int]:
-    """How many items have each word (title or excerpt), and how many items there are."""
-    df: Counter[str] = Counter()
-    n = 0
-    for e in entries:
-        n += 1
-        df.update(set(words(e.title)) | set(words(e.excerpt)))
-    return df, n
+def coarse(count: int) -> float:
+    """``count`` rounded down to a power of ``2 ** (1 / STEPS_PER_DOUBLING)``: the counts
+    the weights are made of, so that one more item rarely changes any weight."""
+    if count <= 1:
+        return float(count)
+    return math.pow(2.0, math.floor(math.log2(count) * STEPS_PER_DOUBLING) / STEPS_PER_DOUBLING)
 
 
-def word_weights(df: Counter[str], n: int) -> dict[str, float]:
-    """Each word's rarity weight: smoothed inverse document frequency, numbers boosted."""
-    out: dict[str, float] = {}
-    for w, c in df.items():
-        idf = math.log((n + 1) / (c + 1)) + 1.0
-        out[w] = idf * NUMBER_BOOST if any(ch.isdigit() for ch in w) else idf
-    return out
+def word_weight(word: str, df: int, n: int) -> float:
+    """A word's rarity weight: smoothed inverse document frequency of the coarse counts,
+    numbers boosted."""
+    idf = math.log((coarse(n) + 1) / (coarse(df) + 1)) + 1.0
+    return idf * NUMBER_BOOST if any(ch.isdigit() for ch in word) else idf
 
 
-def vector(e: Entry, weights: dict[str, float], unseen: float) -> dict[str, float]:
-    """The unit-length rarity-weighted vector of one item (``unseen``: weight of a word
-    missing from ``weights``)."""
-    vec: dict[str, float] = {}
-    if e.excerpt:
-        for w in words(e.excerpt):
-            vec[w] = EXCERPT_WEIGHT * weights.get(w, unseen)
-    for w in words(e.title):
-        vec[w] = weights.get(w, unseen)
-    norm = math.sqrt(sum(v * v for v in vec.values()))
-    if not norm:
+class _Prepared:
+    """The items as numbers: word ids (in word order), unit text vectors, days."""
+
+    __slots__ = ("days", "df", "keys", "rank", "vectors", "vocab")
+
+    def __init__(self, entries: Sequence[Entry]) -> None:
+        toks: list[tuple[list[str], list[str]]] = []
+        df: Counter[str] = Counter()
+        for e in entries:
+            title = words(e.title)
+            excerpt = words(e.excerpt) if e.excerpt else []
+            toks.append((title, excerpt))
+            df.update(set(title).union(excerpt))
+        n = len(entries)
+        vocab = sorted(df)
+        wid = {w: i for i, w in enumerate(vocab)}
+        weight = [word_weight(w, df[w], n) for w in vocab]
+        self.vocab = vocab
+        self.df = [df[w] for w in vocab]
+        # candidates are found by rare words first: coarse count, then the word
+        order = sorted(range(len(vocab)), key=lambda i: (coarse(self.df[i]), vocab[i]))
+        self.rank = [0] * len(vocab)
+        for r, i in enumerate(order):
+            self.rank[i] = r
+        vectors: list[dict[int, float]] = []
+        for title, excerpt in toks:
+            vec: dict[int, float] = {}
+            for w in excerpt:
+                i = wid[w]
+                vec[i] = EXCERPT_WEIGHT * weight[i]
+            for w in title:
+                i = wid[w]
+                vec[i] = weight[i]
+            norm = math.sqrt(sum(v * v for v in vec.values()))
+            vectors.append({w: v / norm for w, v in vec.items()} if norm else {})
+        self.vectors = vectors
+        self.days = [None if e.time is None else e.time // _DAY for e in entries]
+        self.keys = [e.key for e in entries]
+
+
+#: Time similarity of two items by how many days apart they are (see TIME_WEIGHT).
+_TIME_SIM = (1.5 * TIME_WEIGHT**2, TIME_WEIGHT**2, 0.25 * TIME_WEIGHT**2)
+
+
+def _time_vector(day: int | None) -> dict[int, float]:
+    if day is None or not TIME_WEIGHT:
         return {}
-    vec = {w: v / norm for w, v in vec.items()}
-    if e.time is not None and TIME_WEIGHT:
-        day = e.time // _DAY
-        vec[f"@{day}"] = TIME_WEIGHT
-        vec[f"@{day - 1}"] = vec[f"@{day + 1}"] = TIME_WEIGHT / 2
-    return vec
+    return {day: TIME_WEIGHT, day - 1: TIME_WEIGHT / 2, day + 1: TIME_WEIGHT / 2}
 
 
-def time_similarity(a: dict[str, float], b: dict[str, float]) -> float:
-    """The part of two vectors' dot product that their days give."""
-    return sum(v * b.get(w, 0.0) for w, v in a.items() if w[0] == "@")
+def time_similarity(a: int | None, b: int | None) -> float:
+    """The similarity two items get from their days (0 when either is undated)."""
+    if a is None or b is None or not TIME_WEIGHT:
+        return 0.0
+    gap = abs(a - b)
+    return _TIME_SIM[gap] if gap < 3 else 0.0
 
 
-def dot(a: dict[str, float], b: dict[str, float]) -> float:
+def dot(a: dict[int, float], b: dict[int, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
-    return sum(v * b[w] for w, v in a.items() if w in b)
-
-
-def key_words(vec: dict[str, float], df: Counter[str], count: int) -> list[str]:
-    """An item's ``count`` rarest words that another item has too: the ones its
-    candidates are found by."""
-    return sorted((w for w in vec if df.get(w, 0) > 1), key=lambda w: (df[w], w))[:count]
+    s = 0.0
+    for w, v in a.items():
+        o = b.get(w)
+        if o is not None:
+            s += v * o
+    return s
 
 
 def candidate_edges(
-    vectors: Sequence[dict[str, float]],
+    vectors: Sequence[dict[int, float]],
     times: Sequence[int | None],
     keys: Sequence[str],
-    df: Counter[str],
+    rank: Sequence[int],
+    df: Sequence[int],
     window_days: float,
     links: Iterable[tuple[int, int]] = (),
     skip: set[int] | frozenset[int] = frozenset(),
+    edge_min: float = EDGE_MIN,
 ) -> dict[tuple[int, int], float]:
-    """Candidate pairs (i < j) with their similarity. Each item is paired with the
-    ``KEY_RECENT`` latest earlier items within the window that share one of its
-    ``KEY_WORDS`` rarest words, and kept when the cosine reaches ``EDGE_MIN``; pairs in
-    ``links`` get RELATED_BONUS on top and are kept whatever their text."""
+    """Candidate pairs (i < j) with the cosine of their vectors. Each item is paired with
+    the ``KEY_RECENT`` latest earlier items (by time, then key) within the window that
+    share one of its ``KEY_WORDS`` first words by ``rank`` (among words of ``df`` over
+    1), and kept when the cosine reaches ``edge_min``; pairs in ``links`` are kept
+    whatever their text."""
     window = int(window_days * _DAY)
     order = sorted(
         (i for i in range(len(vectors)) if i not in skip and vectors[i]),
         key=lambda i: (times[i] is None, times[i] or 0, keys[i]),
     )
-    postings: dict[str, list[int]] = defaultdict(list)  # in ``order``
-    stamps: dict[str, list[int]] = defaultdict(list)
+    postings: dict[int, list[int]] = defaultdict(list)  # in ``order``
+    stamps: dict[int, list[int]] = defaultdict(list)
     edges: dict[tuple[int, int], float] = {}
+    by_rank = rank.__getitem__
     for i in order:
         t = times[i]
         seen: set[int] = set()
         vi = vectors[i]
-        for w in key_words(vi, df, KEY_WORDS):
+        for w in sorted((w for w in vi if df[w] > 1), key=by_rank)[:KEY_WORDS]:
             ps = postings[w]
             if ps:
                 lo = len(ps) - KEY_RECENT
@@ -215,7 +250,7 @@ def candidate_edges(
                     if j not in seen:
                         seen.add(j)
                         s = dot(vi, vectors[j])
-                        if s >= EDGE_MIN:
+                        if s >= edge_min:
                             edges[(j, i) if j < i else (i, j)] = s
             ps.append(i)
             stamps[w].append(-(2**62) if t is None else t)
@@ -226,7 +261,8 @@ def candidate_edges(
         if ta is not None and tb is not None and abs(ta - tb) > window:
             continue
         pair = (a, b) if a < b else (b, a)
-        edges[pair] = dot(vectors[a], vectors[b])
+        if pair not in edges:
+            edges[pair] = dot(vectors[a], vectors[b])
     return edges
 
 
@@ -250,86 +286,106 @@ def components(n: int, edges: Iterable[tuple[int, int]]) -> list[list[int]]:
     return [g for g in groups.values() if len(g) > 1]
 
 
+def split(
+    n: int, edges: dict[tuple[int, int], float]
+) -> list[tuple[list[int], dict[tuple[int, int], float]]]:
+    """The connected components of the graph, each with its own edges."""
+    comps = components(n, edges)
+    where = {i: c for c, comp in enumerate(comps) for i in comp}
+    parts: list[dict[tuple[int, int], float]] = [{} for _ in comps]
+    for pair, s in edges.items():
+        parts[where[pair[0]]][pair] = s
+    return list(zip(comps, parts, strict=True))
+
+
 def average_link(
     members: Sequence[int],
-    vectors: Sequence[dict[str, float]],
+    vectors: Sequence[dict[int, float]],
+    days: Sequence[int | None] | None,
     edges: dict[tuple[int, int], float],
     bonus: dict[tuple[int, int], float],
     keys: Sequence[str],
     threshold: float,
 ) -> list[list[int]]:
-    """Average-link clusters of one component (``edges``: its candidate pairs).
+    """Average-link clusters of one component (``edges``: its candidate pairs with their
+    cosine; ``days`` None: no time).
 
     The sum of similarities over all member pairs of two clusters is the dot product of
-    their summed vectors, so the mean is exact without storing every pair: the sums of
-    clusters joined by a candidate pair are kept and added up on merges (a sum not kept
-    is one dot product); related-list bonuses ride on their pairs. Two clusters merge
-    when their mean reaches ``threshold`` and the mean without time reaches
-    ``TEXT_FLOOR`` (days alone never make a story). Only clusters joined by a candidate
-    pair are compared. A cluster is named by its smallest key; merges go best mean
-    first, ties by the two names, so results are deterministic."""
-    size = {keys[i]: 1 for i in members}
-    items = {keys[i]: [i] for i in members}
-    sums = {keys[i]: vectors[i] for i in members}  # copied before the first change
-    tsums = {keys[i]: {w: v for w, v in vectors[i].items() if w[0] == "@"} for i in members}
-    psum: dict[str, dict[str, float]] = {keys[i]: {} for i in members}
-    ptime: dict[str, dict[str, float]] = {keys[i]: {} for i in members}
-    for i, j in edges:
-        a, b = keys[i], keys[j]
-        s = dot(vectors[i], vectors[j]) + bonus.get((i, j), 0.0)
-        t = dot(tsums[a], tsums[b])
-        psum[a][b] = psum[b][a] = s
-        ptime[a][b] = ptime[b][a] = t
-    version = dict.fromkeys(size, 0)
-    heap: list[tuple[float, str, str, int, int]] = []
-
-    def consider(a: str, b: str) -> None:
-        pairs = size[a] * size[b]
-        s = psum[a][b]
-        if s >= threshold * pairs and s - ptime[a][b] >= TEXT_FLOOR * pairs:
-            lo, hi = (a, b) if a < b else (b, a)
-            heap.append((-s / pairs, lo, hi, version[lo], version[hi]))
-
-    for a, row in psum.items():
-        for b in row:
-            if a < b:
-                consider(a, b)
+    their summed vectors (text, and days as three dimensions a day), so the mean is
+    exact without storing every pair: the sums of clusters joined by a candidate pair
+    are kept and added up on merges (a sum not kept is one dot product); related-list
+    bonuses ride on their pairs. Two clusters merge when their mean reaches
+    ``threshold`` and the mean without time reaches ``TEXT_FLOOR`` (days alone never
+    make a story). Only clusters joined by a candidate pair are compared. A cluster is
+    named by its smallest key; merges go best mean first, ties by the two names, so
+    results are deterministic."""
+    members = sorted(members, key=keys.__getitem__)
+    local = {g: k for k, g in enumerate(members)}
+    m = len(members)
+    size = [1] * m
+    items: list[list[int]] = [[g] for g in members]
+    sums: list[dict[int, float]] = [vectors[g] for g in members]  # copied on first change
+    day = [None if days is None else days[g] for g in members]
+    tsums = [_time_vector(d) for d in day]
+    rows: list[dict[int, float]] = [{} for _ in range(m)]  # text (and bonus) sums
+    trows: list[dict[int, float]] = [{} for _ in range(m)]  # time sums
+    for (i, j), s in edges.items():
+        a, b = local[i], local[j]
+        rows[a][b] = rows[b][a] = s + bonus.get((i, j), 0.0)
+        trows[a][b] = trows[b][a] = time_similarity(day[a], day[b])
+    version = [0] * m
+    heap: list[tuple[float, int, int, int, int]] = []
+    floor = TEXT_FLOOR
+    for a in range(m):
+        ra, ta = rows[a], trows[a]
+        for b, s in ra.items():
+            if a < b and s >= floor and s + ta[b] >= threshold:
+                heap.append((-(s + ta[b]), a, b, 0, 0))
     heapq.heapify(heap)
+    pop, push = heapq.heappop, heapq.heappush
     while heap:
-        _, keep, gone, vk, vg = heapq.heappop(heap)  # keep < gone
-        if version.get(keep) != vk or version.get(gone) != vg:
+        _, keep, gone, vk, vg = pop(heap)  # keep < gone
+        if version[keep] != vk or version[gone] != vg:
             continue  # stale: one of them has changed since
-        for table, vecs in ((psum, sums), (ptime, tsums)):
-            row_k, row_g = table[keep], table.pop(gone)
-            row_k.pop(gone, None)
-            row_g.pop(keep, None)
-            for c, s in row_g.items():
-                known = row_k.get(c)
-                if known is None:
-                    known = dot(vecs[keep], vecs[c])
-                row_k[c] = known + s
-                row_c = table[c]
-                row_c.pop(gone, None)
-                row_c[keep] = row_k[c]
-            for c in row_k.keys() - row_g.keys():
-                s = row_k[c] + dot(vecs[gone], vecs[c])
-                row_k[c] = s
-                table[c][keep] = s
-        for vecs in (sums, tsums):
-            merged = dict(vecs[keep]) if size[keep] == 1 else vecs[keep]
-            for w, v in vecs.pop(gone).items():
+        rk, rg, tk, tg = rows[keep], rows[gone], trows[keep], trows[gone]
+        del rk[gone], rg[keep], tk[gone], tg[keep]
+        sk, sg, tsk, tsg = sums[keep], sums[gone], tsums[keep], tsums[gone]
+        only_keep = [c for c in rk if c not in rg]
+        for c, s in rg.items():
+            known = rk.get(c)
+            if known is None:
+                rk[c] = dot(sk, sums[c]) + s
+                tk[c] = dot(tsk, tsums[c]) + tg[c]
+            else:
+                rk[c] = known + s
+                tk[c] += tg[c]
+            del rows[c][gone], trows[c][gone]
+        for c in only_keep:
+            rk[c] += dot(sg, sums[c])
+            tk[c] += dot(tsg, tsums[c])
+        for vecs, mine, theirs in ((sums, sk, sg), (tsums, tsk, tsg)):
+            merged = dict(mine) if size[keep] == 1 else mine
+            for w, v in theirs.items():
                 merged[w] = merged.get(w, 0.0) + v
             vecs[keep] = merged
-        size[keep] += size.pop(gone)
-        items[keep] += items.pop(gone)
-        del version[gone]
+        sums[gone] = tsums[gone] = rows[gone] = trows[gone] = {}
+        size[keep] += size[gone]
+        items[keep] += items[gone]
+        items[gone] = []
         version[keep] += 1
-        for c in psum[keep]:
-            before = len(heap)
-            consider(keep, c)
-            if len(heap) > before:
-                heapq.heappush(heap, heap.pop())
-    return [sorted(v) for v in items.values() if len(v) > 1]
+        version[gone] = -1
+        sz, v = size[keep], version[keep]
+        for c, s in rk.items():
+            t = tk[c]
+            rows[c][keep] = s
+            trows[c][keep] = t
+            pairs = sz * size[c]
+            if s >= floor * pairs and s + t >= threshold * pairs:
+                if keep < c:
+                    push(heap, (-(s + t) / pairs, keep, c, v, version[c]))
+                else:
+                    push(heap, (-(s + t) / pairs, c, keep, version[c], v))
+    return [sorted(v) for v in items if len(v) > 1]
 
 
 def group(
@@ -338,44 +394,90 @@ def group(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     window_days: float = DEFAULT_WINDOW_DAYS,
-    df: Counter[str] | None = None,
-    n: int | None = None,
 ) -> list[list[int]]:
     """Stories of two or more items among ``entries`` (positions), each sorted by
-    position. ``df``/``n`` are the word statistics to weigh by (default: of ``entries``)."""
-    if df is None or n is None:
-        df, n = document_frequencies(entries)
-    weights = word_weights(df, n)
-    unseen = math.log(n + 1) + 1.0
-    vectors = [vector(e, weights, unseen) for e in entries]
+    position."""
+    return [
+        g
+        for part in group_parts(entries, links, threshold=threshold, window_days=window_days)
+        for g in part.clusters
+    ]
+
+
+@dataclass(slots=True)
+class Part:
+    """The stories of one connected component of the candidate graph (positions), and,
+    when asked for, a fingerprint of everything they were made of."""
+
+    clusters: list[list[int]]
+    fingerprint: str = ""
+    reused: bool = False
+
+
+def group_parts(
+    entries: Sequence[Entry],
+    links: Iterable[tuple[int, int]] = (),
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    window_days: float = DEFAULT_WINDOW_DAYS,
+    known: dict[str, list[list[str]]] | None = None,
+) -> list[Part]:
+    """Stories component by component. With ``known`` (fingerprint -> stories as keys,
+    from an earlier grouping), a component whose fingerprint is known takes its stories
+    from there instead of being clustered again, and every part has its fingerprint."""
+    prep = _Prepared(entries)
+    vectors = prep.vectors
     skip = boilerplate(entries)
-    keys = [e.key for e in entries]
+    keys = prep.keys
     links = list(links)
-    edges = candidate_edges(vectors, [e.time for e in entries], keys, df, window_days, links, skip)
+    times = [e.time for e in entries]
+    edges = candidate_edges(
+        vectors, times, keys, prep.rank, prep.df, window_days, links, skip, EDGE_MIN
+    )
     bonus: dict[tuple[int, int], float] = {}
     for a, b in links:
         pair = (a, b) if a < b else (b, a)
         if pair in edges and a != b:
-            text = edges[pair] - time_similarity(vectors[a], vectors[b])
-            bonus[pair] = RELATED_BONUS * min(1.0, text / LINK_FULL) ** 2
-    return cluster_components(len(entries), vectors, edges, bonus, keys, threshold)
+            bonus[pair] = RELATED_BONUS * min(1.0, edges[pair] / LINK_FULL) ** 2
+    out: list[Part] = []
+    for comp, part in split(len(entries), edges):
+        if known is None:
+            out.append(Part(average_link(comp, vectors, prep.days, part, bonus, keys, threshold)))
+            continue
+        mark = _fingerprint(comp, prep, part, bonus, threshold)
+        done = known.get(mark)
+        if done is None:
+            clusters = average_link(comp, vectors, prep.days, part, bonus, keys, threshold)
+        else:
+            pos = {keys[i]: i for i in comp}
+            clusters = sorted([pos[k] for k in g] for g in done)
+        out.append(Part(clusters, mark, done is not None))
+    return out
 
 
-def cluster_components(
-    n: int,
-    vectors: Sequence[dict[str, float]],
+def _fingerprint(
+    comp: Sequence[int],
+    prep: _Prepared,
     edges: dict[tuple[int, int], float],
     bonus: dict[tuple[int, int], float],
-    keys: Sequence[str],
     threshold: float,
-) -> list[list[int]]:
-    """Average-link clusters of every connected component of the candidate graph."""
-    out: list[list[int]] = []
-    comps = components(n, edges)
-    where = {i: c for c, comp in enumerate(comps) for i in comp}
-    parts: list[dict[tuple[int, int], float]] = [{} for _ in comps]
-    for pair, s in edges.items():
-        parts[where[pair[0]]][pair] = s
-    for comp, part in zip(comps, parts, strict=True):
-        out += average_link(comp, vectors, part, bonus, keys, threshold)
-    return out
+) -> str:
+    """What a component's stories depend on: its members' keys, days and weighted words,
+    its candidate pairs and their bonuses, the threshold."""
+    keys, vocab = prep.keys, prep.vocab
+    members = sorted(comp, key=keys.__getitem__)
+    local = {g: k for k, g in enumerate(members)}
+    text = repr(
+        (
+            threshold,
+            [
+                (keys[g], prep.days[g], sorted((vocab[w], v) for w, v in prep.vectors[g].items()))
+                for g in members
+            ],
+            sorted(
+                (min(local[a], local[b]), max(local[a], local[b]), bonus.get((a, b), 0.0))
+                for a, b in edges
+            ),
+        )
+    )
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

@@ -118,6 +118,27 @@ def test_related_claim_counts_only_when_the_text_backs_it() -> None:
     assert keyed(es, storycore.group(es, links)) == {frozenset({"lens", "nola"})}
 
 
+def test_known_components_are_reused_and_give_what_grouping_again_gives() -> None:
+    es = [
+        entry("a", "quillon systems to cut 1200 jobs in ai restructuring", 0),
+        entry("b", "quillon systems to lay off 1200 workers", 0.5),
+        entry("p", "port ellery council approves flood barrier", 6),
+        entry("q", "port ellery flood barrier approved by council", 6.2),
+        *FILLER,
+    ]
+    first = storycore.group_parts(es, known={})
+    assert sorted(len(p.clusters) for p in first) == [1, 1]
+    assert not any(p.reused for p in first)
+    known = {p.fingerprint: [[es[i].key for i in g] for g in p.clusters] for p in first}
+    later = [*es, entry("c", "quillon systems layoffs 1200 jobs cut", 1)]
+    again = storycore.group_parts(later, known=known)
+    by_key = {frozenset(later[i].key for g in p.clusters for i in g): p.reused for p in again}
+    assert by_key == {frozenset("abc"): False, frozenset("pq"): True}
+    assert keyed(later, [g for p in again for g in p.clusters]) == keyed(
+        later, storycore.group(later)
+    )
+
+
 # --- indexes -------------------------------------------------------------------------------
 
 

@@ -132,20 +132,31 @@ def entries(rows: Sequence[Row]) -> list[storycore.Entry]:
 
 def baseline(rows: Sequence[Row], threshold: float) -> list[list[int]]:
     """TF-IDF cosine of titles (every word, smooth idf), +-3 days, average-link: the same
-    candidate search and clustering, none of the weighting or boilerplate rules."""
+    candidate search and clustering, none of the weighting, time or boilerplate rules."""
     toks = [r.norm.split() for r in rows]
     df: Counter[str] = Counter()
     for t in toks:
         df.update(set(t))
     n = len(rows)
+    vocab = sorted(df)
+    wid = {w: i for i, w in enumerate(vocab)}
+    counts = [df[w] for w in vocab]
+    rank = [0] * len(vocab)
+    for r, i in enumerate(sorted(range(len(vocab)), key=lambda i: (counts[i], vocab[i]))):
+        rank[i] = r
     vecs = []
     for t in toks:
-        v = {w: math.log((n + 1) / (df[w] + 1)) + 1.0 for w in set(t)}
+        v = {wid[w]: math.log((n + 1) / (df[w] + 1)) + 1.0 for w in set(t)}
         z = math.sqrt(sum(x * x for x in v.values())) or 1.0
         vecs.append({w: x / z for w, x in v.items()})
     keys = [f"{r.uid:09d}" for r in rows]
-    edges = storycore.candidate_edges(vecs, [r.time for r in rows], keys, df, 3.0)
-    return storycore.cluster_components(n, vecs, edges, {}, keys, threshold)
+    edges = storycore.candidate_edges(
+        vecs, [r.time for r in rows], keys, rank, counts, 3.0, edge_min=0.3
+    )
+    out: list[list[int]] = []
+    for comp, inside in storycore.split(n, edges):
+        out += storycore.average_link(comp, vecs, None, inside, {}, keys, threshold)
+    return out
 
 
 def copies(rows: Sequence[Row]) -> list[list[int]]:
