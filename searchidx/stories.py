@@ -31,7 +31,7 @@ from searchidx.searching import Filters, matching_docs, parse_query, searcher_fo
 from searchidx.store import reads_index
 
 #: Bump when the grouping changes, so cached groupings of older versions are not used.
-GROUPING_VERSION = 2
+GROUPING_VERSION = 3
 _PREFIX = "stories-"
 
 
@@ -118,82 +118,99 @@ def _index_entries(reader: Any) -> tuple[list[storycore.Entry], list[tuple[int, 
     return entries, pairs
 
 
-Parts = list[tuple[str, list[list[str]]]]
+Parts = list[tuple[str, list[str], list[list[str]]]]
+_PARTS = "story-parts-"
 
 
-def group_index(reader: Any, known: dict[str, list[list[str]]] | None = None) -> Parts:
-    """Every story (two or more items) of the index as lists of item ids, by component
-    of the candidate graph with its fingerprint; components whose fingerprint is in
-    ``known`` (an earlier grouping's) take their stories from there."""
+def group_index(reader: Any, known: storycore.Known | None = None) -> tuple[list[list[str]], Parts]:
+    """Every story (two or more items) of the index as lists of item ids, and the parts
+    (blocks of days, boundaries between them) they were made of, by fingerprint; parts
+    whose fingerprint is in ``known`` (an earlier grouping's) are taken from there."""
     if reader.doc_count_all() == 0:  # Whoosh has no columns to read in an empty index
-        return []
+        return [], []
     entries, pairs = _index_entries(reader)
     parts = storycore.group_parts(entries, pairs, known=known or {})
-    return [(p.fingerprint, [[entries[i].key for i in g] for g in p.clusters]) for p in parts]
+    keys = [e.key for e in entries]
+    stories = [[keys[i] for i in g] for g in storycore.stories_of(parts)]
+    return stories, [
+        (p.fingerprint, [keys[i] for i in p.region], [[keys[i] for i in g] for g in p.groups])
+        for p in parts
+    ]
 
 
-def _cache_path(data_dir: str, generation: int) -> str:
-    return os.path.join(data_dir, f"{_PREFIX}{generation}.json")
+def _cache_path(data_dir: str, generation: int, prefix: str = _PREFIX) -> str:
+    return os.path.join(data_dir, f"{prefix}{generation}.json")
 
 
-def _read_parts(path: str) -> Parts | None:
-    """The parts a cache file holds, or None when it cannot be read or is of another
-    grouping version."""
+def _read(path: str, name: str) -> Any:
+    """What a cache file holds under ``name``, or None when it cannot be read or is of
+    another grouping version."""
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         with open(path, encoding="utf-8") as fh:
             raw = json.load(fh)
-        if raw["version"] == GROUPING_VERSION:
-            return [(str(fp), [list(g) for g in gs]) for fp, gs in raw["parts"]]
+        if raw["version"] == GROUPING_VERSION and isinstance(raw[name], list):
+            return raw[name]
     return None
 
 
-def _earlier_parts(data_dir: str, current: str) -> dict[str, list[list[str]]]:
-    """The components of the newest other generation's cache, by fingerprint (none when
-    there is no such cache)."""
+def _earlier_parts(data_dir: str, generation: int) -> storycore.Known:
+    """The parts of the newest other generation's grouping, by fingerprint (none when
+    there is no such file)."""
     older = []
     with contextlib.suppress(OSError):
         for name in os.listdir(data_dir):
-            gen = name[len(_PREFIX) : -len(".json")]
-            if name.startswith(_PREFIX) and name.endswith(".json") and gen.isdigit():
-                older.append((int(gen), name))
-    for _, name in sorted(older, reverse=True):
-        path = os.path.join(data_dir, name)
-        if path != current and (parts := _read_parts(path)) is not None:
-            return dict(parts)
+            number = name[len(_PARTS) : -len(".json")]
+            if name.startswith(_PARTS) and name.endswith(".json") and number.isdigit():
+                older.append(int(number))
+    for gen in sorted(older, reverse=True):
+        if gen == generation:
+            continue
+        parts = _read(_cache_path(data_dir, gen, _PARTS), "parts")
+        if parts is not None:
+            with contextlib.suppress(ValueError, TypeError):
+                return {str(fp): (list(r), [list(g) for g in gs]) for fp, r, gs in parts}
     return {}
 
 
 def index_stories(searcher: Any) -> list[list[str]]:
     """The stories of the searcher's generation: from its cache file, or grouped now and
     cached (best effort: an index that cannot be written to is grouped each time). A
-    generation after another regroups only the components of the candidate graph that
-    changed, taking the others' stories from the earlier generation's cache."""
+    generation after another reclusters only the parts (blocks of days, boundaries)
+    whose items changed, taking the others from the earlier generation's parts file."""
     data_dir = searcher._ix.storage.folder  # the data folder the searcher reads
     generation = searcher.reader().generation()
     path = _cache_path(data_dir, generation)
-    parts = _read_parts(path)
-    if parts is None:
-        parts = group_index(searcher.reader(), _earlier_parts(data_dir, path))
-        _write_parts(data_dir, path, parts)
-    return [g for _, gs in parts for g in gs]
+    stories = _read(path, "stories")
+    if stories is not None:
+        return [list(g) for g in stories]
+    stories, parts = group_index(searcher.reader(), _earlier_parts(data_dir, generation))
+    _write(data_dir, generation, stories, parts)
+    return stories
 
 
-def _write_parts(data_dir: str, path: str, parts: Parts) -> None:
-    payload = json.dumps({"version": GROUPING_VERSION, "parts": parts}, separators=(",", ":"))
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(payload)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-    else:
+def _write(data_dir: str, generation: int, stories: list[list[str]], parts: Parts) -> None:
+    """Writes the parts file, then the stories file (each atomically), then removes
+    other generations' files."""
+    written = []
+    for prefix, name, value in ((_PARTS, "parts", parts), (_PREFIX, "stories", stories)):
+        path = _cache_path(data_dir, generation, prefix)
+        payload = json.dumps({"version": GROUPING_VERSION, name: value}, separators=(",", ":"))
+        tmp = f"{path}.tmp-{os.getpid()}"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(payload)
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            return
+        written.append(os.path.basename(path))
+    with contextlib.suppress(OSError):
         for name in os.listdir(data_dir):
             if (
-                name.startswith(_PREFIX)
-                and name.endswith(".json")
-                and name != os.path.basename(path)
+                name.endswith(".json")
+                and name not in written
+                and name.startswith((_PREFIX, _PARTS))
             ):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(data_dir, name))

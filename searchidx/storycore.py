@@ -42,7 +42,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: Mean similarity two clusters need to merge (see tests/bench/stories_bench.py).
 DEFAULT_THRESHOLD = 0.5
@@ -65,6 +65,9 @@ TIME_WEIGHT = 0.55
 EXCERPT_WEIGHT = 0.5
 #: Words with digits (numbers, years, prices) count this many times.
 NUMBER_BOOST = 1.5
+#: Items are clustered in blocks of this many days (counted from 1970-01-01), then
+#: stories are joined across each boundary between neighbouring blocks.
+BLOCK_DAYS = 7
 #: Word counts are rounded down to a step of 2 ** (1/4) before weighing (see ``coarse``).
 STEPS_PER_DOUBLING = 4
 #: How many of an item's rarest words find its candidates ...
@@ -212,6 +215,7 @@ def dot(a: dict[int, float], b: dict[int, float]) -> float:
 
 
 def candidate_edges(
+    members: Iterable[int],
     vectors: Sequence[dict[int, float]],
     times: Sequence[int | None],
     keys: Sequence[str],
@@ -219,17 +223,16 @@ def candidate_edges(
     df: Sequence[int],
     window_days: float,
     links: Iterable[tuple[int, int]] = (),
-    skip: set[int] | frozenset[int] = frozenset(),
     edge_min: float = EDGE_MIN,
 ) -> dict[tuple[int, int], float]:
-    """Candidate pairs (i < j) with the cosine of their vectors. Each item is paired with
-    the ``KEY_RECENT`` latest earlier items (by time, then key) within the window that
-    share one of its ``KEY_WORDS`` first words by ``rank`` (among words of ``df`` over
-    1), and kept when the cosine reaches ``edge_min``; pairs in ``links`` are kept
-    whatever their text."""
+    """Candidate pairs (i < j) among ``members`` with the cosine of their vectors. Each
+    item is paired with the ``KEY_RECENT`` latest earlier items (by time, then key)
+    within the window that share one of its ``KEY_WORDS`` first words by ``rank``
+    (among words of ``df`` over 1), and kept when the cosine reaches ``edge_min``; pairs
+    in ``links`` are kept whatever their text."""
     window = int(window_days * _DAY)
     order = sorted(
-        (i for i in range(len(vectors)) if i not in skip and vectors[i]),
+        (i for i in members if vectors[i]),
         key=lambda i: (times[i] is None, times[i] or 0, keys[i]),
     )
     postings: dict[int, list[int]] = defaultdict(list)  # in ``order``
@@ -255,7 +258,7 @@ def candidate_edges(
             ps.append(i)
             stamps[w].append(-(2**62) if t is None else t)
     for a, b in links:
-        if a == b or a in skip or b in skip or not vectors[a] or not vectors[b]:
+        if a == b or not vectors[a] or not vectors[b]:
             continue
         ta, tb = times[a], times[b]
         if ta is not None and tb is not None and abs(ta - tb) > window:
@@ -266,31 +269,33 @@ def candidate_edges(
     return edges
 
 
-def components(n: int, edges: Iterable[tuple[int, int]]) -> list[list[int]]:
-    """Connected components (of two or more items) of the graph on ``range(n)``."""
-    parent = list(range(n))
+def components(edges: Iterable[tuple[int, int]]) -> list[list[int]]:
+    """Connected components of the graph the edges make, each sorted."""
+    parent: dict[int, int] = {}
 
     def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+        root = x
+        while (up := parent.setdefault(root, root)) != root:
+            root = up
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
 
     for a, b in edges:
         ra, rb = find(a), find(b)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     groups: dict[int, list[int]] = defaultdict(list)
-    for i in range(n):
+    for i in sorted(parent):
         groups[find(i)].append(i)
-    return [g for g in groups.values() if len(g) > 1]
+    return list(groups.values())
 
 
 def split(
-    n: int, edges: dict[tuple[int, int], float]
+    edges: dict[tuple[int, int], float],
 ) -> list[tuple[list[int], dict[tuple[int, int], float]]]:
     """The connected components of the graph, each with its own edges."""
-    comps = components(n, edges)
+    comps = components(edges)
     where = {i: c for c, comp in enumerate(comps) for i in comp}
     parts: list[dict[tuple[int, int], float]] = [{} for _ in comps]
     for pair, s in edges.items():
@@ -299,7 +304,7 @@ def split(
 
 
 def average_link(
-    members: Sequence[int],
+    start: Sequence[Sequence[int]],
     vectors: Sequence[dict[int, float]],
     days: Sequence[int | None] | None,
     edges: dict[tuple[int, int], float],
@@ -307,8 +312,9 @@ def average_link(
     keys: Sequence[str],
     threshold: float,
 ) -> list[list[int]]:
-    """Average-link clusters of one component (``edges``: its candidate pairs with their
-    cosine; ``days`` None: no time).
+    """Average-link clustering from the clusters ``start`` (lists of items; singletons
+    to cluster from scratch), where ``edges`` are candidate pairs with their cosine
+    (``days`` None: no time). Returns the clusters of two or more items.
 
     The sum of similarities over all member pairs of two clusters is the dot product of
     their summed vectors (text, and days as three dimensions a day), so the mean is
@@ -319,28 +325,54 @@ def average_link(
     make a story). Only clusters joined by a candidate pair are compared. A cluster is
     named by its smallest key; merges go best mean first, ties by the two names, so
     results are deterministic."""
-    members = sorted(members, key=keys.__getitem__)
-    local = {g: k for k, g in enumerate(members)}
-    m = len(members)
-    size = [1] * m
-    items: list[list[int]] = [[g] for g in members]
-    sums: list[dict[int, float]] = [vectors[g] for g in members]  # copied on first change
-    day = [None if days is None else days[g] for g in members]
-    tsums = [_time_vector(d) for d in day]
+    by_key = keys.__getitem__
+    start = sorted((sorted(c, key=by_key) for c in start), key=lambda c: by_key(c[0]))
+    m = len(start)
+    local = {g: k for k, c in enumerate(start) for g in c}
+    size = [len(c) for c in start]
+    items: list[list[int]] = [list(c) for c in start]
+    day = [None if days is None or len(c) > 1 else days[c[0]] for c in start]
+    sums: list[dict[int, float]] = []  # a singleton's is its vector, copied on change
+    tsums: list[dict[int, float]] = []
+    for members in start:
+        if len(members) == 1:
+            sums.append(vectors[members[0]])
+            tsums.append(_time_vector(None if days is None else days[members[0]]))
+            continue
+        total: dict[int, float] = {}
+        ttotal: dict[int, float] = {}
+        for g in members:
+            for w, v in vectors[g].items():
+                total[w] = total.get(w, 0.0) + v
+            if days is not None:
+                for w, v in _time_vector(days[g]).items():
+                    ttotal[w] = ttotal.get(w, 0.0) + v
+        sums.append(total)
+        tsums.append(ttotal)
     rows: list[dict[int, float]] = [{} for _ in range(m)]  # text (and bonus) sums
     trows: list[dict[int, float]] = [{} for _ in range(m)]  # time sums
+    bonuses: dict[tuple[int, int], float] = defaultdict(float)
     for (i, j), s in edges.items():
         a, b = local[i], local[j]
-        rows[a][b] = rows[b][a] = s + bonus.get((i, j), 0.0)
-        trows[a][b] = trows[b][a] = time_similarity(day[a], day[b])
+        if a == b:
+            continue
+        if size[a] == 1 and size[b] == 1:
+            rows[a][b] = rows[b][a] = s + bonus.get((i, j), 0.0)
+            trows[a][b] = trows[b][a] = time_similarity(day[a], day[b])
+        else:
+            bonuses[(a, b) if a < b else (b, a)] += bonus.get((i, j), 0.0)
+    for (a, b), extra in bonuses.items():
+        rows[a][b] = rows[b][a] = dot(sums[a], sums[b]) + extra
+        trows[a][b] = trows[b][a] = dot(tsums[a], tsums[b])
     version = [0] * m
     heap: list[tuple[float, int, int, int, int]] = []
     floor = TEXT_FLOOR
     for a in range(m):
         ra, ta = rows[a], trows[a]
         for b, s in ra.items():
-            if a < b and s >= floor and s + ta[b] >= threshold:
-                heap.append((-(s + ta[b]), a, b, 0, 0))
+            pairs = size[a] * size[b]
+            if a < b and s >= floor * pairs and s + ta[b] >= threshold * pairs:
+                heap.append((-(s + ta[b]) / pairs, a, b, 0, 0))
     heapq.heapify(heap)
     pop, push = heapq.heappop, heapq.heappush
     while heap:
@@ -388,6 +420,22 @@ def average_link(
     return [sorted(v) for v in items if len(v) > 1]
 
 
+@dataclass(slots=True)
+class Part:
+    """The stories (lists of positions) of one block of days, or of the region around
+    the boundary after a block (``region``: its items, whose stories these replace);
+    with its fingerprint when asked for, and whether it was taken from known parts."""
+
+    groups: list[list[int]]
+    region: list[int] = field(default_factory=list)
+    fingerprint: str = ""
+    reused: bool = False
+
+
+#: An earlier grouping's parts: fingerprint -> (region, stories), by item keys.
+Known = dict[str, tuple[list[str], list[list[str]]]]
+
+
 def group(
     entries: Sequence[Entry],
     links: Iterable[tuple[int, int]] = (),
@@ -396,22 +444,43 @@ def group(
     window_days: float = DEFAULT_WINDOW_DAYS,
 ) -> list[list[int]]:
     """Stories of two or more items among ``entries`` (positions), each sorted by
-    position."""
-    return [
-        g
-        for part in group_parts(entries, links, threshold=threshold, window_days=window_days)
-        for g in part.clusters
-    ]
+    position, in the order of their first positions."""
+    parts = group_parts(entries, links, threshold=threshold, window_days=window_days)
+    return stories_of(parts)
 
 
-@dataclass(slots=True)
-class Part:
-    """The stories of one connected component of the candidate graph (positions), and,
-    when asked for, a fingerprint of everything they were made of."""
+def stories_of(parts: Sequence[Part]) -> list[list[int]]:
+    """The stories parts make: the blocks' stories, those of a region around a boundary
+    replaced by the region's (an item in two regions joins both regions' stories)."""
+    replaced = {i for p in parts for i in p.region}
+    parent: dict[int, int] = {}
 
-    clusters: list[list[int]]
-    fingerprint: str = ""
-    reused: bool = False
+    def find(x: int) -> int:
+        root = x
+        while (up := parent.setdefault(root, root)) != root:
+            root = up
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for part in parts:
+        for g in part.groups:
+            if not part.region and g[0] in replaced:
+                continue
+            first = find(g[0])
+            for i in g[1:]:
+                other = find(i)
+                if other != first:
+                    first, other = min(first, other), max(first, other)
+                    parent[other] = first
+    out: dict[int, list[int]] = defaultdict(list)
+    for i in sorted(parent):
+        out[find(i)].append(i)
+    return list(out.values())
+
+
+def _mark(*pieces: object) -> str:
+    return hashlib.blake2b(repr(pieces).encode(), digest_size=16).hexdigest()
 
 
 def group_parts(
@@ -420,64 +489,115 @@ def group_parts(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     window_days: float = DEFAULT_WINDOW_DAYS,
-    known: dict[str, list[list[str]]] | None = None,
+    known: Known | None = None,
 ) -> list[Part]:
-    """Stories component by component. With ``known`` (fingerprint -> stories as keys,
-    from an earlier grouping), a component whose fingerprint is known takes its stories
-    from there instead of being clustered again, and every part has its fingerprint."""
+    """Stories block by block of ``BLOCK_DAYS`` days (undated items in a block of their
+    own), then around each boundary between neighbouring blocks: the stories of either
+    block having a candidate pair across the boundary (within the window of it) are
+    clustered again from single items, as one region, with every candidate pair among
+    them, and the region's stories replace theirs.
+
+    With ``known`` (from an earlier grouping), a part whose fingerprint is known is
+    taken from there instead of being clustered again, and every part has its
+    fingerprint: a block's is made of its items (keys, days, weighted words) and the
+    related pairs inside it, a boundary's of its two blocks' and the related pairs
+    across it. A change therefore reclusters its block and the two boundaries beside
+    it, whatever the size of the rest."""
     prep = _Prepared(entries)
-    vectors = prep.vectors
-    skip = boilerplate(entries)
-    keys = prep.keys
-    links = list(links)
+    vectors, days, keys = prep.vectors, prep.days, prep.keys
     times = [e.time for e in entries]
-    edges = candidate_edges(
-        vectors, times, keys, prep.rank, prep.df, window_days, links, skip, EDGE_MIN
-    )
-    bonus: dict[tuple[int, int], float] = {}
+    skip = boilerplate(entries)
+    blocks: dict[int | None, list[int]] = defaultdict(list)
+    block_of: dict[int, int | None] = {}
+    for i, d in enumerate(days):
+        if i not in skip and vectors[i]:
+            b = None if d is None else d // BLOCK_DAYS
+            blocks[b].append(i)
+            block_of[i] = b
+    inner: dict[int | None, list[tuple[int, int]]] = defaultdict(list)
+    across: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for a, b in links:
-        pair = (a, b) if a < b else (b, a)
-        if pair in edges and a != b:
-            bonus[pair] = RELATED_BONUS * min(1.0, edges[pair] / LINK_FULL) ** 2
-    out: list[Part] = []
-    for comp, part in split(len(entries), edges):
-        if known is None:
-            out.append(Part(average_link(comp, vectors, prep.days, part, bonus, keys, threshold)))
+        if a == b or a not in block_of or b not in block_of:
             continue
-        mark = _fingerprint(comp, prep, part, bonus, threshold)
-        done = known.get(mark)
-        if done is None:
-            clusters = average_link(comp, vectors, prep.days, part, bonus, keys, threshold)
-        else:
-            pos = {keys[i]: i for i in comp}
-            clusters = sorted([pos[k] for k in g] for g in done)
-        out.append(Part(clusters, mark, done is not None))
+        ba, bb = block_of[a], block_of[b]
+        if ba == bb:
+            inner[ba].append((a, b))
+        elif ba is not None and bb is not None and abs(ba - bb) == 1:
+            across[min(ba, bb)].append((a, b))
+
+    def pairs_of(ls: list[tuple[int, int]]) -> list[tuple[str, str]]:
+        return sorted((min(keys[a], keys[b]), max(keys[a], keys[b])) for a, b in ls)
+
+    def cluster(
+        members: Iterable[int], ls: list[tuple[int, int]], starts: list[list[int]] | None = None
+    ) -> list[list[int]]:
+        """Stories among ``members``: from single items, component by component, or from
+        ``starts``."""
+        edges = candidate_edges(members, vectors, times, keys, prep.rank, prep.df, window_days, ls)
+        bonus: dict[tuple[int, int], float] = {}
+        for a, b in ls:
+            pair = (a, b) if a < b else (b, a)
+            if pair in edges:
+                bonus[pair] = RELATED_BONUS * min(1.0, edges[pair] / LINK_FULL) ** 2
+        if starts is not None:
+            return average_link(starts, vectors, days, edges, bonus, keys, threshold)
+        groups: list[list[int]] = []
+        for comp, part in split(edges):
+            groups += average_link([[i] for i in comp], vectors, days, part, bonus, keys, threshold)
+        return groups
+
+    def recall(mark: str, members: Iterable[int]) -> Part | None:
+        if known is None or (done := known.get(mark)) is None:
+            return None
+        pos = {keys[i]: i for i in members}
+        region, groups = done
+        return Part([[pos[k] for k in g] for g in groups], [pos[k] for k in region], mark, True)
+
+    settings = (threshold, window_days, BLOCK_DAYS)
+    out: list[Part] = []
+    marks: dict[int | None, str] = {}
+    stories: dict[int | None, list[list[int]]] = {}
+    order = sorted(blocks, key=lambda b: (b is None, b or 0))
+    for b in order:
+        members = blocks[b]
+        mark = ""
+        if known is not None:
+            mark = marks[b] = _mark(
+                settings,
+                sorted(
+                    (keys[i], days[i], sorted((prep.vocab[w], v) for w, v in vectors[i].items()))
+                    for i in members
+                ),
+                pairs_of(inner[b]),
+            )
+        part = recall(mark, members) or Part(cluster(members, inner[b]), [], mark)
+        stories[b] = part.groups
+        out.append(part)
+    for b in order:
+        if b is None or b + 1 not in blocks:
+            continue
+        mark = ""
+        if known is not None:
+            mark = _mark(settings, marks[b], marks[b + 1], pairs_of(across[b]))
+        both = blocks[b] + blocks[b + 1]
+        done = recall(mark, both)
+        if done is not None:
+            out.append(done)
+            continue
+        edge = (b + 1) * BLOCK_DAYS * _DAY
+        window = int(window_days * _DAY)
+        zone = [i for i in blocks[b] if (times[i] or 0) >= edge - window]
+        zone += [i for i in blocks[b + 1] if (times[i] or 0) < edge + window]
+        edges = candidate_edges(zone, vectors, times, keys, prep.rank, prep.df, window_days)
+        loose = {i for pair in edges if block_of[pair[0]] != block_of[pair[1]] for i in pair}
+        loose.update(i for pair in across[b] for i in pair)
+        home = {i: g for g in stories[b] + stories[b + 1] for i in g}
+        region = set(loose)
+        for i in loose:
+            region.update(home.get(i, ()))
+        starts = [[i] for i in sorted(loose)]
+        rests = {tuple(home[i]) for i in region - loose}
+        starts += [[i for i in g if i not in loose] for g in sorted(rests)]
+        ls = [(x, y) for x, y in inner[b] + inner[b + 1] + across[b] if x in region and y in region]
+        out.append(Part(cluster(sorted(region), ls, starts), sorted(region), mark))
     return out
-
-
-def _fingerprint(
-    comp: Sequence[int],
-    prep: _Prepared,
-    edges: dict[tuple[int, int], float],
-    bonus: dict[tuple[int, int], float],
-    threshold: float,
-) -> str:
-    """What a component's stories depend on: its members' keys, days and weighted words,
-    its candidate pairs and their bonuses, the threshold."""
-    keys, vocab = prep.keys, prep.vocab
-    members = sorted(comp, key=keys.__getitem__)
-    local = {g: k for k, g in enumerate(members)}
-    text = repr(
-        (
-            threshold,
-            [
-                (keys[g], prep.days[g], sorted((vocab[w], v) for w, v in prep.vectors[g].items()))
-                for g in members
-            ],
-            sorted(
-                (min(local[a], local[b]), max(local[a], local[b]), bonus.get((a, b), 0.0))
-                for a, b in edges
-            ),
-        )
-    )
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

@@ -118,25 +118,51 @@ def test_related_claim_counts_only_when_the_text_backs_it() -> None:
     assert keyed(es, storycore.group(es, links)) == {frozenset({"lens", "nola"})}
 
 
-def test_known_components_are_reused_and_give_what_grouping_again_gives() -> None:
+def test_known_parts_are_reused_and_give_what_grouping_again_gives() -> None:
     es = [
         entry("a", "quillon systems to cut 1200 jobs in ai restructuring", 0),
         entry("b", "quillon systems to lay off 1200 workers", 0.5),
-        entry("p", "port ellery council approves flood barrier", 6),
-        entry("q", "port ellery flood barrier approved by council", 6.2),
+        entry("p", "port ellery council approves flood barrier", 30),
+        entry("q", "port ellery flood barrier approved by council", 30.2),
         *FILLER,
     ]
     first = storycore.group_parts(es, known={})
-    assert sorted(len(p.clusters) for p in first) == [1, 1]
     assert not any(p.reused for p in first)
-    known = {p.fingerprint: [[es[i].key for i in g] for g in p.clusters] for p in first}
+    known = {
+        p.fingerprint: ([es[i].key for i in p.region], [[es[i].key for i in g] for g in p.groups])
+        for p in first
+    }
     later = [*es, entry("c", "quillon systems layoffs 1200 jobs cut", 1)]
     again = storycore.group_parts(later, known=known)
-    by_key = {frozenset(later[i].key for g in p.clusters for i in g): p.reused for p in again}
-    assert by_key == {frozenset("abc"): False, frozenset("pq"): True}
-    assert keyed(later, [g for p in again for g in p.clusters]) == keyed(
-        later, storycore.group(later)
-    )
+    reused = {
+        frozenset(later[i].key for g in p.groups for i in g): p.reused for p in again if p.groups
+    }
+    assert reused == {frozenset("abc"): False, frozenset("pq"): True}
+    assert keyed(later, storycore.stories_of(again)) == keyed(later, storycore.group(later))
+
+
+def test_stories_are_joined_across_the_boundary_of_two_blocks() -> None:
+    edge = storycore.BLOCK_DAYS * 3000  # a block boundary, in days since 1970
+    es = [
+        Entry("a", "quillon systems to cut 1200 jobs in ai restructuring", "", (edge - 1) * DAY),
+        Entry("b", "quillon systems to lay off 1200 workers", "", edge * DAY - 3600),
+        Entry("c", "quillon systems layoffs 1200 jobs cut", "", edge * DAY + 3600),
+        Entry("d", "quillon 1200 jobs cut confirmed", "", (edge + 1) * DAY),
+        *(
+            Entry(f"f{i}", f"ferry{i} schedule{i} change{i}", "", (edge + i - 15) * DAY)
+            for i in range(30)
+        ),
+    ]
+    parts = storycore.group_parts(es)
+    assert [sorted(es[i].key for i in g) for p in parts for g in p.groups] == [
+        ["a", "b"],
+        ["c", "d"],
+        ["a", "b", "c", "d"],
+    ]
+    assert [sorted(es[i].key for i in p.region) for p in parts if p.region] == [
+        ["a", "b", "c", "d"]
+    ]
+    assert keyed(es, storycore.group(es)) == {frozenset("abcd")}
 
 
 # --- indexes -------------------------------------------------------------------------------

@@ -151,11 +151,11 @@ def baseline(rows: Sequence[Row], threshold: float) -> list[list[int]]:
         vecs.append({w: x / z for w, x in v.items()})
     keys = [f"{r.uid:09d}" for r in rows]
     edges = storycore.candidate_edges(
-        vecs, [r.time for r in rows], keys, rank, counts, 3.0, edge_min=0.3
+        range(n), vecs, [r.time for r in rows], keys, rank, counts, 3.0, edge_min=0.3
     )
     out: list[list[int]] = []
-    for comp, inside in storycore.split(n, edges):
-        out += storycore.average_link(comp, vecs, None, inside, {}, keys, threshold)
+    for comp, inside in storycore.split(edges):
+        out += storycore.average_link([[i] for i in comp], vecs, None, inside, {}, keys, threshold)
     return out
 
 
