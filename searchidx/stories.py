@@ -91,8 +91,11 @@ def _texts(reader: Any, name: str) -> list[str]:
     return [as_text(v) for v in column_reader(reader, name, translate=False)]
 
 
-def _index_entries(reader: Any) -> tuple[list[storycore.Entry], list[tuple[int, int]]]:
-    """The live items of the index as entries, and the pairs their related lists name."""
+def _index_entries(
+    reader: Any,
+) -> tuple[list[storycore.Entry], list[tuple[int, int]], list[int]]:
+    """The live items of the index as entries, the pairs their related lists name, and
+    their document numbers."""
     ids = _texts(reader, "id")
     norms = _texts(reader, "norm")
     gists = _texts(reader, "gist")
@@ -115,23 +118,27 @@ def _index_entries(reader: Any) -> tuple[list[storycore.Entry], list[tuple[int, 
             listed = [pos[x] for x in links[d].split() if x in pos]
             pairs += [(i, j) for j in listed]
             pairs += [(a, b) for n, a in enumerate(listed) for b in listed[n + 1 :]]
-    return entries, pairs
+    return entries, pairs, live
 
 
 Parts = list[tuple[str, list[str], list[list[str]]]]
+#: Stories as lists of item ids and as lists of document numbers (of one generation).
+Stories = tuple[list[list[str]], list[list[int]]]
 _PARTS = "story-parts-"
 
 
-def group_index(reader: Any, known: storycore.Known | None = None) -> tuple[list[list[str]], Parts]:
-    """Every story (two or more items) of the index as lists of item ids, and the parts
-    (blocks of days, boundaries between them) they were made of, by fingerprint; parts
-    whose fingerprint is in ``known`` (an earlier grouping's) are taken from there."""
+def group_index(reader: Any, known: storycore.Known | None = None) -> tuple[Stories, Parts]:
+    """Every story (two or more items) of the index as lists of item ids and of document
+    numbers, and the parts (blocks of days, boundaries between them) they were made of,
+    by fingerprint; parts whose fingerprint is in ``known`` (an earlier grouping's) are
+    taken from there."""
     if reader.doc_count_all() == 0:  # Whoosh has no columns to read in an empty index
-        return [], []
-    entries, pairs = _index_entries(reader)
+        return ([], []), []
+    entries, pairs, live = _index_entries(reader)
     parts = storycore.group_parts(entries, pairs, known=known or {})
     keys = [e.key for e in entries]
-    stories = [[keys[i] for i in g] for g in storycore.stories_of(parts)]
+    groups = storycore.stories_of(parts)
+    stories = ([[keys[i] for i in g] for g in groups], [[live[i] for i in g] for g in groups])
     return stories, [
         (p.fingerprint, [keys[i] for i in p.region], [[keys[i] for i in g] for g in p.groups])
         for p in parts
@@ -153,9 +160,9 @@ def _read(path: str, name: str) -> Any:
     return None
 
 
-def _earlier_parts(data_dir: str, generation: int) -> storycore.Known:
-    """The parts of the newest other generation's grouping, by fingerprint (none when
-    there is no such file)."""
+def _earlier_parts(data_dir: str) -> storycore.Known:
+    """The parts of the newest grouping kept in the data folder, by fingerprint (none
+    when there is no such file)."""
     older = []
     with contextlib.suppress(OSError):
         for name in os.listdir(data_dir):
@@ -163,8 +170,6 @@ def _earlier_parts(data_dir: str, generation: int) -> storycore.Known:
             if name.startswith(_PARTS) and name.endswith(".json") and number.isdigit():
                 older.append(int(number))
     for gen in sorted(older, reverse=True):
-        if gen == generation:
-            continue
         parts = _read(_cache_path(data_dir, gen, _PARTS), "parts")
         if parts is not None:
             with contextlib.suppress(ValueError, TypeError):
@@ -173,6 +178,16 @@ def _earlier_parts(data_dir: str, generation: int) -> storycore.Known:
 
 
 def index_stories(searcher: Any) -> list[list[str]]:
+    """The stories of the searcher's generation, as lists of item ids."""
+    return _stories(searcher)[0]
+
+
+def story_docs(searcher: Any) -> list[list[int]]:
+    """The stories of the searcher's generation, as lists of document numbers."""
+    return _stories(searcher)[1]
+
+
+def _stories(searcher: Any) -> Stories:
     """The stories of the searcher's generation: from its cache file, or grouped now and
     cached (best effort: an index that cannot be written to is grouped each time). A
     generation after another reclusters only the parts (blocks of days, boundaries)
@@ -180,21 +195,24 @@ def index_stories(searcher: Any) -> list[list[str]]:
     data_dir = searcher._ix.storage.folder  # the data folder the searcher reads
     generation = searcher.reader().generation()
     path = _cache_path(data_dir, generation)
-    stories = _read(path, "stories")
-    if stories is not None:
-        return [list(g) for g in stories]
-    stories, parts = group_index(searcher.reader(), _earlier_parts(data_dir, generation))
+    ids, docs = _read(path, "stories"), _read(path, "docs")
+    if ids is not None and docs is not None and len(ids) == len(docs):
+        return ids, docs
+    stories, parts = group_index(searcher.reader(), _earlier_parts(data_dir))
     _write(data_dir, generation, stories, parts)
     return stories
 
 
-def _write(data_dir: str, generation: int, stories: list[list[str]], parts: Parts) -> None:
+def _write(data_dir: str, generation: int, stories: Stories, parts: Parts) -> None:
     """Writes the parts file, then the stories file (each atomically), then removes
     other generations' files."""
     written = []
-    for prefix, name, value in ((_PARTS, "parts", parts), (_PREFIX, "stories", stories)):
+    for prefix, content in (
+        (_PARTS, {"parts": parts}),
+        (_PREFIX, {"stories": stories[0], "docs": stories[1]}),
+    ):
         path = _cache_path(data_dir, generation, prefix)
-        payload = json.dumps({"version": GROUPING_VERSION, name: value}, separators=(",", ":"))
+        payload = json.dumps({"version": GROUPING_VERSION, **content}, separators=(",", ":"))
         tmp = f"{path}.tmp-{os.getpid()}"
         try:
             with open(tmp, "w", encoding="utf-8") as fh:
@@ -294,8 +312,22 @@ def _micros(published: str | None) -> int | None:
     return int(datetime.fromisoformat(published).timestamp() * 1_000_000)
 
 
-def _outlets(providers: Sequence[str], docs: Iterable[int]) -> int:
+def _outlets(providers: Any, docs: Iterable[int]) -> int:
     return len({providers[d] for d in docs if providers[d]})
+
+
+class _MemberTexts:
+    """A text column read only at the documents asked for (stories name few of them)."""
+
+    def __init__(self, reader: Any, name: str) -> None:
+        self._column = column_reader(reader, name, translate=False)
+        self._seen: dict[int, str] = {}
+
+    def __getitem__(self, doc: int) -> str:
+        text = self._seen.get(doc)
+        if text is None:
+            text = self._seen[doc] = as_text(self._column[doc])
+        return text
 
 
 @reads_index
@@ -314,20 +346,18 @@ def find_stories(
     started = time.perf_counter()
     filters = filters or Filters()
     searcher = searcher_for(index_path)
-    groups = index_stories(searcher)
-    docnum = _docnums(searcher)
     reader = searcher.reader()
-    if not docnum:
+    if reader.doc_count() == 0:
         return StoriesResult([], query, 0, 0, filters.describe(), time.perf_counter() - started)
-    providers = _texts(reader, "provider")
-    selected = [[docnum[i] for i in g if i in docnum] for g in groups]
+    selected = story_docs(searcher)
+    providers = _MemberTexts(reader, "provider")
     if query or filters.describe():
         q = parse_query(searcher.schema, query or "*", reader=reader)
         matching = set(matching_docs(searcher, q, filters))
         selected = [g for g in selected if any(d in matching for d in g)]
         items = len(matching)
     else:
-        items = len(docnum)
+        items = reader.doc_count()
     oldest = column_reader(reader, "oldest")
     ranked = []
     for g in selected:
