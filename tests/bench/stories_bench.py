@@ -20,9 +20,16 @@ beside:
 2. the precision guard: pairs of headlines from different STORYs, the same day and
    category, sharing at least 4 words: how many end up in one story;
 3. every headline grouped, in a subprocess (wall time and peak RSS by ``os.wait4``);
-   targets under 2 minutes and 1.5 GB.
+   targets under 2 minutes and 1.5 GB;
+4. the command on an index of the first 100,000 UCI articles (``--index-size``), each
+   figure a whole process: the first ``stories`` after the build (everything grouped),
+   ``stories`` after a one-file update (one seed-shaped article added: only its block
+   of days and the boundaries beside it grouped again; target well under the first),
+   ``stories`` after an update that changed nothing it groups, and ``stories QUERY``
+   with the grouping cached (median of 3; target under 1 s).
 
-Run: ``python -m tests.bench.stories_bench [--quick] [--stories N] [--skip-all]``.
+Run: ``python -m tests.bench.stories_bench [--quick] [--stories N] [--skip-all]
+[--skip-index] [--index-size N]``.
 Exit status 0 when every target is met, 1 otherwise, 2 when the corpus is absent.
 """
 
@@ -32,6 +39,7 @@ import argparse
 import math
 import os
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -270,11 +278,109 @@ def everything(path: Path) -> bool:
     return ok
 
 
+_EXTRA = """---
+title: "{title}"
+publishedDateTime: "{when}"
+webUrl: "https://{host}/story-{n}"
+type: "article"
+provider:
+  name: "{name}"
+  domain: "{host}"
+related:
+  - title: "{related}"
+    publishedDateTime: "{when}"
+    webUrl: "https://other-{host}/story-{n}"
+    type: "article"
+    provider:
+      name: "Other {name}"
+      domain: "other-{host}"
+---
+{title}.
+"""
+
+
+def _run(cmd: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds and output of a whole process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu, proc.stdout
+
+
+def index_steps(size: int) -> bool:
+    """The stories command on an index of ``size`` UCI articles, whole processes."""
+    import shutil
+    import statistics
+    import tempfile
+
+    from tests.bench import corpora
+
+    corpus = corpora.uci_corpus(size)
+    cli = [sys.executable, "-m", "searchidx"]
+    work = Path(tempfile.mkdtemp(prefix="stories-bench-"))
+    try:
+        index = str(work / "index")
+        extra = work / "extra"
+        extra.mkdir()
+        wall, _, _ = _run([*cli, "--index", index, "index", str(corpus), str(extra)])
+        print(f"index of {size:,} UCI articles built in {wall:.0f} s")
+        first, first_cpu, _ = _run([*cli, "--index", index, "stories", "-n", "1"])
+        (extra / "new.md").write_text(
+            _EXTRA.format(
+                title="Colorado school lets girl who shaved head for friend with cancer return",
+                related="Girl who shaved her head for friend with cancer back at school",
+                when="2014-03-27T05:10:00Z",
+                host="examplenews.com",
+                name="Example News",
+                n=1,
+            ),
+            encoding="utf-8",
+        )
+        _run([*cli, "--index", index, "index", str(corpus), str(extra)])
+        one, one_cpu, _ = _run([*cli, "--index", index, "stories", "-n", "1", "shaved"])
+        (extra / "other.md").write_text(
+            _EXTRA.format(
+                title="What is this",
+                related="What was that",
+                when="2014-03-27T05:10:00Z",
+                host="wordless.com",
+                name="Wordless",
+                n=2,
+            ),
+            encoding="utf-8",
+        )
+        _run([*cli, "--index", index, "index", str(corpus), str(extra)])
+        same, same_cpu, _ = _run([*cli, "--index", index, "stories", "-n", "1"])
+        cached = [_run([*cli, "--index", index, "stories", "obama"])[:2] for _ in range(3)]
+        q_wall = statistics.median(w for w, _ in cached)
+        q_cpu = statistics.median(c for _, c in cached)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    ok = one < first / 2 and q_wall < 1.0
+    print(f"stories on {size:,} UCI articles (whole processes; wall, CPU):")
+    print(f"  first after the build (all grouped)      {first:7.1f} s  {first_cpu:7.1f} s")
+    print(f"  after one added seed-shaped file          {one:7.1f} s  {one_cpu:7.1f} s")
+    print(f"  after adding items with no words that count {same:5.1f} s  {same_cpu:7.1f} s")
+    print(f"  'stories obama', cached (median of 3)     {q_wall:7.2f} s  {q_cpu:7.2f} s")
+    print(
+        f"targets: one-file update well under the first (< 1/2), cached query < 1 s "
+        f"-> {'met' if ok else 'NOT met'}"
+    )
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.bench.stories_bench")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--stories", type=int, default=1500)
     ap.add_argument("--skip-all", action="store_true")
+    ap.add_argument("--skip-index", action="store_true")
+    ap.add_argument("--index-size", type=int, default=100_000)
     ap.add_argument("--thresholds", default="")
     ap.add_argument("--_all", dest="all_path", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -297,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     ok = quality(load_rows(path, stories), ts)
     if not args.skip_all and not args.quick:
         ok = everything(path) and ok
+    if not args.skip_index:
+        ok = index_steps(2_000 if args.quick else args.index_size) and ok
     return 0 if ok else 1
 
 
