@@ -8,24 +8,37 @@ Vectors
     (:func:`searchidx.dedup.normalize_title`) and, at a lower weight, of its excerpt,
     each weighted by inverse document frequency over the items grouped (so names,
     numbers and other rare words count most) and the vector scaled to unit length.
-    Stop words are dropped; words with digits count ``NUMBER_BOOST`` times.
+    Stop words are dropped; words with digits count ``NUMBER_BOOST`` times. The counts
+    are rounded down to steps of ``2 ** (1/4)`` (:func:`coarse`), so that a few more
+    items leave nearly every weight, and so nearly every vector, as it was.
+
+Similarity
+    The cosine of two items' vectors, plus what their days give (``TIME_WEIGHT``: the
+    same day, one or two days apart), plus ``RELATED_BONUS`` when a related list says
+    they cover one story and their texts back it.
 
 Candidate graph
-    Two items are linked when both are dated within ``window_days`` of each other (or
-    either is undated) and the cosine of their vectors, plus ``RELATED_BONUS`` when a
-    related list says they cover one story, reaches ``EDGE_MIN``. Words found in more
-    than ``COMMON_SHARE`` of the items are left out of the overlap (they cannot make a
-    story), which keeps the candidate search near linear.
+    Each item is compared with the ``KEY_RECENT`` latest earlier items within
+    ``window_days`` that share one of its ``KEY_WORDS`` rarest words; pairs whose cosine
+    reaches ``EDGE_MIN`` are linked (no two clusters can merge without such a pair), and
+    pairs a related list names are linked whatever their text.
 
 Clusters
-    Average-link agglomerative clustering inside each connected component of the
-    graph: the two clusters with the highest mean similarity over all their member
-    pairs (pairs not linked count as 0) merge while that mean reaches ``threshold``.
-    Every member is therefore, on average, as similar as ``threshold`` to the rest of
-    its story: no chains of pairwise-similar headlines. Ties are broken by the items'
-    keys, so the result does not depend on input order, and a component's clusters
-    depend only on that component: re-grouping the components an update touches gives
-    what grouping everything again gives.
+    Average-link agglomerative clustering: the two clusters with the highest mean
+    similarity over all their member pairs merge while that mean reaches ``threshold``
+    and its part without time ``TEXT_FLOOR``. Every member is therefore, on average, as
+    similar as ``threshold`` to the rest of its story: no chains of pairwise-similar
+    headlines. Ties are broken by the items' keys, so the result does not depend on
+    input order.
+
+Blocks
+    Items are clustered in blocks of ``BLOCK_DAYS`` days (undated items in a block of
+    their own); then, around each boundary between two blocks, the items with a
+    candidate pair across it are clustered again, from single items, beside the rest of
+    their stories (as one cluster each), and the result replaces those stories. A
+    block's stories depend only on its items (and the word weights), a boundary's only
+    on its two blocks: re-grouping the parts an update touches gives what grouping
+    everything again gives (:func:`group_parts` with ``known``).
 
 Boilerplate
     A title whose words, numbers and weekday and month names left out, recur on
@@ -50,7 +63,7 @@ DEFAULT_THRESHOLD = 0.5
 #: pair of their members reaches TEXT_FLOOR, so pairs below it need not be edges; the
 #: graph then links items by what they say, not by their day.
 EDGE_MIN = TEXT_FLOOR = 0.2
-#: Candidate pairs are at most this many days apart (undated items pair with all).
+#: Candidate pairs are at most this many days apart (undated items pair with undated items).
 DEFAULT_WINDOW_DAYS = 3.0
 #: Added to the similarity of two items a related list names as one story.
 RELATED_BONUS = 0.35

@@ -339,6 +339,39 @@ def test_updates_leave_stories_as_a_rebuild_would(
     assert [s.size for s in find_stories(index_path).stories] == [4, 3, 2]
 
 
+def test_an_update_regroups_only_the_parts_it_touches(write: Write, index_path: str) -> None:
+    seedlike(write)
+    corpus = str(Path(index_path).parent / "corpus")
+    update_index(index_path, [corpus], jobs=1)
+    data = next(p for p in Path(index_path).iterdir() if p.name.startswith("data-"))
+
+    def parts(generation: int) -> dict[str, list[list[str]]]:
+        raw = json.loads((data / f"story-parts-{generation}.json").read_text("utf-8"))
+        return {fp: groups for fp, _, groups in raw["parts"]}
+
+    stories_of(index_path)
+    before = parts(1)
+    write(
+        "n.md",
+        article(
+            "Quillon Systems confirms 1,200 job cuts",
+            url="https://n.com/quillon",
+            provider="Outlet N",
+            domain="n.com",
+            published="2024-06-11T18:00:00Z",
+        ),
+    )
+    update_index(index_path, [corpus], jobs=1)
+    stories_of(index_path)
+    after = parts(2)
+    kept = before.keys() & after.keys()
+    # March's block (the barrier story; the filler's one-outlet cluster) is taken as it was
+    assert [sorted(len(g) for g in before[fp]) for fp in kept] == [[3, 6]]
+    # June's is grouped again: the Quillon story has a third item
+    assert [[len(g) for g in after[fp]] for fp in after.keys() - kept] == [[3]]
+    assert not (data / "story-parts-1.json").exists()
+
+
 def test_seeds_show_the_two_stories(seeds: Path, tmp_path: Path) -> None:
     index = str(tmp_path / "ix")
     runner = CliRunner()
