@@ -135,7 +135,8 @@ def group_index(reader: Any, known: storycore.Known | None = None) -> tuple[Stor
     if reader.doc_count_all() == 0:  # Whoosh has no columns to read in an empty index
         return ([], []), []
     entries, pairs, live = _index_entries(reader)
-    parts = storycore.group_parts(entries, pairs, known=known or {})
+    jobs = min(os.cpu_count() or 1, 4)
+    parts = storycore.group_parts(entries, pairs, known=known or {}, jobs=jobs)
     keys = [e.key for e in entries]
     groups = storycore.stories_of(parts)
     stories = ([[keys[i] for i in g] for g in groups], [[live[i] for i in g] for g in groups])

@@ -52,10 +52,12 @@ import bisect
 import hashlib
 import heapq
 import math
+import multiprocessing as mp
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 #: Mean similarity two clusters need to merge (see tests/bench/stories_bench.py).
 DEFAULT_THRESHOLD = 0.5
@@ -81,6 +83,8 @@ NUMBER_BOOST = 1.5
 #: Items are clustered in blocks of this many days (counted from 1970-01-01), then
 #: stories are joined across each boundary between neighbouring blocks.
 BLOCK_DAYS = 7
+#: Fewer items than this to cluster are clustered in one process whatever ``jobs`` says.
+PARALLEL_MIN_ITEMS = 20_000
 #: Word counts are rounded down to a step of 2 ** (1/4) before weighing (see ``coarse``).
 STEPS_PER_DOUBLING = 4
 #: How many of an item's rarest words find its candidates ...
@@ -503,6 +507,7 @@ def group_parts(
     threshold: float = DEFAULT_THRESHOLD,
     window_days: float = DEFAULT_WINDOW_DAYS,
     known: Known | None = None,
+    jobs: int = 1,
 ) -> list[Part]:
     """Stories block by block of ``BLOCK_DAYS`` days (undated items in a block of their
     own), then around each boundary between neighbouring blocks: the stories of either
@@ -515,49 +520,14 @@ def group_parts(
     fingerprint: a block's is made of its items (keys, days, weighted words) and the
     related pairs inside it, a boundary's of its two blocks' and the related pairs
     across it. A change therefore reclusters its block and the two boundaries beside
-    it, whatever the size of the rest."""
-    prep = _Prepared(entries)
-    vectors, days, keys = prep.vectors, prep.days, prep.keys
-    times = [e.time for e in entries]
-    skip = boilerplate(entries)
-    blocks: dict[int | None, list[int]] = defaultdict(list)
-    block_of: dict[int, int | None] = {}
-    for i, d in enumerate(days):
-        if i not in skip and vectors[i]:
-            b = None if d is None else d // BLOCK_DAYS
-            blocks[b].append(i)
-            block_of[i] = b
-    inner: dict[int | None, list[tuple[int, int]]] = defaultdict(list)
-    across: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for a, b in links:
-        if a == b or a not in block_of or b not in block_of:
-            continue
-        ba, bb = block_of[a], block_of[b]
-        if ba == bb:
-            inner[ba].append((a, b))
-        elif ba is not None and bb is not None and abs(ba - bb) == 1:
-            across[min(ba, bb)].append((a, b))
+    it, whatever the size of the rest. With ``jobs`` over 1, blocks (then boundaries)
+    are clustered by that many processes at once."""
+    work = _Grouping(entries, links, threshold, window_days)
+    keys, vectors, days = work.keys, work.prep.vectors, work.prep.days
+    order = sorted(work.blocks, key=lambda b: (b is None, b or 0))
 
     def pairs_of(ls: list[tuple[int, int]]) -> list[tuple[str, str]]:
         return sorted((min(keys[a], keys[b]), max(keys[a], keys[b])) for a, b in ls)
-
-    def cluster(
-        members: Iterable[int], ls: list[tuple[int, int]], starts: list[list[int]] | None = None
-    ) -> list[list[int]]:
-        """Stories among ``members``: from single items, component by component, or from
-        ``starts``."""
-        edges = candidate_edges(members, vectors, times, keys, prep.rank, prep.df, window_days, ls)
-        bonus: dict[tuple[int, int], float] = {}
-        for a, b in ls:
-            pair = (a, b) if a < b else (b, a)
-            if pair in edges:
-                bonus[pair] = RELATED_BONUS * min(1.0, edges[pair] / LINK_FULL) ** 2
-        if starts is not None:
-            return average_link(starts, vectors, days, edges, bonus, keys, threshold)
-        groups: list[list[int]] = []
-        for comp, part in split(edges):
-            groups += average_link([[i] for i in comp], vectors, days, part, bonus, keys, threshold)
-        return groups
 
     def recall(mark: str, members: Iterable[int]) -> Part | None:
         if known is None or (done := known.get(mark)) is None:
@@ -567,50 +537,170 @@ def group_parts(
         return Part([[pos[k] for k in g] for g in groups], [pos[k] for k in region], mark, True)
 
     settings = (threshold, window_days, BLOCK_DAYS)
-    out: list[Part] = []
     marks: dict[int | None, str] = {}
-    stories: dict[int | None, list[list[int]]] = {}
-    order = sorted(blocks, key=lambda b: (b is None, b or 0))
+    parts: dict[int | None, Part | None] = {}
     for b in order:
-        members = blocks[b]
-        mark = ""
         if known is not None:
-            mark = marks[b] = _mark(
+            marks[b] = _mark(
                 settings,
                 sorted(
-                    (keys[i], days[i], sorted((prep.vocab[w], v) for w, v in vectors[i].items()))
-                    for i in members
+                    (
+                        keys[i],
+                        days[i],
+                        sorted((work.prep.vocab[w], v) for w, v in vectors[i].items()),
+                    )
+                    for i in work.blocks[b]
                 ),
-                pairs_of(inner[b]),
+                pairs_of(work.inner[b]),
             )
-        part = recall(mark, members) or Part(cluster(members, inner[b]), [], mark)
-        stories[b] = part.groups
-        out.append(part)
-    for b in order:
-        if b is None or b + 1 not in blocks:
-            continue
-        mark = ""
+        parts[b] = recall(marks.get(b, ""), work.blocks[b])
+    todo = [b for b in order if parts[b] is None]
+    if sum(len(work.blocks[b]) for b in todo) < PARALLEL_MIN_ITEMS:
+        jobs = 1
+    for b, groups in zip(todo, _map(jobs, work, _block_job, todo), strict=True):
+        parts[b] = Part(groups, [], marks.get(b, ""))
+    out = [p for p in parts.values() if p is not None]
+    stories = {b: p.groups for b, p in parts.items() if p is not None}
+    sides = [b for b in order if b is not None and b + 1 in work.blocks]
+    seams: dict[int, Part | None] = {}
+    seam_marks: dict[int, str] = {}
+    for b in sides:
         if known is not None:
-            mark = _mark(settings, marks[b], marks[b + 1], pairs_of(across[b]))
-        both = blocks[b] + blocks[b + 1]
-        done = recall(mark, both)
-        if done is not None:
-            out.append(done)
-            continue
+            seam_marks[b] = _mark(settings, marks[b], marks[b + 1], pairs_of(work.across[b]))
+        seams[b] = recall(seam_marks.get(b, ""), work.blocks[b] + work.blocks[b + 1])
+    todo_seams = [b for b in sides if seams[b] is None]
+    args = [(b, stories[b], stories[b + 1]) for b in todo_seams]
+    for b, (groups, region) in zip(todo_seams, _map(jobs, work, _boundary_job, args), strict=True):
+        seams[b] = Part(groups, region, seam_marks.get(b, ""))
+    return out + [p for p in seams.values() if p is not None]
+
+
+class _Grouping:
+    """Everything the blocks and boundaries of one grouping are clustered from."""
+
+    def __init__(
+        self,
+        entries: Sequence[Entry],
+        links: Iterable[tuple[int, int]],
+        threshold: float,
+        window_days: float,
+    ) -> None:
+        self.prep = prep = _Prepared(entries)
+        self.keys = prep.keys
+        self.times = [e.time for e in entries]
+        self.threshold = threshold
+        self.window_days = window_days
+        skip = boilerplate(entries)
+        self.blocks: dict[int | None, list[int]] = defaultdict(list)
+        self.block_of: dict[int, int | None] = {}
+        for i, d in enumerate(prep.days):
+            if i not in skip and prep.vectors[i]:
+                b = None if d is None else d // BLOCK_DAYS
+                self.blocks[b].append(i)
+                self.block_of[i] = b
+        self.inner: dict[int | None, list[tuple[int, int]]] = defaultdict(list)
+        self.across: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for a, b in links:
+            if a == b or a not in self.block_of or b not in self.block_of:
+                continue
+            ba, bb = self.block_of[a], self.block_of[b]
+            if ba == bb:
+                self.inner[ba].append((a, b))
+            elif ba is not None and bb is not None and abs(ba - bb) == 1:
+                self.across[min(ba, bb)].append((a, b))
+
+    def cluster(
+        self,
+        members: Iterable[int],
+        ls: list[tuple[int, int]],
+        starts: list[list[int]] | None = None,
+    ) -> list[list[int]]:
+        """Stories among ``members``: from single items, component by component, or from
+        ``starts``."""
+        prep = self.prep
+        edges = candidate_edges(
+            members, prep.vectors, self.times, self.keys, prep.rank, prep.df, self.window_days, ls
+        )
+        bonus: dict[tuple[int, int], float] = {}
+        for a, b in ls:
+            pair = (a, b) if a < b else (b, a)
+            if pair in edges:
+                bonus[pair] = RELATED_BONUS * min(1.0, edges[pair] / LINK_FULL) ** 2
+        args = (prep.vectors, prep.days)
+        if starts is not None:
+            return average_link(starts, *args, edges, bonus, self.keys, self.threshold)
+        groups: list[list[int]] = []
+        for comp, part in split(edges):
+            groups += average_link(
+                [[i] for i in comp], *args, part, bonus, self.keys, self.threshold
+            )
+        return groups
+
+    def block(self, b: int | None) -> list[list[int]]:
+        """The stories of one block."""
+        return self.cluster(self.blocks[b], self.inner[b])
+
+    def boundary(
+        self, b: int, before: list[list[int]], after: list[list[int]]
+    ) -> tuple[list[list[int]], list[int]]:
+        """The stories around the boundary after block ``b`` (whose stories are
+        ``before``, the next block's ``after``), and the items whose stories they
+        replace."""
+        prep, times, window_days = self.prep, self.times, self.window_days
         edge = (b + 1) * BLOCK_DAYS * _DAY
         window = int(window_days * _DAY)
-        zone = [i for i in blocks[b] if (times[i] or 0) >= edge - window]
-        zone += [i for i in blocks[b + 1] if (times[i] or 0) < edge + window]
-        edges = candidate_edges(zone, vectors, times, keys, prep.rank, prep.df, window_days)
+        zone = [i for i in self.blocks[b] if (times[i] or 0) >= edge - window]
+        zone += [i for i in self.blocks[b + 1] if (times[i] or 0) < edge + window]
+        edges = candidate_edges(
+            zone, prep.vectors, times, self.keys, prep.rank, prep.df, window_days
+        )
+        block_of = self.block_of
         loose = {i for pair in edges if block_of[pair[0]] != block_of[pair[1]] for i in pair}
-        loose.update(i for pair in across[b] for i in pair)
-        home = {i: g for g in stories[b] + stories[b + 1] for i in g}
+        loose.update(i for pair in self.across[b] for i in pair)
+        home = {i: g for g in before + after for i in g}
         region = set(loose)
         for i in loose:
             region.update(home.get(i, ()))
         starts = [[i] for i in sorted(loose)]
         rests = {tuple(home[i]) for i in region - loose}
         starts += [[i for i in g if i not in loose] for g in sorted(rests)]
-        ls = [(x, y) for x, y in inner[b] + inner[b + 1] + across[b] if x in region and y in region]
-        out.append(Part(cluster(sorted(region), ls, starts), sorted(region), mark))
-    return out
+        ls = [
+            (x, y)
+            for x, y in self.inner[b] + self.inner[b + 1] + self.across[b]
+            if x in region and y in region
+        ]
+        return self.cluster(sorted(region), ls, starts), sorted(region)
+
+
+#: The grouping that the processes of :func:`_map` work on (inherited when they start).
+_WORK: _Grouping | None = None
+
+
+def _block_job(b: int | None) -> list[list[int]]:
+    assert _WORK is not None
+    return _WORK.block(b)
+
+
+def _boundary_job(
+    args: tuple[int, list[list[int]], list[list[int]]],
+) -> tuple[list[list[int]], list[int]]:
+    assert _WORK is not None
+    return _WORK.boundary(*args)
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _map(jobs: int, work: _Grouping, fn: Callable[[_T], _R], items: list[_T]) -> list[_R]:
+    """``fn`` over ``items``: in this process, or with ``jobs`` forked processes that
+    inherit ``work``."""
+    global _WORK
+    _WORK = work
+    try:
+        if jobs <= 1 or len(items) <= 1 or "fork" not in mp.get_all_start_methods():
+            return [fn(x) for x in items]
+        with mp.get_context("fork").Pool(min(jobs, len(items))) as pool:
+            return pool.map(fn, items, chunksize=1)
+    finally:
+        _WORK = None

@@ -165,6 +165,18 @@ def test_stories_are_joined_across_the_boundary_of_two_blocks() -> None:
     assert keyed(es, storycore.group(es)) == {frozenset("abcd")}
 
 
+def test_processes_give_what_one_process_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(11)
+    words = [f"w{i}" for i in range(40)]
+    es = [entry(f"k{i:03d}", " ".join(rng.sample(words, 5)), rng.random() * 30) for i in range(300)]
+    monkeypatch.setattr(storycore, "PARALLEL_MIN_ITEMS", 0)
+    one = storycore.group_parts(es, jobs=1)
+    two = storycore.group_parts(es, jobs=2)
+    assert len([p for p in one if p.region]) >= 3  # several boundaries
+    assert [(p.groups, p.region) for p in two] == [(p.groups, p.region) for p in one]
+    assert storycore.stories_of(one)
+
+
 # --- indexes -------------------------------------------------------------------------------
 
 
