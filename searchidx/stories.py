@@ -1,11 +1,13 @@
 """Stories: every outlet's coverage of one story, first publisher first.
 
-The whole index is grouped by :func:`searchidx.storycore.group` from columns only (the
+The index is grouped by :func:`searchidx.storycore.group_parts` from columns only (the
 normalised title, the ``gist`` of the excerpt, the time, the ids an article's related
 list names), with word rarity from the index's own items. The grouping of one
-committed generation is kept in ``stories-<generation>.json`` in the index's data
-folder, written atomically the first time it is needed, so later commands of that
-generation read it instead of grouping again; a read-only index is grouped in memory.
+committed generation is kept in the index's data folder, written atomically the first
+time it is needed, so later commands of that generation read it instead of grouping
+again: ``stories-<generation>.json`` (each story's item ids and document numbers) and
+``story-parts-<generation>.json`` (the parts, by fingerprint, that the next generation
+takes instead of clustering them again). A read-only index is grouped in memory.
 
 A query and filters select the stories having a matching member and show them whole.
 Within a story, near-identical titles (:mod:`searchidx.dupes`'s method, its defaults)
