@@ -1,11 +1,13 @@
 """Stories: every outlet's coverage of one story, first publisher first.
 
-The whole index is grouped by :func:`searchidx.storycore.group` from columns only (the
+The index is grouped by :func:`searchidx.storycore.group_parts` from columns only (the
 normalised title, the ``gist`` of the excerpt, the time, the ids an article's related
 list names), with word rarity from the index's own items. The grouping of one
-committed generation is kept in ``stories-<generation>.json`` in the index's data
-folder, written atomically the first time it is needed, so later commands of that
-generation read it instead of grouping again; a read-only index is grouped in memory.
+committed generation is kept in the index's data folder, written atomically the first
+time it is needed, so later commands of that generation read it instead of grouping
+again: ``stories-<generation>.json`` (each story's item ids and document numbers) and
+``story-parts-<generation>.json`` (the parts, by fingerprint, that the next generation
+takes instead of clustering them again). A read-only index is grouped in memory.
 
 A query and filters select the stories having a matching member and show them whole.
 Within a story, near-identical titles (:mod:`searchidx.copies`'s method, its defaults)
@@ -33,7 +35,7 @@ from searchidx.items import StoredItem
 from searchidx.query import Filters
 
 #: Bump when the grouping changes, so cached groupings of older versions are not used.
-GROUPING_VERSION = 1
+GROUPING_VERSION = 3
 _PREFIX = "stories-"
 
 
@@ -93,16 +95,17 @@ def _texts(snap: Snapshot, name: str) -> list[str]:
     return [as_text(v) for v in snap.column(name, translate=False)]
 
 
-def group_index(snap: Snapshot) -> list[list[str]]:
-    """Every story (two or more items) of the index, as lists of item ids."""
-    if snap.rows() == 0:  # an empty index has no columns to read
-        return []
+def _index_entries(
+    snap: Snapshot,
+) -> tuple[list[storycore.Entry], list[tuple[int, int]], list[int]]:
+    """The live items of the index as entries, the pairs their related lists name, and
+    their rows."""
     ids = _texts(snap, "id")
     norms = _texts(snap, "norm")
     gists = _texts(snap, "gist")
     links = _texts(snap, "links")
     oldest = list(snap.column("oldest"))
-    live = snap.live()
+    live = list(snap.live())
     entries = [
         storycore.Entry(
             ids[d],
@@ -119,45 +122,121 @@ def group_index(snap: Snapshot) -> list[list[str]]:
             listed = [pos[x] for x in links[d].split() if x in pos]
             pairs += [(i, j) for j in listed]
             pairs += [(a, b) for n, a in enumerate(listed) for b in listed[n + 1 :]]
-    groups = storycore.group(entries, pairs)
-    return [[entries[i].key for i in g] for g in groups]
+    return entries, pairs, live
 
 
-def _cache_path(data_dir: str, generation: int) -> str:
-    return os.path.join(data_dir, f"{_PREFIX}{generation}.json")
+Parts = list[tuple[str, list[str], list[list[str]]]]
+#: Stories as lists of item ids and as lists of document numbers (of one generation).
+Stories = tuple[list[list[str]], list[list[int]]]
+_PARTS = "story-parts-"
 
 
-def index_stories(snap: Snapshot) -> list[list[str]]:
-    """The stories of the searcher's generation: from its cache file, or grouped now and
-    cached (best effort: an index that cannot be written to is grouped each time)."""
-    data_dir = snap.folder
-    generation = snap.generation
-    path = _cache_path(data_dir, generation)
+def group_index(snap: Snapshot, known: storycore.Known | None = None) -> tuple[Stories, Parts]:
+    """Every story (two or more items) of the index as lists of item ids and of document
+    numbers, and the parts (blocks of days, boundaries between them) they were made of,
+    by fingerprint; parts whose fingerprint is in ``known`` (an earlier grouping's) are
+    taken from there."""
+    if snap.rows() == 0:  # an empty index has no columns to read
+        return ([], []), []
+    entries, pairs, live = _index_entries(snap)
+    jobs = min(os.cpu_count() or 1, 4)
+    parts = storycore.group_parts(entries, pairs, known=known or {}, jobs=jobs)
+    keys = [e.key for e in entries]
+    groups = storycore.stories_of(parts)
+    stories = ([[keys[i] for i in g] for g in groups], [[live[i] for i in g] for g in groups])
+    return stories, [
+        (p.fingerprint, [keys[i] for i in p.region], [[keys[i] for i in g] for g in p.groups])
+        for p in parts
+    ]
+
+
+def _cache_path(data_dir: str, generation: int, prefix: str = _PREFIX) -> str:
+    return os.path.join(data_dir, f"{prefix}{generation}.json")
+
+
+def _read(path: str, name: str) -> Any:
+    """What a cache file holds under ``name``, or None when it cannot be read or is of
+    another grouping version."""
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         with open(path, encoding="utf-8") as fh:
             raw = json.load(fh)
-        if raw["version"] == GROUPING_VERSION:
-            return [list(g) for g in raw["stories"]]
-    groups = group_index(snap)
-    payload = json.dumps({"version": GROUPING_VERSION, "stories": groups}, separators=(",", ":"))
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(payload)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-    else:
+        if raw["version"] == GROUPING_VERSION and isinstance(raw[name], list):
+            return raw[name]
+    return None
+
+
+def _earlier_parts(data_dir: str) -> storycore.Known:
+    """The parts of the newest grouping kept in the data folder, by fingerprint (none
+    when there is no such file)."""
+    older = []
+    with contextlib.suppress(OSError):
+        for name in os.listdir(data_dir):
+            number = name[len(_PARTS) : -len(".json")]
+            if name.startswith(_PARTS) and name.endswith(".json") and number.isdigit():
+                older.append(int(number))
+    for gen in sorted(older, reverse=True):
+        parts = _read(_cache_path(data_dir, gen, _PARTS), "parts")
+        if parts is not None:
+            with contextlib.suppress(ValueError, TypeError):
+                return {str(fp): (list(r), [list(g) for g in gs]) for fp, r, gs in parts}
+    return {}
+
+
+def index_stories(snap: Snapshot) -> list[list[str]]:
+    """The stories of the snapshot's generation, as lists of item ids."""
+    return _stories(snap)[0]
+
+
+def story_docs(snap: Snapshot) -> list[list[int]]:
+    """The stories of the snapshot's generation, as lists of rows."""
+    return _stories(snap)[1]
+
+
+def _stories(snap: Snapshot) -> Stories:
+    """The stories of the snapshot's generation: from its cache file, or grouped now and
+    cached (best effort: an index that cannot be written to is grouped each time). A
+    generation after another reclusters only the parts (blocks of days, boundaries)
+    whose items changed, taking the others from the earlier generation's parts file."""
+    data_dir = snap.folder
+    generation = snap.generation
+    path = _cache_path(data_dir, generation)
+    ids, docs = _read(path, "stories"), _read(path, "docs")
+    if ids is not None and docs is not None and len(ids) == len(docs):
+        return ids, docs
+    stories, parts = group_index(snap, _earlier_parts(data_dir))
+    _write(data_dir, generation, stories, parts)
+    return stories
+
+
+def _write(data_dir: str, generation: int, stories: Stories, parts: Parts) -> None:
+    """Writes the parts file, then the stories file (each atomically), then removes
+    other generations' files."""
+    written = []
+    for prefix, content in (
+        (_PARTS, {"parts": parts}),
+        (_PREFIX, {"stories": stories[0], "docs": stories[1]}),
+    ):
+        path = _cache_path(data_dir, generation, prefix)
+        payload = json.dumps({"version": GROUPING_VERSION, **content}, separators=(",", ":"))
+        tmp = f"{path}.tmp-{os.getpid()}"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(payload)
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            return
+        written.append(os.path.basename(path))
+    with contextlib.suppress(OSError):
         for name in os.listdir(data_dir):
             if (
-                name.startswith(_PREFIX)
-                and name.endswith(".json")
-                and name != os.path.basename(path)
+                name.endswith(".json")
+                and name not in written
+                and name.startswith((_PREFIX, _PARTS))
             ):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(data_dir, name))
-    return groups
 
 
 # --- stories for people ----------------------------------------------------------------------
@@ -238,8 +317,22 @@ def _micros(published: str | None) -> int | None:
     return int(datetime.fromisoformat(published).timestamp() * 1_000_000)
 
 
-def _outlets(providers: Sequence[str], docs: Iterable[int]) -> int:
+def _outlets(providers: Any, docs: Iterable[int]) -> int:
     return len({providers[d] for d in docs if providers[d]})
+
+
+class _MemberTexts:
+    """A text column read only at the documents asked for (stories name few of them)."""
+
+    def __init__(self, snap: Snapshot, name: str) -> None:
+        self._column = snap.column(name, translate=False)
+        self._seen: dict[int, str] = {}
+
+    def __getitem__(self, doc: int) -> str:
+        text = self._seen.get(doc)
+        if text is None:
+            text = self._seen[doc] = as_text(self._column[doc])
+        return text
 
 
 @reads_index
@@ -258,18 +351,16 @@ def find_stories(
     started = time.perf_counter()
     filters = filters or Filters()
     snap = index_at(index).snapshot()
-    groups = index_stories(snap)
-    docnum = _docnums(snap)
-    if not docnum:
+    if snap.count() == 0:
         return StoriesResult([], query, 0, 0, filters.describe(), time.perf_counter() - started)
-    providers = _texts(snap, "provider")
-    selected = [[docnum[i] for i in g if i in docnum] for g in groups]
+    selected = story_docs(snap)
+    providers = _MemberTexts(snap, "provider")
     if query or filters.describe():
         matching = set(snap.match(query or "*", filters))
         selected = [g for g in selected if any(d in matching for d in g)]
         items = len(matching)
     else:
-        items = len(docnum)
+        items = snap.count()
     oldest = snap.column("oldest")
     ranked = []
     for g in selected:

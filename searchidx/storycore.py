@@ -8,24 +8,37 @@ Vectors
     (:func:`searchidx.titles.normalize_title`) and, at a lower weight, of its excerpt,
     each weighted by inverse document frequency over the items grouped (so names,
     numbers and other rare words count most) and the vector scaled to unit length.
-    Stop words are dropped; words with digits count ``NUMBER_BOOST`` times.
+    Stop words are dropped; words with digits count ``NUMBER_BOOST`` times. The counts
+    are rounded down to steps of ``2 ** (1/4)`` (:func:`coarse`), so that a few more
+    items leave nearly every weight, and so nearly every vector, as it was.
+
+Similarity
+    The cosine of two items' vectors, plus what their days give (``TIME_WEIGHT``: the
+    same day, one or two days apart), plus ``RELATED_BONUS`` when a related list says
+    they cover one story and their texts back it.
 
 Candidate graph
-    Two items are linked when both are dated within ``window_days`` of each other (or
-    either is undated) and the cosine of their vectors, plus ``RELATED_BONUS`` when a
-    related list says they cover one story, reaches ``EDGE_MIN``. Words found in more
-    than ``COMMON_SHARE`` of the items are left out of the overlap (they cannot make a
-    story), which keeps the candidate search near linear.
+    Each item is compared with the ``KEY_RECENT`` latest earlier items within
+    ``window_days`` that share one of its ``KEY_WORDS`` rarest words; pairs whose cosine
+    reaches ``EDGE_MIN`` are linked (no two clusters can merge without such a pair), and
+    pairs a related list names are linked whatever their text.
 
 Clusters
-    Average-link agglomerative clustering inside each connected component of the
-    graph: the two clusters with the highest mean similarity over all their member
-    pairs (pairs not linked count as 0) merge while that mean reaches ``threshold``.
-    Every member is therefore, on average, as similar as ``threshold`` to the rest of
-    its story: no chains of pairwise-similar headlines. Ties are broken by the items'
-    keys, so the result does not depend on input order, and a component's clusters
-    depend only on that component: re-grouping the components an update touches gives
-    what grouping everything again gives.
+    Average-link agglomerative clustering: the two clusters with the highest mean
+    similarity over all their member pairs merge while that mean reaches ``threshold``
+    and its part without time ``TEXT_FLOOR``. Every member is therefore, on average, as
+    similar as ``threshold`` to the rest of its story: no chains of pairwise-similar
+    headlines. Ties are broken by the items' keys, so the result does not depend on
+    input order.
+
+Blocks
+    Items are clustered in blocks of ``BLOCK_DAYS`` days (undated items in a block of
+    their own); then, around each boundary between two blocks, the items with a
+    candidate pair across it are clustered again, from single items, beside the rest of
+    their stories (as one cluster each), and the result replaces those stories. A
+    block's stories depend only on its items (and the word weights), a boundary's only
+    on its two blocks: re-grouping the parts an update touches gives what grouping
+    everything again gives (:func:`group_parts` with ``known``).
 
 Boilerplate
     A title whose words, numbers and weekday and month names left out, recur on
@@ -36,18 +49,23 @@ Boilerplate
 from __future__ import annotations
 
 import bisect
+import hashlib
 import heapq
 import math
+import multiprocessing as mp
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 #: Mean similarity two clusters need to merge (see tests/bench/stories_bench.py).
 DEFAULT_THRESHOLD = 0.5
-#: Least similarity of a candidate pair: lower pairs count as 0 in the mean.
-EDGE_MIN = 0.3
-#: Candidate pairs are at most this many days apart (undated items pair with all).
+#: Least cosine (text alone) of a candidate pair. Two clusters can only merge when some
+#: pair of their members reaches TEXT_FLOOR, so pairs below it need not be edges; the
+#: graph then links items by what they say, not by their day.
+EDGE_MIN = TEXT_FLOOR = 0.2
+#: Candidate pairs are at most this many days apart (undated items pair with undated items).
 DEFAULT_WINDOW_DAYS = 3.0
 #: Added to the similarity of two items a related list names as one story.
 RELATED_BONUS = 0.35
@@ -58,12 +76,17 @@ LINK_FULL = 0.15
 #: so that it enters the mean similarity of clusters: the square of this is added to
 #: the similarity of two items of one day, 2/3 of it a day apart, 1/6 two days apart.
 TIME_WEIGHT = 0.55
-#: Least mean similarity without time of two clusters that merge.
-TEXT_FLOOR = 0.2
 #: Weight of excerpt words against title words.
 EXCERPT_WEIGHT = 0.5
 #: Words with digits (numbers, years, prices) count this many times.
 NUMBER_BOOST = 1.5
+#: Items are clustered in blocks of this many days (counted from 1970-01-01), then
+#: stories are joined across each boundary between neighbouring blocks.
+BLOCK_DAYS = 7
+#: Fewer items than this to cluster are clustered in one process whatever ``jobs`` says.
+PARALLEL_MIN_ITEMS = 20_000
+#: Word counts are rounded down to a step of 2 ** (1/4) before weighing (see ``coarse``).
+STEPS_PER_DOUBLING = 4
 #: How many of an item's rarest words find its candidates ...
 KEY_WORDS = 3
 #: ... among how many of the latest earlier items having each word.
@@ -124,88 +147,120 @@ def boilerplate(entries: Sequence[Entry]) -> set[int]:
     return {i for i, t in enumerate(keys) if not t or t in bad}
 
 
-def document_frequencies(entries: Iterable[Entry]) -> tuple[Counter[str], int]:
-    """How many items have each word (title or excerpt), and how many items there are."""
-    df: Counter[str] = Counter()
-    n = 0
-    for e in entries:
-        n += 1
-        df.update(set(words(e.title)) | set(words(e.excerpt)))
-    return df, n
+def coarse(count: int) -> float:
+    """``count`` rounded down to a power of ``2 ** (1 / STEPS_PER_DOUBLING)``: the counts
+    the weights are made of, so that one more item rarely changes any weight."""
+    if count <= 1:
+        return float(count)
+    return math.pow(2.0, math.floor(math.log2(count) * STEPS_PER_DOUBLING) / STEPS_PER_DOUBLING)
 
 
-def word_weights(df: Counter[str], n: int) -> dict[str, float]:
-    """Each word's rarity weight: smoothed inverse document frequency, numbers boosted."""
-    out: dict[str, float] = {}
-    for w, c in df.items():
-        idf = math.log((n + 1) / (c + 1)) + 1.0
-        out[w] = idf * NUMBER_BOOST if any(ch.isdigit() for ch in w) else idf
-    return out
+def word_weight(word: str, df: int, n: int) -> float:
+    """A word's rarity weight: smoothed inverse document frequency of the coarse counts,
+    numbers boosted."""
+    idf = math.log((coarse(n) + 1) / (coarse(df) + 1)) + 1.0
+    return idf * NUMBER_BOOST if any(ch.isdigit() for ch in word) else idf
 
 
-def vector(e: Entry, weights: dict[str, float], unseen: float) -> dict[str, float]:
-    """The unit-length rarity-weighted vector of one item (``unseen``: weight of a word
-    missing from ``weights``)."""
-    vec: dict[str, float] = {}
-    if e.excerpt:
-        for w in words(e.excerpt):
-            vec[w] = EXCERPT_WEIGHT * weights.get(w, unseen)
-    for w in words(e.title):
-        vec[w] = weights.get(w, unseen)
-    norm = math.sqrt(sum(v * v for v in vec.values()))
-    if not norm:
+class _Prepared:
+    """The items as numbers: word ids (in word order), unit text vectors, days."""
+
+    __slots__ = ("days", "df", "keys", "rank", "vectors", "vocab")
+
+    def __init__(self, entries: Sequence[Entry]) -> None:
+        toks: list[tuple[list[str], list[str]]] = []
+        df: Counter[str] = Counter()
+        for e in entries:
+            title = words(e.title)
+            excerpt = words(e.excerpt) if e.excerpt else []
+            toks.append((title, excerpt))
+            df.update(set(title).union(excerpt))
+        n = len(entries)
+        vocab = sorted(df)
+        wid = {w: i for i, w in enumerate(vocab)}
+        weight = [word_weight(w, df[w], n) for w in vocab]
+        self.vocab = vocab
+        self.df = [df[w] for w in vocab]
+        # candidates are found by rare words first: coarse count, then the word
+        order = sorted(range(len(vocab)), key=lambda i: (coarse(self.df[i]), vocab[i]))
+        self.rank = [0] * len(vocab)
+        for r, i in enumerate(order):
+            self.rank[i] = r
+        vectors: list[dict[int, float]] = []
+        for title, excerpt in toks:
+            vec: dict[int, float] = {}
+            for w in excerpt:
+                i = wid[w]
+                vec[i] = EXCERPT_WEIGHT * weight[i]
+            for w in title:
+                i = wid[w]
+                vec[i] = weight[i]
+            norm = math.sqrt(sum(v * v for v in vec.values()))
+            vectors.append({w: v / norm for w, v in vec.items()} if norm else {})
+        self.vectors = vectors
+        self.days = [None if e.time is None else e.time // _DAY for e in entries]
+        self.keys = [e.key for e in entries]
+
+
+#: Time similarity of two items by how many days apart they are (see TIME_WEIGHT).
+_TIME_SIM = (1.5 * TIME_WEIGHT**2, TIME_WEIGHT**2, 0.25 * TIME_WEIGHT**2)
+
+
+def _time_vector(day: int | None) -> dict[int, float]:
+    if day is None or not TIME_WEIGHT:
         return {}
-    vec = {w: v / norm for w, v in vec.items()}
-    if e.time is not None and TIME_WEIGHT:
-        day = e.time // _DAY
-        vec[f"@{day}"] = TIME_WEIGHT
-        vec[f"@{day - 1}"] = vec[f"@{day + 1}"] = TIME_WEIGHT / 2
-    return vec
+    return {day: TIME_WEIGHT, day - 1: TIME_WEIGHT / 2, day + 1: TIME_WEIGHT / 2}
 
 
-def time_similarity(a: dict[str, float], b: dict[str, float]) -> float:
-    """The part of two vectors' dot product that their days give."""
-    return sum(v * b.get(w, 0.0) for w, v in a.items() if w[0] == "@")
+def time_similarity(a: int | None, b: int | None) -> float:
+    """The similarity two items get from their days (0 when either is undated)."""
+    if a is None or b is None or not TIME_WEIGHT:
+        return 0.0
+    gap = abs(a - b)
+    return _TIME_SIM[gap] if gap < 3 else 0.0
 
 
-def dot(a: dict[str, float], b: dict[str, float]) -> float:
+def dot(a: dict[int, float], b: dict[int, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
-    return sum(v * b[w] for w, v in a.items() if w in b)
-
-
-def key_words(vec: dict[str, float], df: Counter[str], count: int) -> list[str]:
-    """An item's ``count`` rarest words that another item has too: the ones its
-    candidates are found by."""
-    return sorted((w for w in vec if df.get(w, 0) > 1), key=lambda w: (df[w], w))[:count]
+    s = 0.0
+    for w, v in a.items():
+        o = b.get(w)
+        if o is not None:
+            s += v * o
+    return s
 
 
 def candidate_edges(
-    vectors: Sequence[dict[str, float]],
+    members: Iterable[int],
+    vectors: Sequence[dict[int, float]],
     times: Sequence[int | None],
     keys: Sequence[str],
-    df: Counter[str],
+    rank: Sequence[int],
+    df: Sequence[int],
     window_days: float,
     links: Iterable[tuple[int, int]] = (),
-    skip: set[int] | frozenset[int] = frozenset(),
+    edge_min: float = EDGE_MIN,
 ) -> dict[tuple[int, int], float]:
-    """Candidate pairs (i < j) with their similarity. Each item is paired with the
-    ``KEY_RECENT`` latest earlier items within the window that share one of its
-    ``KEY_WORDS`` rarest words, and kept when the cosine reaches ``EDGE_MIN``; pairs in
-    ``links`` get RELATED_BONUS on top and are kept whatever their text."""
+    """Candidate pairs (i < j) among ``members`` with the cosine of their vectors. Each
+    item is paired with the ``KEY_RECENT`` latest earlier items (by time, then key)
+    within the window that share one of its ``KEY_WORDS`` first words by ``rank``
+    (among words of ``df`` over 1), and kept when the cosine reaches ``edge_min``; pairs
+    in ``links`` are kept whatever their text."""
     window = int(window_days * _DAY)
     order = sorted(
-        (i for i in range(len(vectors)) if i not in skip and vectors[i]),
+        (i for i in members if vectors[i]),
         key=lambda i: (times[i] is None, times[i] or 0, keys[i]),
     )
-    postings: dict[str, list[int]] = defaultdict(list)  # in ``order``
-    stamps: dict[str, list[int]] = defaultdict(list)
+    postings: dict[int, list[int]] = defaultdict(list)  # in ``order``
+    stamps: dict[int, list[int]] = defaultdict(list)
     edges: dict[tuple[int, int], float] = {}
+    by_rank = rank.__getitem__
     for i in order:
         t = times[i]
         seen: set[int] = set()
         vi = vectors[i]
-        for w in key_words(vi, df, KEY_WORDS):
+        for w in sorted((w for w in vi if df[w] > 1), key=by_rank)[:KEY_WORDS]:
             ps = postings[w]
             if ps:
                 lo = len(ps) - KEY_RECENT
@@ -215,121 +270,187 @@ def candidate_edges(
                     if j not in seen:
                         seen.add(j)
                         s = dot(vi, vectors[j])
-                        if s >= EDGE_MIN:
+                        if s >= edge_min:
                             edges[(j, i) if j < i else (i, j)] = s
             ps.append(i)
             stamps[w].append(-(2**62) if t is None else t)
     for a, b in links:
-        if a == b or a in skip or b in skip or not vectors[a] or not vectors[b]:
+        if a == b or not vectors[a] or not vectors[b]:
             continue
         ta, tb = times[a], times[b]
         if ta is not None and tb is not None and abs(ta - tb) > window:
             continue
         pair = (a, b) if a < b else (b, a)
-        edges[pair] = dot(vectors[a], vectors[b])
+        if pair not in edges:
+            edges[pair] = dot(vectors[a], vectors[b])
     return edges
 
 
-def components(n: int, edges: Iterable[tuple[int, int]]) -> list[list[int]]:
-    """Connected components (of two or more items) of the graph on ``range(n)``."""
-    parent = list(range(n))
+def components(edges: Iterable[tuple[int, int]]) -> list[list[int]]:
+    """Connected components of the graph the edges make, each sorted."""
+    parent: dict[int, int] = {}
 
     def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+        root = x
+        while (up := parent.setdefault(root, root)) != root:
+            root = up
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
 
     for a, b in edges:
         ra, rb = find(a), find(b)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     groups: dict[int, list[int]] = defaultdict(list)
-    for i in range(n):
+    for i in sorted(parent):
         groups[find(i)].append(i)
-    return [g for g in groups.values() if len(g) > 1]
+    return list(groups.values())
+
+
+def split(
+    edges: dict[tuple[int, int], float],
+) -> list[tuple[list[int], dict[tuple[int, int], float]]]:
+    """The connected components of the graph, each with its own edges."""
+    comps = components(edges)
+    where = {i: c for c, comp in enumerate(comps) for i in comp}
+    parts: list[dict[tuple[int, int], float]] = [{} for _ in comps]
+    for pair, s in edges.items():
+        parts[where[pair[0]]][pair] = s
+    return list(zip(comps, parts, strict=True))
 
 
 def average_link(
-    members: Sequence[int],
-    vectors: Sequence[dict[str, float]],
+    start: Sequence[Sequence[int]],
+    vectors: Sequence[dict[int, float]],
+    days: Sequence[int | None] | None,
     edges: dict[tuple[int, int], float],
     bonus: dict[tuple[int, int], float],
     keys: Sequence[str],
     threshold: float,
 ) -> list[list[int]]:
-    """Average-link clusters of one component (``edges``: its candidate pairs).
+    """Average-link clustering from the clusters ``start`` (lists of items; singletons
+    to cluster from scratch), where ``edges`` are candidate pairs with their cosine
+    (``days`` None: no time). Returns the clusters of two or more items.
 
     The sum of similarities over all member pairs of two clusters is the dot product of
-    their summed vectors, so the mean is exact without storing every pair: the sums of
-    clusters joined by a candidate pair are kept and added up on merges (a sum not kept
-    is one dot product); related-list bonuses ride on their pairs. Two clusters merge
-    when their mean reaches ``threshold`` and the mean without time reaches
-    ``TEXT_FLOOR`` (days alone never make a story). Only clusters joined by a candidate
-    pair are compared. A cluster is named by its smallest key; merges go best mean
-    first, ties by the two names, so results are deterministic."""
-    size = {keys[i]: 1 for i in members}
-    items = {keys[i]: [i] for i in members}
-    sums = {keys[i]: vectors[i] for i in members}  # copied before the first change
-    tsums = {keys[i]: {w: v for w, v in vectors[i].items() if w[0] == "@"} for i in members}
-    psum: dict[str, dict[str, float]] = {keys[i]: {} for i in members}
-    ptime: dict[str, dict[str, float]] = {keys[i]: {} for i in members}
-    for i, j in edges:
-        a, b = keys[i], keys[j]
-        s = dot(vectors[i], vectors[j]) + bonus.get((i, j), 0.0)
-        t = dot(tsums[a], tsums[b])
-        psum[a][b] = psum[b][a] = s
-        ptime[a][b] = ptime[b][a] = t
-    version = dict.fromkeys(size, 0)
-    heap: list[tuple[float, str, str, int, int]] = []
-
-    def consider(a: str, b: str) -> None:
-        pairs = size[a] * size[b]
-        s = psum[a][b]
-        if s >= threshold * pairs and s - ptime[a][b] >= TEXT_FLOOR * pairs:
-            lo, hi = (a, b) if a < b else (b, a)
-            heap.append((-s / pairs, lo, hi, version[lo], version[hi]))
-
-    for a, row in psum.items():
-        for b in row:
-            if a < b:
-                consider(a, b)
+    their summed vectors (text, and days as three dimensions a day), so the mean is
+    exact without storing every pair: the sums of clusters joined by a candidate pair
+    are kept and added up on merges (a sum not kept is one dot product); related-list
+    bonuses ride on their pairs. Two clusters merge when their mean reaches
+    ``threshold`` and the mean without time reaches ``TEXT_FLOOR`` (days alone never
+    make a story). Only clusters joined by a candidate pair are compared. A cluster is
+    named by its smallest key; merges go best mean first, ties by the two names, so
+    results are deterministic."""
+    by_key = keys.__getitem__
+    start = sorted((sorted(c, key=by_key) for c in start), key=lambda c: by_key(c[0]))
+    m = len(start)
+    local = {g: k for k, c in enumerate(start) for g in c}
+    size = [len(c) for c in start]
+    items: list[list[int]] = [list(c) for c in start]
+    day = [None if days is None or len(c) > 1 else days[c[0]] for c in start]
+    sums: list[dict[int, float]] = []  # a singleton's is its vector, copied on change
+    tsums: list[dict[int, float]] = []
+    for members in start:
+        if len(members) == 1:
+            sums.append(vectors[members[0]])
+            tsums.append(_time_vector(None if days is None else days[members[0]]))
+            continue
+        total: dict[int, float] = {}
+        ttotal: dict[int, float] = {}
+        for g in members:
+            for w, v in vectors[g].items():
+                total[w] = total.get(w, 0.0) + v
+            if days is not None:
+                for w, v in _time_vector(days[g]).items():
+                    ttotal[w] = ttotal.get(w, 0.0) + v
+        sums.append(total)
+        tsums.append(ttotal)
+    rows: list[dict[int, float]] = [{} for _ in range(m)]  # text (and bonus) sums
+    trows: list[dict[int, float]] = [{} for _ in range(m)]  # time sums
+    bonuses: dict[tuple[int, int], float] = defaultdict(float)
+    for (i, j), s in edges.items():
+        a, b = local[i], local[j]
+        if a == b:
+            continue
+        if size[a] == 1 and size[b] == 1:
+            rows[a][b] = rows[b][a] = s + bonus.get((i, j), 0.0)
+            trows[a][b] = trows[b][a] = time_similarity(day[a], day[b])
+        else:
+            bonuses[(a, b) if a < b else (b, a)] += bonus.get((i, j), 0.0)
+    for (a, b), extra in bonuses.items():
+        rows[a][b] = rows[b][a] = dot(sums[a], sums[b]) + extra
+        trows[a][b] = trows[b][a] = dot(tsums[a], tsums[b])
+    version = [0] * m
+    heap: list[tuple[float, int, int, int, int]] = []
+    floor = TEXT_FLOOR
+    for a in range(m):
+        ra, ta = rows[a], trows[a]
+        for b, s in ra.items():
+            pairs = size[a] * size[b]
+            if a < b and s >= floor * pairs and s + ta[b] >= threshold * pairs:
+                heap.append((-(s + ta[b]) / pairs, a, b, 0, 0))
     heapq.heapify(heap)
+    pop, push = heapq.heappop, heapq.heappush
     while heap:
-        _, keep, gone, vk, vg = heapq.heappop(heap)  # keep < gone
-        if version.get(keep) != vk or version.get(gone) != vg:
+        _, keep, gone, vk, vg = pop(heap)  # keep < gone
+        if version[keep] != vk or version[gone] != vg:
             continue  # stale: one of them has changed since
-        for table, vecs in ((psum, sums), (ptime, tsums)):
-            row_k, row_g = table[keep], table.pop(gone)
-            row_k.pop(gone, None)
-            row_g.pop(keep, None)
-            for c, s in row_g.items():
-                known = row_k.get(c)
-                if known is None:
-                    known = dot(vecs[keep], vecs[c])
-                row_k[c] = known + s
-                row_c = table[c]
-                row_c.pop(gone, None)
-                row_c[keep] = row_k[c]
-            for c in row_k.keys() - row_g.keys():
-                s = row_k[c] + dot(vecs[gone], vecs[c])
-                row_k[c] = s
-                table[c][keep] = s
-        for vecs in (sums, tsums):
-            merged = dict(vecs[keep]) if size[keep] == 1 else vecs[keep]
-            for w, v in vecs.pop(gone).items():
+        rk, rg, tk, tg = rows[keep], rows[gone], trows[keep], trows[gone]
+        del rk[gone], rg[keep], tk[gone], tg[keep]
+        sk, sg, tsk, tsg = sums[keep], sums[gone], tsums[keep], tsums[gone]
+        only_keep = [c for c in rk if c not in rg]
+        for c, s in rg.items():
+            known = rk.get(c)
+            if known is None:
+                rk[c] = dot(sk, sums[c]) + s
+                tk[c] = dot(tsk, tsums[c]) + tg[c]
+            else:
+                rk[c] = known + s
+                tk[c] += tg[c]
+            del rows[c][gone], trows[c][gone]
+        for c in only_keep:
+            rk[c] += dot(sg, sums[c])
+            tk[c] += dot(tsg, tsums[c])
+        for vecs, mine, theirs in ((sums, sk, sg), (tsums, tsk, tsg)):
+            merged = dict(mine) if size[keep] == 1 else mine
+            for w, v in theirs.items():
                 merged[w] = merged.get(w, 0.0) + v
             vecs[keep] = merged
-        size[keep] += size.pop(gone)
-        items[keep] += items.pop(gone)
-        del version[gone]
+        sums[gone] = tsums[gone] = rows[gone] = trows[gone] = {}
+        size[keep] += size[gone]
+        items[keep] += items[gone]
+        items[gone] = []
         version[keep] += 1
-        for c in psum[keep]:
-            before = len(heap)
-            consider(keep, c)
-            if len(heap) > before:
-                heapq.heappush(heap, heap.pop())
-    return [sorted(v) for v in items.values() if len(v) > 1]
+        version[gone] = -1
+        sz, v = size[keep], version[keep]
+        for c, s in rk.items():
+            t = tk[c]
+            rows[c][keep] = s
+            trows[c][keep] = t
+            pairs = sz * size[c]
+            if s >= floor * pairs and s + t >= threshold * pairs:
+                if keep < c:
+                    push(heap, (-(s + t) / pairs, keep, c, v, version[c]))
+                else:
+                    push(heap, (-(s + t) / pairs, c, keep, version[c], v))
+    return [sorted(v) for v in items if len(v) > 1]
+
+
+@dataclass(slots=True)
+class Part:
+    """The stories (lists of positions) of one block of days, or of the region around
+    the boundary after a block (``region``: its items, whose stories these replace);
+    with its fingerprint when asked for, and whether it was taken from known parts."""
+
+    groups: list[list[int]]
+    region: list[int] = field(default_factory=list)
+    fingerprint: str = ""
+    reused: bool = False
+
+
+#: An earlier grouping's parts: fingerprint -> (region, stories), by item keys.
+Known = dict[str, tuple[list[str], list[list[str]]]]
 
 
 def group(
@@ -338,44 +459,248 @@ def group(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     window_days: float = DEFAULT_WINDOW_DAYS,
-    df: Counter[str] | None = None,
-    n: int | None = None,
 ) -> list[list[int]]:
     """Stories of two or more items among ``entries`` (positions), each sorted by
-    position. ``df``/``n`` are the word statistics to weigh by (default: of ``entries``)."""
-    if df is None or n is None:
-        df, n = document_frequencies(entries)
-    weights = word_weights(df, n)
-    unseen = math.log(n + 1) + 1.0
-    vectors = [vector(e, weights, unseen) for e in entries]
-    skip = boilerplate(entries)
-    keys = [e.key for e in entries]
-    links = list(links)
-    edges = candidate_edges(vectors, [e.time for e in entries], keys, df, window_days, links, skip)
-    bonus: dict[tuple[int, int], float] = {}
-    for a, b in links:
-        pair = (a, b) if a < b else (b, a)
-        if pair in edges and a != b:
-            text = edges[pair] - time_similarity(vectors[a], vectors[b])
-            bonus[pair] = RELATED_BONUS * min(1.0, text / LINK_FULL) ** 2
-    return cluster_components(len(entries), vectors, edges, bonus, keys, threshold)
+    position, in the order of their first positions."""
+    parts = group_parts(entries, links, threshold=threshold, window_days=window_days)
+    return stories_of(parts)
 
 
-def cluster_components(
-    n: int,
-    vectors: Sequence[dict[str, float]],
-    edges: dict[tuple[int, int], float],
-    bonus: dict[tuple[int, int], float],
-    keys: Sequence[str],
-    threshold: float,
-) -> list[list[int]]:
-    """Average-link clusters of every connected component of the candidate graph."""
-    out: list[list[int]] = []
-    comps = components(n, edges)
-    where = {i: c for c, comp in enumerate(comps) for i in comp}
-    parts: list[dict[tuple[int, int], float]] = [{} for _ in comps]
-    for pair, s in edges.items():
-        parts[where[pair[0]]][pair] = s
-    for comp, part in zip(comps, parts, strict=True):
-        out += average_link(comp, vectors, part, bonus, keys, threshold)
-    return out
+def stories_of(parts: Sequence[Part]) -> list[list[int]]:
+    """The stories parts make: the blocks' stories, those of a region around a boundary
+    replaced by the region's (an item in two regions joins both regions' stories)."""
+    replaced = {i for p in parts for i in p.region}
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while (up := parent.setdefault(root, root)) != root:
+            root = up
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for part in parts:
+        for g in part.groups:
+            if not part.region and g[0] in replaced:
+                continue
+            first = find(g[0])
+            for i in g[1:]:
+                other = find(i)
+                if other != first:
+                    first, other = min(first, other), max(first, other)
+                    parent[other] = first
+    out: dict[int, list[int]] = defaultdict(list)
+    for i in sorted(parent):
+        out[find(i)].append(i)
+    return list(out.values())
+
+
+def _mark(*pieces: object) -> str:
+    return hashlib.blake2b(repr(pieces).encode(), digest_size=16).hexdigest()
+
+
+def group_parts(
+    entries: Sequence[Entry],
+    links: Iterable[tuple[int, int]] = (),
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    window_days: float = DEFAULT_WINDOW_DAYS,
+    known: Known | None = None,
+    jobs: int = 1,
+) -> list[Part]:
+    """Stories block by block of ``BLOCK_DAYS`` days (undated items in a block of their
+    own), then around each boundary between neighbouring blocks: the stories of either
+    block having a candidate pair across the boundary (within the window of it) are
+    clustered again from single items, as one region, with every candidate pair among
+    them, and the region's stories replace theirs.
+
+    With ``known`` (from an earlier grouping), a part whose fingerprint is known is
+    taken from there instead of being clustered again, and every part has its
+    fingerprint: a block's is made of its items (keys, days, weighted words) and the
+    related pairs inside it, a boundary's of its two blocks' and the related pairs
+    across it. A change therefore reclusters its block and the two boundaries beside
+    it, whatever the size of the rest. With ``jobs`` over 1, blocks (then boundaries)
+    are clustered by that many processes at once."""
+    work = _Grouping(entries, links, threshold, window_days)
+    keys, vectors, days = work.keys, work.prep.vectors, work.prep.days
+    order = sorted(work.blocks, key=lambda b: (b is None, b or 0))
+
+    def pairs_of(ls: list[tuple[int, int]]) -> list[tuple[str, str]]:
+        return sorted((min(keys[a], keys[b]), max(keys[a], keys[b])) for a, b in ls)
+
+    def recall(mark: str, members: Iterable[int]) -> Part | None:
+        if known is None or (done := known.get(mark)) is None:
+            return None
+        pos = {keys[i]: i for i in members}
+        region, groups = done
+        return Part([[pos[k] for k in g] for g in groups], [pos[k] for k in region], mark, True)
+
+    settings = (threshold, window_days, BLOCK_DAYS)
+    marks: dict[int | None, str] = {}
+    parts: dict[int | None, Part | None] = {}
+    for b in order:
+        if known is not None:
+            marks[b] = _mark(
+                settings,
+                sorted(
+                    (
+                        keys[i],
+                        days[i],
+                        sorted((work.prep.vocab[w], v) for w, v in vectors[i].items()),
+                    )
+                    for i in work.blocks[b]
+                ),
+                pairs_of(work.inner[b]),
+            )
+        parts[b] = recall(marks.get(b, ""), work.blocks[b])
+    todo = [b for b in order if parts[b] is None]
+    if sum(len(work.blocks[b]) for b in todo) < PARALLEL_MIN_ITEMS:
+        jobs = 1
+    for b, groups in zip(todo, _map(jobs, work, _block_job, todo), strict=True):
+        parts[b] = Part(groups, [], marks.get(b, ""))
+    out = [p for p in parts.values() if p is not None]
+    stories = {b: p.groups for b, p in parts.items() if p is not None}
+    sides = [b for b in order if b is not None and b + 1 in work.blocks]
+    seams: dict[int, Part | None] = {}
+    seam_marks: dict[int, str] = {}
+    for b in sides:
+        if known is not None:
+            seam_marks[b] = _mark(settings, marks[b], marks[b + 1], pairs_of(work.across[b]))
+        seams[b] = recall(seam_marks.get(b, ""), work.blocks[b] + work.blocks[b + 1])
+    todo_seams = [b for b in sides if seams[b] is None]
+    args = [(b, stories[b], stories[b + 1]) for b in todo_seams]
+    for b, (groups, region) in zip(todo_seams, _map(jobs, work, _boundary_job, args), strict=True):
+        seams[b] = Part(groups, region, seam_marks.get(b, ""))
+    return out + [p for p in seams.values() if p is not None]
+
+
+class _Grouping:
+    """Everything the blocks and boundaries of one grouping are clustered from."""
+
+    def __init__(
+        self,
+        entries: Sequence[Entry],
+        links: Iterable[tuple[int, int]],
+        threshold: float,
+        window_days: float,
+    ) -> None:
+        self.prep = prep = _Prepared(entries)
+        self.keys = prep.keys
+        self.times = [e.time for e in entries]
+        self.threshold = threshold
+        self.window_days = window_days
+        skip = boilerplate(entries)
+        self.blocks: dict[int | None, list[int]] = defaultdict(list)
+        self.block_of: dict[int, int | None] = {}
+        for i, d in enumerate(prep.days):
+            if i not in skip and prep.vectors[i]:
+                b = None if d is None else d // BLOCK_DAYS
+                self.blocks[b].append(i)
+                self.block_of[i] = b
+        self.inner: dict[int | None, list[tuple[int, int]]] = defaultdict(list)
+        self.across: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for a, b in links:
+            if a == b or a not in self.block_of or b not in self.block_of:
+                continue
+            ba, bb = self.block_of[a], self.block_of[b]
+            if ba == bb:
+                self.inner[ba].append((a, b))
+            elif ba is not None and bb is not None and abs(ba - bb) == 1:
+                self.across[min(ba, bb)].append((a, b))
+
+    def cluster(
+        self,
+        members: Iterable[int],
+        ls: list[tuple[int, int]],
+        starts: list[list[int]] | None = None,
+    ) -> list[list[int]]:
+        """Stories among ``members``: from single items, component by component, or from
+        ``starts``."""
+        prep = self.prep
+        edges = candidate_edges(
+            members, prep.vectors, self.times, self.keys, prep.rank, prep.df, self.window_days, ls
+        )
+        bonus: dict[tuple[int, int], float] = {}
+        for a, b in ls:
+            pair = (a, b) if a < b else (b, a)
+            if pair in edges:
+                bonus[pair] = RELATED_BONUS * min(1.0, edges[pair] / LINK_FULL) ** 2
+        args = (prep.vectors, prep.days)
+        if starts is not None:
+            return average_link(starts, *args, edges, bonus, self.keys, self.threshold)
+        groups: list[list[int]] = []
+        for comp, part in split(edges):
+            groups += average_link(
+                [[i] for i in comp], *args, part, bonus, self.keys, self.threshold
+            )
+        return groups
+
+    def block(self, b: int | None) -> list[list[int]]:
+        """The stories of one block."""
+        return self.cluster(self.blocks[b], self.inner[b])
+
+    def boundary(
+        self, b: int, before: list[list[int]], after: list[list[int]]
+    ) -> tuple[list[list[int]], list[int]]:
+        """The stories around the boundary after block ``b`` (whose stories are
+        ``before``, the next block's ``after``), and the items whose stories they
+        replace."""
+        prep, times, window_days = self.prep, self.times, self.window_days
+        edge = (b + 1) * BLOCK_DAYS * _DAY
+        window = int(window_days * _DAY)
+        zone = [i for i in self.blocks[b] if (times[i] or 0) >= edge - window]
+        zone += [i for i in self.blocks[b + 1] if (times[i] or 0) < edge + window]
+        edges = candidate_edges(
+            zone, prep.vectors, times, self.keys, prep.rank, prep.df, window_days
+        )
+        block_of = self.block_of
+        loose = {i for pair in edges if block_of[pair[0]] != block_of[pair[1]] for i in pair}
+        loose.update(i for pair in self.across[b] for i in pair)
+        home = {i: g for g in before + after for i in g}
+        region = set(loose)
+        for i in loose:
+            region.update(home.get(i, ()))
+        starts = [[i] for i in sorted(loose)]
+        rests = {tuple(home[i]) for i in region - loose}
+        starts += [[i for i in g if i not in loose] for g in sorted(rests)]
+        ls = [
+            (x, y)
+            for x, y in self.inner[b] + self.inner[b + 1] + self.across[b]
+            if x in region and y in region
+        ]
+        return self.cluster(sorted(region), ls, starts), sorted(region)
+
+
+#: The grouping that the processes of :func:`_map` work on (inherited when they start).
+_WORK: _Grouping | None = None
+
+
+def _block_job(b: int | None) -> list[list[int]]:
+    assert _WORK is not None
+    return _WORK.block(b)
+
+
+def _boundary_job(
+    args: tuple[int, list[list[int]], list[list[int]]],
+) -> tuple[list[list[int]], list[int]]:
+    assert _WORK is not None
+    return _WORK.boundary(*args)
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _map(jobs: int, work: _Grouping, fn: Callable[[_T], _R], items: list[_T]) -> list[_R]:
+    """``fn`` over ``items``: in this process, or with ``jobs`` forked processes that
+    inherit ``work``."""
+    global _WORK
+    _WORK = work
+    try:
+        if jobs <= 1 or len(items) <= 1 or "fork" not in mp.get_all_start_methods():
+            return [fn(x) for x in items]
+        with mp.get_context("fork").Pool(min(jobs, len(items))) as pool:
+            return pool.map(fn, items, chunksize=1)
+    finally:
+        _WORK = None

@@ -119,6 +119,65 @@ def test_related_claim_counts_only_when_the_text_backs_it() -> None:
     assert keyed(es, storycore.group(es, links)) == {frozenset({"lens", "nola"})}
 
 
+def test_known_parts_are_reused_and_give_what_grouping_again_gives() -> None:
+    es = [
+        entry("a", "quillon systems to cut 1200 jobs in ai restructuring", 0),
+        entry("b", "quillon systems to lay off 1200 workers", 0.5),
+        entry("p", "port ellery council approves flood barrier", 30),
+        entry("q", "port ellery flood barrier approved by council", 30.2),
+        *FILLER,
+    ]
+    first = storycore.group_parts(es, known={})
+    assert not any(p.reused for p in first)
+    known = {
+        p.fingerprint: ([es[i].key for i in p.region], [[es[i].key for i in g] for g in p.groups])
+        for p in first
+    }
+    later = [*es, entry("c", "quillon systems layoffs 1200 jobs cut", 1)]
+    again = storycore.group_parts(later, known=known)
+    reused = {
+        frozenset(later[i].key for g in p.groups for i in g): p.reused for p in again if p.groups
+    }
+    assert reused == {frozenset("abc"): False, frozenset("pq"): True}
+    assert keyed(later, storycore.stories_of(again)) == keyed(later, storycore.group(later))
+
+
+def test_stories_are_joined_across_the_boundary_of_two_blocks() -> None:
+    edge = storycore.BLOCK_DAYS * 3000  # a block boundary, in days since 1970
+    es = [
+        Entry("a", "quillon systems to cut 1200 jobs in ai restructuring", "", (edge - 1) * DAY),
+        Entry("b", "quillon systems to lay off 1200 workers", "", edge * DAY - 3600),
+        Entry("c", "quillon systems layoffs 1200 jobs cut", "", edge * DAY + 3600),
+        Entry("d", "quillon 1200 jobs cut confirmed", "", (edge + 1) * DAY),
+        *(
+            Entry(f"f{i}", f"ferry{i} schedule{i} change{i}", "", (edge + i - 15) * DAY)
+            for i in range(30)
+        ),
+    ]
+    parts = storycore.group_parts(es)
+    assert [sorted(es[i].key for i in g) for p in parts for g in p.groups] == [
+        ["a", "b"],
+        ["c", "d"],
+        ["a", "b", "c", "d"],
+    ]
+    assert [sorted(es[i].key for i in p.region) for p in parts if p.region] == [
+        ["a", "b", "c", "d"]
+    ]
+    assert keyed(es, storycore.group(es)) == {frozenset("abcd")}
+
+
+def test_processes_give_what_one_process_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(11)
+    words = [f"w{i}" for i in range(40)]
+    es = [entry(f"k{i:03d}", " ".join(rng.sample(words, 5)), rng.random() * 30) for i in range(300)]
+    monkeypatch.setattr(storycore, "PARALLEL_MIN_ITEMS", 0)
+    one = storycore.group_parts(es, jobs=1)
+    two = storycore.group_parts(es, jobs=2)
+    assert len([p for p in one if p.region]) >= 3  # several boundaries
+    assert [(p.groups, p.region) for p in two] == [(p.groups, p.region) for p in one]
+    assert storycore.stories_of(one)
+
+
 # --- indexes -------------------------------------------------------------------------------
 
 
@@ -292,6 +351,39 @@ def test_updates_leave_stories_as_a_rebuild_would(
         update_index(fresh, [str(corpus)], jobs=1)
         assert stories_of(index_path) == stories_of(fresh)
     assert [s.size for s in find_stories(index_path).stories] == [4, 3, 2]
+
+
+def test_an_update_regroups_only_the_parts_it_touches(write: Write, index_path: str) -> None:
+    seedlike(write)
+    corpus = str(Path(index_path).parent / "corpus")
+    update_index(index_path, [corpus], jobs=1)
+    data = next(p for p in Path(index_path).iterdir() if p.name.startswith("data-"))
+
+    def parts(generation: int) -> dict[str, list[list[str]]]:
+        raw = json.loads((data / f"story-parts-{generation}.json").read_text("utf-8"))
+        return {fp: groups for fp, _, groups in raw["parts"]}
+
+    stories_of(index_path)
+    before = parts(1)
+    write(
+        "n.md",
+        article(
+            "Quillon Systems confirms 1,200 job cuts",
+            url="https://n.com/quillon",
+            provider="Outlet N",
+            domain="n.com",
+            published="2024-06-11T18:00:00Z",
+        ),
+    )
+    update_index(index_path, [corpus], jobs=1)
+    stories_of(index_path)
+    after = parts(2)
+    kept = before.keys() & after.keys()
+    # March's block (the barrier story; the filler's one-outlet cluster) is taken as it was
+    assert [sorted(len(g) for g in before[fp]) for fp in kept] == [[3, 6]]
+    # June's is grouped again: the Quillon story has a third item
+    assert [[len(g) for g in after[fp]] for fp in after.keys() - kept] == [[3]]
+    assert not (data / "story-parts-1.json").exists()
 
 
 def test_seeds_show_the_two_stories(seeds: Path, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """The benchmark: every figure and ratio, measured in one run, printed as a table.
 
     python -m tests.bench                 # 10k and 100k UCI articles, 3 runs a figure
-    python -m tests.bench --full          # also the 400k build and the duplicate benchmark
+    python -m tests.bench --full          # also the 400k build, the duplicate and stories benchmarks
+    python -m tests.bench --stories       # the stories benchmark alone (tests.bench.stories_bench)
     python -m tests.bench --quick         # a small smoke run
     python -m tests.bench --shape seed    # one corpus shape only (default: both)
     python -m tests.bench --keep          # keep the indexes built, for a closer look
@@ -529,7 +530,15 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (default 3)")
-    parser.add_argument("--full", action="store_true", help="also 400k and the duplicate benchmark")
+    parser.add_argument(
+        "--full", action="store_true", help="also 400k, the duplicate and stories benchmarks"
+    )
+    parser.add_argument(
+        "--stories",
+        action="store_true",
+        help="only the stories benchmark: quality against UCI STORY ids beside the baseline, "
+        "the guard, every headline grouped (time, peak memory), the command on 100k",
+    )
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     parser.add_argument(
         "--sizes",
@@ -551,6 +560,10 @@ def main(argv: list[str] | None = None) -> int:
     if corpora.shared_dir() is None:
         print("the benchmark needs ../shared/corpora next to the repository", file=sys.stderr)
         return 2
+    if args.stories:
+        from tests.bench import stories_bench
+
+        return stories_bench.main(["--quick"] if args.quick else [])
     sizes = [2_000, 10_000] if args.quick else (args.sizes or [10_000, 100_000])
     runs = 1 if args.quick else args.runs
     work = Path(tempfile.mkdtemp(prefix="searchidx-bench-"))
@@ -563,6 +576,10 @@ def main(argv: list[str] | None = None) -> int:
 
             print("\n--- duplicate stories ---")
             dupes_bench.main(["--quick"] if args.quick else [])
+            from tests.bench import stories_bench
+
+            print("\n--- stories ---")
+            stories_bench.main(["--quick"] if args.quick else [])
     finally:
         if args.keep:
             print(f"work folder kept: {work}")
