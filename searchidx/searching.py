@@ -146,13 +146,14 @@ def _page(
     """One page of hits (``limit`` 0: all of them), with near-duplicate counts, folded
     by story if asked (then also the number of stories among the hits ranked)."""
     from searchidx.copies import similar_counts
-    from searchidx.stories import fold_hits
 
     scores = dict(zip(ranking.rows, ranking.scores, strict=True))
     start = (page - 1) * limit
     end = start + limit if limit else None
     stories = None
     if collapse:
+        from searchidx.stories import fold_hits  # the story grouping: only when asked
+
         groups = fold_hits(snap, ranking.rows)
         stories = len(groups)
         groups = groups[start:end]
