@@ -470,30 +470,13 @@ def stories_of(parts: Sequence[Part]) -> list[list[int]]:
     """The stories parts make: the blocks' stories, those of a region around a boundary
     replaced by the region's (an item in two regions joins both regions' stories)."""
     replaced = {i for p in parts for i in p.region}
-    parent: dict[int, int] = {}
-
-    def find(x: int) -> int:
-        root = x
-        while (up := parent.setdefault(root, root)) != root:
-            root = up
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
-
-    for part in parts:
-        for g in part.groups:
-            if not part.region and g[0] in replaced:
-                continue
-            first = find(g[0])
-            for i in g[1:]:
-                other = find(i)
-                if other != first:
-                    first, other = min(first, other), max(first, other)
-                    parent[other] = first
-    out: dict[int, list[int]] = defaultdict(list)
-    for i in sorted(parent):
-        out[find(i)].append(i)
-    return list(out.values())
+    return components(
+        (g[0], i)
+        for part in parts
+        for g in part.groups
+        if part.region or g[0] not in replaced
+        for i in g  # the first with itself too: a story of one item stays one
+    )
 
 
 def _mark(*pieces: object) -> str:
