@@ -58,6 +58,10 @@ class Snapshot(Protocol):
         """A field's value for every row (see :mod:`searchidx.fields`); text columns
         may give UTF-8 bytes (:func:`searchidx.fields.as_text`)."""
 
+    def column_values(self, name: str) -> list[Any]:
+        """Every row's raw value of a column, read at once (as ``column(name, False)``
+        gives them one by one): for counting over many items."""
+
     def item(self, row: int) -> StoredItem:
         """The stored item of a row."""
 

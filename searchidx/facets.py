@@ -132,7 +132,7 @@ def facet_counts(
 
 def _column(snap: Snapshot, name: str, docs: list[int], every: bool) -> list[Any]:
     """A column's raw values for ``docs`` (all of them, in order, when ``every``)."""
-    values = list(snap.column(name, translate=False))
+    values = snap.column_values(name)
     return values if every else [values[d] for d in docs]
 
 

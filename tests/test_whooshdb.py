@@ -116,3 +116,19 @@ def test_orphan_files(updated: str) -> None:
         "MAIN_zzzzzzzzzzzzzzzz.trm",
         f"_MAIN_{generation - 1}.toc",
     ]
+
+
+@pytest.mark.parametrize(
+    "name", ["id", "norm", "provider", "provider_name", "domain", "month", "gist", "oldest"]
+)
+def test_column_values_read_at_once_equal_those_read_one_by_one(
+    updated_index: tuple[str, dict[str, str]], name: str
+) -> None:
+    from searchidx.engine import Index
+
+    with Index(updated_index[0]) as index:
+        snap = index.snapshot()
+        assert snap.rows() > snap.count()  # deleted items' rows are there too
+        values = snap.column_values(name)
+        assert len(values) == snap.rows()
+        assert values == list(snap.column(name, translate=False))

@@ -9,7 +9,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from whoosh.columns import NumericColumn
+from whoosh.columns import NumericColumn, VarBytesColumn
 
 from searchidx.backend import Ranking, Snapshot
 from searchidx.fields import MISSING_LAST
@@ -81,6 +81,14 @@ class WhooshSnapshot:
             self._columns[key] = column_reader(self.reader, name, translate=translate)
         found: Sequence[Any] = self._columns[key]
         return found
+
+    def column_values(self, name: str) -> list[Any]:
+        if self.rows() == 0:
+            return []
+        out: list[Any] = []
+        for leaf, _ in self.reader.leaf_readers():
+            out += whole_values(leaf, name)
+        return out
 
     def item(self, row: int) -> StoredItem:
         return StoredItem.from_json(self.searcher.stored_fields(row)["data"])
@@ -207,6 +215,25 @@ def whole_column(leaf: Any, fieldname: str) -> Any:
         values.byteswap()
     values.extend([column._default] * (leaf.doc_count_all() - len(values)))
     return values
+
+
+def whole_values(leaf: Any, fieldname: str) -> list[Any]:
+    """A segment's raw column values, a variable-length column read with one read of
+    its data instead of one read a value (Whoosh's reader seeks and reads each value:
+    most of the time of counting facets over 300,000 items). Any other kind of column,
+    or a reader without the parts read here, is read as Whoosh reads it."""
+    column = leaf.column_reader(fieldname, translate=False)
+    if type(column) is NumericColumn.Reader:
+        return list(whole_column(leaf, fieldname))
+    parts = ("_offsets", "_lengths", "_dbfile", "_basepos")
+    if type(column) is not VarBytesColumn.Reader or not all(hasattr(column, p) for p in parts):
+        return list(column)
+    offsets, lengths = column._offsets, column._lengths
+    end = max((o + n for o, n in zip(offsets, lengths, strict=True)), default=0)
+    data = column._dbfile.get(column._basepos, end) if end else b""
+    if len(data) != end:  # as Whoosh's own reading of the value would fail
+        raise EOFError(f"the {fieldname} column ends {end - len(data)} bytes early")
+    return [data[o : o + n] for o, n in zip(offsets, lengths, strict=True)]
 
 
 def _is_a_snapshot(snap: WhooshSnapshot) -> Snapshot:  # mypy checks the protocol here
