@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from searchidx.fields import as_text
 from searchidx.items import StoredItem
 from searchidx.query import Filters
 
@@ -35,6 +36,11 @@ class Ranking:
     total: int = 0
     partial: bool = False
     terms: list[str] = field(default_factory=list)
+
+
+def column_texts(snap: Snapshot, name: str) -> list[str]:
+    """Every row's value of a text column, as text."""
+    return [as_text(v) for v in snap.column_values(name)]
 
 
 class Snapshot(Protocol):

@@ -34,7 +34,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from searchidx import options
-from searchidx.backend import Snapshot
+from searchidx.backend import Snapshot, column_texts
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.fields import MISSING_LAST, as_text
@@ -112,9 +112,9 @@ class Titles:
 
 def load_titles(snap: Snapshot, rows: Iterable[int]) -> Titles:
     """Read ids, normalised titles and times from columns (no stored items)."""
-    ids = _texts(snap, "id")
-    norms = _texts(snap, "norm")
-    oldest = list(snap.column("oldest"))
+    ids = column_texts(snap, "id")
+    norms = column_texts(snap, "norm")
+    oldest = snap.column_values("oldest")
     out = Titles([], [], [], [])
     for d in rows:
         if norms[d]:
@@ -123,10 +123,6 @@ def load_titles(snap: Snapshot, rows: Iterable[int]) -> Titles:
             out.norms.append(norms[d])
             out.times.append(None if oldest[d] == MISSING_LAST else -oldest[d])
     return out
-
-
-def _texts(snap: Snapshot, name: str) -> list[str]:
-    return [as_text(v) for v in snap.column(name, translate=False)]
 
 
 def _window_us(window_days: float | None) -> int | None:

@@ -8,7 +8,7 @@ it (:meth:`searchidx.backend.Snapshot.rank`).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,5 +191,5 @@ def closest_providers(snap: Snapshot, names: Iterable[str], limit: int = 3) -> l
 def _live_values(snap: Snapshot, name: str) -> set[str]:
     """The distinct values of a column among live items (not deleted ones an updated
     index still holds)."""
-    column: Sequence[Any] = list(snap.column(name))
+    column = snap.column_values(name)
     return {text for text in (as_text(column[row]) for row in snap.live()) if text}

@@ -41,7 +41,7 @@ def stats(index: Index | str) -> Stats:
     live = snap.live()
     published = list(snap.column("published"))
     dated = [v for v in (published[d] for d in live) if v]
-    keys = list(snap.column("provider", translate=False))
+    keys = snap.column_values("provider")
     providers = len({keys[d] for d in live} - {b"", ""})
     topics = snap.topic_count()
     items = snap.count()

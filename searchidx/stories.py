@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from searchidx import options, storycore
-from searchidx.backend import Snapshot
+from searchidx.backend import Snapshot, column_texts
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.fields import MISSING_LAST, as_text, provider_key
@@ -91,20 +91,16 @@ class StoriesJson:
 # --- grouping the index --------------------------------------------------------------------
 
 
-def _texts(snap: Snapshot, name: str) -> list[str]:
-    return [as_text(v) for v in snap.column(name, translate=False)]
-
-
 def _index_entries(
     snap: Snapshot,
 ) -> tuple[list[storycore.Entry], list[tuple[int, int]], list[int]]:
     """The live items of the index as entries, the pairs their related lists name, and
     their rows."""
-    ids = _texts(snap, "id")
-    norms = _texts(snap, "norm")
-    gists = _texts(snap, "gist")
-    links = _texts(snap, "links")
-    oldest = list(snap.column("oldest"))
+    ids = column_texts(snap, "id")
+    norms = column_texts(snap, "norm")
+    gists = column_texts(snap, "gist")
+    links = column_texts(snap, "links")
+    oldest = snap.column_values("oldest")
     live = list(snap.live())
     entries = [
         storycore.Entry(
@@ -255,7 +251,7 @@ def _docnums(snap: Snapshot) -> dict[str, int]:
     """The row of every live item, by id."""
     if snap.rows() == 0:
         return {}
-    ids = _texts(snap, "id")
+    ids = column_texts(snap, "id")
     return {ids[d]: d for d in snap.live() if ids[d]}
 
 
@@ -458,9 +454,9 @@ def provider_firsts(
     if query or filters.describe():
         matching = set(snap.match(query or "*", filters))
         groups = [g for g in groups if any(d in matching for d in g)]
-    providers = _texts(snap, "provider")
-    names = _texts(snap, "provider_name")
-    ids = _texts(snap, "id")
+    providers = column_texts(snap, "provider")
+    names = column_texts(snap, "provider_name")
+    ids = column_texts(snap, "id")
     oldest = snap.column("oldest")
     first: dict[str, int] = defaultdict(int)
     covered: dict[str, int] = defaultdict(int)

@@ -201,7 +201,10 @@ def whole_column(leaf: Any, fieldname: str) -> Any:
     the time of every item sharing a word with its titles (tens of thousands for a
     common word). Any other kind of column, or a column reader without the parts read
     here, is given as Whoosh reads it."""
-    column = leaf.column_reader(fieldname, translate=False)
+    return _numbers(leaf, fieldname, leaf.column_reader(fieldname, translate=False))
+
+
+def _numbers(leaf: Any, fieldname: str, column: Any) -> Any:
     parts = ("_count", "_fixedlen", "_dbfile", "_basepos", "_typecode", "_default")
     if type(column) is not NumericColumn.Reader or not all(hasattr(column, p) for p in parts):
         return column
@@ -224,7 +227,7 @@ def whole_values(leaf: Any, fieldname: str) -> list[Any]:
     or a reader without the parts read here, is read as Whoosh reads it."""
     column = leaf.column_reader(fieldname, translate=False)
     if type(column) is NumericColumn.Reader:
-        return list(whole_column(leaf, fieldname))
+        return list(_numbers(leaf, fieldname, column))
     parts = ("_offsets", "_lengths", "_dbfile", "_basepos")
     if type(column) is not VarBytesColumn.Reader or not all(hasattr(column, p) for p in parts):
         return list(column)
