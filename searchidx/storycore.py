@@ -33,9 +33,10 @@ Clusters
 
 Blocks
     Items are clustered in blocks of ``BLOCK_DAYS`` days (undated items in a block of
-    their own); then, around each boundary between two blocks, the items with a
-    candidate pair across it are clustered again, from single items, beside the rest of
-    their stories (as one cluster each), and the result replaces those stories. A
+    their own); then, around each boundary between two blocks, the items of candidate
+    pairs across it as similar as ``threshold`` (or named by a related list) are
+    clustered again, from single items, beside the rest of their stories (as one
+    cluster each), and the result replaces those stories. A
     block's stories depend only on its items (and the word weights), a boundary's only
     on its two blocks: re-grouping the parts an update touches gives what grouping
     everything again gives (:func:`group_parts` with ``known``).
@@ -53,7 +54,6 @@ import hashlib
 import heapq
 import math
 import multiprocessing as mp
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -105,12 +105,14 @@ STOP_WORDS = frozenset(
         "when where which who why will with would you your"
     ).split()
 )
-_TEMPLATE_DROP = re.compile(
-    r"\b(?:\d+(?:st|nd|rd|th)?|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-    r"january|february|march|april|may|june|july|august|september|october|november|"
-    r"december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|today|tonight|week|"
-    r"weekend|morning|evening)\b"
+_DATE_WORDS = frozenset(
+    (  # noqa: SIM905
+        "monday tuesday wednesday thursday friday saturday sunday january february march "
+        "april may june july august september october november december jan feb mar apr jun "
+        "jul aug sep sept oct nov dec today tonight week weekend morning evening"
+    ).split()
 )
+_ORDINALS = frozenset(("st", "nd", "rd", "th"))
 
 
 @dataclass(slots=True)
@@ -126,20 +128,35 @@ class Entry:
 
 def words(norm: str) -> list[str]:
     """The words of a normalised text that count: stop words and single letters out."""
-    return [w for w in norm.split() if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]
+    return [w for w in norm.split() if w not in STOP_WORDS and (w[1:] or w.isdigit())]
 
 
 def template(norm: str) -> str:
     """A title with numbers, weekdays, months and similar date words left out."""
-    return " ".join(_TEMPLATE_DROP.sub(" ", norm).split())
+    return " ".join(w for w in norm.split() if not _date_word(w))
+
+
+def _date_word(word: str) -> bool:
+    """Whether a word of a normalised title is a number ("12", "3rd") or a date word."""
+    if word.isdecimal():
+        return True
+    return word in _DATE_WORDS or (word[-2:] in _ORDINALS and word[:-2].isdecimal())
 
 
 def boilerplate(entries: Sequence[Entry]) -> set[int]:
     """Positions of items whose title template recurs on BOILERPLATE_DAYS distinct days."""
     days: dict[str, set[int]] = defaultdict(set)
     keys: list[str] = []
+    dropped: dict[str, bool] = {}
     for e in entries:
-        t = template(e.title)
+        kept = []
+        for w in e.title.split():
+            drop = dropped.get(w)
+            if drop is None:
+                drop = dropped[w] = _date_word(w)
+            if not drop:
+                kept.append(w)
+        t = " ".join(kept)
         keys.append(t)
         if t and e.time is not None:
             days[t].add(e.time // _DAY)
@@ -170,11 +187,16 @@ class _Prepared:
     def __init__(self, entries: Sequence[Entry]) -> None:
         toks: list[tuple[list[str], list[str]]] = []
         df: Counter[str] = Counter()
+        count = df.update
         for e in entries:
             title = words(e.title)
-            excerpt = words(e.excerpt) if e.excerpt else []
+            if e.excerpt:
+                excerpt = words(e.excerpt)
+                count(set(title).union(excerpt))
+            else:
+                excerpt = []
+                count(set(title))
             toks.append((title, excerpt))
-            df.update(set(title).union(excerpt))
         n = len(entries)
         vocab = sorted(df)
         wid = {w: i for i, w in enumerate(vocab)}
@@ -187,6 +209,7 @@ class _Prepared:
         for r, i in enumerate(order):
             self.rank[i] = r
         vectors: list[dict[int, float]] = []
+        sqrt = math.sqrt
         for title, excerpt in toks:
             vec: dict[int, float] = {}
             for w in excerpt:
@@ -195,7 +218,7 @@ class _Prepared:
             for w in title:
                 i = wid[w]
                 vec[i] = weight[i]
-            norm = math.sqrt(sum(v * v for v in vec.values()))
+            norm = sqrt(sum([v * v for v in vec.values()]))
             vectors.append({w: v / norm for w, v in vec.items()} if norm else {})
         self.vectors = vectors
         self.days = [None if e.time is None else e.time // _DAY for e in entries]
@@ -395,45 +418,69 @@ def average_link(
     while heap:
         _, keep, gone, vk, vg = pop(heap)  # keep < gone
         if version[keep] != vk or version[gone] != vg:
-            continue  # stale: one of them has changed since
+            # One of them has changed since: its entry is still an upper bound of
+            # their mean (see below); if both are alive, the pair goes back exact.
+            if version[keep] >= 0 and version[gone] >= 0:
+                s, t = rows[keep][gone], trows[keep][gone]
+                pairs = size[keep] * size[gone]
+                if s >= floor * pairs and s + t >= threshold * pairs:
+                    push(heap, (-(s + t) / pairs, keep, gone, version[keep], version[gone]))
+            continue
         rk, rg, tk, tg = rows[keep], rows[gone], trows[keep], trows[gone]
         del rk[gone], rg[keep], tk[gone], tg[keep]
         sk, sg, tsk, tsg = sums[keep], sums[gone], tsums[keep], tsums[gone]
-        only_keep = [c for c in rk if c not in rg]
-        for c, s in rg.items():
-            known = rk.get(c)
-            if known is None:
-                rk[c] = dot(sk, sums[c]) + s
-                tk[c] = dot(tsk, tsums[c]) + tg[c]
+        before = size[keep]
+        sz = before + size[gone]
+        v = version[keep] + 1
+        # The mean of the merged cluster with a neighbour lies between its means with
+        # the two parts, so an entry of the pair (keep, c) already in the heap bounds
+        # it from above unless it rises: only a rise, or a pair new to ``keep``, is
+        # pushed; a stale bound is made exact when it comes up (above).
+        for c in rk:
+            s0, t0 = rk[c], tk[c]
+            shared = rg.get(c)
+            if shared is None:
+                s, t = s0 + dot(sg, sums[c]), t0 + dot(tsg, tsums[c])
             else:
-                rk[c] = known + s
-                tk[c] += tg[c]
-            del rows[c][gone], trows[c][gone]
-        for c in only_keep:
-            rk[c] += dot(sg, sums[c])
-            tk[c] += dot(tsg, tsums[c])
-        for vecs, mine, theirs in ((sums, sk, sg), (tsums, tsk, tsg)):
-            merged = dict(mine) if size[keep] == 1 else mine
-            for w, v in theirs.items():
-                merged[w] = merged.get(w, 0.0) + v
-            vecs[keep] = merged
-        sums[gone] = tsums[gone] = rows[gone] = trows[gone] = {}
-        size[keep] += size[gone]
-        items[keep] += items[gone]
-        items[gone] = []
-        version[keep] += 1
-        version[gone] = -1
-        sz, v = size[keep], version[keep]
-        for c, s in rk.items():
-            t = tk[c]
-            rows[c][keep] = s
-            trows[c][keep] = t
+                s, t = s0 + shared, t0 + tg[c]
+            rk[c], tk[c] = s, t
+            rows[c][keep], trows[c][keep] = s, t
+            sc = size[c]
+            pairs = sz * sc
+            if s >= floor * pairs and s + t >= threshold * pairs:
+                old = before * sc
+                mean = (s + t) / pairs
+                if s0 < floor * old or s0 + t0 < threshold * old or mean > (s0 + t0) / old:
+                    if keep < c:
+                        push(heap, (-mean, keep, c, v, version[c]))
+                    else:
+                        push(heap, (-mean, c, keep, version[c], v))
+        for c, sg_c in rg.items():
+            rc, tc = rows[c], trows[c]
+            del rc[gone]
+            tg_c = tc.pop(gone)
+            if c in rk:
+                continue
+            s, t = dot(sk, sums[c]) + sg_c, dot(tsk, tsums[c]) + tg_c
+            rk[c], tk[c] = s, t
+            rc[keep], tc[keep] = s, t
             pairs = sz * size[c]
             if s >= floor * pairs and s + t >= threshold * pairs:
                 if keep < c:
                     push(heap, (-(s + t) / pairs, keep, c, v, version[c]))
                 else:
                     push(heap, (-(s + t) / pairs, c, keep, version[c], v))
+        for vecs, mine, theirs in ((sums, sk, sg), (tsums, tsk, tsg)):
+            merged = dict(mine) if before == 1 else mine
+            for w, x in theirs.items():
+                merged[w] = merged.get(w, 0.0) + x
+            vecs[keep] = merged
+        sums[gone] = tsums[gone] = rows[gone] = trows[gone] = {}
+        size[keep] = sz
+        items[keep] += items[gone]
+        items[gone] = []
+        version[keep] = v
+        version[gone] = -1
     return [sorted(v) for v in items if len(v) > 1]
 
 
@@ -540,7 +587,8 @@ def group_parts(
     todo = [b for b in order if parts[b] is None]
     if sum(len(work.blocks[b]) for b in todo) < PARALLEL_MIN_ITEMS:
         jobs = 1
-    for b, groups in zip(todo, _map(jobs, work, _block_job, todo), strict=True):
+    size = {b: len(items) for b, items in work.blocks.items()}
+    for b, groups in zip(todo, _map(jobs, work, _block_job, todo, size.__getitem__), strict=True):
         parts[b] = Part(groups, [], marks.get(b, ""))
     out = [p for p in parts.values() if p is not None]
     stories = {b: p.groups for b, p in parts.items() if p is not None}
@@ -553,7 +601,8 @@ def group_parts(
         seams[b] = recall(seam_marks.get(b, ""), work.blocks[b] + work.blocks[b + 1])
     todo_seams = [b for b in sides if seams[b] is None]
     args = [(b, stories[b], stories[b + 1]) for b in todo_seams]
-    for b, (groups, region) in zip(todo_seams, _map(jobs, work, _boundary_job, args), strict=True):
+    done = _map(jobs, work, _boundary_job, args, lambda a: size[a[0]] + size[a[0] + 1])
+    for b, (groups, region) in zip(todo_seams, done, strict=True):
         seams[b] = Part(groups, region, seam_marks.get(b, ""))
     return out + [p for p in seams.values() if p is not None]
 
@@ -637,9 +686,18 @@ class _Grouping:
         edges = candidate_edges(
             zone, prep.vectors, times, self.keys, prep.rank, prep.df, window_days
         )
-        block_of = self.block_of
-        loose = {i for pair in edges if block_of[pair[0]] != block_of[pair[1]] for i in pair}
-        loose.update(i for pair in self.across[b] for i in pair)
+        block_of, days = self.block_of, prep.days
+        # Two stories merge only when some pair of their members is as similar as the
+        # threshold on its own (a mean never exceeds its largest term): the items of
+        # candidate pairs across the boundary that are, and of pairs a related list
+        # names, are clustered again; the rest keep their stories.
+        loose = {i for pair in self.across[b] for i in pair}
+        for (x, y), s in edges.items():
+            if (
+                block_of[x] != block_of[y]
+                and s + time_similarity(days[x], days[y]) >= self.threshold
+            ):
+                loose.update((x, y))
         home = {i: g for g in before + after for i in g}
         region = set(loose)
         for i in loose:
@@ -675,15 +733,27 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
-def _map(jobs: int, work: _Grouping, fn: Callable[[_T], _R], items: list[_T]) -> list[_R]:
+def _map(
+    jobs: int,
+    work: _Grouping,
+    fn: Callable[[_T], _R],
+    items: list[_T],
+    cost: Callable[[_T], int],
+) -> list[_R]:
     """``fn`` over ``items``: in this process, or with ``jobs`` forked processes that
-    inherit ``work``."""
+    inherit ``work``, handed out costliest first (by ``cost``) so that no process is
+    left with a big one at the end."""
     global _WORK
     _WORK = work
     try:
         if jobs <= 1 or len(items) <= 1 or "fork" not in mp.get_all_start_methods():
             return [fn(x) for x in items]
+        order = sorted(range(len(items)), key=lambda k: -cost(items[k]))
         with mp.get_context("fork").Pool(min(jobs, len(items))) as pool:
-            return pool.map(fn, items, chunksize=1)
+            done = pool.map(fn, [items[k] for k in order], chunksize=1)
+        out: list[_R] = [done[0]] * len(items)
+        for k, result in zip(order, done, strict=True):
+            out[k] = result
+        return out
     finally:
         _WORK = None
