@@ -132,3 +132,66 @@ def test_column_values_read_at_once_equal_those_read_one_by_one(
         values = snap.column_values(name)
         assert len(values) == snap.rows()
         assert values == list(snap.column(name, translate=False))
+
+
+@pytest.mark.parametrize("name", ["norm", "title", "provider", "domain", "id", "title_w"])
+def test_field_terms_read_at_once_equal_whooshs_lexicon(
+    updated_index: tuple[str, dict[str, str]], name: str
+) -> None:
+    from searchidx.whooshdb.bulk import field_terms
+
+    with open_live(IndexDir(updated_index[0])).reader() as reader:
+        leaves = reader.leaf_readers()
+        assert len(leaves) > 1
+        found = 0
+        for leaf, _ in leaves:
+            terms = field_terms(leaf, name)
+            assert terms == list(leaf.lexicon(name))
+            found += len(terms)
+        assert found > 0
+
+
+def test_field_terms_of_a_field_no_item_has(updated_index: tuple[str, dict[str, str]]) -> None:
+    from searchidx.whooshdb.bulk import field_terms
+
+    with open_live(IndexDir(updated_index[0])).reader() as reader:
+        assert [field_terms(leaf, "cites") for leaf, _ in reader.leaf_readers()] == [[]] * len(
+            reader.leaf_readers()
+        )
+        assert field_terms(reader.leaf_readers()[0][0], "norm") != []
+
+
+def test_posting_ids_read_a_block_at_once_equal_whooshs_postings(
+    updated_index: tuple[str, dict[str, str]],
+) -> None:
+    from searchidx.whooshdb.bulk import field_terms, posting_ids
+
+    with open_live(IndexDir(updated_index[0])).reader() as reader:
+        compared = deleted = 0
+        for leaf, _ in reader.leaf_readers():
+            for term in field_terms(leaf, "norm"):
+                word = term.decode("utf-8")
+                live = list(leaf.postings("norm", word).all_ids())
+                assert posting_ids(leaf, "norm", word) == live
+                compared += len(live)
+                deleted += leaf.doc_frequency("norm", word) - len(live)
+            assert posting_ids(leaf, "norm", "nosuchword") == []
+        assert compared > 1000  # long posting lists, of several blocks
+        assert deleted > 0  # and deleted items left out
+
+
+def test_the_terms_and_postings_readers_have_what_bulk_reads(sample_index: str) -> None:
+    from whoosh.codec.whoosh3 import W3LeafMatcher
+
+    from searchidx.whooshdb.bulk import MATCHER_PARTS, TERMS_PARTS, TINDEX_PARTS, _terms_reader
+
+    with open_live(IndexDir(sample_index)).reader() as reader:
+        leaf = reader.leaf_readers()[0][0]
+        terms = _terms_reader(leaf)
+        assert terms is not None
+        assert [p for p in TERMS_PARTS if not hasattr(terms, p)] == []
+        assert [p for p in TINDEX_PARTS if not hasattr(terms._tindex, p)] == []
+        word = max(leaf.lexicon("title"), key=lambda t: leaf.doc_frequency("title", t))
+        matcher = terms.matcher("title", word, leaf.schema["title"].format)
+        assert type(matcher) is W3LeafMatcher
+        assert [p for p in MATCHER_PARTS if not hasattr(matcher, p)] == []

@@ -16,6 +16,7 @@ from searchidx.fields import MISSING_LAST
 from searchidx.items import StoredItem
 from searchidx.query import Filters
 from searchidx.store import IndexDir
+from searchidx.whooshdb.bulk import field_terms, posting_ids
 from searchidx.whooshdb.query import (
     SORTS,
     did_you_mean,
@@ -23,7 +24,6 @@ from searchidx.whooshdb.query import (
     parse_query,
     plain_words,
     query_terms,
-    read_vocabulary,
     run,
 )
 from searchidx.whooshdb.schema import column_reader
@@ -46,7 +46,7 @@ class WhooshSnapshot:
             generation = searcher._ix.latest_generation()
         self.generation: int = generation
         self._columns: dict[tuple[str, bool], Any] = {}
-        self._vocabulary: tuple[list[str], list[int]] | None = None
+        self._vocabulary: list[str] | None = None
         self._leaves: list[tuple[Any, int, Any]] | None = None
 
     @classmethod
@@ -162,10 +162,15 @@ class WhooshSnapshot:
     def suggest(self, text: str) -> str | None:
         return did_you_mean(self, text)
 
-    def vocabulary(self) -> tuple[list[str], list[int]]:
-        """The titles' words and their document frequencies."""
+    def vocabulary(self) -> list[str]:
+        """The titles' words, read segment by segment: through the whole index's reader
+        each word is looked up in every segment (seconds on a 100k-item index)."""
         if self._vocabulary is None:
-            self._vocabulary = read_vocabulary(self.reader)
+            words: set[bytes] = set()
+            if self.rows():
+                for leaf, _ in self.reader.leaf_readers():
+                    words.update(field_terms(leaf, "norm"))
+            self._vocabulary = [w.decode("utf-8") for w in sorted(words)]
         return self._vocabulary
 
     # --- title words ---------------------------------------------------------------------------
@@ -179,10 +184,9 @@ class WhooshSnapshot:
         for every document)."""
         found: list[tuple[int, int | None]] = []
         for leaf, base, oldest in self._segment_times():
-            if ("norm", word) in leaf:
-                for d in leaf.postings("norm", word).all_ids():
-                    raw = oldest[d]
-                    found.append((base + d, None if raw == MISSING_LAST else -raw))
+            for d in posting_ids(leaf, "norm", word):
+                raw = oldest[d]
+                found.append((base + d, None if raw == MISSING_LAST else -raw))
         return found
 
     def _segment_times(self) -> list[tuple[Any, int, Any]]:
