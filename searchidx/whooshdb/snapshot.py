@@ -184,9 +184,10 @@ class WhooshSnapshot:
         for every document)."""
         found: list[tuple[int, int | None]] = []
         for leaf, base, oldest in self._segment_times():
-            for d in posting_ids(leaf, "norm", word):
-                raw = oldest[d]
-                found.append((base + d, None if raw == MISSING_LAST else -raw))
+            found += [
+                (base + d, None if (raw := oldest[d]) == MISSING_LAST else -raw)
+                for d in posting_ids(leaf, "norm", word)
+            ]
         return found
 
     def _segment_times(self) -> list[tuple[Any, int, Any]]:
