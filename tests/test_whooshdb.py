@@ -195,3 +195,50 @@ def test_the_terms_and_postings_readers_have_what_bulk_reads(sample_index: str) 
         matcher = terms.matcher("title", word, leaf.schema["title"].format)
         assert type(matcher) is W3LeafMatcher
         assert [p for p in MATCHER_PARTS if not hasattr(matcher, p)] == []
+
+
+@pytest.mark.parametrize("text", ["apple", "samsung shares", "court OR vote", "bank -deal"])
+def test_scores_with_lengths_in_memory_equal_whooshs(
+    updated_index: tuple[str, dict[str, str]], text: str
+) -> None:
+    from searchidx.engine import Index
+    from searchidx.query import Filters
+    from searchidx.whooshdb.query import parse_query
+
+    with Index(updated_index[0]) as index, open_live(IndexDir(updated_index[0])).searcher() as own:
+        snap = index.snapshot()
+        ranked = snap.rank(text, Filters(), literal=False, sort="relevance", fetch=None)
+        assert ranked.total > 10
+        q = parse_query(own.schema, text, snap=snap)  # the same query, run by each
+        whooshs = own.search(q, limit=None)
+        assert [(h.docnum, h.score) for h in whooshs] == list(
+            zip(ranked.rows, ranked.scores, strict=True)
+        )
+        kept = [leaf._perdoc._readers for leaf, _ in snap.reader.leaf_readers()]
+        assert any(type(r) is bytes for readers in kept for r in readers.values())
+
+
+def test_the_per_document_reader_has_what_lengths_in_memory_uses(sample_index: str) -> None:
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+    from whoosh.columns import NumericColumn
+
+    from searchidx.whooshdb.bulk import LENGTHS_PARTS, PERDOC_PARTS
+
+    with open_live(IndexDir(sample_index)).reader() as reader:
+        perdoc = reader.leaf_readers()[0][0]._perdoc
+        assert [p for p in PERDOC_PARTS if not hasattr(perdoc, p)] == []
+        lengths = perdoc._cached_reader(_lenfield("title"), LENGTHS_COLUMN)
+        assert type(lengths) is NumericColumn.Reader
+        assert [p for p in LENGTHS_PARTS if not hasattr(lengths, p)] == []
+
+
+def test_live_rows_read_segment_by_segment_equal_whooshs(
+    updated_index: tuple[str, dict[str, str]],
+) -> None:
+    from searchidx.engine import Index
+
+    with Index(updated_index[0]) as index:
+        snap = index.snapshot()
+        live = list(snap.live())
+        assert live == list(snap.reader.all_doc_ids())
+        assert len(live) == snap.count() < snap.rows()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from whoosh.codec.whoosh3 import W3LeafMatcher, W3TermsReader
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, W3TermsReader
+from whoosh.columns import NumericColumn
 from whoosh.filedb.filetables import OrderedHashReader
 
 #: The parts of a segment's terms reader, its term index and a posting list's matcher
@@ -19,6 +20,10 @@ from whoosh.filedb.filetables import OrderedHashReader
 TERMS_PARTS = ("_tindex", "_fieldmap", "_postfile", "_codec")
 TINDEX_PARTS = ("closest_key_pos", "endofdata", "dbfile")
 MATCHER_PARTS = ("_ids", "_i", "_read_ids", "_next_block", "_atend")
+#: The parts of a segment's per-document reader, and of a length column's reader, used
+#: by :func:`lengths_in_memory`.
+PERDOC_PARTS = ("_cached_reader", "_readers", "_doccount")
+LENGTHS_PARTS = ("_count", "_fixedlen", "_dbfile", "_basepos", "_typecode", "_default")
 
 #: Before each key of the term index: the key's length and its value's.
 _LENGTHS = struct.Struct("!ii")
@@ -94,3 +99,40 @@ def posting_ids(leaf: Any, fieldname: str, text: str) -> list[int]:
         deleted = leaf.deleted_docs_set
         ids = [d for d in ids if d not in deleted]
     return ids
+
+
+def lengths_in_memory(leaf: Any) -> None:
+    """Have one segment's reader keep each field's length column in memory, read at
+    once when first used. Scoring a match reads its field's length, which Whoosh reads
+    from the file a value at a time (a seek and a read for each of the thousands of
+    matches of a common word)."""
+    perdoc: Any = getattr(leaf, "_perdoc", None)
+    if type(perdoc) is not W3PerDocReader or not all(hasattr(perdoc, p) for p in PERDOC_PARTS):
+        return
+    whooshs = perdoc._cached_reader  # Whoosh's own (or the one writing puts in its place)
+
+    def cached_reader(fieldname: str, column: Any) -> Any:
+        if fieldname in perdoc._readers:
+            return perdoc._readers[fieldname]
+        reader = whooshs(fieldname, column)
+        if column is LENGTHS_COLUMN and reader is not None:
+            reader = perdoc._readers[fieldname] = _whole_lengths(fieldname, reader, perdoc)
+        return reader
+
+    perdoc._cached_reader = cached_reader
+
+
+def _whole_lengths(fieldname: str, reader: Any, perdoc: Any) -> Any:
+    """A length column read into memory (one byte a document), or ``reader`` itself
+    when it is not of the kind read here."""
+    if type(reader) is not NumericColumn.Reader or not all(
+        hasattr(reader, p) for p in LENGTHS_PARTS
+    ):
+        return reader
+    if reader._typecode != "B" or reader._fixedlen != 1 or reader._default != 0:
+        return reader
+    size = min(reader._count, perdoc._doccount)
+    data = reader._dbfile.get(reader._basepos, size)
+    if len(data) != size:  # as Whoosh's own reading of the value would fail
+        raise EOFError(f"the lengths of {fieldname} end {size - len(data)} bytes early")
+    return data + bytes(perdoc._doccount - size)  # absent values are the default, 0
