@@ -242,3 +242,36 @@ def test_live_rows_read_segment_by_segment_equal_whooshs(
         live = list(snap.live())
         assert live == list(snap.reader.all_doc_ids())
         assert len(live) == snap.count() < snap.rows()
+
+
+@pytest.mark.parametrize("name", ["id", "norm", "provider_name", "domain"])
+def test_mapped_columns_equal_whooshs_reader(
+    updated_index: tuple[str, dict[str, str]], name: str
+) -> None:
+    from searchidx.engine import Index
+    from searchidx.whooshdb.bulk import MappedColumn
+    from searchidx.whooshdb.schema import column_reader
+
+    with Index(updated_index[0]) as index:
+        snap = index.snapshot()
+        column = snap.column(name, translate=False)
+        assert type(column) is MappedColumn
+        whooshs = column_reader(snap.reader, name, translate=False)
+        assert len(column) == snap.rows()
+        assert [column[row] for row in range(snap.rows())] == list(whooshs)
+        assert list(column) == list(whooshs)
+        with pytest.raises(IndexError):
+            column[snap.rows()]
+    with pytest.raises(ValueError, match="closed"):
+        column[0]  # the snapshot closed its maps
+
+
+def test_a_cut_column_file_is_found_when_mapped(updated: str) -> None:
+    from searchidx.errors import IndexDamaged
+    from searchidx.searching import search
+
+    data = Path(IndexDir(updated).data_dir())
+    norm = max(data.glob("*.norm.col"), key=lambda p: p.stat().st_size)
+    norm.write_bytes(norm.read_bytes()[:-30])
+    with pytest.raises(IndexDamaged, match="cut short or corrupt"):
+        search(updated, "harbor")

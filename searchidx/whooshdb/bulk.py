@@ -8,11 +8,15 @@ reader is not of the kind, or lacks the parts, read here
 
 from __future__ import annotations
 
+import bisect
+import mmap
 import struct
-from typing import Any
+from collections.abc import Iterator, Sequence
+from operator import add as operator_add
+from typing import Any, overload
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, W3TermsReader
-from whoosh.columns import NumericColumn
+from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.filedb.filetables import OrderedHashReader
 
 #: The parts of a segment's terms reader, its term index and a posting list's matcher
@@ -24,6 +28,8 @@ MATCHER_PARTS = ("_ids", "_i", "_read_ids", "_next_block", "_atend")
 #: by :func:`lengths_in_memory`.
 PERDOC_PARTS = ("_cached_reader", "_readers", "_doccount")
 LENGTHS_PARTS = ("_count", "_fixedlen", "_dbfile", "_basepos", "_typecode", "_default")
+#: The parts of a variable-length column's reader used by :class:`MappedColumn`.
+VARBYTES_PARTS = ("_offsets", "_lengths", "_dbfile", "_basepos")
 
 #: Before each key of the term index: the key's length and its value's.
 _LENGTHS = struct.Struct("!ii")
@@ -136,3 +142,74 @@ def _whole_lengths(fieldname: str, reader: Any, perdoc: Any) -> Any:
     if len(data) != size:  # as Whoosh's own reading of the value would fail
         raise EOFError(f"the lengths of {fieldname} end {size - len(data)} bytes early")
     return data + bytes(perdoc._doccount - size)  # absent values are the default, 0
+
+
+class MappedColumn(Sequence[bytes]):
+    """A variable-length column over every segment, each value sliced from a memory map
+    of its segment's column file. Whoosh's reader seeks and reads the file for each
+    value, through three layers of calls: most of the time of a page's "+N similar"
+    counts, which read the titles of a few thousand candidates."""
+
+    def __init__(self, parts: list[tuple[int, mmap.mmap, Any, Any, int]], rows: int) -> None:
+        self._parts = parts  # (first row, map, offsets, lengths, start of the data)
+        self._bases = [part[0] for part in parts]
+        self._rows = rows
+
+    @classmethod
+    def of(cls, reader: Any, fieldname: str) -> MappedColumn | None:
+        """The column ``fieldname`` of every segment of ``reader``, or None when a
+        segment's column is not of the kind read here (then Whoosh's reader serves)."""
+        columns = []
+        for leaf, base in reader.leaf_readers():
+            column = leaf.column_reader(fieldname, translate=False)
+            if type(column) is not VarBytesColumn.Reader or not all(
+                hasattr(column, p) for p in VARBYTES_PARTS
+            ):
+                return None
+            columns.append((base, column))
+        parts = []
+        try:
+            for base, column in columns:
+                offsets, lengths = column._offsets, column._lengths
+                if len(offsets) != len(lengths):
+                    raise ValueError(f"the {fieldname} column's offsets and lengths differ")
+                end = column._basepos + max(map(operator_add, offsets, lengths), default=0)
+                found = mmap.mmap(column._dbfile.raw_file().fileno(), 0, access=mmap.ACCESS_READ)
+                parts.append((base, found, offsets, lengths, column._basepos))
+                if len(found) < end:  # as Whoosh's own reading of a value would fail
+                    raise EOFError(f"the {fieldname} column ends {end - len(found)} bytes early")
+        except BaseException:
+            for part in parts:
+                part[1].close()
+            raise
+        return cls(parts, reader.doc_count_all())
+
+    def __len__(self) -> int:
+        return self._rows
+
+    @overload
+    def __getitem__(self, row: int) -> bytes: ...
+
+    @overload
+    def __getitem__(self, row: slice) -> Sequence[bytes]: ...
+
+    def __getitem__(self, row: int | slice) -> bytes | Sequence[bytes]:
+        if isinstance(row, slice):
+            return [self[r] for r in range(self._rows)[row]]
+        if not 0 <= row < self._rows:
+            raise IndexError(row)
+        base, found, offsets, lengths, start = self._parts[
+            bisect.bisect_right(self._bases, row) - 1
+        ]
+        length = lengths[row - base]
+        if not length:
+            return b""
+        at = start + offsets[row - base]
+        return found[at : at + length]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return (self[row] for row in range(self._rows))
+
+    def close(self) -> None:
+        for part in self._parts:
+            part[1].close()

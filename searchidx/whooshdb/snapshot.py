@@ -17,7 +17,7 @@ from searchidx.fields import MISSING_LAST
 from searchidx.items import StoredItem
 from searchidx.query import Filters
 from searchidx.store import IndexDir
-from searchidx.whooshdb.bulk import field_terms, lengths_in_memory, posting_ids
+from searchidx.whooshdb.bulk import MappedColumn, field_terms, lengths_in_memory, posting_ids
 from searchidx.whooshdb.query import (
     SORTS,
     did_you_mean,
@@ -66,6 +66,9 @@ class WhooshSnapshot:
             return False
 
     def close(self) -> None:
+        for column in self._columns.values():
+            if isinstance(column, MappedColumn):
+                column.close()
         self.searcher.close()
 
     # --- rows and items ----------------------------------------------------------------------
@@ -90,7 +93,10 @@ class WhooshSnapshot:
     def column(self, name: str, translate: bool = True) -> Sequence[Any]:
         key = (name, translate)
         if key not in self._columns:
-            self._columns[key] = column_reader(self.reader, name, translate=translate)
+            mapped = MappedColumn.of(self.reader, name) if not translate and self.rows() else None
+            self._columns[key] = (
+                mapped if mapped is not None else column_reader(self.reader, name, translate)
+            )
         found: Sequence[Any] = self._columns[key]
         return found
 
