@@ -12,7 +12,7 @@ import bisect
 import mmap
 import struct
 from collections.abc import Iterator, Sequence
-from operator import add as operator_add
+from itertools import accumulate
 from typing import Any, overload
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, W3TermsReader
@@ -23,7 +23,7 @@ from whoosh.filedb.filetables import OrderedHashReader
 #: read here.
 TERMS_PARTS = ("_tindex", "_fieldmap", "_postfile", "_codec")
 TINDEX_PARTS = ("closest_key_pos", "endofdata", "dbfile")
-MATCHER_PARTS = ("_ids", "_i", "_read_ids", "_next_block", "_atend")
+MATCHER_PARTS = ("_data", "_read_data", "_byteids", "_next_block", "_atend")
 #: The parts of a segment's per-document reader, and of a length column's reader, used
 #: by :func:`lengths_in_memory`.
 PERDOC_PARTS = ("_cached_reader", "_readers", "_doccount")
@@ -97,9 +97,11 @@ def posting_ids(leaf: Any, fieldname: str, text: str) -> list[int]:
     else:
         ids = []
         while matcher.is_active():
-            if matcher._ids is None:
-                matcher._read_ids()
-            ids.extend(matcher._ids[matcher._i :])
+            # As Whoosh's _read_ids, the ids' differences summed up in C.
+            if matcher._data is None:
+                matcher._read_data()
+            block = matcher._data[0]
+            ids.extend(block if matcher._byteids else accumulate(block))
             matcher._next_block()
     if leaf.has_deletions():
         deleted = leaf.deleted_docs_set
@@ -173,7 +175,8 @@ class MappedColumn(Sequence[bytes]):
                 offsets, lengths = column._offsets, column._lengths
                 if len(offsets) != len(lengths):
                     raise ValueError(f"the {fieldname} column's offsets and lengths differ")
-                end = column._basepos + max(map(operator_add, offsets, lengths), default=0)
+                # Whoosh writes the values in order, each at the end of the one before.
+                end = column._basepos + (offsets[-1] + lengths[-1] if len(offsets) else 0)
                 found = mmap.mmap(column._dbfile.raw_file().fileno(), 0, access=mmap.ACCESS_READ)
                 parts.append((base, found, offsets, lengths, column._basepos))
                 if len(found) < end:  # as Whoosh's own reading of a value would fail
