@@ -275,3 +275,18 @@ def test_a_cut_column_file_is_found_when_mapped(updated: str) -> None:
     norm.write_bytes(norm.read_bytes()[:-30])
     with pytest.raises(IndexDamaged, match="cut short or corrupt"):
         search(updated, "harbor")
+
+
+def test_a_column_not_in_a_file_is_read_by_whoosh() -> None:
+    from whoosh.filedb.filestore import RamStorage
+
+    from searchidx.whooshdb.bulk import MappedColumn
+    from searchidx.whooshdb.schema import build_schema
+
+    ix = RamStorage().create_index(build_schema())
+    with ix.writer() as writer:
+        writer.add_document(id="a", norm="harbor story", data="{}")
+    with ix.reader() as reader:
+        assert reader.doc_count_all() == 1
+        assert MappedColumn.of(reader, "norm") is None
+        assert list(reader.column_reader("norm", translate=False)) == [b"harbor story"]

@@ -9,6 +9,7 @@ reader is not of the kind, or lacks the parts, read here
 from __future__ import annotations
 
 import bisect
+import io
 import mmap
 import struct
 from collections.abc import Iterator, Sequence
@@ -29,7 +30,7 @@ MATCHER_PARTS = ("_data", "_read_data", "_byteids", "_next_block", "_atend")
 PERDOC_PARTS = ("_cached_reader", "_readers", "_doccount")
 LENGTHS_PARTS = ("_count", "_fixedlen", "_dbfile", "_basepos", "_typecode", "_default")
 #: The parts of a variable-length column's reader used by :class:`MappedColumn`.
-VARBYTES_PARTS = ("_offsets", "_lengths", "_dbfile", "_basepos")
+VARBYTES_PARTS = ("_offsets", "_lengths", "_dbfile", "_basepos")  # and _dbfile.file
 
 #: Before each key of the term index: the key's length and its value's.
 _LENGTHS = struct.Struct("!ii")
@@ -168,6 +169,8 @@ class MappedColumn(Sequence[bytes]):
                 hasattr(column, p) for p in VARBYTES_PARTS
             ):
                 return None
+            if not isinstance(getattr(column._dbfile, "file", None), io.BufferedReader):
+                return None  # not a file of the file system (Whoosh's storage in memory)
             columns.append((base, column))
         parts = []
         try:
@@ -177,7 +180,7 @@ class MappedColumn(Sequence[bytes]):
                     raise ValueError(f"the {fieldname} column's offsets and lengths differ")
                 # Whoosh writes the values in order, each at the end of the one before.
                 end = column._basepos + (offsets[-1] + lengths[-1] if len(offsets) else 0)
-                found = mmap.mmap(column._dbfile.raw_file().fileno(), 0, access=mmap.ACCESS_READ)
+                found = mmap.mmap(column._dbfile.file.fileno(), 0, access=mmap.ACCESS_READ)
                 parts.append((base, found, offsets, lengths, column._basepos))
                 if len(found) < end:  # as Whoosh's own reading of a value would fail
                     raise EOFError(f"the {fieldname} column ends {end - len(found)} bytes early")
