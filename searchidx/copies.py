@@ -129,10 +129,6 @@ def _window_us(window_days: float | None) -> int | None:
     return None if window_days is None else int(window_days * _DAY_US)
 
 
-def _in_window(a: int | None, b: int | None, window: int | None) -> bool:
-    return window is None or a is None or b is None or abs(a - b) <= window
-
-
 def candidate_pairs(
     norms: Sequence[str],
     times: Sequence[int | None],
@@ -165,6 +161,10 @@ def candidate_pairs(
         for pos, i in enumerate(undated):
             _score_against(i, undated[pos + 1 :] + dated, norms, nums, threshold, pairs)
     return pairs
+
+
+def _in_window(a: int | None, b: int | None, window: int | None) -> bool:
+    return window is None or a is None or b is None or abs(a - b) <= window
 
 
 def _score_against(
@@ -334,9 +334,16 @@ def near_duplicates(
     window = _window_us(window_days)
     candidates: dict[int, None] = {}
     for key in keys[:LOOKUP_KEYS]:
-        for d, t in lk.postings(key):
-            if d != docnum and (restrict is None or d in restrict) and _in_window(when, t, window):
-                candidates[d] = None
+        # As _in_window, without a call a posting (a common word has tens of thousands).
+        if window is None or when is None:
+            rows = [d for d, _ in lk.postings(key)]
+        else:
+            lo, hi = when - window, when + window
+            rows = [d for d, t in lk.postings(key) if t is None or lo <= t <= hi]
+        if restrict is not None:
+            rows = [d for d in rows if d in restrict]
+        candidates.update(dict.fromkeys(rows))
+    candidates.pop(docnum, None)
     if not candidates:
         return []
     docs = list(candidates)

@@ -176,7 +176,11 @@ def closest_providers(snap: Snapshot, names: Iterable[str], limit: int = 3) -> l
     """Known provider names closest to names that are not known."""
     from rapidfuzz import fuzz, process
 
-    known = {provider_key(n): n for n in _live_values(snap, "provider_name")}
+    # In order: a set's order changes from process to process, and with it which of
+    # two spellings of a name is shown and which of two names that score alike comes first.
+    known: dict[str, str] = {}
+    for n in sorted(_live_values(snap, "provider_name")):
+        known.setdefault(provider_key(n), n)
     unknown = [n for n in names if provider_key(n) not in known]
     out: list[str] = []
     for name in unknown:

@@ -138,3 +138,46 @@ def test_the_per_document_reader_has_what_writing_replaces_and_uses(sample_index
         perdoc = leaf._perdoc
         assert [p for p in PERDOC_PARTS if not hasattr(perdoc, p)] == []
         assert type(perdoc)._cached_reader is _cached_column_reader
+
+
+def _run(code: str) -> list[str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return proc.stdout.splitlines()
+
+
+def test_a_search_imports_no_urllib_asyncio_or_english_word_forms(sample_index: str) -> None:
+    code = (
+        "import sys\n"
+        "from searchidx.searching import search\n"
+        f"print(search({sample_index!r}, 'harbor flood~').total > 0)\n"
+        "morph = sys.modules['whoosh.lang.morph_en']\n"
+        "print(sorted(m for m in ('urllib.request', 'asyncio', 'email') if m in sys.modules))\n"
+        "print(getattr(morph, '__stand_in__', False), 'whoosh.query.terms' in sys.modules)\n"
+    )
+    assert _run(code) == ["True", "[]", "True True"]
+
+
+def test_what_whoosh_was_imported_without_is_imported_for_real_when_used() -> None:
+    code = (
+        "import sys\n"
+        "import searchidx.whooshdb.snapshot\n"
+        "import whoosh.compat\n"
+        "from whoosh.lang.morph_en import variations\n"
+        "print(sorted(variations('render'))[:3])\n"
+        "import whoosh.lang.morph_en as morph\n"
+        "print(hasattr(morph, '_partitions'), getattr(morph, '__stand_in__', False))\n"
+        "import urllib.request\n"
+        "print(callable(urllib.request.urlopen), urllib.request.__file__.endswith('request.py'))\n"
+        "print(whoosh.compat.urlretrieve.__name__, callable(whoosh.compat.urlretrieve))\n"
+        "import asyncio\n"
+        "print(asyncio.run(asyncio.sleep(0, 'ran')))\n"
+    )
+    assert _run(code) == [
+        "['rend', 'rende', 'rended']",
+        "True False",
+        "True True",
+        "call True",
+        "ran",
+    ]

@@ -429,3 +429,29 @@ def test_search_reports_a_date_clause_it_cannot_use(news_index: str) -> None:
             Filters(until=datetime(2021, 5, 1, tzinfo=UTC)),
         )
     assert str(info.value).startswith("the dates select nothing: since 2021-05-10T00:00:00Z ")
+
+
+def test_provider_suggestions_do_not_depend_on_the_process(sample_index: str) -> None:
+    """Names that score alike, and spellings of one provider, come in one order."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from searchidx.searching import search\n"
+        "from searchidx.query import Filters\n"
+        f"print(search({sample_index!r}, 'flood', Filters(providers=('Coastal Dailx',)))"
+        ".provider_suggestions)\n"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
+    assert len(seen) == 1
+    assert next(iter(seen)).startswith("['Coastal Daily'")

@@ -132,3 +132,161 @@ def test_column_values_read_at_once_equal_those_read_one_by_one(
         values = snap.column_values(name)
         assert len(values) == snap.rows()
         assert values == list(snap.column(name, translate=False))
+
+
+@pytest.mark.parametrize("name", ["norm", "title", "provider", "domain", "id", "title_w"])
+def test_field_terms_read_at_once_equal_whooshs_lexicon(
+    updated_index: tuple[str, dict[str, str]], name: str
+) -> None:
+    from searchidx.whooshdb.bulk import field_terms
+
+    with open_live(IndexDir(updated_index[0])).reader() as reader:
+        leaves = reader.leaf_readers()
+        assert len(leaves) > 1
+        found = 0
+        for leaf, _ in leaves:
+            terms = field_terms(leaf, name)
+            assert terms == list(leaf.lexicon(name))
+            found += len(terms)
+        assert found > 0
+
+
+def test_field_terms_of_a_field_no_item_has(updated_index: tuple[str, dict[str, str]]) -> None:
+    from searchidx.whooshdb.bulk import field_terms
+
+    with open_live(IndexDir(updated_index[0])).reader() as reader:
+        assert [field_terms(leaf, "cites") for leaf, _ in reader.leaf_readers()] == [[]] * len(
+            reader.leaf_readers()
+        )
+        assert field_terms(reader.leaf_readers()[0][0], "norm") != []
+
+
+def test_posting_ids_read_a_block_at_once_equal_whooshs_postings(
+    updated_index: tuple[str, dict[str, str]],
+) -> None:
+    from searchidx.whooshdb.bulk import field_terms, posting_ids
+
+    with open_live(IndexDir(updated_index[0])).reader() as reader:
+        compared = deleted = 0
+        for leaf, _ in reader.leaf_readers():
+            for term in field_terms(leaf, "norm"):
+                word = term.decode("utf-8")
+                live = list(leaf.postings("norm", word).all_ids())
+                assert posting_ids(leaf, "norm", word) == live
+                compared += len(live)
+                deleted += leaf.doc_frequency("norm", word) - len(live)
+            assert posting_ids(leaf, "norm", "nosuchword") == []
+        assert compared > 1000  # long posting lists, of several blocks
+        assert deleted > 0  # and deleted items left out
+
+
+def test_the_terms_and_postings_readers_have_what_bulk_reads(sample_index: str) -> None:
+    from whoosh.codec.whoosh3 import W3LeafMatcher
+
+    from searchidx.whooshdb.bulk import MATCHER_PARTS, TERMS_PARTS, TINDEX_PARTS, _terms_reader
+
+    with open_live(IndexDir(sample_index)).reader() as reader:
+        leaf = reader.leaf_readers()[0][0]
+        terms = _terms_reader(leaf)
+        assert terms is not None
+        assert [p for p in TERMS_PARTS if not hasattr(terms, p)] == []
+        assert [p for p in TINDEX_PARTS if not hasattr(terms._tindex, p)] == []
+        word = max(leaf.lexicon("title"), key=lambda t: leaf.doc_frequency("title", t))
+        matcher = terms.matcher("title", word, leaf.schema["title"].format)
+        assert type(matcher) is W3LeafMatcher
+        assert [p for p in MATCHER_PARTS if not hasattr(matcher, p)] == []
+
+
+@pytest.mark.parametrize("text", ["apple", "samsung shares", "court OR vote", "bank -deal"])
+def test_scores_with_lengths_in_memory_equal_whooshs(
+    updated_index: tuple[str, dict[str, str]], text: str
+) -> None:
+    from searchidx.engine import Index
+    from searchidx.query import Filters
+    from searchidx.whooshdb.query import parse_query
+
+    with Index(updated_index[0]) as index, open_live(IndexDir(updated_index[0])).searcher() as own:
+        snap = index.snapshot()
+        ranked = snap.rank(text, Filters(), literal=False, sort="relevance", fetch=None)
+        assert ranked.total > 10
+        q = parse_query(own.schema, text, snap=snap)  # the same query, run by each
+        whooshs = own.search(q, limit=None)
+        assert [(h.docnum, h.score) for h in whooshs] == list(
+            zip(ranked.rows, ranked.scores, strict=True)
+        )
+        kept = [leaf._perdoc._readers for leaf, _ in snap.reader.leaf_readers()]
+        assert any(type(r) is bytes for readers in kept for r in readers.values())
+
+
+def test_the_per_document_reader_has_what_lengths_in_memory_uses(sample_index: str) -> None:
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+    from whoosh.columns import NumericColumn
+
+    from searchidx.whooshdb.bulk import LENGTHS_PARTS, PERDOC_PARTS
+
+    with open_live(IndexDir(sample_index)).reader() as reader:
+        perdoc = reader.leaf_readers()[0][0]._perdoc
+        assert [p for p in PERDOC_PARTS if not hasattr(perdoc, p)] == []
+        lengths = perdoc._cached_reader(_lenfield("title"), LENGTHS_COLUMN)
+        assert type(lengths) is NumericColumn.Reader
+        assert [p for p in LENGTHS_PARTS if not hasattr(lengths, p)] == []
+
+
+def test_live_rows_read_segment_by_segment_equal_whooshs(
+    updated_index: tuple[str, dict[str, str]],
+) -> None:
+    from searchidx.engine import Index
+
+    with Index(updated_index[0]) as index:
+        snap = index.snapshot()
+        live = list(snap.live())
+        assert live == list(snap.reader.all_doc_ids())
+        assert len(live) == snap.count() < snap.rows()
+
+
+@pytest.mark.parametrize("name", ["id", "norm", "provider_name", "domain"])
+def test_mapped_columns_equal_whooshs_reader(
+    updated_index: tuple[str, dict[str, str]], name: str
+) -> None:
+    from searchidx.engine import Index
+    from searchidx.whooshdb.bulk import MappedColumn
+    from searchidx.whooshdb.schema import column_reader
+
+    with Index(updated_index[0]) as index:
+        snap = index.snapshot()
+        column = snap.column(name, translate=False)
+        assert type(column) is MappedColumn
+        whooshs = column_reader(snap.reader, name, translate=False)
+        assert len(column) == snap.rows()
+        assert [column[row] for row in range(snap.rows())] == list(whooshs)
+        assert list(column) == list(whooshs)
+        with pytest.raises(IndexError):
+            column[snap.rows()]
+    with pytest.raises(ValueError, match="closed"):
+        column[0]  # the snapshot closed its maps
+
+
+def test_a_cut_column_file_is_found_when_mapped(updated: str) -> None:
+    from searchidx.errors import IndexDamaged
+    from searchidx.searching import search
+
+    data = Path(IndexDir(updated).data_dir())
+    norm = max(data.glob("*.norm.col"), key=lambda p: p.stat().st_size)
+    norm.write_bytes(norm.read_bytes()[:-30])
+    with pytest.raises(IndexDamaged, match="cut short or corrupt"):
+        search(updated, "harbor")
+
+
+def test_a_column_not_in_a_file_is_read_by_whoosh() -> None:
+    from whoosh.filedb.filestore import RamStorage
+
+    from searchidx.whooshdb.bulk import MappedColumn
+    from searchidx.whooshdb.schema import build_schema
+
+    ix = RamStorage().create_index(build_schema())
+    with ix.writer() as writer:
+        writer.add_document(id="a", norm="harbor story", data="{}")
+    with ix.reader() as reader:
+        assert reader.doc_count_all() == 1
+        assert MappedColumn.of(reader, "norm") is None
+        assert list(reader.column_reader("norm", translate=False)) == [b"harbor story"]

@@ -76,15 +76,6 @@ _FUZZY = re.compile(r"(?<![\w:])([^\W\d_]{3,})~([12])?(?=\s|\)|$)")
 _SPELL_FIELD = "norm"
 
 
-def read_vocabulary(reader: Any) -> tuple[list[str], list[int]]:
-    """The titles' words and their document frequencies (the snapshot keeps them)."""
-    words, freqs = [], []
-    for btext, info in reader.iter_field(_SPELL_FIELD):
-        words.append(btext.decode("utf-8"))
-        freqs.append(info.doc_frequency())
-    return words, freqs
-
-
 def close_words(snap: WhooshSnapshot, word: str, maxdist: int) -> list[str]:
     """Known (unstemmed) title words within ``maxdist`` edits of ``word``, the closest
     and most common first. (rapidfuzz scores the vocabulary; Whoosh's own edit-distance
@@ -93,11 +84,14 @@ def close_words(snap: WhooshSnapshot, word: str, maxdist: int) -> list[str]:
     from rapidfuzz.distance import Levenshtein
 
     word = word.lower()
-    words, freqs = snap.vocabulary()
+    words = snap.vocabulary()
     found = process.extract(
         word, words, scorer=Levenshtein.distance, score_cutoff=maxdist, limit=None
     )
-    found.sort(key=lambda m: (m[1], -freqs[m[2]], m[0]))
+    # Document frequencies only for the few words found (the whole index's reader looks
+    # a term up in every segment).
+    freqs = {w: snap.reader.doc_frequency(_SPELL_FIELD, w) for w, _, _ in found}
+    found.sort(key=lambda m: (m[1], -freqs[m[0]], m[0]))
     return [w for w, _, _ in found]
 
 
