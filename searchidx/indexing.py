@@ -562,7 +562,7 @@ def _update(
     plan = _Plan(roots, old, threshold)
     for root in plan.empty_roots:
         on_notice(f"no article files found under {printable(root)}")
-    new = Manifest(generation=writer.generation + 1, files=dict(old.files))
+    new = old.successor()
     for err in plan.stat_errors:
         summary.failed += 1
         on_error(err)
@@ -590,7 +590,7 @@ def _update(
         else:
             ixdir.write_manifest(data_dir, new)
             writer.commit(merge=not fresh)
-            ixdir.prune_manifests(data_dir, keep=new.generation)
+            ixdir.prune_manifests(data_dir, keep=new)
     except OSError as exc:
         failure = (
             f"could not write the index at {ixdir.path}: {exc.strerror or exc}; "
@@ -645,8 +645,16 @@ def _apply(
                 previous = old.files.get(loaded.path)
                 if loaded.same_content:
                     assert previous is not None
-                    new.files[loaded.path] = FileEntry(
-                        loaded.size, loaded.mtime_ns, loaded.digest, previous.ids, previous.cites, 0
+                    new.put(
+                        loaded.path,
+                        FileEntry(
+                            loaded.size,
+                            loaded.mtime_ns,
+                            loaded.digest,
+                            previous.ids,
+                            previous.cites,
+                            0,
+                        ),
                     )
                     summary.unchanged += 1
                     touched += 1
@@ -658,7 +666,7 @@ def _apply(
                     dirty.add(loaded.path)
                 else:
                     summary.added += 1
-                new.files[loaded.path] = _file_entry(loaded)
+                new.put(loaded.path, _file_entry(loaded))
                 for doc in loaded.docs:
                     for item, line in zip(doc.related_ids, doc.related_lines, strict=True):
                         if spill is None:
@@ -679,7 +687,7 @@ def _apply(
         raise
 
     for path in plan.removed:
-        del new.files[path]
+        new.drop(path)
     summary.removed = len(plan.removed)
 
     if spill is not None:
