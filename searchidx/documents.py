@@ -290,16 +290,48 @@ def iter_article_files(roots: Iterable[str]) -> Iterator[str]:
     reported rather than silently ignored. Folder links are not followed (no loops).
     """
     for root in roots:
-        if not os.path.isdir(root):
-            yield root
+        for path, _ in scan_article_files(root):
+            yield path
+
+
+def scan_article_files(root: str) -> Iterator[tuple[str, os.DirEntry[str] | None]]:
+    """The article files under ``root`` as :func:`iter_article_files` finds them (in
+    the same order), each with its folder entry, which knows whether it is a link and
+    stats it without building its path again (None for ``root`` itself)."""
+    if not os.path.isdir(root):
+        yield root, None
+        return
+    yield from _scan_folder(root)
+
+
+def _scan_folder(folder: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Top-down like ``os.walk`` (its errors ignored): a folder's files in name order,
+    then its sub-folders' (folder links are not walked)."""
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted((e for e in it if e.name[0] != "."), key=_name)
+    except OSError:
+        return
+    folders = []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            folders.append(entry)
             continue
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
-                if name.startswith("."):
-                    continue
-                if os.path.splitext(name)[1].lower() in ARTICLE_SUFFIXES:
-                    yield os.path.join(dirpath, name)
+        name = entry.name
+        dot = name.rfind(".")
+        if dot > 0 and name[dot:].lower() in ARTICLE_SUFFIXES:
+            yield entry.path, entry
+    for entry in folders:
+        if not entry.is_symlink():
+            yield from _scan_folder(entry.path)
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 # --- reading files -----------------------------------------------------------------------

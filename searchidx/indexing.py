@@ -47,10 +47,10 @@ from searchidx.documents import (
     RelatedEntry,
     content_digest,
     item_id,
-    iter_article_files,
     os_reason,
     path_key,
     read_file,
+    scan_article_files,
     url_key,
 )
 from searchidx.errors import IndexWriteError, InvalidOption, ParseError, printable
@@ -411,62 +411,64 @@ class _Plan:
         self.unchanged: list[str] = []
         self.stat_errors: list[ParseError] = []
         self.empty_roots: list[str] = []
-        seen = set()
-        kept: set[str] = set()  # paths indexed, or kept as they were (unreadable)
-        real_roots = [os.path.realpath(r) for r in roots]
-        # One file reached by several paths (through a linked folder or a file link) is
-        # one file, indexed under its real path.
-        chosen: dict[str, os.stat_result] = {}
-        # The roots are absolute and normalised, so are the paths found under them.
-        for path, root, real_root in self._files(roots, real_roots):
-            if path in seen:
-                continue
-            seen.add(path)
-            real = path if root == real_root else real_root + path[len(root) :]
-            try:
-                st = os.lstat(path)  # one system call a file unless it is a link
-                if stat.S_ISLNK(st.st_mode):
-                    # Only the given paths are read. (A looping or dangling link fails.)
-                    real = os.path.realpath(path)
-                    if os.path.exists(path) and not _under(real, real_roots):
-                        self.stat_errors.append(
-                            ParseError(path, "link leads outside the given paths; not read")
-                        )
-                        kept.add(path)
-                        continue
-                    st = os.stat(path)
-            except OSError as exc:
-                self.stat_errors.append(ParseError(path, os_reason(exc)))
-                kept.add(path)
-                continue
-            chosen.setdefault(real, st)
-        for path, st in chosen.items():
-            kept.add(path)
-            old = manifest.files.get(path)
-            if old and not old.errors and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns):
-                self.unchanged.append(path)
-            else:
-                digest = old.digest if old and not old.errors else None
-                self.tasks.append((path, digest, threshold))
-        # Global path order: with one URL in several files, the first by path wins.
-        self.tasks.sort()
         self.threshold = threshold
-        self.removed = sorted(
-            p
-            for p in manifest.files
-            if p not in kept and (_under(p, roots) or _under(p, real_roots))
-        )
-
-    def _files(self, roots: list[str], real_roots: list[str]) -> Iterator[tuple[str, str, str]]:
-        """The article files under the roots, each with its root and the root's real
-        path; noting the folders that hold none."""
+        files = manifest.files
+        unchanged, tasks = self.unchanged, self.tasks
+        # One file reached by several paths (through a linked folder or a file link) is
+        # one file, indexed under its real path; ``chosen`` holds the real paths seen.
+        chosen: set[str] = set()
+        kept: set[str] = set()  # paths not indexed but kept as they were (unreadable)
+        real_roots = [os.path.realpath(r) for r in roots]
+        # The roots are absolute and normalised, so are the paths found under them.
         for root, real_root in zip(roots, real_roots, strict=True):
+            plain = root == real_root
             found = False
-            for path in iter_article_files([root]):
+            for path, entry in scan_article_files(root):
                 found = True
-                yield path, root, real_root
+                try:
+                    # One system call a file unless it is a link.
+                    st = entry.stat(follow_symlinks=False) if entry else os.lstat(path)
+                    if stat.S_ISLNK(st.st_mode):
+                        # Only the given paths are read. (A looping or dangling link fails.)
+                        real = os.path.realpath(path)
+                        if os.path.exists(path) and not _under(real, real_roots):
+                            self._stat_error(path, "link leads outside the given paths; not read")
+                            kept.add(path)
+                            continue
+                        st = os.stat(path)
+                    else:
+                        real = path if plain else real_root + path[len(root) :]
+                except OSError as exc:
+                    if path not in kept:
+                        self._stat_error(path, os_reason(exc))
+                        kept.add(path)
+                    continue
+                if real in chosen:
+                    continue
+                chosen.add(real)
+                old = files.get(real)
+                if (
+                    old is not None
+                    and old.mtime_ns == st.st_mtime_ns
+                    and old.size == st.st_size
+                    and not old.errors
+                ):
+                    unchanged.append(real)
+                else:
+                    digest = old.digest if old and not old.errors else None
+                    tasks.append((real, digest, threshold))
             if not found:
                 self.empty_roots.append(root)
+        # Global path order: with one URL in several files, the first by path wins.
+        tasks.sort()
+        self.removed = sorted(
+            p
+            for p in files
+            if p not in chosen and p not in kept and (_under(p, roots) or _under(p, real_roots))
+        )
+
+    def _stat_error(self, path: str, reason: str) -> None:
+        self.stat_errors.append(ParseError(path, reason))
 
 
 def update_index(
