@@ -290,29 +290,26 @@ def iter_article_files(roots: Iterable[str]) -> Iterator[str]:
     reported rather than silently ignored. Folder links are not followed (no loops).
     """
     for root in roots:
-        for path, _ in scan_article_files(root):
-            yield path
+        if not os.path.isdir(root):
+            yield root
+            continue
+        for entries in scan_article_folders(root):
+            for entry in entries:
+                yield entry.path
 
 
-def scan_article_files(root: str) -> Iterator[tuple[str, os.DirEntry[str] | None]]:
-    """The article files under ``root`` as :func:`iter_article_files` finds them (in
-    the same order), each with its folder entry, which knows whether it is a link and
-    stats it without building its path again (None for ``root`` itself)."""
-    if not os.path.isdir(root):
-        yield root, None
-        return
-    yield from _scan_folder(root)
-
-
-def _scan_folder(folder: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
-    """Top-down like ``os.walk`` (its errors ignored): a folder's files in name order,
-    then its sub-folders' (folder links are not walked)."""
+def scan_article_folders(folder: str) -> Iterator[list[os.DirEntry[str]]]:
+    """The article files under ``folder`` as :func:`iter_article_files` finds them (in
+    the same order), a list of folder entries a folder: an entry knows whether it is a
+    link, and stats it without building its path again. Top-down like ``os.walk``
+    (its errors ignored): a folder's files in name order, then its sub-folders' (folder
+    links are not walked)."""
     try:
         with os.scandir(folder) as it:
             entries = sorted((e for e in it if e.name[0] != "."), key=_name)
     except OSError:
         return
-    folders = []
+    files, folders = [], []
     for entry in entries:
         try:
             is_dir = entry.is_dir()
@@ -324,10 +321,12 @@ def _scan_folder(folder: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
         name = entry.name
         dot = name.rfind(".")
         if dot > 0 and name[dot:].lower() in ARTICLE_SUFFIXES:
-            yield entry.path, entry
+            files.append(entry)
+    if files:
+        yield files
     for entry in folders:
         if not entry.is_symlink():
-            yield from _scan_folder(entry.path)
+            yield from scan_article_folders(entry.path)
 
 
 def _name(entry: os.DirEntry[str]) -> str:

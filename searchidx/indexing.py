@@ -50,7 +50,7 @@ from searchidx.documents import (
     os_reason,
     path_key,
     read_file,
-    scan_article_files,
+    scan_article_folders,
     url_key,
 )
 from searchidx.errors import IndexWriteError, InvalidOption, ParseError, printable
@@ -412,63 +412,90 @@ class _Plan:
         self.stat_errors: list[ParseError] = []
         self.empty_roots: list[str] = []
         self.threshold = threshold
-        files = manifest.files
-        unchanged, tasks = self.unchanged, self.tasks
+        self._files = manifest.files
         # One file reached by several paths (through a linked folder or a file link) is
         # one file, indexed under its real path; ``chosen`` holds the real paths seen.
-        chosen: set[str] = set()
-        kept: set[str] = set()  # paths not indexed but kept as they were (unreadable)
-        real_roots = [os.path.realpath(r) for r in roots]
+        self._chosen: set[str] = set()
+        self._kept: set[str] = set()  # paths not indexed but kept as they were (unreadable)
+        self._real_roots = real_roots = [os.path.realpath(r) for r in roots]
         # The roots are absolute and normalised, so are the paths found under them.
         for root, real_root in zip(roots, real_roots, strict=True):
-            plain = root == real_root
+            if not os.path.isdir(root):
+                self._consider(root, None, real_root)
+                continue
             found = False
-            for path, entry in scan_article_files(root):
+            for entries in scan_article_folders(root):
                 found = True
-                try:
-                    # One system call a file unless it is a link.
-                    st = entry.stat(follow_symlinks=False) if entry else os.lstat(path)
-                    if stat.S_ISLNK(st.st_mode):
-                        # Only the given paths are read. (A looping or dangling link fails.)
-                        real = os.path.realpath(path)
-                        if os.path.exists(path) and not _under(real, real_roots):
-                            self._stat_error(path, "link leads outside the given paths; not read")
-                            kept.add(path)
-                            continue
-                        st = os.stat(path)
-                    else:
-                        real = path if plain else real_root + path[len(root) :]
-                except OSError as exc:
-                    if path not in kept:
-                        self._stat_error(path, os_reason(exc))
-                        kept.add(path)
-                    continue
-                if real in chosen:
-                    continue
-                chosen.add(real)
-                old = files.get(real)
-                if (
-                    old is not None
-                    and old.mtime_ns == st.st_mtime_ns
-                    and old.size == st.st_size
-                    and not old.errors
-                ):
-                    unchanged.append(real)
-                else:
-                    digest = old.digest if old and not old.errors else None
-                    tasks.append((real, digest, threshold))
+                self._consider_folder(entries, root, real_root)
             if not found:
                 self.empty_roots.append(root)
         # Global path order: with one URL in several files, the first by path wins.
-        tasks.sort()
+        self.tasks.sort()
+        chosen, kept = self._chosen, self._kept
         self.removed = sorted(
             p
-            for p in files
+            for p in self._files
             if p not in chosen and p not in kept and (_under(p, roots) or _under(p, real_roots))
         )
 
+    def _consider_folder(self, entries: list[os.DirEntry[str]], root: str, real_root: str) -> None:
+        """Stat the files of one folder (one system call a file) and sort them into
+        unchanged and to read; links and failures go the long way."""
+        files, chosen, threshold = self._files, self._chosen, self.threshold
+        unchanged, tasks = self.unchanged, self.tasks
+        plain = root == real_root
+        for entry in entries:
+            path = entry.path
+            real = path if plain else real_root + path[len(root) :]
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                self._consider(path, None, real)
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                self._consider(path, st, real)
+                continue
+            if real in chosen:
+                continue
+            chosen.add(real)
+            old = files.get(real)
+            if old is None or old.errors:
+                tasks.append((real, None, threshold))
+            elif old.mtime_ns == st.st_mtime_ns and old.size == st.st_size:
+                unchanged.append(real)
+            else:
+                tasks.append((real, old.digest, threshold))
+
+    def _consider(self, path: str, st: os.stat_result | None, real: str) -> None:
+        """One file given by name, a link, or one whose folder entry could not be
+        stat'ed (``st`` is then None); ``real`` is its path through the real root."""
+        try:
+            if st is None:
+                st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                # Only the given paths are read. (A looping or dangling link fails.)
+                real = os.path.realpath(path)
+                if os.path.exists(path) and not _under(real, self._real_roots):
+                    self._stat_error(path, "link leads outside the given paths; not read")
+                    return
+                st = os.stat(path)
+        except OSError as exc:
+            self._stat_error(path, os_reason(exc))
+            return
+        if real in self._chosen:
+            return
+        self._chosen.add(real)
+        old = self._files.get(real)
+        if old and not old.errors and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns):
+            self.unchanged.append(real)
+        else:
+            digest = old.digest if old and not old.errors else None
+            self.tasks.append((real, digest, self.threshold))
+
     def _stat_error(self, path: str, reason: str) -> None:
-        self.stat_errors.append(ParseError(path, reason))
+        if path not in self._kept:
+            self._kept.add(path)
+            self.stat_errors.append(ParseError(path, reason))
 
 
 def update_index(
