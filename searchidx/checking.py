@@ -90,7 +90,7 @@ def check_index(index_path: str, limit: int = 50) -> CheckReport:
     leftovers = [
         n
         for n in os.listdir(data_dir)
-        if ".tmp-" in n or (n.startswith("manifest-") and n != f"manifest-{generation}.json")
+        if ".tmp-" in n or (n.startswith("manifest-") and n not in manifest.file_names())
     ]
     if leftovers:
         report.notes.append(

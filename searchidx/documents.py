@@ -293,13 +293,44 @@ def iter_article_files(roots: Iterable[str]) -> Iterator[str]:
         if not os.path.isdir(root):
             yield root
             continue
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
-                if name.startswith("."):
-                    continue
-                if os.path.splitext(name)[1].lower() in ARTICLE_SUFFIXES:
-                    yield os.path.join(dirpath, name)
+        for entries in scan_article_folders(root):
+            for entry in entries:
+                yield entry.path
+
+
+def scan_article_folders(folder: str) -> Iterator[list[os.DirEntry[str]]]:
+    """The article files under ``folder`` as :func:`iter_article_files` finds them (in
+    the same order), a list of folder entries a folder: an entry knows whether it is a
+    link, and stats it without building its path again. Top-down like ``os.walk``
+    (its errors ignored): a folder's files in name order, then its sub-folders' (folder
+    links are not walked)."""
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted((e for e in it if e.name[0] != "."), key=_name)
+    except OSError:
+        return
+    files, folders = [], []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            folders.append(entry)
+            continue
+        name = entry.name
+        dot = name.rfind(".")
+        if dot > 0 and name[dot:].lower() in ARTICLE_SUFFIXES:
+            files.append(entry)
+    if files:
+        yield files
+    for entry in folders:
+        if not entry.is_symlink():
+            yield from scan_article_folders(entry.path)
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 # --- reading files -----------------------------------------------------------------------

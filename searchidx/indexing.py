@@ -47,10 +47,10 @@ from searchidx.documents import (
     RelatedEntry,
     content_digest,
     item_id,
-    iter_article_files,
     os_reason,
     path_key,
     read_file,
+    scan_article_folders,
     url_key,
 )
 from searchidx.errors import IndexWriteError, InvalidOption, ParseError, printable
@@ -411,62 +411,91 @@ class _Plan:
         self.unchanged: list[str] = []
         self.stat_errors: list[ParseError] = []
         self.empty_roots: list[str] = []
-        seen = set()
-        kept: set[str] = set()  # paths indexed, or kept as they were (unreadable)
-        real_roots = [os.path.realpath(r) for r in roots]
-        # One file reached by several paths (through a linked folder or a file link) is
-        # one file, indexed under its real path.
-        chosen: dict[str, os.stat_result] = {}
-        # The roots are absolute and normalised, so are the paths found under them.
-        for path, root, real_root in self._files(roots, real_roots):
-            if path in seen:
-                continue
-            seen.add(path)
-            real = path if root == real_root else real_root + path[len(root) :]
-            try:
-                st = os.lstat(path)  # one system call a file unless it is a link
-                if stat.S_ISLNK(st.st_mode):
-                    # Only the given paths are read. (A looping or dangling link fails.)
-                    real = os.path.realpath(path)
-                    if os.path.exists(path) and not _under(real, real_roots):
-                        self.stat_errors.append(
-                            ParseError(path, "link leads outside the given paths; not read")
-                        )
-                        kept.add(path)
-                        continue
-                    st = os.stat(path)
-            except OSError as exc:
-                self.stat_errors.append(ParseError(path, os_reason(exc)))
-                kept.add(path)
-                continue
-            chosen.setdefault(real, st)
-        for path, st in chosen.items():
-            kept.add(path)
-            old = manifest.files.get(path)
-            if old and not old.errors and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns):
-                self.unchanged.append(path)
-            else:
-                digest = old.digest if old and not old.errors else None
-                self.tasks.append((path, digest, threshold))
-        # Global path order: with one URL in several files, the first by path wins.
-        self.tasks.sort()
         self.threshold = threshold
-        self.removed = sorted(
-            p
-            for p in manifest.files
-            if p not in kept and (_under(p, roots) or _under(p, real_roots))
-        )
-
-    def _files(self, roots: list[str], real_roots: list[str]) -> Iterator[tuple[str, str, str]]:
-        """The article files under the roots, each with its root and the root's real
-        path; noting the folders that hold none."""
+        self._files = manifest.files
+        # One file reached by several paths (through a linked folder or a file link) is
+        # one file, indexed under its real path; ``chosen`` holds the real paths seen.
+        self._chosen: set[str] = set()
+        self._kept: set[str] = set()  # paths not indexed but kept as they were (unreadable)
+        self._real_roots = real_roots = [os.path.realpath(r) for r in roots]
+        # The roots are absolute and normalised, so are the paths found under them.
         for root, real_root in zip(roots, real_roots, strict=True):
+            if not os.path.isdir(root):
+                self._consider(root, None, real_root)
+                continue
             found = False
-            for path in iter_article_files([root]):
+            for entries in scan_article_folders(root):
                 found = True
-                yield path, root, real_root
+                self._consider_folder(entries, root, real_root)
             if not found:
                 self.empty_roots.append(root)
+        # Global path order: with one URL in several files, the first by path wins.
+        self.tasks.sort()
+        chosen, kept = self._chosen, self._kept
+        self.removed = sorted(
+            p
+            for p in self._files
+            if p not in chosen and p not in kept and (_under(p, roots) or _under(p, real_roots))
+        )
+
+    def _consider_folder(self, entries: list[os.DirEntry[str]], root: str, real_root: str) -> None:
+        """Stat the files of one folder (one system call a file) and sort them into
+        unchanged and to read; links and failures go the long way."""
+        files, chosen, threshold = self._files, self._chosen, self.threshold
+        unchanged, tasks = self.unchanged, self.tasks
+        plain = root == real_root
+        for entry in entries:
+            path = entry.path
+            real = path if plain else real_root + path[len(root) :]
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                self._consider(path, None, real)
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                self._consider(path, st, real)
+                continue
+            if real in chosen:
+                continue
+            chosen.add(real)
+            old = files.get(real)
+            if old is None or old.errors:
+                tasks.append((real, None, threshold))
+            elif old.mtime_ns == st.st_mtime_ns and old.size == st.st_size:
+                unchanged.append(real)
+            else:
+                tasks.append((real, old.digest, threshold))
+
+    def _consider(self, path: str, st: os.stat_result | None, real: str) -> None:
+        """One file given by name, a link, or one whose folder entry could not be
+        stat'ed (``st`` is then None); ``real`` is its path through the real root."""
+        try:
+            if st is None:
+                st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                # Only the given paths are read. (A looping or dangling link fails.)
+                real = os.path.realpath(path)
+                if os.path.exists(path) and not _under(real, self._real_roots):
+                    self._stat_error(path, "link leads outside the given paths; not read")
+                    return
+                st = os.stat(path)
+        except OSError as exc:
+            self._stat_error(path, os_reason(exc))
+            return
+        if real in self._chosen:
+            return
+        self._chosen.add(real)
+        old = self._files.get(real)
+        if old and not old.errors and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns):
+            self.unchanged.append(real)
+        else:
+            digest = old.digest if old and not old.errors else None
+            self.tasks.append((real, digest, self.threshold))
+
+    def _stat_error(self, path: str, reason: str) -> None:
+        if path not in self._kept:
+            self._kept.add(path)
+            self.stat_errors.append(ParseError(path, reason))
 
 
 def update_index(
@@ -562,7 +591,7 @@ def _update(
     plan = _Plan(roots, old, threshold)
     for root in plan.empty_roots:
         on_notice(f"no article files found under {printable(root)}")
-    new = Manifest(generation=writer.generation + 1, files=dict(old.files))
+    new = old.successor()
     for err in plan.stat_errors:
         summary.failed += 1
         on_error(err)
@@ -590,7 +619,7 @@ def _update(
         else:
             ixdir.write_manifest(data_dir, new)
             writer.commit(merge=not fresh)
-            ixdir.prune_manifests(data_dir, keep=new.generation)
+            ixdir.prune_manifests(data_dir, keep=new)
     except OSError as exc:
         failure = (
             f"could not write the index at {ixdir.path}: {exc.strerror or exc}; "
@@ -645,8 +674,16 @@ def _apply(
                 previous = old.files.get(loaded.path)
                 if loaded.same_content:
                     assert previous is not None
-                    new.files[loaded.path] = FileEntry(
-                        loaded.size, loaded.mtime_ns, loaded.digest, previous.ids, previous.cites, 0
+                    new.put(
+                        loaded.path,
+                        FileEntry(
+                            loaded.size,
+                            loaded.mtime_ns,
+                            loaded.digest,
+                            previous.ids,
+                            previous.cites,
+                            0,
+                        ),
                     )
                     summary.unchanged += 1
                     touched += 1
@@ -658,7 +695,7 @@ def _apply(
                     dirty.add(loaded.path)
                 else:
                     summary.added += 1
-                new.files[loaded.path] = _file_entry(loaded)
+                new.put(loaded.path, _file_entry(loaded))
                 for doc in loaded.docs:
                     for item, line in zip(doc.related_ids, doc.related_lines, strict=True):
                         if spill is None:
@@ -679,7 +716,7 @@ def _apply(
         raise
 
     for path in plan.removed:
-        del new.files[path]
+        new.drop(path)
     summary.removed = len(plan.removed)
 
     if spill is not None:

@@ -6,11 +6,15 @@ Layout of an index folder::
     write.lock           held (flock) by the one process writing
     data-2/              the backend's files (Whoosh's: searchidx.whooshdb), plus
         meta.json        schema version and build settings
-        manifest-7.json  the files indexed as of generation 7
+        manifest-7.json  the files indexed as of generation 7: all of them, or only
+                         those changed since a full manifest (manifest-5.json)
 
 Incremental updates commit inside the live data folder: the manifest for the next
 generation is written first, then Whoosh commits by renaming its table of contents.
 A crash before that rename leaves the previous generation, and its manifest, in force.
+An update's manifest lists only the files changed since the last full manifest (which
+stays, unchanged, beside it) until they are many: a 100k-file manifest is 24 MB, whose
+rewriting cost more than the rest of a one-file update.
 A rebuild writes a new data folder and switches ``CURRENT`` with an atomic rename.
 Nothing is written outside the index folder.
 """
@@ -64,13 +68,58 @@ class FileEntry:
         return cls(*row)
 
 
+#: A manifest is written in full once it would list more changed files than this
+#: share of all files (or than :data:`DELTA_MIN`, whichever is more).
+DELTA_SHARE = 1 / 16
+DELTA_MIN = 256
+
+
 @dataclass(slots=True)
 class Manifest:
-    """The indexed files as of one Whoosh generation."""
+    """The indexed files as of one Whoosh generation.
+
+    ``base`` is the generation of the full manifest that this one is written against,
+    and ``changes`` the files changed since then (None: removed); a manifest written
+    in full has no base. Change ``files`` through :meth:`put` and :meth:`drop`, which
+    keep ``changes`` in step."""
 
     generation: int
     updated: str = ""
     files: dict[str, FileEntry] = field(default_factory=dict)
+    base: int | None = None
+    changes: dict[str, FileEntry | None] = field(default_factory=dict)
+
+    def successor(self) -> Manifest:
+        """The manifest of the next generation, holding the same files for now."""
+        base = self.base if self.base is not None else (self.generation or None)
+        return Manifest(
+            generation=self.generation + 1,
+            files=dict(self.files),
+            base=base,
+            changes=dict(self.changes) if base is not None else {},
+        )
+
+    def put(self, path: str, entry: FileEntry) -> None:
+        self.files[path] = entry
+        if self.base is not None:
+            self.changes[path] = entry
+
+    def drop(self, path: str) -> None:
+        del self.files[path]
+        if self.base is not None:
+            self.changes[path] = None
+
+    def written_in_full(self) -> bool:
+        """Whether :meth:`IndexDir.write_manifest` writes every file (else the changes)."""
+        limit = max(DELTA_MIN, int(len(self.files) * DELTA_SHARE))
+        return self.base is None or len(self.changes) > limit
+
+    def file_names(self) -> list[str]:
+        """The files of the data folder this manifest is read from."""
+        names = [f"manifest-{self.generation}.json"]
+        if self.base is not None:
+            names.append(f"manifest-{self.base}.json")
+        return names
 
 
 def resolve_index_path(option: str | None) -> str:
@@ -226,32 +275,65 @@ class IndexDir:
     # --- manifests -----------------------------------------------------------------------
 
     def read_manifest(self, data_dir: str, generation: int) -> Manifest:
-        path = os.path.join(data_dir, f"manifest-{generation}.json")
+        if generation == 0 and not os.path.exists(os.path.join(data_dir, "manifest-0.json")):
+            return Manifest(generation=0)
         with gc_paused():
-            try:
-                raw = _read_json(path)
-            except FileNotFoundError:
-                if generation == 0:
-                    return Manifest(generation=0)
-                shown = os.path.relpath(path, self.path)
-                raise IndexDamaged(f"{shown} is missing") from None
-            except OSError as exc:
-                raise file_damage(self.path, exc) from None
-            except ValueError as exc:
-                shown = os.path.relpath(path, self.path)
-                raise IndexDamaged(f"{shown} is not valid JSON ({exc})") from None
-            files = {p: FileEntry.from_json(row) for p, row in raw["files"].items()}
-        return Manifest(generation=generation, updated=raw.get("updated", ""), files=files)
+            raw = self._read_manifest_file(data_dir, generation)
+            if "base" not in raw:
+                files = {p: FileEntry(*row) for p, row in raw["files"].items()}
+                return Manifest(generation, raw.get("updated", ""), files)
+            base = raw["base"]
+            full = self._read_manifest_file(data_dir, base) if base < generation else {}
+            if "files" not in full:
+                shown = os.path.relpath(os.path.join(data_dir, f"manifest-{base}.json"), self.path)
+                raise IndexDamaged(
+                    f"{shown} is not the full manifest that generation {generation} extends"
+                )
+            changes: dict[str, FileEntry | None] = {
+                p: FileEntry(*row) for p, row in raw["changed"].items()
+            }
+            changes.update(dict.fromkeys(raw["removed"]))
+            files = {p: FileEntry(*row) for p, row in full["files"].items() if p not in changes}
+            files.update((p, e) for p, e in changes.items() if e is not None)
+        return Manifest(generation, raw.get("updated", ""), files, base, changes)
+
+    def _read_manifest_file(self, data_dir: str, generation: int) -> dict[str, Any]:
+        path = os.path.join(data_dir, f"manifest-{generation}.json")
+        shown = os.path.relpath(path, self.path)
+        try:
+            raw = _read_json(path)
+        except FileNotFoundError:
+            raise IndexDamaged(f"{shown} is missing") from None
+        except OSError as exc:
+            raise file_damage(self.path, exc) from None
+        except ValueError as exc:
+            raise IndexDamaged(f"{shown} is not valid JSON ({exc})") from None
+        if not isinstance(raw, dict) or not ("files" in raw or "base" in raw):
+            raise IndexDamaged(f"{shown} is not a manifest")
+        return raw
 
     def write_manifest(self, data_dir: str, manifest: Manifest) -> None:
+        """Write the manifest of ``manifest.generation``: only its changes while they are
+        few (see :meth:`Manifest.written_in_full`), else every file."""
         manifest.updated = _now()
         path = os.path.join(data_dir, f"manifest-{manifest.generation}.json")
         with gc_paused():
-            payload = {
-                "generation": manifest.generation,
-                "updated": manifest.updated,
-                "files": {p: e.to_json() for p, e in sorted(manifest.files.items())},
-            }
+            if manifest.written_in_full():
+                manifest.base, manifest.changes = None, {}
+                payload = {
+                    "generation": manifest.generation,
+                    "updated": manifest.updated,
+                    "files": {p: e.to_json() for p, e in sorted(manifest.files.items())},
+                }
+            else:
+                changes = sorted(manifest.changes.items())
+                payload = {
+                    "generation": manifest.generation,
+                    "updated": manifest.updated,
+                    "base": manifest.base,
+                    "changed": {p: e.to_json() for p, e in changes if e is not None},
+                    "removed": [p for p, e in changes if e is None],
+                }
             _write_json_atomic(path, payload)
 
     def remove_leftovers(self, data_dir: str) -> None:
@@ -262,9 +344,11 @@ class IndexDir:
                     with contextlib.suppress(OSError):
                         os.unlink(os.path.join(folder, name))
 
-    def prune_manifests(self, data_dir: str, keep: int) -> None:
+    def prune_manifests(self, data_dir: str, keep: Manifest) -> None:
+        """Remove the manifests that ``keep``, the live one, is not read from."""
+        used = keep.file_names()
         for name in os.listdir(data_dir):
-            if name.startswith("manifest-") and name != f"manifest-{keep}.json":
+            if name.startswith("manifest-") and name not in used:
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(data_dir, name))
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from searchidx.checking import check_index
 from searchidx.cli import cli
 from searchidx.items import StoredItem
-from searchidx.store import FileEntry, IndexDir
+from searchidx.store import FileEntry, IndexDir, Manifest
 from searchidx.whooshdb.storage import open_live
 from searchidx.whooshdb.writing import document
 from tests.conftest import article, front_matter, related
@@ -91,8 +91,9 @@ def tamper(
         entries.generation += 1
     if manifest is not None:
         manifest(entries.files)
-    ixdir.write_manifest(data, entries)
-    ixdir.prune_manifests(data, keep=entries.generation)
+    written = Manifest(entries.generation, files=entries.files)  # in full
+    ixdir.write_manifest(data, written)
+    ixdir.prune_manifests(data, keep=written)
 
 
 def failing_check(index: str, problems: list[str], items: int) -> None:

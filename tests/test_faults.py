@@ -149,6 +149,7 @@ def test_sigkill_at_random_moments(tmp_path: Path) -> None:
     rng = make_corpus(corpus, 2500)
     assert update_index(index, [str(corpus)]).failed == 0
     kills = during_commit = committed = 0
+    written_in_full: set[bool] = set()  # whether each manifest lists every file
     for trial in range(30):
         mutate(corpus, rng, trial + 1)
         before, gen = state(index), generation(index)
@@ -179,6 +180,8 @@ def test_sigkill_at_random_moments(tmp_path: Path) -> None:
         if generation(index) == gen + 1 and after != before:
             assert state(index) == after  # what was committed was complete
         checked(index)
+        ixdir = IndexDir(index)
+        written_in_full.add(ixdir.read_manifest(ixdir.data_dir(), generation(index)).base is None)
     clean = str(tmp_path / "clean")
     update_index(clean, [str(corpus)])
     assert state(index) == state(clean)
@@ -188,6 +191,8 @@ def test_sigkill_at_random_moments(tmp_path: Path) -> None:
     )
     assert kills >= 20
     assert during_commit >= 5
+    # The runs killed and rerun wrote manifests of both kinds: changes, and every file.
+    assert written_in_full == {True, False}
 
 
 def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:

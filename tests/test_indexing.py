@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from searchidx import indexing
+from searchidx import indexing, store
+from searchidx.checking import check_index
 from searchidx.documents import item_id, parse_file, url_key
 from searchidx.errors import IndexNotFound, InvalidOption, NotAnIndex, SchemaMismatch
 from searchidx.fields import SCHEMA_VERSION
@@ -24,7 +25,7 @@ from searchidx.whooshdb import writing
 from searchidx.whooshdb.schema import column_reader
 from searchidx.whooshdb.storage import open_live
 from searchidx.whooshdb.writing import SMALL_SEGMENTS
-from tests.conftest import SAMPLES, SEEDS, article, related
+from tests.conftest import SAMPLES, SEEDS, article, front_matter, related
 
 Write = Callable[..., Path]
 
@@ -479,3 +480,54 @@ def test_a_file_reached_by_two_paths_is_one_file(tmp_path: Path, roots: list[str
     changed = update_index(index, [str(tmp_path / "link"), str(real)], jobs=1)
     assert (changed.updated, changed.added, changed.removed) == (1, 0, 0)
     assert changed.files == len(files)
+
+
+def write_seed_shaped(path: Path, n: int, title: str) -> None:
+    """An article listing two other outlets' coverage, one of them shared with the
+    next article."""
+    fields = article(
+        title,
+        f"https://wire.example/{n}",
+        related=[
+            related(f"Coverage {n}", f"https://bay.example/{n}", "Bay Chronicle", "bay.example"),
+            related(f"Shared {n // 2}", f"https://port.example/{n // 2}", "Port", "port.example"),
+        ],
+    )
+    path.write_text(front_matter(fields, f"Body of story {n}."), encoding="utf-8")
+
+
+@pytest.mark.parametrize("delta_min", [3, 10_000], ids=["folded-now-and-then", "never-folded"])
+def test_an_index_updated_many_times_lists_its_files_as_a_fresh_build_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delta_min: int
+) -> None:
+    """Updates write the manifest as changes beside the last full one, which they write
+    anew once the changes pile up; either way it reads back as the files indexed."""
+    monkeypatch.setattr(store, "DELTA_MIN", delta_min)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for n in range(20):
+        write_seed_shaped(corpus / f"{n:03}.md", n, f"Harbor story {n}")
+    index = str(tmp_path / "index")
+    update_index(index, [str(corpus)], jobs=1)
+    bases = set()
+    for n in range(6):
+        write_seed_shaped(corpus / f"{n:03}.md", n, f"Changed {n} Harbor story {n}")
+        write_seed_shaped(corpus / f"{100 + n:03}.md", 100 + n, f"New story {n}")
+        (corpus / f"{19 - n:03}.md").unlink()
+        summary = update_index(index, [str(corpus)], jobs=1)
+        assert (summary.updated, summary.added, summary.removed, summary.failed) == (1, 1, 1, 0)
+        ixdir = IndexDir(index)
+        manifest = ixdir.read_manifest(ixdir.data_dir(), open_live(ixdir).latest_generation())
+        bases.add(manifest.base)
+        names = sorted(x for x in os.listdir(ixdir.data_dir()) if x.startswith("manifest-"))
+        assert names == sorted(manifest.file_names())
+        report = check_index(index)
+        assert (report.problems, report.notes) == ([], [])
+    clean = str(tmp_path / "clean")
+    update_index(clean, [str(corpus)], jobs=1)
+    fresh = IndexDir(clean).read_manifest(IndexDir(clean).data_dir(), 1)
+    assert manifest.files == fresh.files
+    assert records(index) == records(clean)
+    assert len(records(index)) == 20 + 20 + 10  # articles, own coverage, shared coverage
+    # Folded now and then: written in full at times and as changes at others.
+    assert bases == ({1, None, 3, 5} if delta_min == 3 else {1})

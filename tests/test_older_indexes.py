@@ -7,12 +7,14 @@ that name can still be imported."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from searchidx.cli import cli
+from tests.conftest import SAMPLES
 
 OLD = Path(__file__).parent / "data" / "index-schema-6-before-whooshdb"
 
@@ -27,3 +29,40 @@ def test_an_index_built_before_the_backend_moved_opens(tmp_path: Path) -> None:
     checked = runner.invoke(cli, ["--index", str(index), "stats"])
     assert checked.exit_code == 0, checked.output
     assert "items:     4 (2 articles, 2 related)" in checked.output
+
+
+def test_an_index_with_a_manifest_in_full_only_takes_updates(tmp_path: Path) -> None:
+    """Its manifest (of the files it was built from, elsewhere) is the full manifest the
+    updates' changes are written against."""
+    index, corpus = tmp_path / "index", tmp_path / "corpus"
+    shutil.copytree(OLD, index)
+    corpus.mkdir()
+    source = SAMPLES / "002-flood-barrier-coastal-daily.md"
+    # Another copy of a story the index holds, under its own address.
+    text = source.read_text(encoding="utf-8").replace("20240305.html", "20240305-copy.html")
+    (corpus / source.name).write_text(text, encoding="utf-8")
+    runner = CliRunner()
+    for version in range(1, 4):
+        changed = text.replace("title: ", f"title: Changed {version} ", 1)
+        (corpus / source.name).write_text(changed, encoding="utf-8")
+        updated = runner.invoke(cli, ["--index", str(index), "index", str(corpus)])
+        assert updated.exit_code == 0, updated.output
+        data = index / "data-1"
+        assert sorted(p.name for p in data.glob("manifest-*")) == [
+            "manifest-1.json",
+            f"manifest-{1 + version}.json",
+        ]
+        raw = json.loads((data / f"manifest-{1 + version}.json").read_text(encoding="utf-8"))
+        assert (raw["base"], list(raw["changed"]), raw["removed"]) == (
+            1,
+            [str(corpus / source.name)],
+            [],
+        )
+        found = runner.invoke(
+            cli, ["--index", str(index), "search", f"changed {version}", "-f", "json"]
+        )
+        assert '"total": 1' in found.output
+        checked = runner.invoke(cli, ["--index", str(index), "check"])
+        assert checked.exit_code == 0, checked.output
+    stats = runner.invoke(cli, ["--index", str(index), "stats"])
+    assert "files:     3" in stats.output, stats.output

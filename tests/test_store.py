@@ -130,8 +130,98 @@ def test_manifests_round_trip(tmp_path: Path) -> None:
     back = ixdir.read_manifest(data_dir, 4)
     assert (back.generation, back.files) == (4, files)
     assert back.updated[:2] == "20" and back.updated.endswith("+00:00")
-    ixdir.prune_manifests(data_dir, keep=5)
+    ixdir.prune_manifests(data_dir, keep=Manifest(generation=5))
     assert not Path(data_dir, "manifest-4.json").exists()
+
+
+def entry(n: int) -> FileEntry:
+    return FileEntry(n, n * 10, f"d{n}", [f"{n:02x}"], [f"c{n}"])
+
+
+def manifest_names(data_dir: str) -> list[str]:
+    return sorted(n for n in os.listdir(data_dir) if n.startswith("manifest-"))
+
+
+def test_an_update_writes_only_its_changes_beside_the_full_manifest(tmp_path: Path) -> None:
+    ixdir, data_dir = fresh(tmp_path / "index")
+    first = Manifest(generation=0).successor()
+    for n in range(1000):
+        first.put(f"/corpus/{n:04}.md", entry(n))
+    ixdir.write_manifest(data_dir, first)
+    files = dict(first.files)
+    current = ixdir.read_manifest(data_dir, 1)
+    for generation in range(2, 6):  # each update changes, adds and removes a file
+        nxt = current.successor()
+        nxt.put(f"/corpus/{generation:04}.md", entry(5000 + generation))
+        nxt.put(f"/corpus/new-{generation}.md", entry(6000 + generation))
+        nxt.drop(f"/corpus/{100 + generation:04}.md")
+        files[f"/corpus/{generation:04}.md"] = entry(5000 + generation)
+        files[f"/corpus/new-{generation}.md"] = entry(6000 + generation)
+        del files[f"/corpus/{100 + generation:04}.md"]
+        ixdir.write_manifest(data_dir, nxt)
+        ixdir.prune_manifests(data_dir, keep=nxt)
+        current = ixdir.read_manifest(data_dir, generation)
+        assert (current.generation, current.base, current.files) == (generation, 1, files)
+        assert manifest_names(data_dir) == ["manifest-1.json", f"manifest-{generation}.json"]
+    raw = json.loads(Path(data_dir, "manifest-5.json").read_text(encoding="utf-8"))
+    assert (raw["base"], len(raw["changed"]), len(raw["removed"])) == (1, 8, 4)
+    assert raw["removed"] == [f"/corpus/{100 + g:04}.md" for g in range(2, 6)]
+
+
+def test_a_manifest_is_written_in_full_once_its_changes_are_many(tmp_path: Path) -> None:
+    ixdir, data_dir = fresh(tmp_path / "index")
+    first = Manifest(generation=0).successor()
+    for n in range(300):
+        first.put(f"/corpus/{n:04}.md", entry(n))
+    ixdir.write_manifest(data_dir, first)
+    second = ixdir.read_manifest(data_dir, 1).successor()
+    for n in range(256):  # as many changes as a manifest of 300 files lists at most
+        second.put(f"/corpus/{n:04}.md", entry(n + 1000))
+    ixdir.write_manifest(data_dir, second)
+    assert second.base == 1
+    third = ixdir.read_manifest(data_dir, 2).successor()
+    third.drop("/corpus/0299.md")  # one more
+    ixdir.write_manifest(data_dir, third)
+    assert (third.base, third.changes) == (None, {})
+    ixdir.prune_manifests(data_dir, keep=third)
+    assert manifest_names(data_dir) == ["manifest-3.json"]
+    back = ixdir.read_manifest(data_dir, 3)
+    assert (back.base, back.files) == (None, third.files)
+    assert len(back.files) == 299 and back.files["/corpus/0001.md"] == entry(1001)
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        (None, "data-1/manifest-1.json is missing"),
+        (
+            '{"generation": 1, "base": 2}',
+            "data-1/manifest-1.json is not the full manifest that generation 2 extends",
+        ),
+        ("[1]", "data-1/manifest-1.json is not a manifest"),
+        ("{", "data-1/manifest-1.json is not valid JSON (Expecting property name"),
+    ],
+    ids=["base-missing", "base-not-full", "base-not-a-manifest", "base-invalid"],
+)
+def test_a_manifest_whose_full_manifest_is_damaged_says_which(
+    tmp_path: Path, text: str | None, what: str
+) -> None:
+    ixdir, data_dir = fresh(tmp_path / "index")
+    first = Manifest(generation=0).successor()
+    first.put("/corpus/a.md", entry(1))
+    ixdir.write_manifest(data_dir, first)
+    second = first.successor()
+    second.put("/corpus/b.md", entry(2))
+    ixdir.write_manifest(data_dir, second)
+    assert second.base == 1
+    base = Path(data_dir, "manifest-1.json")
+    if text is None:
+        base.unlink()
+    else:
+        base.write_text(text, encoding="utf-8")
+    with pytest.raises(IndexDamaged) as info:
+        ixdir.read_manifest(data_dir, 2)
+    assert info.value.what.startswith(what)
 
 
 def test_the_manifest_of_a_real_index_lists_its_files(tmp_path: Path) -> None:

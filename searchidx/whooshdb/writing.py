@@ -262,8 +262,12 @@ class Writer:
         self._w.commit(mergetype=merge_small_segments if merge else None)
 
     def count(self) -> int:
-        """How many items the committed index holds."""
-        return int(open_dir(self.data_dir).doc_count())
+        """How many items the committed index holds, as its table of contents says
+        (opening a reader of every segment to ask would cost more than a small update)."""
+        from whoosh.index import TOC
+
+        ix = open_dir(self.data_dir)
+        return sum(int(seg.doc_count()) for seg in TOC.read(ix.storage, ix.indexname).segments)
 
     def abandon(self) -> None:
         """Drop the uncommitted writer even when the disk fails under it (cancelling
