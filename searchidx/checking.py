@@ -3,7 +3,9 @@
 The manifest of the live Whoosh generation must exist, and the index and the manifest
 must agree item by item:
 
-- every id a file claims is an article in the index, and every id it cites an item;
+- every id a file claims is an article in the index, and every id it cites an item
+  (but when another file with the same URL is the article's source: the first file by
+  path is indexed, and only its related list);
 - every article in the index comes from a file the manifest lists, claiming its id;
 - every related item is cited by an article in the index, and no file claims it;
 - every id an article cites exists;
@@ -62,12 +64,15 @@ def check_index(index_path: str, limit: int = 50) -> CheckReport:
     claimed: dict[str, set[str]] = {}
     accounted: set[str] = set()
     for path, entry in manifest.files.items():
+        lost = False  # an article of it is another file's (one URL in two files)
         for i in entry.ids:
             claimed.setdefault(i, set()).add(path)
             if kinds.get(i) != "article":
                 problems.append(f"{path}: its article {i} is missing from the index")
+            elif sources.get(i) != path:
+                lost = True
         for i in entry.cites:
-            if i not in kinds:
+            if i not in kinds and not lost:
                 problems.append(f"{path}: the item {i} it cites is missing from the index")
         accounted.update(entry.ids, entry.cites)
     for i, path in sources.items():

@@ -156,6 +156,12 @@ class ArticleDoc:
         return (self.path, self.line or 0)
 
 
+#: What an article's related list says of an item: the article's id, the entry, and
+#: where the article is (its file and line: of several files with one URL, only the
+#: first one's list counts).
+Citation = tuple[str, Listed, tuple[str, int]]
+
+
 @dataclass(slots=True)
 class Loaded:
     """What a worker made of one file."""
@@ -655,7 +661,7 @@ def _apply(
     """Feed the writer; return whether anything changed."""
     dirty: set[str] = set(plan.removed)
     articles: dict[str, list[ArticleDoc]] = defaultdict(list)
-    citations: dict[str, list[tuple[str, Listed]]] = defaultdict(list)
+    citations: dict[str, list[Citation]] = defaultdict(list)
     written: set[str] = set()
     spill = _Spill(data_dir) if fresh else None
     touched = 0
@@ -697,14 +703,18 @@ def _apply(
                     summary.added += 1
                 new.put(loaded.path, _file_entry(loaded))
                 for doc in loaded.docs:
+                    # Files arrive in path order, so in a fresh build the first claimant
+                    # of an id wins; only the winner's related list counts.
+                    wins = not fresh or doc.id not in written
                     for item, line in zip(doc.related_ids, doc.related_lines, strict=True):
+                        if not wins:
+                            break
                         if spill is None:
-                            citations[item].append((doc.id, json.loads(line)[2]))
+                            citations[item].append((doc.id, json.loads(line)[2], doc.order))
                         elif item not in written:
                             spill.add(line)
                     if fresh:
-                        # Files arrive in path order, so the first claimant of an id wins.
-                        added.append((doc, doc.id not in written))
+                        added.append((doc, wins))
                         written.add(doc.id)
                     else:
                         articles[doc.id].append(doc)
@@ -772,10 +782,12 @@ def _refresh(
     old: Manifest,
     dirty: set[str],
     articles: dict[str, list[ArticleDoc]],
-    citations: dict[str, list[tuple[str, Listed]]],
+    citations: dict[str, list[Citation]],
     threshold: float,
 ) -> None:
-    """Rewrite every item that the changed and removed files touch."""
+    """Rewrite every item that the changed and removed files touch: first the articles
+    (of several files with one URL, the first by path and line is indexed), then the
+    related items, from what the indexed articles' related lists say of them."""
     affected: set[str] = set(articles) | set(citations)
     for path in dirty:
         entry = old.files[path]
@@ -789,6 +801,8 @@ def _refresh(
                 if i in affected:
                     claimers[i].append(path)
 
+    winners: dict[str, tuple[str, int]] = {}  # article id -> its file and line
+    related: dict[str, StoredItem | None] = {}  # the other affected ids, as indexed
     for item in sorted(affected):
         row = snap.row_of(item)
         stored_item = snap.item(row) if row is not None else None
@@ -801,15 +815,40 @@ def _refresh(
             for path in claimers[item]:
                 reloaded = load_file((path, None, threshold))
                 candidates.extend(d for d in reloaded.docs if d.id == item)
-        if candidates:
-            winner = min(candidates, key=lambda d: d.order)
-            if winner is not kept:
-                writer.replace(winner.whoosh())
+        if not candidates:
+            related[item] = stored_item
             continue
-        cites = list(citations.get(item, []))
+        winner = min(candidates, key=lambda d: d.order)
+        winners[item] = winner.order
+        if winner is kept:
+            continue
+        writer.replace(winner.whoosh())
+        reconsider = []
+        if stored_item is not None and stored_item.kind == "article":
+            # The article it replaces may list items that nothing else cites.
+            reconsider += [r["id"] for r in stored_item.related]
+        if winner.path not in dirty:
+            # An unchanged file that lost to another before wins now: its related
+            # entries count from now on.
+            for rid, line in zip(winner.related_ids, winner.related_lines, strict=True):
+                citations[rid].append((item, json.loads(line)[2], winner.order))
+                reconsider.append(rid)
+        for rid in reconsider:
+            if rid not in affected and rid not in related:
+                found = snap.row_of(rid)
+                known = snap.item(found) if found is not None else None
+                if known is None or known.kind != "article":  # an article stays one
+                    related[rid] = known
+
+    for item in sorted(related):
+        if item in winners:
+            continue
+        stored_item = related[item]
+        cites = [(c, rec) for c, rec, at in citations.get(item, []) if winners.get(c, at) == at]
         for citing_row in snap.citing(item):
             citing = snap.item(citing_row)
-            if citing.path not in dirty:
+            at = (citing.path, citing.line or 0)
+            if citing.path not in dirty and winners.get(citing.id, at) == at:
                 cites.extend((citing.id, r) for r in citing.related if r["id"] == item)
         if cites:
             writer.replace(document(merged_related(item, cites)))

@@ -231,6 +231,42 @@ def test_same_url_in_two_files_is_one_item(write: Write, corpus: Path, index_pat
     assert [r["title"] for r in records(index_path).values()] == ["Second copy"]
 
 
+def test_same_url_in_two_files_indexes_only_the_first_files_related_list(
+    write: Write, corpus: Path, tmp_path: Path
+) -> None:
+    # Each copy lists other coverage: only the indexed copy's list is indexed, so that
+    # every related item is cited by an article of the index (check) and an update
+    # ends where a rebuild does, whichever file wins.
+    url = "https://harborwire.com/a"
+
+    def copy(name: str, title: str, other: str) -> None:
+        listed = related(other, f"https://{name}.example/a", f"Outlet {name}", f"{name}.example")
+        write(f"{name}.md", article(title, url, related=[listed]))
+
+    copy("a", "First copy", "Coverage listed by a")
+    copy("b", "Second copy", "Coverage listed by b")
+    inc = str(tmp_path / "inc")
+
+    def state(index: str) -> list[tuple[str, str]]:
+        assert check_index(index).problems == []
+        return sorted((r["kind"], r["title"]) for r in records(index).values())
+
+    update_index(inc, [str(corpus)], jobs=1)
+    assert state(inc) == [("article", "First copy"), ("related", "Coverage listed by a")]
+    copy("b", "Second copy", "Coverage b lists now")  # the other copy changes
+    update_index(inc, [str(corpus)], jobs=1)
+    assert state(inc) == [("article", "First copy"), ("related", "Coverage listed by a")]
+    os.unlink(corpus / "a.md")  # the other copy is the article now, and its list counts
+    update_index(inc, [str(corpus)], jobs=1)
+    assert state(inc) == [("article", "Second copy"), ("related", "Coverage b lists now")]
+    copy("a", "First copy", "Coverage listed by a")  # back: it wins again
+    update_index(inc, [str(corpus)], jobs=1)
+    assert state(inc) == [("article", "First copy"), ("related", "Coverage listed by a")]
+    full = str(tmp_path / "full")
+    update_index(full, [str(corpus)], jobs=1)
+    assert records(inc) == records(full)
+
+
 def test_incremental_updates_end_where_a_rebuild_does(samples: Path, tmp_path: Path) -> None:
     inc, full = str(tmp_path / "inc"), str(tmp_path / "full")
     update_index(inc, [str(samples)], jobs=1)
