@@ -142,12 +142,18 @@ def manifest_names(data_dir: str) -> list[str]:
     return sorted(n for n in os.listdir(data_dir) if n.startswith("manifest-"))
 
 
-def test_an_update_writes_only_its_changes_beside_the_full_manifest(tmp_path: Path) -> None:
+def first_manifest(tmp_path: Path, count: int) -> tuple[IndexDir, str, Manifest]:
+    """A new index folder whose generation 1 lists ``count`` files, written in full."""
     ixdir, data_dir = fresh(tmp_path / "index")
     first = Manifest(generation=0).successor()
-    for n in range(1000):
+    for n in range(count):
         first.put(f"/corpus/{n:04}.md", entry(n))
     ixdir.write_manifest(data_dir, first)
+    return ixdir, data_dir, first
+
+
+def test_an_update_writes_only_its_changes_beside_the_full_manifest(tmp_path: Path) -> None:
+    ixdir, data_dir, first = first_manifest(tmp_path, 1000)
     files = dict(first.files)
     current = ixdir.read_manifest(data_dir, 1)
     for generation in range(2, 6):  # each update changes, adds and removes a file
@@ -169,11 +175,7 @@ def test_an_update_writes_only_its_changes_beside_the_full_manifest(tmp_path: Pa
 
 
 def test_a_manifest_is_written_in_full_once_its_changes_are_many(tmp_path: Path) -> None:
-    ixdir, data_dir = fresh(tmp_path / "index")
-    first = Manifest(generation=0).successor()
-    for n in range(300):
-        first.put(f"/corpus/{n:04}.md", entry(n))
-    ixdir.write_manifest(data_dir, first)
+    ixdir, data_dir, _ = first_manifest(tmp_path, 300)
     second = ixdir.read_manifest(data_dir, 1).successor()
     for n in range(256):  # as many changes as a manifest of 300 files lists at most
         second.put(f"/corpus/{n:04}.md", entry(n + 1000))
