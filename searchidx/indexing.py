@@ -745,13 +745,19 @@ def _apply(
 
 
 def _file_entry(loaded: Loaded) -> FileEntry:
-    """The manifest entry of a file read anew: the ids it claims and those it cites."""
+    """The manifest entry of a file read anew: the ids it claims and those it cites (of
+    items with one URL on several lines, only the first, which is the one indexed)."""
+    first: dict[str, ArticleDoc] = {}
+    for doc in loaded.docs:
+        first.setdefault(doc.id, doc)
     return FileEntry(
         loaded.size,
         loaded.mtime_ns,
         loaded.digest,
-        ids=[sys.intern(i) for i in dict.fromkeys(d.id for d in loaded.docs)],
-        cites=[sys.intern(i) for i in dict.fromkeys(r for d in loaded.docs for r in d.related_ids)],
+        ids=[sys.intern(i) for i in first],
+        cites=[
+            sys.intern(i) for i in dict.fromkeys(r for d in first.values() for r in d.related_ids)
+        ],
         errors=len(loaded.errors),
     )
 

@@ -279,23 +279,34 @@ class IndexDir:
             return Manifest(generation=0)
         with gc_paused():
             raw = self._read_manifest_file(data_dir, generation)
-            if "base" not in raw:
-                files = {p: FileEntry(*row) for p, row in raw["files"].items()}
-                return Manifest(generation, raw.get("updated", ""), files)
-            base = raw["base"]
-            full = self._read_manifest_file(data_dir, base) if base < generation else {}
-            if "files" not in full:
-                shown = os.path.relpath(os.path.join(data_dir, f"manifest-{base}.json"), self.path)
-                raise IndexDamaged(
-                    f"{shown} is not the full manifest that generation {generation} extends"
+            try:
+                if "base" not in raw:
+                    files = {p: FileEntry(*row) for p, row in raw["files"].items()}
+                    return Manifest(generation, str(raw.get("updated", "")), files)
+                base = raw["base"]
+                if not isinstance(base, int) or not 0 < base < generation:
+                    raise TypeError(f"base {base!r}")
+                full = self._read_manifest_file(data_dir, base)
+                if "files" not in full:
+                    shown = os.path.relpath(
+                        os.path.join(data_dir, f"manifest-{base}.json"), self.path
+                    )
+                    raise IndexDamaged(
+                        f"{shown} is not the full manifest that generation {generation} extends"
+                    )
+                changes: dict[str, FileEntry | None] = {
+                    p: FileEntry(*row) for p, row in raw["changed"].items()
+                }
+                changes.update(dict.fromkeys(raw["removed"]))
+                files = {p: FileEntry(*row) for p, row in full["files"].items() if p not in changes}
+                files.update((p, e) for p, e in changes.items() if e is not None)
+            except (KeyError, TypeError, AttributeError, ValueError) as exc:
+                shown = os.path.relpath(
+                    os.path.join(data_dir, f"manifest-{generation}.json"), self.path
                 )
-            changes: dict[str, FileEntry | None] = {
-                p: FileEntry(*row) for p, row in raw["changed"].items()
-            }
-            changes.update(dict.fromkeys(raw["removed"]))
-            files = {p: FileEntry(*row) for p, row in full["files"].items() if p not in changes}
-            files.update((p, e) for p, e in changes.items() if e is not None)
-        return Manifest(generation, raw.get("updated", ""), files, base, changes)
+                reason = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
+                raise IndexDamaged(f"{shown} is not a valid manifest ({reason})") from None
+        return Manifest(generation, str(raw.get("updated", "")), files, base, changes)
 
     def _read_manifest_file(self, data_dir: str, generation: int) -> dict[str, Any]:
         path = os.path.join(data_dir, f"manifest-{generation}.json")

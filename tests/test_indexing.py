@@ -267,6 +267,18 @@ def test_same_url_in_two_files_indexes_only_the_first_files_related_list(
     assert records(inc) == records(full)
 
 
+def test_one_url_on_two_lines_of_a_feed_file_is_the_first_lines_item(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    url = "https://harborwire.com/x"
+    other = related("Other", "https://other.example/y", "Other", "other.example")
+    lines = [article("First", url), article("Second", url, related=[other])]
+    write("feed.jsonl", "\n".join(json.dumps(fields) for fields in lines) + "\n")
+    update_index(index_path, [str(corpus)], jobs=1)
+    assert [r["title"] for r in records(index_path).values()] == ["First"]
+    assert check_index(index_path).problems == []
+
+
 def test_incremental_updates_end_where_a_rebuild_does(samples: Path, tmp_path: Path) -> None:
     inc, full = str(tmp_path / "inc"), str(tmp_path / "full")
     update_index(inc, [str(samples)], jobs=1)

@@ -195,6 +195,28 @@ def test_a_manifest_is_written_in_full_once_its_changes_are_many(tmp_path: Path)
 @pytest.mark.parametrize(
     ("text", "what"),
     [
+        ('{"generation": 2, "base": 1}', "no 'changed')"),
+        ('{"generation": 2, "base": "1", "changed": {}, "removed": []}', "base '1')"),
+        ('{"generation": 2, "base": 2, "changed": {}, "removed": []}', "base 2)"),
+        (
+            '{"generation": 2, "base": 1, "changed": [], "removed": []}',
+            "'list' object has no attribute 'items')",
+        ),
+        ('{"generation": 2, "base": 1, "changed": {"b": [1]}, "removed": []}', "FileEntry"),
+    ],
+    ids=["no-changes", "base-not-a-number", "base-not-earlier", "changes-a-list", "short-row"],
+)
+def test_a_damaged_manifest_of_changes_is_named(tmp_path: Path, text: str, what: str) -> None:
+    ixdir, data_dir, _ = first_manifest(tmp_path, 3)
+    Path(data_dir, "manifest-2.json").write_text(text, encoding="utf-8")
+    with pytest.raises(IndexDamaged) as info:
+        ixdir.read_manifest(data_dir, 2)
+    assert info.value.what.startswith(f"data-1/manifest-2.json is not a valid manifest ({what}")
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
         (None, "data-1/manifest-1.json is missing"),
         (
             '{"generation": 1, "base": 2}',
