@@ -690,7 +690,8 @@ class _Grouping:
         # Two stories merge only when some pair of their members is as similar as the
         # threshold on its own (a mean never exceeds its largest term): the items of
         # candidate pairs across the boundary that are, and of pairs a related list
-        # names, are clustered again; the rest keep their stories.
+        # names, are clustered again; the rest keep their stories. (A pair that is no
+        # candidate is not looked at, here as in the candidate graph.)
         loose = {i for pair in self.across[b] for i in pair}
         for (x, y), s in edges.items():
             if (
