@@ -155,8 +155,10 @@ def test_a_search_imports_no_urllib_asyncio_or_english_word_forms(sample_index: 
         "morph = sys.modules['whoosh.lang.morph_en']\n"
         "print(sorted(m for m in ('urllib.request', 'asyncio', 'email') if m in sys.modules))\n"
         "print(getattr(morph, '__stand_in__', False), 'whoosh.query.terms' in sys.modules)\n"
+        "import importlib.util\n"
+        "print(importlib.util.find_spec('whoosh.lang.morph_en').origin.endswith('morph_en.py'))\n"
     )
-    assert _run(code) == ["True", "[]", "True True"]
+    assert _run(code) == ["True", "[]", "True True", "True"]
 
 
 def test_what_whoosh_was_imported_without_is_imported_for_real_when_used() -> None:

@@ -14,6 +14,7 @@ in much that searchidx never uses (:func:`import_lightly`).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import sys
 import types
@@ -46,6 +47,8 @@ def stand_in(name: str, **names: Any) -> types.ModuleType:
 
     module = types.ModuleType(name)
     module.__dict__.update(names, __stand_in__=True, __getattr__=__getattr__)
+    # Where the real module is, for whatever asks (importlib.util.find_spec, pkgutil).
+    module.__spec__ = importlib.util.find_spec(name)
     return module
 
 
