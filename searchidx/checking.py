@@ -48,9 +48,8 @@ def check_index(index_path: str, limit: int = 50) -> CheckReport:
     cited: set[str] = set()
     counts: Counter[str] = Counter()
     with Index(index_path) as index:
-        snap = index.snapshot()
+        snap, manifest = index.manifest(index.snapshot())
         data_dir, generation = snap.folder, snap.generation
-        manifest = index.dir.read_manifest(data_dir, generation)
         for row in snap.live():
             item = snap.item(row)
             counts[item.id] += 1

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from searchidx.backend import Snapshot
-from searchidx.store import IndexDir
+from searchidx.errors import IndexDamaged
+from searchidx.store import IndexDir, Manifest
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -72,6 +73,19 @@ class Index:
                 snap.close()
         self._snapshot = _open_snapshot(self.dir)
         return self._snapshot
+
+    @reads_index
+    def manifest(self, snap: Snapshot) -> tuple[Snapshot, Manifest]:
+        """The snapshot's manifest, with the snapshot. A writer that commits removes
+        the manifests the new state is not read from: when that happened since
+        ``snap`` was taken, the newer state and its manifest are read instead."""
+        try:
+            return snap, self.dir.read_manifest(snap.folder, snap.generation)
+        except IndexDamaged:
+            if snap.current():
+                raise
+        snap = self.snapshot()
+        return snap, self.dir.read_manifest(snap.folder, snap.generation)
 
     def close(self) -> None:
         if self._snapshot is not None:

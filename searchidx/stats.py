@@ -32,8 +32,7 @@ class Stats:
 def stats(index: Index | str) -> Stats:
     """Counts and facts about an index."""
     ix = index_at(index)
-    snap = ix.snapshot()
-    manifest = ix.dir.read_manifest(snap.folder, snap.generation)
+    snap, manifest = ix.manifest(ix.snapshot())
     articles = snap.kind_count("article")
     related = snap.kind_count("related")
     # Live items only: an updated index keeps deleted ones (and their terms) until

@@ -13,6 +13,7 @@ from searchidx.backend import Snapshot
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import IndexDamaged, IndexNotFound
 from searchidx.indexing import update_index
+from searchidx.stats import stats
 from searchidx.store import IndexDir
 from searchidx.whooshdb.snapshot import WhooshSnapshot
 from tests.conftest import article, front_matter
@@ -138,3 +139,23 @@ def test_reads_index_lets_other_failures_through(built: tuple[Path, str]) -> Non
         fail(index, ValueError("not the index's"))
     with pytest.raises(KeyError):
         fail(index, KeyError("x"))
+
+
+def test_a_manifest_removed_by_a_later_commit_is_read_from_the_newer_state(
+    built: tuple[Path, str],
+) -> None:
+    corpus, index = built
+    add_article(corpus, 3)
+    update_index(index, [str(corpus)], jobs=1)  # generation 2: a manifest of changes
+    with Index(index) as ix:
+        snap = ix.snapshot()
+        assert snap.generation == 2
+        add_article(corpus, 4)
+        update_index(index, [str(corpus)], jobs=1)  # commits 3, removes manifest-2
+        assert not os.path.exists(os.path.join(snap.folder, "manifest-2.json"))
+        with pytest.raises(IndexDamaged):
+            ix.dir.read_manifest(snap.folder, 2)
+        newer, manifest = ix.manifest(snap)
+        assert (newer.generation, manifest.generation) == (3, 3)
+        assert len(manifest.files) == newer.count() == 5
+        assert stats(ix).files == 5
