@@ -530,6 +530,22 @@ def _mark(*pieces: object) -> str:
     return hashlib.blake2b(repr(pieces).encode(), digest_size=16).hexdigest()
 
 
+def _block_mark(
+    settings: tuple[float, float, int],
+    work: _Grouping,
+    members: list[int],
+    pairs: list[tuple[str, str]],
+) -> str:
+    """The fingerprint of a block: the settings, each item's key, day and weighted
+    words (words in order: word ids follow the words' order), and the related pairs."""
+    vocab, vectors, days, keys = work.prep.vocab, work.prep.vectors, work.prep.days, work.keys
+    mark = hashlib.blake2b(repr((settings, pairs)).encode(), digest_size=16)
+    for i in members:
+        words = " ".join(f"{vocab[w]}={v!r}" for w, v in sorted(vectors[i].items()))
+        mark.update(f"{keys[i]}\t{days[i]}\t{words}\n".encode())
+    return mark.hexdigest()
+
+
 def group_parts(
     entries: Sequence[Entry],
     links: Iterable[tuple[int, int]] = (),
@@ -553,11 +569,16 @@ def group_parts(
     it, whatever the size of the rest. With ``jobs`` over 1, blocks (then boundaries)
     are clustered by that many processes at once."""
     work = _Grouping(entries, links, threshold, window_days)
-    keys, vectors, days = work.keys, work.prep.vectors, work.prep.days
+    keys = work.keys
     order = sorted(work.blocks, key=lambda b: (b is None, b or 0))
 
     def pairs_of(ls: list[tuple[int, int]]) -> list[tuple[str, str]]:
-        return sorted((min(keys[a], keys[b]), max(keys[a], keys[b])) for a, b in ls)
+        out = []
+        for a, b in ls:
+            ka, kb = keys[a], keys[b]
+            out.append((ka, kb) if ka < kb else (kb, ka))
+        out.sort()
+        return out
 
     def recall(mark: str, members: Iterable[int]) -> Part | None:
         if known is None or (done := known.get(mark)) is None:
@@ -571,16 +592,10 @@ def group_parts(
     parts: dict[int | None, Part | None] = {}
     for b in order:
         if known is not None:
-            marks[b] = _mark(
+            marks[b] = _block_mark(
                 settings,
-                sorted(
-                    (
-                        keys[i],
-                        days[i],
-                        sorted((work.prep.vocab[w], v) for w, v in vectors[i].items()),
-                    )
-                    for i in work.blocks[b]
-                ),
+                work,
+                sorted(work.blocks[b], key=keys.__getitem__),
                 pairs_of(work.inner[b]),
             )
         parts[b] = recall(marks.get(b, ""), work.blocks[b])
