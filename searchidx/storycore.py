@@ -147,16 +147,8 @@ def boilerplate(entries: Sequence[Entry]) -> set[int]:
     """Positions of items whose title template recurs on BOILERPLATE_DAYS distinct days."""
     days: dict[str, set[int]] = defaultdict(set)
     keys: list[str] = []
-    dropped: dict[str, bool] = {}
     for e in entries:
-        kept = []
-        for w in e.title.split():
-            drop = dropped.get(w)
-            if drop is None:
-                drop = dropped[w] = _date_word(w)
-            if not drop:
-                kept.append(w)
-        t = " ".join(kept)
+        t = template(e.title)
         keys.append(t)
         if t and e.time is not None:
             days[t].add(e.time // _DAY)
