@@ -61,11 +61,8 @@ class FileEntry:
     errors: int = 0
 
     def to_json(self) -> list[Any]:
+        """The entry as a manifest row, which ``FileEntry(*row)`` reads back."""
         return [self.size, self.mtime_ns, self.digest, self.ids, self.cites, self.errors]
-
-    @classmethod
-    def from_json(cls, row: list[Any]) -> FileEntry:
-        return cls(*row)
 
 
 #: A manifest is written in full once it would list more changed files than this
@@ -116,10 +113,15 @@ class Manifest:
 
     def file_names(self) -> list[str]:
         """The files of the data folder this manifest is read from."""
-        names = [f"manifest-{self.generation}.json"]
+        names = [manifest_name(self.generation)]
         if self.base is not None:
-            names.append(f"manifest-{self.base}.json")
+            names.append(manifest_name(self.base))
         return names
+
+
+def manifest_name(generation: int) -> str:
+    """The file name of a generation's manifest in its data folder."""
+    return f"manifest-{generation}.json"
 
 
 def resolve_index_path(option: str | None) -> str:
@@ -275,7 +277,7 @@ class IndexDir:
     # --- manifests -----------------------------------------------------------------------
 
     def read_manifest(self, data_dir: str, generation: int) -> Manifest:
-        if generation == 0 and not os.path.exists(os.path.join(data_dir, "manifest-0.json")):
+        if generation == 0 and not os.path.exists(os.path.join(data_dir, manifest_name(0))):
             return Manifest(generation=0)
         with gc_paused():
             raw = self._read_manifest_file(data_dir, generation)
@@ -288,9 +290,7 @@ class IndexDir:
                     raise TypeError(f"base {base!r}")
                 full = self._read_manifest_file(data_dir, base)
                 if "files" not in full:
-                    shown = os.path.relpath(
-                        os.path.join(data_dir, f"manifest-{base}.json"), self.path
-                    )
+                    shown = self._shown(data_dir, base)
                     raise IndexDamaged(
                         f"{shown} is not the full manifest that generation {generation} extends"
                     )
@@ -301,16 +301,18 @@ class IndexDir:
                 files = {p: FileEntry(*row) for p, row in full["files"].items() if p not in changes}
                 files.update((p, e) for p, e in changes.items() if e is not None)
             except (KeyError, TypeError, AttributeError, ValueError) as exc:
-                shown = os.path.relpath(
-                    os.path.join(data_dir, f"manifest-{generation}.json"), self.path
-                )
+                shown = self._shown(data_dir, generation)
                 reason = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
                 raise IndexDamaged(f"{shown} is not a valid manifest ({reason})") from None
         return Manifest(generation, str(raw.get("updated", "")), files, base, changes)
 
+    def _shown(self, data_dir: str, generation: int) -> str:
+        """A generation's manifest as messages name it: relative to the index folder."""
+        return os.path.relpath(os.path.join(data_dir, manifest_name(generation)), self.path)
+
     def _read_manifest_file(self, data_dir: str, generation: int) -> dict[str, Any]:
-        path = os.path.join(data_dir, f"manifest-{generation}.json")
-        shown = os.path.relpath(path, self.path)
+        path = os.path.join(data_dir, manifest_name(generation))
+        shown = self._shown(data_dir, generation)
         try:
             raw = _read_json(path)
         except FileNotFoundError:
@@ -327,7 +329,7 @@ class IndexDir:
         """Write the manifest of ``manifest.generation``: only its changes while they are
         few (see :meth:`Manifest.written_in_full`), else every file."""
         manifest.updated = _now()
-        path = os.path.join(data_dir, f"manifest-{manifest.generation}.json")
+        path = os.path.join(data_dir, manifest_name(manifest.generation))
         with gc_paused():
             if manifest.written_in_full():
                 manifest.base, manifest.changes = None, {}
