@@ -447,8 +447,7 @@ class _Plan:
     def _consider_folder(self, entries: list[os.DirEntry[str]], root: str, real_root: str) -> None:
         """Stat the files of one folder (one system call a file) and sort them into
         unchanged and to read; links and failures go the long way."""
-        files, chosen, threshold = self._files, self._chosen, self.threshold
-        unchanged, tasks = self.unchanged, self.tasks
+        place = self._place
         plain = root == real_root
         for entry in entries:
             path = entry.path
@@ -461,16 +460,7 @@ class _Plan:
             if stat.S_ISLNK(st.st_mode):
                 self._consider(path, st, real)
                 continue
-            if real in chosen:
-                continue
-            chosen.add(real)
-            old = files.get(real)
-            if old is None or old.errors:
-                tasks.append((real, None, threshold))
-            elif old.mtime_ns == st.st_mtime_ns and old.size == st.st_size:
-                unchanged.append(real)
-            else:
-                tasks.append((real, old.digest, threshold))
+            place(real, st)
 
     def _consider(self, path: str, st: os.stat_result | None, real: str) -> None:
         """One file given by name, a link, or one whose folder entry could not be
@@ -488,15 +478,21 @@ class _Plan:
         except OSError as exc:
             self._stat_error(path, os_reason(exc))
             return
+        self._place(real, st)
+
+    def _place(self, real: str, st: os.stat_result) -> None:
+        """A file found (by its real path, once): unchanged when its size and mtime are
+        as the manifest has them, else to read (with the digest it had, if any)."""
         if real in self._chosen:
             return
         self._chosen.add(real)
         old = self._files.get(real)
-        if old and not old.errors and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns):
+        if old is None or old.errors:
+            self.tasks.append((real, None, self.threshold))
+        elif old.mtime_ns == st.st_mtime_ns and old.size == st.st_size:
             self.unchanged.append(real)
         else:
-            digest = old.digest if old and not old.errors else None
-            self.tasks.append((real, digest, self.threshold))
+            self.tasks.append((real, old.digest, self.threshold))
 
     def _stat_error(self, path: str, reason: str) -> None:
         if path not in self._kept:
@@ -706,9 +702,8 @@ def _apply(
                     # Files arrive in path order, so in a fresh build the first claimant
                     # of an id wins; only the winner's related list counts.
                     wins = not fresh or doc.id not in written
-                    for item, line in zip(doc.related_ids, doc.related_lines, strict=True):
-                        if not wins:
-                            break
+                    listed = zip(doc.related_ids, doc.related_lines, strict=True) if wins else ()
+                    for item, line in listed:
                         if spill is None:
                             citations[item].append((doc.id, json.loads(line)[2], doc.order))
                         elif item not in written:
