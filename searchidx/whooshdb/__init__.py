@@ -4,6 +4,8 @@
 - :mod:`~searchidx.whooshdb.query`: the query language, filters, ranking, exact totals;
 - :mod:`~searchidx.whooshdb.snapshot`: one committed state of an index, read through
   the :class:`searchidx.engine.Snapshot` protocol;
+- :mod:`~searchidx.whooshdb.ranking`: queries of words and phrases ranked a block of
+  postings at a time, as Whoosh ranks them;
 - :mod:`~searchidx.whooshdb.bulk`: a segment's terms and postings read in bulk;
 - :mod:`~searchidx.whooshdb.writing`: writing segments, in parallel for big builds.
 

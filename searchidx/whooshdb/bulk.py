@@ -12,13 +12,21 @@ import bisect
 import io
 import mmap
 import struct
+from array import array
 from collections.abc import Iterator, Sequence
 from itertools import accumulate
 from typing import Any, overload
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, W3TermsReader
+from whoosh.codec.whoosh3 import (
+    LENGTHS_COLUMN,
+    W3LeafMatcher,
+    W3PerDocReader,
+    W3TermsReader,
+    _lenfield,
+)
 from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.filedb.filetables import OrderedHashReader
+from whoosh.matching import ListMatcher
 
 #: The parts of a segment's terms reader, its term index and a posting list's matcher
 #: read here.
@@ -108,6 +116,101 @@ def posting_ids(leaf: Any, fieldname: str, text: str) -> list[int]:
         deleted = leaf.deleted_docs_set
         ids = [d for d in ids if d not in deleted]
     return ids
+
+
+Postings = tuple[list[int], list[float], list[Any]]
+
+
+def postings_with_weights(
+    leaf: Any,
+    fieldname: str,
+    text: bytes,
+    wanted: Sequence[int] | None = None,
+    values: bool = False,
+) -> Postings | None:
+    """The live documents of one segment having a term, in order, with the term's
+    weight in each and, if asked, its encoded value (positions), read a block of
+    postings at a time; only those in ``wanted`` (in order) when given, whose blocks
+    alone are read. None when the segment's postings are not of the kind read here."""
+    terms = _terms_reader(leaf)
+    if terms is None:
+        return None
+    if (fieldname, text) not in terms or (wanted is not None and not wanted):
+        return [], [], []
+    matcher = terms.matcher(fieldname, text, leaf.schema[fieldname].format)
+    if type(matcher) is ListMatcher and all(
+        hasattr(matcher, p) for p in ("_ids", "_weights", "_all_weights")
+    ):  # a rare term's postings, kept with the term (as ListMatcher.weight reads them)
+        ids = list(matcher._ids)
+        found = list(matcher._values) if values and matcher._values is not None else []
+        if matcher._all_weights:
+            weights = [matcher._all_weights] * len(ids)
+        elif matcher._weights:
+            weights = list(matcher._weights)
+        else:
+            weights = [1.0] * len(ids)
+    elif type(matcher) is W3LeafMatcher and all(
+        hasattr(matcher, p) for p in (*MATCHER_PARTS, "_blocklength", "_maxid", "_fixedsize")
+    ):
+        if values and matcher._fixedsize is not None:  # values of fixed size: not positions
+            return None
+        ids, weights, found = _blocks(matcher, wanted, values)
+    else:
+        return None
+    if len(ids) != len(weights) or (values and len(ids) != len(found)):
+        raise ValueError(f"the postings of {fieldname} have {len(ids)} ids, {len(weights)} weights")
+    deleted = leaf.deleted_docs_set if leaf.has_deletions() else ()
+    if wanted is not None or deleted:
+        keep = set(wanted) if wanted is not None else None
+        kept = [k for k, d in enumerate(ids) if (keep is None or d in keep) and d not in deleted]
+        ids, weights = [ids[k] for k in kept], [weights[k] for k in kept]
+        found = [found[k] for k in kept] if values else found
+    return ids, weights, found
+
+
+def _blocks(matcher: Any, wanted: Sequence[int] | None, values: bool) -> Postings:
+    """A posting list's ids, weights and (if asked) values, block by block, leaving
+    unread the blocks holding none of ``wanted`` (each block's header says its last
+    id)."""
+    ids: list[int] = []
+    weights: list[float] = []
+    found_values: list[Any] = []
+    at = 0  # the first wanted id not passed yet
+    while matcher.is_active():
+        # Every wanted id before ``at`` is at most the last block's last id.
+        if wanted is None or wanted[at] <= matcher._maxid:
+            if matcher._data is None:
+                matcher._read_data()
+            block, found = matcher._data[0], matcher._data[1]
+            ids.extend(block if matcher._byteids else accumulate(block))
+            # As Whoosh's _read_weights: None is 1.0 for each posting, one number the
+            # same for each (stored as a 4-byte float), or else one for each.
+            if found is None or isinstance(found, float):
+                same = array("f", [1.0 if found is None else found])[0]
+                weights.extend([same] * matcher._blocklength)
+            else:
+                weights.extend(found)
+            if values:
+                found_values.extend(matcher._data[2])
+        if wanted is not None:
+            at = bisect.bisect_right(wanted, matcher._maxid, at)
+            if at == len(wanted):
+                break
+        matcher._next_block()
+    return ids, weights, found_values
+
+
+def field_lengths(leaf: Any, fieldname: str) -> bytes | None:
+    """One segment's length column of a field, one byte a document as read by
+    :func:`lengths_in_memory` (an empty one when no document has the field), or None
+    when it is not read that way."""
+    perdoc: Any = getattr(leaf, "_perdoc", None)
+    if type(perdoc) is not W3PerDocReader or not all(hasattr(perdoc, p) for p in PERDOC_PARTS):
+        return None
+    found = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    if found is None:
+        return bytes(perdoc._doccount)
+    return found if isinstance(found, bytes) else None
 
 
 def lengths_in_memory(leaf: Any) -> None:

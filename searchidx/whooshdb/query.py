@@ -25,6 +25,7 @@ from searchidx.query import WORD, Filters, literal_words, minus_to_not
 from searchidx.whooshdb.schema import column_reader, text_analyzer
 
 if TYPE_CHECKING:
+    from searchidx.whooshdb.ranking import Numbers
     from searchidx.whooshdb.snapshot import WhooshSnapshot
 
 #: Each sort's column, and whether it runs in reverse (relevance: the score).
@@ -223,15 +224,26 @@ def build_filter(f: Filters) -> Any:
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
+def date_bounds(f: Filters) -> tuple[int, int] | None:
+    """The range of the ``oldest`` column (inclusive) that ``--since``/``--until``
+    allow, or None when neither is given. The column holds times negated, so that
+    the oldest sorts first; items without a time are not in any range."""
+    if not (f.since or f.until):
+        return None
+    lo = -int(f.until.timestamp() * 1_000_000) if f.until else MISSING_LAST + 1
+    hi = -int(f.since.timestamp() * 1_000_000) if f.since else 2**63 - 1
+    return lo, hi
+
+
 def in_date_range(searcher: Any, f: Filters, docs: Iterable[int]) -> list[int]:
     """Those of ``docs`` published within ``--since``/``--until``, read from the
     ``oldest`` column. (Whoosh's date range query collects every document of every
     term of the range: a second on a 100k index.)"""
     docs = list(docs)
-    if not (f.since or f.until):
+    bounds = date_bounds(f)
+    if bounds is None:
         return docs
-    lo = -int(f.until.timestamp() * 1_000_000) if f.until else MISSING_LAST + 1
-    hi = -int(f.since.timestamp() * 1_000_000) if f.since else 2**63 - 1
+    lo, hi = bounds
     column = column_reader(searcher.reader(), "oldest")
     if len(docs) > 5000:  # one pass over the column beats as many lookups
         column = list(column)
@@ -250,15 +262,28 @@ def run(
     sortedby: str | None,
     reverse: bool,
     limit: int | None,
-) -> tuple[Any, int] | None:
-    """Search; return the results (the top ``limit``, or all for None) and the exact
-    number of matches, or None if Whoosh cannot run the query (a malformed query
-    object). Any other failure, such as a damaged index, is raised."""
+    numbers: Numbers,
+    bulk: bool = True,
+) -> tuple[list[int], list[float | None], int] | None:
+    """Search; return the rows of the top ``limit`` hits (all for None), their scores
+    (None when sorted by a column) and the exact number of matches, or None if Whoosh
+    cannot run the query (a malformed query object). Any other failure, such as a
+    damaged index, is raised. Queries of words and phrases are ranked in bulk
+    (:mod:`~searchidx.whooshdb.ranking`), the others (and all, without ``bulk``) by
+    Whoosh."""
     from whoosh import collectors
     from whoosh import query as wq
     from whoosh.query import QueryError
 
+    from searchidx.whooshdb.ranking import ranked
+
     flt = build_filter(filters)
+    if bulk:
+        found = ranked(
+            searcher, restrict(q, flt), sortedby, reverse, limit, numbers, date_bounds(filters)
+        )
+        if found is not None:
+            return found
     allowed = None
     if filters.since or filters.until:
         # Dates filter the matches as a set, read from a column (Whoosh's own date
@@ -282,7 +307,9 @@ def run(
         results = collector.results()
     except QueryError:  # a query Whoosh cannot run: the caller falls back
         return None
-    return results, (len(allowed) if allowed is not None else len(results))
+    rows = [hit.docnum for hit in results]
+    scores = [hit.score if sortedby is None else None for hit in results]
+    return rows, scores, (len(allowed) if allowed is not None else len(results))
 
 
 def restrict(q: Any, flt: Any) -> Any:

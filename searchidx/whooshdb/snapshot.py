@@ -49,6 +49,7 @@ class WhooshSnapshot:
         self._columns: dict[tuple[str, bool], Any] = {}
         self._vocabulary: list[str] | None = None
         self._leaves: list[tuple[Any, int, Any]] | None = None
+        self._numbers: dict[str, list[tuple[int, Any]]] = {}
         if self.reader.doc_count_all():
             for leaf, _ in self.reader.leaf_readers():
                 lengths_in_memory(leaf)
@@ -151,24 +152,21 @@ class WhooshSnapshot:
     ) -> Ranking:
         sortedby, reverse = SORTS[sort]
         q = parse_query(self.schema, text, literal, snap=self)
-        ran = run(self.searcher, q, filters, sortedby, reverse, fetch)
+        ran = run(self.searcher, q, filters, sortedby, reverse, fetch, self.numbers)
         if ran is None:  # Whoosh could not run it: the plain words instead
             q = parse_query(self.schema, text, literal=True)
-            ran = run(self.searcher, q, filters, sortedby, reverse, fetch)
+            ran = run(self.searcher, q, filters, sortedby, reverse, fetch, self.numbers)
         partial = False
         # Only a query of plain words falls back to its best partial matches: with NOT, a
         # phrase or a field, "no match" is the answer.
-        if ran is not None and ran[0].is_empty() and plain_words(q) > 1:
+        if ran is not None and not ran[2] and plain_words(q) > 1:
             loose = parse_query(self.schema, text, literal, or_group=True, snap=self)
-            found = run(self.searcher, loose, filters, sortedby, reverse, fetch)
-            if found is not None and not found[0].is_empty():
+            found = run(self.searcher, loose, filters, sortedby, reverse, fetch, self.numbers)
+            if found is not None and found[2]:
                 ran, q, partial = found, loose, True
         out = Ranking(partial=partial, terms=query_terms(self.searcher, q))
         if ran is not None:
-            results, out.total = ran
-            for hit in results:
-                out.rows.append(hit.docnum)
-                out.scores.append(hit.score if sortedby is None else None)
+            out.rows, out.scores, out.total = ran
         return out
 
     def match(self, text: str, filters: Filters, literal: bool = False) -> list[int]:
@@ -210,12 +208,23 @@ class WhooshSnapshot:
 
     def _segment_times(self) -> list[tuple[Any, int, Any]]:
         if self._leaves is None:
+            leaves = [leaf for leaf, _ in self.reader.leaf_readers() if leaf.doc_count_all()]
             self._leaves = [
-                (leaf, base, whole_column(leaf, "oldest"))
+                (leaf, base, values)
+                for leaf, (base, values) in zip(leaves, self.numbers("oldest"), strict=True)
+            ]
+        return self._leaves
+
+    def numbers(self, name: str) -> list[tuple[int, Any]]:
+        """A numeric column, each segment's values read whole once (see
+        :func:`whole_column`), with the segment's first row."""
+        if name not in self._numbers:
+            self._numbers[name] = [
+                (base, whole_column(leaf, name))
                 for leaf, base in self.reader.leaf_readers()
                 if leaf.doc_count_all()  # an index of no items has one leaf, of no columns
             ]
-        return self._leaves
+        return self._numbers[name]
 
 
 def whole_column(leaf: Any, fieldname: str) -> Any:

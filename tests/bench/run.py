@@ -406,6 +406,18 @@ def index_figures(
     bare = q["without_similar"]
     report.add(Figure(f"query p50 without +N similar ({label})", [bare["p50"] * 1000], "ms"))
     report.add(Figure(f"query p95 without +N similar ({label})", [bare["p95"] * 1000], "ms"))
+    engine = q["whoosh_ranking"]
+    for p in ("p50", "p95"):
+        report.add(
+            Figure(
+                f"query {p}, ranked by Whoosh's collectors, baseline ({label})",
+                [engine[p] * 1000],
+                "ms",
+            )
+        )
+        report.add(
+            Figure(f"  ratio of query {p} to the baseline ({label})", [mix[p] / engine[p]], "x")
+        )
     for kind, value in sorted(mix["by_kind"].items()):
         report.add(Figure(f"  median {kind} query ({label})", [value * 1000], "ms"))
     report.add(

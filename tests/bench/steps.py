@@ -214,8 +214,13 @@ def step_queries(index: str, rounds: int) -> dict[str, Any]:
         )
         search(index, text, filters, sort=opts.get("sort", "relevance"), similar=similar)
 
+    from searchidx.whooshdb import ranking
+
     out: dict[str, Any] = {"queries": len(QUERIES)}
-    for similar in (True, False):
+    variants = [("with_similar", True, True), ("without_similar", False, True)]
+    variants.append(("whoosh_ranking", True, False))  # ranked by Whoosh's collectors
+    for key, similar, in_bulk in variants:
+        ranking.IN_BULK = in_bulk
         times: list[float] = []
         by_kind: dict[str, list[float]] = {}
         for round_no in range(rounds + 1):
@@ -226,7 +231,7 @@ def step_queries(index: str, rounds: int) -> dict[str, Any]:
                 if round_no:  # round 0 warms up
                     times.append(elapsed)
                     by_kind.setdefault(kind, []).append(elapsed)
-        key = "with_similar" if similar else "without_similar"
+        ranking.IN_BULK = True
         out[key] = {
             "p50": _percentile(times, 0.5),
             "p95": _percentile(times, 0.95),
