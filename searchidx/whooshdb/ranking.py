@@ -62,7 +62,7 @@ def ranked(
     if not IN_BULK or type(searcher.weighting) is not BM25F:
         return None
     try:
-        found = _Scorer(searcher).scores(q)
+        found = _Scorer(searcher, scored=sortedby is None).scores(q)
         if dates is not None:
             lo, hi = dates
             values = _values(numbers, "oldest", found)
@@ -116,8 +116,9 @@ def _leaves(searcher: Any) -> list[tuple[Any, int]]:
 class _Scorer:
     """Scores of a query's parts over every segment of one searcher."""
 
-    def __init__(self, searcher: Any) -> None:
+    def __init__(self, searcher: Any, scored: bool = True) -> None:
         self.searcher = searcher
+        self.scored = scored  # without, every score is 0.0: only the rows count
         self.schema = searcher.schema
         self.weighting = searcher.weighting
         self.leaves = _leaves(searcher)
@@ -256,6 +257,9 @@ class _Scorer:
                 continue
             if values is not None:
                 values.update(zip([base + d for d in ids], encoded, strict=True))
+            if not self.scored:
+                out.update(dict.fromkeys([base + d for d in ids], 0.0))
+                continue
             if not field.scorable:
                 out.update(zip([base + d for d in ids], weights, strict=True))
                 continue
