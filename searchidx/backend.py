@@ -43,6 +43,14 @@ def column_texts(snap: Snapshot, name: str) -> list[str]:
     return [as_text(v) for v in snap.column_values(name)]
 
 
+class TitleWordRows(Protocol):
+    """The rows whose normalised title has one word (see :meth:`Snapshot.title_word_rows`)."""
+
+    def within(self, start: int | None, end: int | None) -> list[int]:
+        """The live ones published from ``start`` to ``end`` (microseconds, both
+        included; None: no bound) or undated, in row order."""
+
+
 class Snapshot(Protocol):
     """One committed state of an index, read-only."""
 
@@ -105,9 +113,9 @@ class Snapshot(Protocol):
     def title_word_count(self, word: str) -> int:
         """How many items' normalised titles have ``word``."""
 
-    def title_word_rows(self, word: str) -> list[tuple[int, int | None]]:
-        """The live rows whose normalised title has ``word``, each with its
-        publication time in microseconds (None when undated)."""
+    def title_word_rows(self, word: str) -> TitleWordRows:
+        """The live rows whose normalised title has ``word``, read once and then
+        asked for a window of time as often as needed."""
 
     def current(self) -> bool:
         """Whether this is still the last committed state (no writer has committed,

@@ -34,7 +34,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from searchidx import options
-from searchidx.backend import Snapshot, column_texts
+from searchidx.backend import Snapshot, TitleWordRows, column_texts
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.fields import MISSING_LAST, as_text
@@ -293,7 +293,7 @@ class Lookup:
         self.norms = snap.column("norm", translate=False)
         self.oldest = snap.column("oldest")
         self._df: dict[str, int] = {}
-        self._postings: dict[str, list[tuple[int, int | None]]] = {}
+        self._postings: dict[str, TitleWordRows] = {}
         self._norm_of: dict[int, str] = {}
 
     def frequency(self, word: str) -> int:
@@ -301,8 +301,8 @@ class Lookup:
             self._df[word] = self.snap.title_word_count(word)
         return self._df[word]
 
-    def postings(self, word: str) -> list[tuple[int, int | None]]:
-        """The live rows whose title has ``word``, each with its time."""
+    def postings(self, word: str) -> TitleWordRows:
+        """The live rows whose title has ``word``."""
         if word not in self._postings:
             self._postings[word] = self.snap.title_word_rows(word)
         return self._postings[word]
@@ -334,12 +334,10 @@ def near_duplicates(
     window = _window_us(window_days)
     candidates: dict[int, None] = {}
     for key in keys[:LOOKUP_KEYS]:
-        # As _in_window, without a call a posting (a common word has tens of thousands).
         if window is None or when is None:
-            rows = [d for d, _ in lk.postings(key)]
+            rows = lk.postings(key).within(None, None)
         else:
-            lo, hi = when - window, when + window
-            rows = [d for d, t in lk.postings(key) if t is None or lo <= t <= hi]
+            rows = lk.postings(key).within(when - window, when + window)
         if restrict is not None:
             rows = [d for d in rows if d in restrict]
         candidates.update(dict.fromkeys(rows))

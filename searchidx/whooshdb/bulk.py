@@ -81,9 +81,9 @@ def field_terms(leaf: Any, fieldname: str) -> list[bytes]:
     return out
 
 
-def posting_ids(leaf: Any, fieldname: str, text: str) -> list[int]:
-    """The live documents of one segment having a term, in order, read a block of
-    postings at a time."""
+def posting_ids(leaf: Any, fieldname: str, text: str, live: bool = True) -> list[int]:
+    """The live documents of one segment having a term (``live`` False: deleted ones
+    may be among them), in order, read a block of postings at a time."""
     terms = _terms_reader(leaf)
     if terms is None:
         if (fieldname, text) not in leaf:
@@ -104,7 +104,7 @@ def posting_ids(leaf: Any, fieldname: str, text: str) -> list[int]:
             block = matcher._data[0]
             ids.extend(block if matcher._byteids else accumulate(block))
             matcher._next_block()
-    if leaf.has_deletions():
+    if live and leaf.has_deletions():
         deleted = leaf.deleted_docs_set
         ids = [d for d in ids if d not in deleted]
     return ids

@@ -196,17 +196,16 @@ class WhooshSnapshot:
     def title_word_count(self, word: str) -> int:
         return int(self.reader.doc_frequency("norm", word))
 
-    def title_word_rows(self, word: str) -> list[tuple[int, int | None]]:
+    def title_word_rows(self, word: str) -> WordRows:
         """Read segment by segment: through the whole index's reader each document costs
         several times as much (a union of words, and a column lookup per segment search
         for every document)."""
-        found: list[tuple[int, int | None]] = []
-        for leaf, base, oldest in self._segment_times():
-            found += [
-                (base + d, None if (raw := oldest[d]) == MISSING_LAST else -raw)
-                for d in posting_ids(leaf, "norm", word)
+        return WordRows(
+            [
+                (base, oldest, posting_ids(leaf, "norm", word, live=False), _deleted(leaf))
+                for leaf, base, oldest in self._segment_times()
             ]
-        return found
+        )
 
     def _segment_times(self) -> list[tuple[Any, int, Any]]:
         if self._leaves is None:
@@ -216,6 +215,38 @@ class WhooshSnapshot:
                 if leaf.doc_count_all()  # an index of no items has one leaf, of no columns
             ]
         return self._leaves
+
+
+class WordRows:
+    """A title word's documents in each segment (deleted ones too), with the segment's
+    time column: a window of time is taken from them before deleted documents are
+    left out, and with no (row, time) pair made a document (a common word has tens of
+    thousands, a page's lookups take a window of it for each hit)."""
+
+    def __init__(self, parts: list[tuple[int, Any, list[int], frozenset[int]]]) -> None:
+        self._parts = parts  # (first row, time column, documents, deleted documents)
+
+    def within(self, start: int | None, end: int | None) -> list[int]:
+        # The column holds negated times, undated items as MISSING_LAST (the least value).
+        low = MISSING_LAST if end is None else -end
+        high = sys.maxsize if start is None else -start
+        found: list[int] = []
+        for base, oldest, docs, deleted in self._parts:
+            if start is None and end is None:
+                picked = docs
+            else:
+                picked = [
+                    d for d in docs if low <= (raw := oldest[d]) <= high or raw == MISSING_LAST
+                ]
+            if deleted:
+                picked = [d for d in picked if d not in deleted]
+            found += [base + d for d in picked] if base else picked
+        return found
+
+
+def _deleted(leaf: Any) -> frozenset[int]:
+    found: frozenset[int] = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
+    return found
 
 
 def whole_column(leaf: Any, fieldname: str) -> Any:
