@@ -16,7 +16,7 @@ Rows
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -116,6 +116,12 @@ class Snapshot(Protocol):
     def title_word_rows(self, word: str) -> TitleWordRows:
         """The live rows whose normalised title has ``word``, read once and then
         asked for a window of time as often as needed."""
+
+    def titles_sized(
+        self, rows: Iterable[int], least: int, most: int
+    ) -> tuple[list[int], list[str]]:
+        """Those of ``rows`` whose normalised title has from ``least`` to ``most``
+        characters, and their titles."""
 
     def current(self) -> bool:
         """Whether this is still the last committed state (no writer has committed,

@@ -25,6 +25,8 @@ Clusters
 from __future__ import annotations
 
 import bisect
+import math
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -344,11 +346,22 @@ def near_duplicates(
     candidates.pop(docnum, None)
     if not candidates:
         return []
-    docs = list(candidates)
-    others = [lk.norm(d) for d in docs]
+    docs, others = snap.titles_sized(candidates, *_sizes(len(norm), threshold))
     mine = numbers(norm)
     found = process.extract(norm, others, scorer=fuzz.ratio, score_cutoff=threshold, limit=None)
     return [(docs[k], float(score)) for _, score, k in found if numbers(others[k]) == mine]
+
+
+def _sizes(length: int, threshold: float) -> tuple[int, int]:
+    """The fewest and most characters a title may have to score ``threshold`` against
+    one of ``length``, with a character to spare either side. ``fuzz.ratio`` is
+    200 * (longest common subsequence) / (sum of the lengths), so at most
+    200 * shorter / (sum of the lengths)."""
+    if not 0 < threshold <= 100:  # every title, or none: the scores tell
+        return 0, sys.maxsize
+    least = math.floor(length * threshold / (200 - threshold)) - 1
+    most = math.ceil(length * (200 - threshold) / threshold) + 1
+    return max(least, 0), most
 
 
 def _time(raw: int) -> int | None:

@@ -12,7 +12,7 @@ import bisect
 import io
 import mmap
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate
 from typing import Any, overload
 
@@ -212,6 +212,36 @@ class MappedColumn(Sequence[bytes]):
             return b""
         at = start + offsets[row - base]
         return found[at : at + length]
+
+    def texts_sized(
+        self, rows: Iterable[int], least: int, most: int
+    ) -> tuple[list[int], list[str]]:
+        """Those of ``rows`` whose value, as UTF-8 text, has from ``least`` to ``most``
+        characters, and those texts: a value of fewer bytes than ``least`` is not
+        read, nor is an ASCII one of more than ``most`` decoded."""
+        kept: list[int] = []
+        texts: list[str] = []
+        parts, bases, size = self._parts, self._bases, self._rows
+        for row in rows:
+            if not 0 <= row < size:
+                raise IndexError(row)
+            base, found, offsets, lengths, start = parts[bisect.bisect_right(bases, row) - 1]
+            length = lengths[row - base]
+            if length < least:  # a character takes a byte or more
+                continue
+            at = start + offsets[row - base]
+            value = found[at : at + length]
+            if value.isascii():
+                if length > most:
+                    continue
+                text = value.decode("ascii")
+            else:
+                text = value.decode("utf-8")
+                if not least <= len(text) <= most:
+                    continue
+            kept.append(row)
+            texts.append(text)
+        return kept, texts
 
     def __iter__(self) -> Iterator[bytes]:
         return (self[row] for row in range(self._rows))

@@ -7,13 +7,13 @@ from __future__ import annotations
 import operator
 import sys
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from whoosh.columns import NumericColumn, VarBytesColumn
 
 from searchidx.backend import Ranking, Snapshot
-from searchidx.fields import MISSING_LAST
+from searchidx.fields import MISSING_LAST, as_text
 from searchidx.items import StoredItem
 from searchidx.query import Filters
 from searchidx.store import IndexDir
@@ -206,6 +206,20 @@ class WhooshSnapshot:
                 for leaf, base, oldest in self._segment_times()
             ]
         )
+
+    def titles_sized(
+        self, rows: Iterable[int], least: int, most: int
+    ) -> tuple[list[int], list[str]]:
+        column = self.column("norm", translate=False)
+        if isinstance(column, MappedColumn):
+            return column.texts_sized(rows, least, most)
+        kept: tuple[list[int], list[str]] = ([], [])
+        for row in rows:
+            text = as_text(column[row])
+            if least <= len(text) <= most:
+                kept[0].append(row)
+                kept[1].append(text)
+        return kept
 
     def _segment_times(self) -> list[tuple[Any, int, Any]]:
         if self._leaves is None:
