@@ -11,20 +11,26 @@ from __future__ import annotations
 import bisect
 import io
 import mmap
+import pickle
 import struct
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate
 from typing import Any, overload
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, W3TermsReader
+from whoosh.codec.whoosh3 import (
+    LENGTHS_COLUMN,
+    WHOOSH3_HEADER_MAGIC,
+    W3PerDocReader,
+    W3TermInfo,
+    W3TermsReader,
+)
 from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.filedb.filetables import OrderedHashReader
 
-#: The parts of a segment's terms reader, its term index and a posting list's matcher
-#: read here.
-TERMS_PARTS = ("_tindex", "_fieldmap", "_postfile", "_codec")
-TINDEX_PARTS = ("closest_key_pos", "endofdata", "dbfile")
-MATCHER_PARTS = ("_data", "_read_data", "_byteids", "_next_block", "_atend")
+#: The parts of a segment's terms reader and its term index read here.
+TERMS_PARTS = ("_tindex", "_fieldmap", "_postfile", "_codec", "_keycoder")
+TINDEX_PARTS = ("closest_key_pos", "endofdata", "dbfile", "get")
 #: The parts of a segment's per-document reader, and of a length column's reader, used
 #: by :func:`lengths_in_memory`.
 PERDOC_PARTS = ("_cached_reader", "_readers", "_doccount")
@@ -32,6 +38,11 @@ LENGTHS_PARTS = ("_count", "_fixedlen", "_dbfile", "_basepos", "_typecode", "_de
 #: The parts of a variable-length column's reader used by :class:`MappedColumn`.
 VARBYTES_PARTS = ("_offsets", "_lengths", "_dbfile", "_basepos")  # and _dbfile.file
 
+#: A term's information (flags, weight, documents, lengths, max weight, first and last
+#: document), then where its posting list is and how long; a posting block's length.
+_INFO = W3TermInfo._struct
+_EXTENT = struct.Struct("!qi")
+_BLOCK = struct.Struct("!i")
 #: Before each key of the term index: the key's length and its value's.
 _LENGTHS = struct.Struct("!ii")
 #: A key starts with its field's number.
@@ -92,22 +103,56 @@ def posting_ids(leaf: Any, fieldname: str, text: str, live: bool = True) -> list
     tbytes = text.encode("utf-8")
     if (fieldname, tbytes) not in terms:
         return []
-    matcher = terms.matcher(fieldname, tbytes, leaf.schema[fieldname].format)
-    if type(matcher) is not W3LeafMatcher or not all(hasattr(matcher, p) for p in MATCHER_PARTS):
-        ids = list(matcher.all_ids())
-    else:
-        ids = []
-        while matcher.is_active():
-            # As Whoosh's _read_ids, the ids' differences summed up in C.
-            if matcher._data is None:
-                matcher._read_data()
-            block = matcher._data[0]
-            ids.extend(block if matcher._byteids else accumulate(block))
-            matcher._next_block()
+    ids = _read_postings(terms, fieldname, tbytes)
+    if ids is None:
+        ids = list(terms.matcher(fieldname, tbytes, leaf.schema[fieldname].format).all_ids())
     if live and leaf.has_deletions():
         deleted = leaf.deleted_docs_set
         ids = [d for d in ids if d not in deleted]
     return ids
+
+
+def _read_postings(terms: Any, fieldname: str, tbytes: bytes) -> list[int] | None:
+    """A term's documents, its posting list read at once and its blocks taken apart
+    here (Whoosh seeks and reads each block's length, header and data apart); None when
+    the term's information is not of the kind read here."""
+    found = terms._tindex.get(terms._keycoder(fieldname, tbytes))
+    if type(found) is not bytes or len(found) < _INFO.size + _EXTENT.size:
+        return None
+    if found[0]:  # postings kept with the term
+        info = W3TermInfo.from_bytes(found)
+        return list(info.inlined_postings()[0])
+    offset, length = _EXTENT.unpack_from(found, _INFO.size)
+    data = terms._postfile.get(offset, length)
+    if len(data) != length:  # as Whoosh's own reading of the postings would fail
+        raise EOFError(f"the postings of {fieldname} end {length - len(data)} bytes early")
+    try:
+        return _blocks(data)
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
+        # Wrong bytes read as pickles or numbers: damage, as Whoosh's own reading finds.
+        raise pickle.UnpicklingError(f"the postings of {fieldname} are corrupt ({exc})") from exc
+
+
+def _blocks(data: bytes) -> list[int]:
+    if data[: len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
+        raise ValueError("a posting list does not start as Whoosh writes them")
+    stream = io.BytesIO(data)
+    ids: list[int] = []
+    at = len(WHOOSH3_HEADER_MAGIC)
+    while True:
+        # A block: its length (negative for the last), a pickled header (postings,
+        # last id, max weight, compression, ...), then its pickled data, maybe compressed.
+        size = _BLOCK.unpack_from(data, at)[0]
+        end = at + _BLOCK.size + abs(size)
+        stream.seek(at + _BLOCK.size)
+        header = pickle.load(stream)
+        block = data[stream.tell() : end]
+        if header[3]:
+            block = zlib.decompress(block)
+        ids.extend(accumulate(pickle.loads(block)[0]))  # as Whoosh's delta_decode
+        if size < 0 or end >= len(data):
+            return ids
+        at = end
 
 
 def lengths_in_memory(leaf: Any) -> None:
