@@ -290,3 +290,28 @@ def test_a_column_not_in_a_file_is_read_by_whoosh() -> None:
         assert reader.doc_count_all() == 1
         assert MappedColumn.of(reader, "norm") is None
         assert list(reader.column_reader("norm", translate=False)) == [b"harbor story"]
+
+
+def test_titles_sized_count_characters_not_bytes(tmp_path: Path) -> None:
+    """The normalised titles of some rows within a length in characters: accents take
+    two bytes, CJK three, an emoji four; a title's bytes alone must not leave it out."""
+    from searchidx.backend import column_texts
+    from searchidx.engine import index_at
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    titles = ["Port strike", "Café crème brûlée", "東京 株価 上昇", "Storm 🌀🌀🌀", "Ab", "Mayor"]
+    for n, title in enumerate(titles * 2):  # updated: two segments
+        (corpus / f"{n}.md").write_text(front_matter(article(title, f"https://a.example/{n}")))
+        if n == len(titles) - 1:
+            update_index(str(tmp_path / "index"), [str(corpus)], jobs=1)
+    update_index(str(tmp_path / "index"), [str(corpus)], jobs=1)
+    snap = index_at(str(tmp_path / "index")).snapshot()
+    norms = column_texts(snap, "norm")
+    rows = list(snap.live())
+    assert max(len(n.encode()) - len(n) for n in norms) > 6  # multi-byte titles are there
+    for least in range(0, 20):
+        for most in range(least, 20):
+            kept = [r for r in rows if least <= len(norms[r]) <= most]
+            assert snap.titles_sized(rows, least, most) == (kept, [norms[r] for r in kept])
+    assert snap.titles_sized(rows, 8, 8)[1] == ["東京 株価 上昇"] * 2  # 20 bytes

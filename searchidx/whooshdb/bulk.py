@@ -262,8 +262,9 @@ class MappedColumn(Sequence[bytes]):
         self, rows: Iterable[int], least: int, most: int
     ) -> tuple[list[int], list[str]]:
         """Those of ``rows`` whose value, as UTF-8 text, has from ``least`` to ``most``
-        characters, and those texts: a value of fewer bytes than ``least`` is not
-        read, nor is an ASCII one of more than ``most`` decoded."""
+        characters, and those texts: a value of fewer bytes than ``least``, or more
+        than four a character, is not read, nor is an ASCII one of more than ``most``
+        decoded."""
         kept: list[int] = []
         texts: list[str] = []
         parts, bases, size = self._parts, self._bases, self._rows
@@ -272,7 +273,7 @@ class MappedColumn(Sequence[bytes]):
                 raise IndexError(row)
             base, found, offsets, lengths, start = parts[bisect.bisect_right(bases, row) - 1]
             length = lengths[row - base]
-            if length < least:  # a character takes a byte or more
+            if not least <= length <= 4 * most:  # a character takes one to four bytes
                 continue
             at = start + offsets[row - base]
             value = found[at : at + length]
