@@ -267,26 +267,33 @@ class MappedColumn(Sequence[bytes]):
         decoded."""
         kept: list[int] = []
         texts: list[str] = []
-        parts, bases, size = self._parts, self._bases, self._rows
-        for row in rows:
-            if not 0 <= row < size:
-                raise IndexError(row)
-            base, found, offsets, lengths, start = parts[bisect.bisect_right(bases, row) - 1]
-            length = lengths[row - base]
-            if not least <= length <= 4 * most:  # a character takes one to four bytes
-                continue
-            at = start + offsets[row - base]
-            value = found[at : at + length]
-            if value.isascii():
-                if length > most:
-                    continue
-                text = value.decode("ascii")
-            else:
-                text = value.decode("utf-8")
-                if not least <= len(text) <= most:
-                    continue
-            kept.append(row)
-            texts.append(text)
+        ordered = sorted(rows)
+        if ordered and not 0 <= ordered[0] <= ordered[-1] < self._rows:
+            raise IndexError(ordered[0] if ordered[0] < 0 else ordered[-1])
+        widest = 4 * most
+        ends = [*self._bases[1:], self._rows]
+        for (base, found, offsets, lengths, start), end in zip(self._parts, ends, strict=True):
+            # This segment's rows whose value's bytes may hold as many characters.
+            sized = [
+                row
+                for row in ordered[
+                    bisect.bisect_left(ordered, base) : bisect.bisect_left(ordered, end)
+                ]
+                if least <= lengths[row - base] <= widest
+            ]
+            for row in sized:
+                at = start + offsets[row - base]
+                value = found[at : at + lengths[row - base]]
+                if value.isascii():
+                    if len(value) > most:
+                        continue
+                    text = value.decode("ascii")
+                else:
+                    text = value.decode("utf-8")
+                    if not least <= len(text) <= most:
+                        continue
+                kept.append(row)
+                texts.append(text)
         return kept, texts
 
     def __iter__(self) -> Iterator[bytes]:
