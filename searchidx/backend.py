@@ -48,7 +48,7 @@ class TitleWordRows(Protocol):
 
     def within(self, start: int | None, end: int | None) -> list[int]:
         """The live ones published from ``start`` to ``end`` (microseconds, both
-        included; None: no bound) or undated, in row order."""
+        included; None: no bound) or undated, in no set order."""
 
 
 class Snapshot(Protocol):

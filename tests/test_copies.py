@@ -495,3 +495,30 @@ def test_similar_counts_on_an_empty_index(corpus: Path, index_path: str) -> None
     snap = index_at(index_path).snapshot()
     assert similar_counts(snap, []) == {}
     assert search(index_path, "apple").hits == []
+
+
+def test_similar_counts_with_few_title_words_kept(
+    write: Write, corpus: Path, index_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot keeps the title words last looked up, within a bound: words let go
+    and read again, or kept and put in order of time, give the same counts."""
+    from searchidx.whooshdb import snapshot
+
+    rng = random.Random(5)
+    for n in range(30):
+        write(f"{n:03d}.md", _story_file(n, rng))
+    update_index(index_path, [str(corpus)], jobs=1)
+    for n in range(30, 40):
+        write(f"{n:03d}.md", _story_file(n, rng))
+    update_index(index_path, [str(corpus)], jobs=1)
+    expected = reference_counts(index_path)
+    monkeypatch.setattr(snapshot, "WORD_ROWS_KEPT", 20)
+    assert counts_by_id(index_path) == expected  # most words let go at once
+    kept = index_at(index_path).snapshot()
+    assert isinstance(kept, snapshot.WhooshSnapshot)
+    assert 0 < kept._word_rows_size <= 20 or len(kept._word_rows) == 1
+    monkeypatch.setattr(snapshot, "WORD_ROWS_KEPT", 10**6)
+    assert counts_by_id(index_path) == expected  # read again, then kept
+    assert counts_by_id(index_path) == expected  # each word's rows in order of time
+    assert len(kept._word_rows) > 20
+    assert sum(1 for rows in kept._word_rows.values() if rows._by_time is not None) > 5
