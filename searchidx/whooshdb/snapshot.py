@@ -261,9 +261,10 @@ class WordRows:
     """A title word's documents in each segment (deleted ones too), with the segment's
     time column: a window of time is taken from them before deleted documents are
     left out, and with no (row, time) pair made a document (a common word has tens of
-    thousands, a page's lookups take a window of it for each hit). Asked a second time,
-    it puts each segment's documents in order of time once (about three windows' work),
-    and finds every later window by bisection."""
+    thousands, a page's lookups take a window of it for each hit). Once it has taken
+    three windows one document at a time, about what sorting costs, it puts each
+    segment's documents in order of time and finds every later window by bisection:
+    a word that comes back, page after page, costs little."""
 
     def __init__(self, parts: list[tuple[int, Any, list[int], frozenset[int]]]) -> None:
         self._parts = parts  # (first row, time column, documents, deleted documents)
@@ -277,7 +278,7 @@ class WordRows:
         low = MISSING_LAST if end is None else -end
         high = sys.maxsize if start is None else -start
         self._asked += 1
-        if self._by_time is None and self._asked > 1 and (start, end) != (None, None):
+        if self._by_time is None and self._asked > 3 and (start, end) != (None, None):
             self._by_time = [
                 (base, ordered, array("q", map(oldest.__getitem__, ordered)), deleted)
                 for base, oldest, docs, deleted in self._parts
