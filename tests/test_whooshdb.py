@@ -191,10 +191,10 @@ def test_the_terms_and_postings_readers_have_what_bulk_reads(sample_index: str) 
         assert [p for p in TINDEX_PARTS if not hasattr(terms._tindex, p)] == []
         word = max(leaf.lexicon("title"), key=lambda t: leaf.doc_frequency("title", t))
         # Its posting list is read here as Whoosh writes it, not through Whoosh's matcher.
-        assert _read_postings(terms, "title", word) == list(
-            terms.matcher("title", word, leaf.schema["title"].format).all_ids()
-        )
-        assert len(_read_postings(terms, "title", word) or []) > 1
+        found = terms._tindex.get(terms._keycoder("title", word))
+        whooshs = list(terms.matcher("title", word, leaf.schema["title"].format).all_ids())
+        assert _read_postings(terms, "title", found) == whooshs
+        assert len(whooshs) > 1
 
 
 @pytest.mark.parametrize("text", ["apple", "samsung shares", "court OR vote", "bank -deal"])
@@ -315,3 +315,41 @@ def test_titles_sized_count_characters_not_bytes(tmp_path: Path) -> None:
             kept = [r for r in rows if least <= len(norms[r]) <= most]
             assert snap.titles_sized(rows, least, most) == (kept, [norms[r] for r in kept])
     assert snap.titles_sized(rows, 8, 8)[1] == ["東京 株価 上昇"] * 2  # 20 bytes
+
+
+def test_term_index_finds_what_whooshs_reader_finds(
+    updated_index: tuple[str, dict[str, str]],
+) -> None:
+    """Every title word of every segment, and words no segment has, looked up in the
+    memory map as Whoosh looks them up in the file; a word's count over the segments."""
+    from searchidx.engine import index_at
+    from searchidx.whooshdb.bulk import TermIndex, field_terms, term_documents
+
+    with open_live(IndexDir(updated_index[0])).reader() as reader:
+        words: set[bytes] = set()
+        looked = 0
+        for leaf, _ in reader.leaf_readers():
+            index = TermIndex.of(leaf)
+            assert index is not None
+            try:
+                mine = field_terms(leaf, "norm")
+                words.update(mine)
+                for word in [*mine, b"nosuchword", b""]:
+                    found = index.value("norm", word)
+                    assert (found is None) == (("norm", word) not in leaf)
+                    if found is not None:
+                        assert found == leaf._terms._tindex.get(_key(leaf, word))
+                        assert term_documents(found) == leaf.doc_frequency("norm", word)
+                        looked += 1
+                assert index.value("nosuchfield", b"apple") is None
+            finally:
+                index.close()
+        assert looked > 100
+        snap = index_at(updated_index[0]).snapshot()
+        for word in [w.decode("utf-8") for w in sorted(words)] + ["nosuchword"]:
+            assert snap.title_word_count(word) == reader.doc_frequency("norm", word)
+
+
+def _key(leaf: object, word: bytes) -> bytes:
+    key: bytes = leaf._terms._keycoder("norm", word)  # type: ignore[attr-defined]
+    return key

@@ -43,6 +43,8 @@ VARBYTES_PARTS = ("_offsets", "_lengths", "_dbfile", "_basepos")  # and _dbfile.
 _INFO = W3TermInfo._struct
 _EXTENT = struct.Struct("!qi")
 _BLOCK = struct.Struct("!i")
+#: A slot of the term index's hash tables: the key's hash, where the key is.
+_POINTER = struct.Struct("!Iq")
 #: Before each key of the term index: the key's length and its value's.
 _LENGTHS = struct.Struct("!ii")
 #: A key starts with its field's number.
@@ -92,18 +94,25 @@ def field_terms(leaf: Any, fieldname: str) -> list[bytes]:
     return out
 
 
-def posting_ids(leaf: Any, fieldname: str, text: str, live: bool = True) -> list[int]:
+def posting_ids(
+    leaf: Any, fieldname: str, text: str, live: bool = True, index: TermIndex | None = None
+) -> list[int]:
     """The live documents of one segment having a term (``live`` False: deleted ones
-    may be among them), in order, read a block of postings at a time."""
+    may be among them), in order, read a block of postings at a time; ``index``, the
+    segment's :class:`TermIndex`, finds the term."""
     terms = _terms_reader(leaf)
     if terms is None:
         if (fieldname, text) not in leaf:
             return []
         return list(leaf.postings(fieldname, text).all_ids())
     tbytes = text.encode("utf-8")
-    if (fieldname, tbytes) not in terms:
+    if index is not None:
+        found = index.value(fieldname, tbytes)
+    else:
+        found = terms._tindex.get(terms._keycoder(fieldname, tbytes))
+    if found is None:
         return []
-    ids = _read_postings(terms, fieldname, tbytes)
+    ids = _read_postings(terms, fieldname, found)
     if ids is None:
         ids = list(terms.matcher(fieldname, tbytes, leaf.schema[fieldname].format).all_ids())
     if live and leaf.has_deletions():
@@ -112,11 +121,77 @@ def posting_ids(leaf: Any, fieldname: str, text: str, live: bool = True) -> list
     return ids
 
 
-def _read_postings(terms: Any, fieldname: str, tbytes: bytes) -> list[int] | None:
+def term_documents(found: bytes) -> int:
+    """How many documents have a term, from its information in the term index."""
+    count: int = _INFO.unpack_from(found)[2]
+    return count
+
+
+class TermIndex:
+    """One segment's term index, looked up in a memory map of its file as Whoosh looks
+    it up in the file (a hash of the key picks a table and a slot; the slots after it
+    are tried in turn): Whoosh seeks and reads the file for each slot, key and value,
+    and a page's "+N similar" counts look up every word of its hits' titles in every
+    segment (four times as long)."""
+
+    def __init__(self, found: mmap.mmap, tables: list[tuple[int, int]], hashfn: Any) -> None:
+        self._map, self._tables, self._hash = found, tables, hashfn
+        self._fields: dict[str, int] = {}
+
+    @classmethod
+    def of(cls, leaf: Any) -> TermIndex | None:
+        """The segment's term index, or None when it is not of the kind read here (then
+        Whoosh's reader serves)."""
+        terms = _terms_reader(leaf)
+        if terms is None:
+            return None
+        tindex = terms._tindex
+        if not all(hasattr(tindex, p) for p in ("tables", "hashfn", "startoffset")):
+            return None
+        if tindex.startoffset != 0 or not isinstance(
+            getattr(tindex.dbfile, "file", None), io.BufferedReader
+        ):
+            return None  # within a compound file, or not a file of the file system
+        found = mmap.mmap(tindex.dbfile.file.fileno(), 0, access=mmap.ACCESS_READ)
+        index = cls(found, list(tindex.tables), tindex.hashfn)
+        index._fields = dict(terms._fieldmap)
+        return index
+
+    def value(self, fieldname: str, tbytes: bytes) -> bytes | None:
+        """A term's information, None when no document of the segment has it."""
+        number = self._fields.get(fieldname)
+        if number is None:
+            return None
+        key = _FIELD.pack(number) + tbytes
+        keyhash = self._hash(key)
+        start, slots = self._tables[keyhash & 255]
+        if not slots:
+            return None
+        found, step = self._map, _POINTER.size
+        end = start + slots * step
+        at = start + ((keyhash >> 8) % slots) * step
+        for _ in range(slots):
+            slothash, item = _POINTER.unpack_from(found, at)
+            if not item:
+                return None
+            if slothash == keyhash:
+                keylen, datalen = _LENGTHS.unpack_from(found, item)
+                keystart = item + _LENGTHS.size
+                if keylen == len(key) and found[keystart : keystart + keylen] == key:
+                    return found[keystart + keylen : keystart + keylen + datalen]
+            at += step
+            if at == end:
+                at = start
+        return None
+
+    def close(self) -> None:
+        self._map.close()
+
+
+def _read_postings(terms: Any, fieldname: str, found: bytes) -> list[int] | None:
     """A term's documents, its posting list read at once and its blocks taken apart
     here (Whoosh seeks and reads each block's length, header and data apart); None when
     the term's information is not of the kind read here."""
-    found = terms._tindex.get(terms._keycoder(fieldname, tbytes))
     if type(found) is not bytes or len(found) < _INFO.size + _EXTENT.size:
         return None
     if found[0]:  # postings kept with the term

@@ -19,7 +19,14 @@ from searchidx.fields import MISSING_LAST, as_text
 from searchidx.items import StoredItem
 from searchidx.query import Filters
 from searchidx.store import IndexDir
-from searchidx.whooshdb.bulk import MappedColumn, field_terms, lengths_in_memory, posting_ids
+from searchidx.whooshdb.bulk import (
+    MappedColumn,
+    TermIndex,
+    field_terms,
+    lengths_in_memory,
+    posting_ids,
+    term_documents,
+)
 from searchidx.whooshdb.query import (
     SORTS,
     did_you_mean,
@@ -57,6 +64,7 @@ class WhooshSnapshot:
         self._columns: dict[tuple[str, bool], Any] = {}
         self._vocabulary: list[str] | None = None
         self._leaves: list[tuple[Any, int, Any]] | None = None
+        self._term_indexes: list[tuple[Any, TermIndex | None]] | None = None
         self._word_counts: dict[str, int] = {}
         self._word_rows: OrderedDict[str, WordRows] = OrderedDict()
         self._word_rows_size = 0
@@ -80,6 +88,9 @@ class WhooshSnapshot:
         for column in self._columns.values():
             if isinstance(column, MappedColumn):
                 column.close()
+        for _, index in self._term_indexes or ():
+            if index is not None:
+                index.close()
         self.searcher.close()
 
     # --- rows and items ----------------------------------------------------------------------
@@ -210,7 +221,14 @@ class WhooshSnapshot:
         if found is None:
             if len(self._word_counts) >= WORD_COUNTS_KEPT:
                 self._word_counts.clear()
-            found = self._word_counts[word] = int(self.reader.doc_frequency("norm", word))
+            tbytes = word.encode("utf-8")
+            found = 0
+            for leaf, index in self._segment_terms():
+                if index is None:
+                    found += int(leaf.doc_frequency("norm", word))
+                elif (value := index.value("norm", tbytes)) is not None:
+                    found += term_documents(value)
+            self._word_counts[word] = found
         return found
 
     def title_word_rows(self, word: str) -> WordRows:
@@ -224,8 +242,10 @@ class WhooshSnapshot:
             return found
         found = self._word_rows[word] = WordRows(
             [
-                (base, oldest, posting_ids(leaf, "norm", word, live=False), _deleted(leaf))
-                for leaf, base, oldest in self._segment_times()
+                (base, oldest, posting_ids(leaf, "norm", word, False, index), _deleted(leaf))
+                for (leaf, base, oldest), (_, index) in zip(
+                    self._segment_times(), self._segment_terms(), strict=True
+                )
             ]
         )
         self._word_rows_size += found.size
@@ -246,6 +266,14 @@ class WhooshSnapshot:
                 kept[0].append(row)
                 kept[1].append(text)
         return kept
+
+    def _segment_terms(self) -> list[tuple[Any, TermIndex | None]]:
+        """Each segment's reader and term index, as :meth:`_segment_times` lists them."""
+        if self._term_indexes is None:
+            self._term_indexes = [
+                (leaf, TermIndex.of(leaf)) for leaf, _, _ in self._segment_times()
+            ]
+        return self._term_indexes
 
     def _segment_times(self) -> list[tuple[Any, int, Any]]:
         if self._leaves is None:
