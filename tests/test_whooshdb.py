@@ -317,13 +317,18 @@ def test_titles_sized_count_characters_not_bytes(tmp_path: Path) -> None:
     assert snap.titles_sized(rows, 8, 8)[1] == ["東京 株価 上昇"] * 2  # 20 bytes
 
 
+@pytest.mark.parametrize("guess", [64, 0])
 def test_term_index_finds_what_whooshs_reader_finds(
-    updated_index: tuple[str, dict[str, str]],
+    updated_index: tuple[str, dict[str, str]], guess: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every title word of every segment, and words no segment has, looked up in the
-    memory map as Whoosh looks them up in the file; a word's count over the segments."""
+    file as Whoosh looks them up (a term's information read with its key, or apart
+    when longer than guessed); a word's count over the segments."""
     from searchidx.engine import index_at
+    from searchidx.whooshdb import bulk
     from searchidx.whooshdb.bulk import TermIndex, field_terms, term_documents
+
+    monkeypatch.setattr(bulk, "_VALUE_GUESS", guess)
 
     with open_live(IndexDir(updated_index[0])).reader() as reader:
         words: set[bytes] = set()
@@ -331,19 +336,16 @@ def test_term_index_finds_what_whooshs_reader_finds(
         for leaf, _ in reader.leaf_readers():
             index = TermIndex.of(leaf)
             assert index is not None
-            try:
-                mine = field_terms(leaf, "norm")
-                words.update(mine)
-                for word in [*mine, b"nosuchword", b""]:
-                    found = index.value("norm", word)
-                    assert (found is None) == (("norm", word) not in leaf)
-                    if found is not None:
-                        assert found == leaf._terms._tindex.get(_key(leaf, word))
-                        assert term_documents(found) == leaf.doc_frequency("norm", word)
-                        looked += 1
-                assert index.value("nosuchfield", b"apple") is None
-            finally:
-                index.close()
+            mine = field_terms(leaf, "norm")
+            words.update(mine)
+            for word in [*mine, b"nosuchword", b""]:
+                found = index.value("norm", word)
+                assert (found is None) == (("norm", word) not in leaf)
+                if found is not None:
+                    assert found == leaf._terms._tindex.get(_key(leaf, word))
+                    assert term_documents(found) == leaf.doc_frequency("norm", word)
+                    looked += 1
+            assert index.value("nosuchfield", b"apple") is None
         assert looked > 100
         snap = index_at(updated_index[0]).snapshot()
         for word in [w.decode("utf-8") for w in sorted(words)] + ["nosuchword"]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import io
 import mmap
+import os
 import pickle
 import struct
 import zlib
@@ -45,6 +46,8 @@ _EXTENT = struct.Struct("!qi")
 _BLOCK = struct.Struct("!i")
 #: A slot of the term index's hash tables: the key's hash, where the key is.
 _POINTER = struct.Struct("!Iq")
+#: Enough bytes for most terms' information (postings kept with the term are more).
+_VALUE_GUESS = 64
 #: Before each key of the term index: the key's length and its value's.
 _LENGTHS = struct.Struct("!ii")
 #: A key starts with its field's number.
@@ -128,14 +131,16 @@ def term_documents(found: bytes) -> int:
 
 
 class TermIndex:
-    """One segment's term index, looked up in a memory map of its file as Whoosh looks
-    it up in the file (a hash of the key picks a table and a slot; the slots after it
-    are tried in turn): Whoosh seeks and reads the file for each slot, key and value,
-    and a page's "+N similar" counts look up every word of its hits' titles in every
-    segment (four times as long)."""
+    """One segment's term index, looked up as Whoosh looks it up (a hash of the key
+    picks a table and a slot; the slots after it are tried in turn) but with a read at
+    a given place for each slot and one for the key and value: Whoosh seeks and reads
+    each through several layers of calls, and a page's "+N similar" counts look up
+    every word of its hits' titles in every segment (three times as long). Not a
+    memory map: the few bytes of a lookup would bring whole pages of the file into
+    the process's memory."""
 
-    def __init__(self, found: mmap.mmap, tables: list[tuple[int, int]], hashfn: Any) -> None:
-        self._map, self._tables, self._hash = found, tables, hashfn
+    def __init__(self, file: Any, tables: list[tuple[int, int]], hashfn: Any) -> None:
+        self._file, self._tables, self._hash = file, tables, hashfn
         self._fields: dict[str, int] = {}
 
     @classmethod
@@ -148,12 +153,10 @@ class TermIndex:
         tindex = terms._tindex
         if not all(hasattr(tindex, p) for p in ("tables", "hashfn", "startoffset")):
             return None
-        if tindex.startoffset != 0 or not isinstance(
-            getattr(tindex.dbfile, "file", None), io.BufferedReader
-        ):
+        file = getattr(tindex.dbfile, "file", None)
+        if tindex.startoffset != 0 or not isinstance(file, io.BufferedReader):
             return None  # within a compound file, or not a file of the file system
-        found = mmap.mmap(tindex.dbfile.file.fileno(), 0, access=mmap.ACCESS_READ)
-        index = cls(found, list(tindex.tables), tindex.hashfn)
+        index = cls(file, list(tindex.tables), tindex.hashfn)
         index._fields = dict(terms._fieldmap)
         return index
 
@@ -167,25 +170,33 @@ class TermIndex:
         start, slots = self._tables[keyhash & 255]
         if not slots:
             return None
-        found, step = self._map, _POINTER.size
+        fd = self._file.fileno()  # fails once Whoosh has closed the file
+        step = _POINTER.size
         end = start + slots * step
         at = start + ((keyhash >> 8) % slots) * step
         for _ in range(slots):
-            slothash, item = _POINTER.unpack_from(found, at)
+            slot = os.pread(fd, step, at)
+            if len(slot) < step:  # as Whoosh's own reading of the slot would fail
+                raise EOFError("the term index ends early")
+            slothash, item = _POINTER.unpack(slot)
             if not item:
                 return None
             if slothash == keyhash:
-                keylen, datalen = _LENGTHS.unpack_from(found, item)
-                keystart = item + _LENGTHS.size
-                if keylen == len(key) and found[keystart : keystart + keylen] == key:
-                    return found[keystart + keylen : keystart + keylen + datalen]
+                # The lengths, the key and (mostly) the value in one read.
+                head = os.pread(fd, _LENGTHS.size + len(key) + _VALUE_GUESS, item)
+                keylen, datalen = _LENGTHS.unpack_from(head)
+                keystart = _LENGTHS.size
+                if keylen == len(key) and head[keystart : keystart + keylen] == key:
+                    value = head[keystart + keylen : keystart + keylen + datalen]
+                    if len(value) < datalen:
+                        value = os.pread(fd, datalen, item + keystart + keylen)
+                    if len(value) < datalen:
+                        raise EOFError("the term index ends early")
+                    return value
             at += step
             if at == end:
                 at = start
         return None
-
-    def close(self) -> None:
-        self._map.close()
 
 
 def _read_postings(terms: Any, fieldname: str, found: bytes) -> list[int] | None:

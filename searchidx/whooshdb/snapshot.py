@@ -88,9 +88,6 @@ class WhooshSnapshot:
         for column in self._columns.values():
             if isinstance(column, MappedColumn):
                 column.close()
-        for _, index in self._term_indexes or ():
-            if index is not None:
-                index.close()
         self.searcher.close()
 
     # --- rows and items ----------------------------------------------------------------------
