@@ -288,7 +288,8 @@ def _member(snap: Snapshot, row: int, similarity: float) -> Member:
 class Lookup:
     """What one-item duplicate lookups share: the title and time columns, word
     frequencies and word postings of one snapshot, read once for a page of hits rather
-    than once per hit (the hits of one query share many words)."""
+    than once per hit (the hits of one query share many words; the snapshot may keep
+    them for later pages too)."""
 
     def __init__(self, snap: Snapshot) -> None:
         self.snap = snap
@@ -326,7 +327,9 @@ def near_duplicates(
     """The items near-identical to one document, as (docnum, similarity to it).
 
     Candidates are the items, published within the window, that share one of this
-    title's ``LOOKUP_KEYS`` rarest words; a near-identical title has nearly all of them."""
+    title's ``LOOKUP_KEYS`` rarest words; a near-identical title has nearly all of them.
+    Those whose titles are too short or too long to score ``threshold`` are left out
+    before their titles are read (:func:`_sizes`)."""
     lk = lookup or Lookup(snap)
     norm = lk.norm(docnum)
     if not norm:
