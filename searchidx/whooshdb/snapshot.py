@@ -236,6 +236,7 @@ class WhooshSnapshot:
         found = self._word_rows.get(word)
         if found is not None:
             self._word_rows.move_to_end(word)
+            found.given += 1
             return found
         found = self._word_rows[word] = WordRows(
             [
@@ -287,14 +288,17 @@ class WordRows:
     time column: a window of time is taken from them before deleted documents are
     left out, and with no (row, time) pair made a document (a common word has tens of
     thousands, a page's lookups take a window of it for each hit). Once it has taken
-    three windows one document at a time, about what sorting costs, it puts each
-    segment's documents in order of time and finds every later window by bisection:
-    a word that comes back, page after page, costs little."""
+    three windows one document at a time, about what sorting costs, and has come back
+    for another page (or taken eight windows for one), it puts each segment's documents
+    in order of time and finds every later window by bisection: a word that comes back,
+    page after page, costs little, and a single page sorts nothing it could do without
+    (such as one search of a process)."""
 
     def __init__(self, parts: list[tuple[int, Any, list[int], frozenset[int]]]) -> None:
         self._parts = parts  # (first row, time column, documents, deleted documents)
         self.size = sum(len(docs) for _, _, docs, _ in parts)
         self._asked = 0
+        self.given = 1  # how many times the snapshot has given it (once a page)
         # (first row, documents in order of time, their times, deleted documents)
         self._by_time: list[tuple[int, list[int], array[int], frozenset[int]]] | None = None
 
@@ -303,7 +307,12 @@ class WordRows:
         low = MISSING_LAST if end is None else -end
         high = sys.maxsize if start is None else -start
         self._asked += 1
-        if self._by_time is None and self._asked > 3 and (start, end) != (None, None):
+        if (
+            self._by_time is None
+            and self._asked > 3
+            and (self.given > 1 or self._asked > 8)
+            and (start, end) != (None, None)
+        ):
             self._by_time = [
                 (base, ordered, array("q", map(oldest.__getitem__, ordered)), deleted)
                 for base, oldest, docs, deleted in self._parts
