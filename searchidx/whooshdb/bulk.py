@@ -213,13 +213,14 @@ def _read_postings(terms: Any, fieldname: str, found: bytes) -> list[int] | None
     if len(data) != length:  # as Whoosh's own reading of the postings would fail
         raise EOFError(f"the postings of {fieldname} end {length - len(data)} bytes early")
     try:
-        return _blocks(data)
+        return _posting_blocks(data)
     except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
         # Wrong bytes read as pickles or numbers: damage, as Whoosh's own reading finds.
         raise pickle.UnpicklingError(f"the postings of {fieldname} are corrupt ({exc})") from exc
 
 
-def _blocks(data: bytes) -> list[int]:
+def _posting_blocks(data: bytes) -> list[int]:
+    """The documents of a posting list's bytes, as Whoosh's posting reader decodes them."""
     if data[: len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
         raise ValueError("a posting list does not start as Whoosh writes them")
     stream = io.BytesIO(data)
