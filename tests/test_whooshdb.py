@@ -292,11 +292,19 @@ def test_a_column_not_in_a_file_is_read_by_whoosh() -> None:
         assert list(reader.column_reader("norm", translate=False)) == [b"harbor story"]
 
 
-def test_titles_sized_count_characters_not_bytes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mapped", [True, False])
+def test_titles_sized_count_characters_not_bytes(
+    tmp_path: Path, mapped: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The normalised titles of some rows within a length in characters: accents take
-    two bytes, CJK three, an emoji four; a title's bytes alone must not leave it out."""
+    two bytes, CJK three, an emoji four; a title's bytes alone must not leave it out.
+    The same through Whoosh's column reader, when the column is not memory-mapped."""
     from searchidx.backend import column_texts
     from searchidx.engine import index_at
+    from searchidx.whooshdb.bulk import MappedColumn
+
+    if not mapped:
+        monkeypatch.setattr(MappedColumn, "of", classmethod(lambda cls, reader, name: None))
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -307,6 +315,7 @@ def test_titles_sized_count_characters_not_bytes(tmp_path: Path) -> None:
             update_index(str(tmp_path / "index"), [str(corpus)], jobs=1)
     update_index(str(tmp_path / "index"), [str(corpus)], jobs=1)
     snap = index_at(str(tmp_path / "index")).snapshot()
+    assert isinstance(snap.column("norm", translate=False), MappedColumn) == mapped
     norms = column_texts(snap, "norm")
     rows = list(snap.live())
     assert max(len(n.encode()) - len(n) for n in norms) > 6  # multi-byte titles are there
