@@ -16,7 +16,7 @@ Rows
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -41,6 +41,14 @@ class Ranking:
 def column_texts(snap: Snapshot, name: str) -> list[str]:
     """Every row's value of a text column, as text."""
     return [as_text(v) for v in snap.column_values(name)]
+
+
+class TitleWordRows(Protocol):
+    """The rows whose normalised title has one word (see :meth:`Snapshot.title_word_rows`)."""
+
+    def within(self, start: int | None, end: int | None) -> list[int]:
+        """The live ones published from ``start`` to ``end`` (microseconds, both
+        included; None: no bound) or undated, in no set order."""
 
 
 class Snapshot(Protocol):
@@ -105,9 +113,15 @@ class Snapshot(Protocol):
     def title_word_count(self, word: str) -> int:
         """How many items' normalised titles have ``word``."""
 
-    def title_word_rows(self, word: str) -> list[tuple[int, int | None]]:
-        """The live rows whose normalised title has ``word``, each with its
-        publication time in microseconds (None when undated)."""
+    def title_word_rows(self, word: str) -> TitleWordRows:
+        """The live rows whose normalised title has ``word``, read once and then
+        asked for a window of time as often as needed."""
+
+    def titles_sized(
+        self, rows: Iterable[int], least: int, most: int
+    ) -> tuple[list[int], list[str]]:
+        """Those of ``rows`` whose normalised title has from ``least`` to ``most``
+        characters, and their titles."""
 
     def current(self) -> bool:
         """Whether this is still the last committed state (no writer has committed,

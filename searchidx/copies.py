@@ -25,6 +25,8 @@ Clusters
 from __future__ import annotations
 
 import bisect
+import math
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -34,7 +36,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from searchidx import options
-from searchidx.backend import Snapshot, column_texts
+from searchidx.backend import Snapshot, TitleWordRows, column_texts
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.fields import MISSING_LAST, as_text
@@ -286,14 +288,15 @@ def _member(snap: Snapshot, row: int, similarity: float) -> Member:
 class Lookup:
     """What one-item duplicate lookups share: the title and time columns, word
     frequencies and word postings of one snapshot, read once for a page of hits rather
-    than once per hit (the hits of one query share many words)."""
+    than once per hit (the hits of one query share many words; the snapshot may keep
+    them for later pages too)."""
 
     def __init__(self, snap: Snapshot) -> None:
         self.snap = snap
         self.norms = snap.column("norm", translate=False)
         self.oldest = snap.column("oldest")
         self._df: dict[str, int] = {}
-        self._postings: dict[str, list[tuple[int, int | None]]] = {}
+        self._postings: dict[str, TitleWordRows] = {}
         self._norm_of: dict[int, str] = {}
 
     def frequency(self, word: str) -> int:
@@ -301,8 +304,8 @@ class Lookup:
             self._df[word] = self.snap.title_word_count(word)
         return self._df[word]
 
-    def postings(self, word: str) -> list[tuple[int, int | None]]:
-        """The live rows whose title has ``word``, each with its time."""
+    def postings(self, word: str) -> TitleWordRows:
+        """The live rows whose title has ``word``."""
         if word not in self._postings:
             self._postings[word] = self.snap.title_word_rows(word)
         return self._postings[word]
@@ -324,7 +327,9 @@ def near_duplicates(
     """The items near-identical to one document, as (docnum, similarity to it).
 
     Candidates are the items, published within the window, that share one of this
-    title's ``LOOKUP_KEYS`` rarest words; a near-identical title has nearly all of them."""
+    title's ``LOOKUP_KEYS`` rarest words; a near-identical title has nearly all of them.
+    Those whose titles are too short or too long to score ``threshold`` are left out
+    before their titles are read (:func:`_sizes`)."""
     lk = lookup or Lookup(snap)
     norm = lk.norm(docnum)
     if not norm:
@@ -334,23 +339,32 @@ def near_duplicates(
     window = _window_us(window_days)
     candidates: dict[int, None] = {}
     for key in keys[:LOOKUP_KEYS]:
-        # As _in_window, without a call a posting (a common word has tens of thousands).
         if window is None or when is None:
-            rows = [d for d, _ in lk.postings(key)]
+            rows = lk.postings(key).within(None, None)
         else:
-            lo, hi = when - window, when + window
-            rows = [d for d, t in lk.postings(key) if t is None or lo <= t <= hi]
+            rows = lk.postings(key).within(when - window, when + window)
         if restrict is not None:
             rows = [d for d in rows if d in restrict]
         candidates.update(dict.fromkeys(rows))
     candidates.pop(docnum, None)
     if not candidates:
         return []
-    docs = list(candidates)
-    others = [lk.norm(d) for d in docs]
+    docs, others = snap.titles_sized(candidates, *_sizes(len(norm), threshold))
     mine = numbers(norm)
     found = process.extract(norm, others, scorer=fuzz.ratio, score_cutoff=threshold, limit=None)
     return [(docs[k], float(score)) for _, score, k in found if numbers(others[k]) == mine]
+
+
+def _sizes(length: int, threshold: float) -> tuple[int, int]:
+    """The fewest and most characters a title may have to score ``threshold`` against
+    one of ``length``, with a character to spare either side. ``fuzz.ratio`` is
+    200 * (longest common subsequence) / (sum of the lengths), so at most
+    200 * shorter / (sum of the lengths)."""
+    if not 0 < threshold <= 100:  # every title, or none: the scores tell
+        return 0, sys.maxsize
+    least = math.floor(length * threshold / (200 - threshold)) - 1
+    most = math.ceil(length * (200 - threshold) / threshold) + 1
+    return max(least, 0), most
 
 
 def _time(raw: int) -> int | None:

@@ -13,19 +13,26 @@ import pytest
 from click.testing import CliRunner
 from rapidfuzz import fuzz
 
+from searchidx.backend import column_texts
 from searchidx.cli import cli
 from searchidx.copies import (
     DEFAULT_THRESHOLD,
+    LOOKUP_KEYS,
+    Lookup,
     candidate_pairs,
     find_dupes,
+    near_duplicates,
+    similar_counts,
     star_clusters,
 )
+from searchidx.engine import index_at
 from searchidx.errors import InvalidOption, ItemNotFound
+from searchidx.fields import MISSING_LAST
 from searchidx.indexing import update_index
 from searchidx.query import Filters
 from searchidx.searching import search
-from searchidx.titles import normalize_title, similarity
-from tests.conftest import article
+from searchidx.titles import normalize_title, numbers, similarity
+from tests.conftest import article, related
 
 Write = Callable[..., Path]
 
@@ -335,3 +342,183 @@ def test_cli_dupes_text_and_json(sample_index: str) -> None:
     assert [json.loads(x)["cluster"] for x in lines] == [1, 1, 1, 1]
     bad = runner.invoke(cli, ["--index", sample_index, "dupes", "--threshold", "120"])
     assert bad.exit_code == 2
+
+
+# --- "+N similar" against the definition ---------------------------------------------------
+
+
+def _within(a: int | None, b: int | None, window: int | None) -> bool:
+    return window is None or a is None or b is None or abs(a - b) <= window
+
+
+def reference_counts(
+    index: str, threshold: float = DEFAULT_THRESHOLD, window_days: float | None = 7
+) -> dict[str, int]:
+    """Each live item's near-duplicate count, by id, computed as the definition reads:
+    the live items other than it, published within the window of it (or undated, or it
+    undated), whose normalised title has one of its ``LOOKUP_KEYS`` rarest words (by the
+    index's document frequency), score at least ``threshold`` and have its numbers."""
+    snap = index_at(index).snapshot()
+    live = list(snap.live())
+    ids, norms = column_texts(snap, "id"), column_texts(snap, "norm")
+    oldest = snap.column_values("oldest")
+    times = {d: None if oldest[d] == MISSING_LAST else -oldest[d] for d in live}
+    window = None if window_days is None else int(window_days * 86_400_000_000)
+    out = {}
+    for d in live:
+        words = set(norms[d].split())
+        keys = set(sorted(words, key=lambda w: (snap.title_word_count(w), w))[:LOOKUP_KEYS])
+        out[ids[d]] = sum(
+            1
+            for e in live
+            if e != d
+            and keys & set(norms[e].split())
+            and _within(times[d], times[e], window)
+            and fuzz.ratio(norms[d], norms[e]) >= threshold
+            and numbers(norms[d]) == numbers(norms[e])
+        )
+    return out
+
+
+def counts_by_id(index: str, window_days: float | None = 7) -> dict[str, int]:
+    """Each live item's count as searching gives it (``window_days`` 7), or as one
+    item's lookup gives it for another window."""
+    snap = index_at(index).snapshot()
+    ids = column_texts(snap, "id")
+    rows = list(snap.live())
+    if window_days == 7:
+        found = similar_counts(snap, rows)
+        return {ids[d]: n for d, n in found.items()}
+    lookup = Lookup(snap)
+    return {
+        ids[d]: len(near_duplicates(snap, d, DEFAULT_THRESHOLD, window_days, lookup=lookup))
+        for d in rows
+    }
+
+
+_STORY_WORDS = [
+    "apple", "court", "storm", "fed", "rate", "vote", "mayor", "port", "strike", "union",
+    "budget", "recall", "google", "climate", "change", "iphone", "deal", "bank",
+]  # fmt: skip
+
+
+def _variants(base: str, rng: random.Random) -> list[str]:
+    """Headlines of one story as outlets write them: copies, tags, a word changed, a
+    number changed, accents, a truncation."""
+    words = base.split()
+    i = rng.randrange(len(words))
+    return [
+        base,
+        f"UPDATE: {base}",
+        f"{base} - Coastal Daily",
+        " ".join(words[:i] + words[i + 1 :]),
+        base.replace(words[i], words[i] + "s", 1),
+        base.replace("3", "4"),
+        base.replace("e", "é", 2),
+        base.upper(),
+        base[: len(base) * 2 // 3] + "...",
+        f"{words[0]} {rng.randint(1, 3)}",  # short titles: few candidates' lengths fit
+    ]
+
+
+def _when(day: float) -> str | None:
+    """A publication time ``day`` days into April 2014 (None: undated)."""
+    from datetime import UTC, datetime, timedelta
+
+    if day < 0:
+        return None
+    at = datetime(2014, 4, 1, tzinfo=UTC) + timedelta(days=day)
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _story_file(n: int, rng: random.Random, shift: float = 0.0) -> dict[str, object]:
+    """A seed-shaped article: its headline and three other outlets' related coverage
+    (not in the collection), dated around it, some at the window's edge, some undated."""
+    base = " ".join(rng.sample(_STORY_WORDS, rng.randint(2, 6)))
+    if rng.random() < 0.5:
+        base += f" {rng.randint(1, 3)}"
+    titles = rng.sample(_variants(base, rng), 4)
+    day = (n * 3 + shift) % 40
+    offsets = [0.0, 7.0, 7.0 + 1 / 86400, -day - 1, rng.uniform(-9, 9), 6.5]
+    entries = []
+    for k, title in enumerate(titles[1:]):
+        off = rng.choice(offsets)
+        entries.append(
+            related(
+                title,
+                f"https://outlet{k}.example/{n}/{shift}",
+                f"Outlet {k}",
+                f"outlet{k}.example",
+                publishedDateTime=_when(day + off),
+            )
+        )
+    return article(
+        titles[0],
+        f"https://harborwire.com/{n}/{shift}",
+        published=_when(day),
+        related=entries,
+    )
+
+
+def test_similar_counts_equal_the_definition_on_updated_seed_shaped_indexes(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    """The counts a search page shows, and one item's lookup without a window, equal the
+    definition's for every item, on seed-shaped files updated several times: new
+    segments, replaced and removed files' deleted documents."""
+    rng = random.Random(11)
+    for n in range(40):
+        write(f"{n:03d}.md", _story_file(n, rng))
+    update_index(index_path, [str(corpus)], jobs=1)
+    for step in range(1, 4):
+        for n in rng.sample(range(40), 8):  # edited: their old documents are deleted
+            write(f"{n:03d}.md", _story_file(n, rng, shift=step))
+        for n in range(40 + 10 * step, 50 + 10 * step):
+            write(f"{n:03d}.md", _story_file(n, rng))
+        for name in rng.sample(sorted(os.listdir(corpus)), 3):
+            os.unlink(corpus / name)
+        update_index(index_path, [str(corpus)], jobs=1)
+        expected = reference_counts(index_path)
+        assert counts_by_id(index_path) == expected
+        assert sum(expected.values()) > len(expected) // 2  # copies are there to count
+        assert counts_by_id(index_path, None) == reference_counts(index_path, window_days=None)
+    snap = index_at(index_path).snapshot()
+    assert snap.count() < snap.rows()  # deleted documents are still there
+    for name in os.listdir(corpus):
+        os.unlink(corpus / name)
+    update_index(index_path, [str(corpus)], jobs=1)
+    assert counts_by_id(index_path) == reference_counts(index_path) == {}
+
+
+def test_similar_counts_on_an_empty_index(corpus: Path, index_path: str) -> None:
+    update_index(index_path, [str(corpus)], jobs=1)
+    snap = index_at(index_path).snapshot()
+    assert similar_counts(snap, []) == {}
+    assert search(index_path, "apple").hits == []
+
+
+def test_similar_counts_with_few_title_words_kept(
+    write: Write, corpus: Path, index_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot keeps the title words last looked up, within a bound: words let go
+    and read again, or kept and put in order of time, give the same counts."""
+    from searchidx.whooshdb import snapshot
+
+    rng = random.Random(5)
+    for n in range(30):
+        write(f"{n:03d}.md", _story_file(n, rng))
+    update_index(index_path, [str(corpus)], jobs=1)
+    for n in range(30, 40):
+        write(f"{n:03d}.md", _story_file(n, rng))
+    update_index(index_path, [str(corpus)], jobs=1)
+    expected = reference_counts(index_path)
+    monkeypatch.setattr(snapshot, "WORD_ROWS_KEPT", 20)
+    assert counts_by_id(index_path) == expected  # most words let go at once
+    kept = index_at(index_path).snapshot()
+    assert isinstance(kept, snapshot.WhooshSnapshot)
+    assert 0 < kept._word_rows_size <= 20 or len(kept._word_rows) == 1
+    monkeypatch.setattr(snapshot, "WORD_ROWS_KEPT", 10**6)
+    assert counts_by_id(index_path) == expected  # read again, then kept
+    assert counts_by_id(index_path) == expected  # each word's rows in order of time
+    assert len(kept._word_rows) > 20
+    assert sum(1 for rows in kept._word_rows.values() if rows._by_time is not None) > 5

@@ -181,9 +181,7 @@ def test_posting_ids_read_a_block_at_once_equal_whooshs_postings(
 
 
 def test_the_terms_and_postings_readers_have_what_bulk_reads(sample_index: str) -> None:
-    from whoosh.codec.whoosh3 import W3LeafMatcher
-
-    from searchidx.whooshdb.bulk import MATCHER_PARTS, TERMS_PARTS, TINDEX_PARTS, _terms_reader
+    from searchidx.whooshdb.bulk import TERMS_PARTS, TINDEX_PARTS, _read_postings, _terms_reader
 
     with open_live(IndexDir(sample_index)).reader() as reader:
         leaf = reader.leaf_readers()[0][0]
@@ -192,9 +190,22 @@ def test_the_terms_and_postings_readers_have_what_bulk_reads(sample_index: str) 
         assert [p for p in TERMS_PARTS if not hasattr(terms, p)] == []
         assert [p for p in TINDEX_PARTS if not hasattr(terms._tindex, p)] == []
         word = max(leaf.lexicon("title"), key=lambda t: leaf.doc_frequency("title", t))
+        # Its posting list is read here as Whoosh writes it, not through Whoosh's matcher.
+        found = terms._tindex.get(terms._keycoder("title", word))
+        whooshs = list(terms.matcher("title", word, leaf.schema["title"].format).all_ids())
+        assert _read_postings(terms, "title", found) == whooshs
+        assert len(whooshs) > 1
+        # What ranking in bulk reads of a posting list's matcher.
+        from whoosh.codec.whoosh3 import W3LeafMatcher
+
+        from searchidx.whooshdb.bulk import MATCHER_PARTS, postings_with_weights
+
         matcher = terms.matcher("title", word, leaf.schema["title"].format)
         assert type(matcher) is W3LeafMatcher
-        assert [p for p in MATCHER_PARTS if not hasattr(matcher, p)] == []
+        parts = (*MATCHER_PARTS, "_blocklength", "_maxid", "_fixedsize")
+        assert [p for p in parts if not hasattr(matcher, p)] == []
+        found_postings = postings_with_weights(leaf, "title", word, values=True)
+        assert found_postings is not None and found_postings[0] == whooshs
 
 
 @pytest.mark.parametrize("text", ["apple", "samsung shares", "court OR vote", "bank -deal"])
@@ -290,3 +301,77 @@ def test_a_column_not_in_a_file_is_read_by_whoosh() -> None:
         assert reader.doc_count_all() == 1
         assert MappedColumn.of(reader, "norm") is None
         assert list(reader.column_reader("norm", translate=False)) == [b"harbor story"]
+
+
+@pytest.mark.parametrize("mapped", [True, False])
+def test_titles_sized_count_characters_not_bytes(
+    tmp_path: Path, mapped: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The normalised titles of some rows within a length in characters: accents take
+    two bytes, CJK three, an emoji four; a title's bytes alone must not leave it out.
+    The same through Whoosh's column reader, when the column is not memory-mapped."""
+    from searchidx.backend import column_texts
+    from searchidx.engine import index_at
+    from searchidx.whooshdb.bulk import MappedColumn
+
+    if not mapped:
+        monkeypatch.setattr(MappedColumn, "of", classmethod(lambda cls, reader, name: None))
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    titles = ["Port strike", "Café crème brûlée", "東京 株価 上昇", "Storm 🌀🌀🌀", "Ab", "Mayor"]
+    for n, title in enumerate(titles * 2):  # updated: two segments
+        (corpus / f"{n}.md").write_text(front_matter(article(title, f"https://a.example/{n}")))
+        if n == len(titles) - 1:
+            update_index(str(tmp_path / "index"), [str(corpus)], jobs=1)
+    update_index(str(tmp_path / "index"), [str(corpus)], jobs=1)
+    snap = index_at(str(tmp_path / "index")).snapshot()
+    assert isinstance(snap.column("norm", translate=False), MappedColumn) == mapped
+    norms = column_texts(snap, "norm")
+    rows = list(snap.live())
+    assert max(len(n.encode()) - len(n) for n in norms) > 6  # multi-byte titles are there
+    for least in range(0, 20):
+        for most in range(least, 20):
+            kept = [r for r in rows if least <= len(norms[r]) <= most]
+            assert snap.titles_sized(rows, least, most) == (kept, [norms[r] for r in kept])
+    assert snap.titles_sized(rows, 8, 8)[1] == ["東京 株価 上昇"] * 2  # 20 bytes
+
+
+@pytest.mark.parametrize("guess", [64, 0])
+def test_term_index_finds_what_whooshs_reader_finds(
+    updated_index: tuple[str, dict[str, str]], guess: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every title word of every segment, and words no segment has, looked up in the
+    file as Whoosh looks them up (a term's information read with its key, or apart
+    when longer than guessed); a word's count over the segments."""
+    from searchidx.engine import index_at
+    from searchidx.whooshdb import bulk
+    from searchidx.whooshdb.bulk import TermIndex, field_terms, term_documents
+
+    monkeypatch.setattr(bulk, "_VALUE_GUESS", guess)
+
+    with open_live(IndexDir(updated_index[0])).reader() as reader:
+        words: set[bytes] = set()
+        looked = 0
+        for leaf, _ in reader.leaf_readers():
+            index = TermIndex.of(leaf)
+            assert index is not None
+            mine = field_terms(leaf, "norm")
+            words.update(mine)
+            for word in [*mine, b"nosuchword", b""]:
+                found = index.value("norm", word)
+                assert (found is None) == (("norm", word) not in leaf)
+                if found is not None:
+                    assert found == leaf._terms._tindex.get(_key(leaf, word))
+                    assert term_documents(found) == leaf.doc_frequency("norm", word)
+                    looked += 1
+            assert index.value("nosuchfield", b"apple") is None
+        assert looked > 100
+        snap = index_at(updated_index[0]).snapshot()
+        for word in [w.decode("utf-8") for w in sorted(words)] + ["nosuchword"]:
+            assert snap.title_word_count(word) == reader.doc_frequency("norm", word)
+
+
+def _key(leaf: object, word: bytes) -> bytes:
+    key: bytes = leaf._terms._keycoder("norm", word)  # type: ignore[attr-defined]
+    return key

@@ -11,16 +11,21 @@ from __future__ import annotations
 import bisect
 import io
 import mmap
+import os
+import pickle
 import struct
+import zlib
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate
 from typing import Any, overload
 
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
+    WHOOSH3_HEADER_MAGIC,
     W3LeafMatcher,
     W3PerDocReader,
+    W3TermInfo,
     W3TermsReader,
     _lenfield,
 )
@@ -28,10 +33,10 @@ from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.filedb.filetables import OrderedHashReader
 from whoosh.matching import ListMatcher
 
-#: The parts of a segment's terms reader, its term index and a posting list's matcher
-#: read here.
-TERMS_PARTS = ("_tindex", "_fieldmap", "_postfile", "_codec")
-TINDEX_PARTS = ("closest_key_pos", "endofdata", "dbfile")
+#: The parts of a segment's terms reader and its term index read here.
+TERMS_PARTS = ("_tindex", "_fieldmap", "_postfile", "_codec", "_keycoder")
+TINDEX_PARTS = ("closest_key_pos", "endofdata", "dbfile", "get")
+#: The parts of a posting list's matcher read by :func:`postings_with_weights`.
 MATCHER_PARTS = ("_data", "_read_data", "_byteids", "_next_block", "_atend")
 #: The parts of a segment's per-document reader, and of a length column's reader, used
 #: by :func:`lengths_in_memory`.
@@ -40,6 +45,15 @@ LENGTHS_PARTS = ("_count", "_fixedlen", "_dbfile", "_basepos", "_typecode", "_de
 #: The parts of a variable-length column's reader used by :class:`MappedColumn`.
 VARBYTES_PARTS = ("_offsets", "_lengths", "_dbfile", "_basepos")  # and _dbfile.file
 
+#: A term's information (flags, weight, documents, lengths, max weight, first and last
+#: document), then where its posting list is and how long; a posting block's length.
+_INFO = W3TermInfo._struct
+_EXTENT = struct.Struct("!qi")
+_BLOCK = struct.Struct("!i")
+#: A slot of the term index's hash tables: the key's hash, where the key is.
+_POINTER = struct.Struct("!Iq")
+#: Enough bytes for most terms' information (postings kept with the term are more).
+_VALUE_GUESS = 64
 #: Before each key of the term index: the key's length and its value's.
 _LENGTHS = struct.Struct("!ii")
 #: A key starts with its field's number.
@@ -89,30 +103,28 @@ def field_terms(leaf: Any, fieldname: str) -> list[bytes]:
     return out
 
 
-def posting_ids(leaf: Any, fieldname: str, text: str) -> list[int]:
-    """The live documents of one segment having a term, in order, read a block of
-    postings at a time."""
+def posting_ids(
+    leaf: Any, fieldname: str, text: str, live: bool = True, index: TermIndex | None = None
+) -> list[int]:
+    """The live documents of one segment having a term (``live`` False: deleted ones
+    may be among them), in order, read a block of postings at a time; ``index``, the
+    segment's :class:`TermIndex`, finds the term."""
     terms = _terms_reader(leaf)
     if terms is None:
         if (fieldname, text) not in leaf:
             return []
         return list(leaf.postings(fieldname, text).all_ids())
     tbytes = text.encode("utf-8")
-    if (fieldname, tbytes) not in terms:
-        return []
-    matcher = terms.matcher(fieldname, tbytes, leaf.schema[fieldname].format)
-    if type(matcher) is not W3LeafMatcher or not all(hasattr(matcher, p) for p in MATCHER_PARTS):
-        ids = list(matcher.all_ids())
+    if index is not None:
+        found = index.value(fieldname, tbytes)
     else:
-        ids = []
-        while matcher.is_active():
-            # As Whoosh's _read_ids, the ids' differences summed up in C.
-            if matcher._data is None:
-                matcher._read_data()
-            block = matcher._data[0]
-            ids.extend(block if matcher._byteids else accumulate(block))
-            matcher._next_block()
-    if leaf.has_deletions():
+        found = terms._tindex.get(terms._keycoder(fieldname, tbytes))
+    if found is None:
+        return []
+    ids = _read_postings(terms, fieldname, found)
+    if ids is None:
+        ids = list(terms.matcher(fieldname, tbytes, leaf.schema[fieldname].format).all_ids())
+    if live and leaf.has_deletions():
         deleted = leaf.deleted_docs_set
         ids = [d for d in ids if d not in deleted]
     return ids
@@ -211,6 +223,124 @@ def field_lengths(leaf: Any, fieldname: str) -> bytes | None:
     if found is None:
         return bytes(perdoc._doccount)
     return found if isinstance(found, bytes) else None
+
+
+def term_documents(found: bytes) -> int:
+    """How many documents have a term, from its information in the term index."""
+    count: int = _INFO.unpack_from(found)[2]
+    return count
+
+
+class TermIndex:
+    """One segment's term index, looked up as Whoosh looks it up (a hash of the key
+    picks a table and a slot; the slots after it are tried in turn) but with a read at
+    a given place for each slot and one for the key and value: Whoosh seeks and reads
+    each through several layers of calls, and a page's "+N similar" counts look up
+    every word of its hits' titles in every segment (three times as long). Not a
+    memory map: the few bytes of a lookup would bring whole pages of the file into
+    the process's memory."""
+
+    def __init__(self, file: Any, tables: list[tuple[int, int]], hashfn: Any) -> None:
+        self._file, self._tables, self._hash = file, tables, hashfn
+        self._fields: dict[str, int] = {}
+
+    @classmethod
+    def of(cls, leaf: Any) -> TermIndex | None:
+        """The segment's term index, or None when it is not of the kind read here (then
+        Whoosh's reader serves)."""
+        terms = _terms_reader(leaf)
+        if terms is None:
+            return None
+        tindex = terms._tindex
+        if not all(hasattr(tindex, p) for p in ("tables", "hashfn", "startoffset")):
+            return None
+        file = getattr(tindex.dbfile, "file", None)
+        if tindex.startoffset != 0 or not isinstance(file, io.BufferedReader):
+            return None  # within a compound file, or not a file of the file system
+        index = cls(file, list(tindex.tables), tindex.hashfn)
+        index._fields = dict(terms._fieldmap)
+        return index
+
+    def value(self, fieldname: str, tbytes: bytes) -> bytes | None:
+        """A term's information, None when no document of the segment has it."""
+        number = self._fields.get(fieldname)
+        if number is None:
+            return None
+        key = _FIELD.pack(number) + tbytes
+        keyhash = self._hash(key)
+        start, slots = self._tables[keyhash & 255]
+        if not slots:
+            return None
+        fd = self._file.fileno()  # fails once Whoosh has closed the file
+        step = _POINTER.size
+        end = start + slots * step
+        at = start + ((keyhash >> 8) % slots) * step
+        for _ in range(slots):
+            slot = os.pread(fd, step, at)
+            if len(slot) < step:  # as Whoosh's own reading of the slot would fail
+                raise EOFError("the term index ends early")
+            slothash, item = _POINTER.unpack(slot)
+            if not item:
+                return None
+            if slothash == keyhash:
+                # The lengths, the key and (mostly) the value in one read.
+                head = os.pread(fd, _LENGTHS.size + len(key) + _VALUE_GUESS, item)
+                keylen, datalen = _LENGTHS.unpack_from(head)
+                keystart = _LENGTHS.size
+                if keylen == len(key) and head[keystart : keystart + keylen] == key:
+                    value = head[keystart + keylen : keystart + keylen + datalen]
+                    if len(value) < datalen:
+                        value = os.pread(fd, datalen, item + keystart + keylen)
+                    if len(value) < datalen:
+                        raise EOFError("the term index ends early")
+                    return value
+            at += step
+            if at == end:
+                at = start
+        return None
+
+
+def _read_postings(terms: Any, fieldname: str, found: bytes) -> list[int] | None:
+    """A term's documents, its posting list read at once and its blocks taken apart
+    here (Whoosh seeks and reads each block's length, header and data apart); None when
+    the term's information is not of the kind read here."""
+    if type(found) is not bytes or len(found) < _INFO.size + _EXTENT.size:
+        return None
+    if found[0]:  # postings kept with the term
+        info = W3TermInfo.from_bytes(found)
+        return list(info.inlined_postings()[0])
+    offset, length = _EXTENT.unpack_from(found, _INFO.size)
+    data = terms._postfile.get(offset, length)
+    if len(data) != length:  # as Whoosh's own reading of the postings would fail
+        raise EOFError(f"the postings of {fieldname} end {length - len(data)} bytes early")
+    try:
+        return _posting_blocks(data)
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
+        # Wrong bytes read as pickles or numbers: damage, as Whoosh's own reading finds.
+        raise pickle.UnpicklingError(f"the postings of {fieldname} are corrupt ({exc})") from exc
+
+
+def _posting_blocks(data: bytes) -> list[int]:
+    """The documents of a posting list's bytes, as Whoosh's posting reader decodes them."""
+    if data[: len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
+        raise ValueError("a posting list does not start as Whoosh writes them")
+    stream = io.BytesIO(data)
+    ids: list[int] = []
+    at = len(WHOOSH3_HEADER_MAGIC)
+    while True:
+        # A block: its length (negative for the last), a pickled header (postings,
+        # last id, max weight, compression, ...), then its pickled data, maybe compressed.
+        size = _BLOCK.unpack_from(data, at)[0]
+        end = at + _BLOCK.size + abs(size)
+        stream.seek(at + _BLOCK.size)
+        header = pickle.load(stream)
+        block = data[stream.tell() : end]
+        if header[3]:
+            block = zlib.decompress(block)
+        ids.extend(accumulate(pickle.loads(block)[0]))  # as Whoosh's delta_decode
+        if size < 0 or end >= len(data):
+            return ids
+        at = end
 
 
 def lengths_in_memory(leaf: Any) -> None:
@@ -315,6 +445,44 @@ class MappedColumn(Sequence[bytes]):
             return b""
         at = start + offsets[row - base]
         return found[at : at + length]
+
+    def texts_sized(
+        self, rows: Iterable[int], least: int, most: int
+    ) -> tuple[list[int], list[str]]:
+        """Those of ``rows`` whose value, as UTF-8 text, has from ``least`` to ``most``
+        characters, and those texts: a value of fewer bytes than ``least``, or more
+        than four a character, is not read, nor is an ASCII one of more than ``most``
+        decoded."""
+        kept: list[int] = []
+        texts: list[str] = []
+        ordered = sorted(rows)
+        if ordered and not 0 <= ordered[0] <= ordered[-1] < self._rows:
+            raise IndexError(ordered[0] if ordered[0] < 0 else ordered[-1])
+        widest = 4 * most
+        ends = [*self._bases[1:], self._rows]
+        for (base, found, offsets, lengths, start), end in zip(self._parts, ends, strict=True):
+            # This segment's rows whose value's bytes may hold as many characters.
+            sized = [
+                row
+                for row in ordered[
+                    bisect.bisect_left(ordered, base) : bisect.bisect_left(ordered, end)
+                ]
+                if least <= lengths[row - base] <= widest
+            ]
+            for row in sized:
+                at = start + offsets[row - base]
+                value = found[at : at + lengths[row - base]]
+                if value.isascii():
+                    if len(value) > most:
+                        continue
+                    text = value.decode("ascii")
+                else:
+                    text = value.decode("utf-8")
+                    if not least <= len(text) <= most:
+                        continue
+                kept.append(row)
+                texts.append(text)
+        return kept, texts
 
     def __iter__(self) -> Iterator[bytes]:
         return (self[row] for row in range(self._rows))

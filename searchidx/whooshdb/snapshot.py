@@ -4,20 +4,29 @@ snapshot's own columns and items."""
 
 from __future__ import annotations
 
+import bisect
 import operator
 import sys
 from array import array
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from whoosh.columns import NumericColumn, VarBytesColumn
 
 from searchidx.backend import Ranking, Snapshot
-from searchidx.fields import MISSING_LAST
+from searchidx.fields import MISSING_LAST, as_text
 from searchidx.items import StoredItem
 from searchidx.query import Filters
 from searchidx.store import IndexDir
-from searchidx.whooshdb.bulk import MappedColumn, field_terms, lengths_in_memory, posting_ids
+from searchidx.whooshdb.bulk import (
+    MappedColumn,
+    TermIndex,
+    field_terms,
+    lengths_in_memory,
+    posting_ids,
+    term_documents,
+)
 from searchidx.whooshdb.query import (
     SORTS,
     did_you_mean,
@@ -28,6 +37,12 @@ from searchidx.whooshdb.query import (
     run,
 )
 from searchidx.whooshdb.schema import column_reader
+
+#: How many title words' document counts a snapshot keeps (about 100 bytes each).
+WORD_COUNTS_KEPT = 100_000
+#: How many documents of title words a snapshot keeps for "+N similar" lookups (about
+#: 50 bytes each, once a word's are put in order of time).
+WORD_ROWS_KEPT = 500_000
 
 
 class WhooshSnapshot:
@@ -50,6 +65,10 @@ class WhooshSnapshot:
         self._vocabulary: list[str] | None = None
         self._leaves: list[tuple[Any, int, Any]] | None = None
         self._numbers: dict[str, list[tuple[int, Any]]] = {}
+        self._term_indexes: list[tuple[Any, TermIndex | None]] | None = None
+        self._word_counts: dict[str, int] = {}
+        self._word_rows: OrderedDict[str, WordRows] = OrderedDict()
+        self._word_rows_size = 0
         if self.reader.doc_count_all():
             for leaf, _ in self.reader.leaf_readers():
                 lengths_in_memory(leaf)
@@ -192,19 +211,65 @@ class WhooshSnapshot:
     # --- title words ---------------------------------------------------------------------------
 
     def title_word_count(self, word: str) -> int:
-        return int(self.reader.doc_frequency("norm", word))
+        """Kept: the hits of later pages and queries share many words."""
+        found = self._word_counts.get(word)
+        if found is None:
+            if len(self._word_counts) >= WORD_COUNTS_KEPT:
+                self._word_counts.clear()
+            tbytes = word.encode("utf-8")
+            found = 0
+            for leaf, index in self._segment_terms():
+                if index is None:
+                    found += int(leaf.doc_frequency("norm", word))
+                elif (value := index.value("norm", tbytes)) is not None:
+                    found += term_documents(value)
+            self._word_counts[word] = found
+        return found
 
-    def title_word_rows(self, word: str) -> list[tuple[int, int | None]]:
+    def title_word_rows(self, word: str) -> WordRows:
         """Read segment by segment: through the whole index's reader each document costs
         several times as much (a union of words, and a column lookup per segment search
-        for every document)."""
-        found: list[tuple[int, int | None]] = []
-        for leaf, base, oldest in self._segment_times():
-            found += [
-                (base + d, None if (raw := oldest[d]) == MISSING_LAST else -raw)
-                for d in posting_ids(leaf, "norm", word)
+        for every document). The words last asked for are kept, up to
+        WORD_ROWS_KEPT documents in all: the commonest words come back page after page."""
+        found = self._word_rows.get(word)
+        if found is not None:
+            self._word_rows.move_to_end(word)
+            found.given += 1
+            return found
+        found = self._word_rows[word] = WordRows(
+            [
+                (base, oldest, posting_ids(leaf, "norm", word, False, index), _deleted(leaf))
+                for (leaf, base, oldest), (_, index) in zip(
+                    self._segment_times(), self._segment_terms(), strict=True
+                )
             ]
+        )
+        self._word_rows_size += found.size
+        while self._word_rows_size > WORD_ROWS_KEPT and len(self._word_rows) > 1:
+            self._word_rows_size -= self._word_rows.popitem(last=False)[1].size
         return found
+
+    def titles_sized(
+        self, rows: Iterable[int], least: int, most: int
+    ) -> tuple[list[int], list[str]]:
+        column = self.column("norm", translate=False)
+        if isinstance(column, MappedColumn):
+            return column.texts_sized(rows, least, most)
+        kept: tuple[list[int], list[str]] = ([], [])
+        for row in rows:
+            text = as_text(column[row])
+            if least <= len(text) <= most:
+                kept[0].append(row)
+                kept[1].append(text)
+        return kept
+
+    def _segment_terms(self) -> list[tuple[Any, TermIndex | None]]:
+        """Each segment's reader and term index, as :meth:`_segment_times` lists them."""
+        if self._term_indexes is None:
+            self._term_indexes = [
+                (leaf, TermIndex.of(leaf)) for leaf, _, _ in self._segment_times()
+            ]
+        return self._term_indexes
 
     def _segment_times(self) -> list[tuple[Any, int, Any]]:
         if self._leaves is None:
@@ -225,6 +290,71 @@ class WhooshSnapshot:
                 if leaf.doc_count_all()  # an index of no items has one leaf, of no columns
             ]
         return self._numbers[name]
+
+
+class WordRows:
+    """A title word's documents in each segment (deleted ones too), with the segment's
+    time column: a window of time is taken from them before deleted documents are
+    left out, and with no (row, time) pair made a document (a common word has tens of
+    thousands, a page's lookups take a window of it for each hit). Once it has taken
+    three windows one document at a time, about what sorting costs, and has come back
+    for another page (or taken eight windows for one), it puts each segment's documents
+    in order of time and finds every later window by bisection: a word that comes back,
+    page after page, costs little, and a single page sorts nothing it could do without
+    (such as one search of a process)."""
+
+    def __init__(self, parts: list[tuple[int, Any, list[int], frozenset[int]]]) -> None:
+        self._parts = parts  # (first row, time column, documents, deleted documents)
+        self.size = sum(len(docs) for _, _, docs, _ in parts)
+        self._asked = 0
+        self.given = 1  # how many times the snapshot has given it (once a page)
+        # (first row, documents in order of time, their times, deleted documents)
+        self._by_time: list[tuple[int, list[int], array[int], frozenset[int]]] | None = None
+
+    def within(self, start: int | None, end: int | None) -> list[int]:
+        # The column holds negated times, undated items as MISSING_LAST (the least value).
+        low = MISSING_LAST if end is None else -end
+        high = sys.maxsize if start is None else -start
+        self._asked += 1
+        if (
+            self._by_time is None
+            and self._asked > 3
+            and (self.given > 1 or self._asked > 8)
+            and (start, end) != (None, None)
+        ):
+            self._by_time = [
+                (base, ordered, array("q", map(oldest.__getitem__, ordered)), deleted)
+                for base, oldest, docs, deleted in self._parts
+                for ordered in [sorted(docs, key=oldest.__getitem__)]
+            ]
+            self._parts = []  # every window is taken from those now
+        found: list[int] = []
+        if self._by_time is not None:
+            for base, ordered, times, deleted in self._by_time:
+                first = bisect.bisect_left(times, low)
+                picked = ordered[first : bisect.bisect_right(times, high)]
+                if low > MISSING_LAST:  # the undated ones, first in order of time
+                    picked += ordered[: bisect.bisect_right(times, MISSING_LAST, 0, first)]
+                if deleted:
+                    picked = [d for d in picked if d not in deleted]
+                found += [base + d for d in picked] if base else picked
+            return found
+        for base, oldest, docs, deleted in self._parts:
+            if start is None and end is None:
+                picked = docs
+            else:
+                picked = [
+                    d for d in docs if low <= (raw := oldest[d]) <= high or raw == MISSING_LAST
+                ]
+            if deleted:
+                picked = [d for d in picked if d not in deleted]
+            found += [base + d for d in picked] if base else picked
+        return found
+
+
+def _deleted(leaf: Any) -> frozenset[int]:
+    found: frozenset[int] = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
+    return found
 
 
 def whole_column(leaf: Any, fieldname: str) -> Any:
