@@ -170,12 +170,17 @@ class WhooshSnapshot:
         return len(self.searcher.search(Term("kind", kind), limit=1))
 
     def topics(self) -> Iterator[tuple[str, list[int]]]:
-        deletions = self.reader.has_deletions()
-        for term in self.reader.lexicon("topic"):
-            rows = list(self.reader.postings("topic", term).all_ids())
-            if deletions:
-                rows = [d for d in rows if not self.reader.is_deleted(d)]
-            yield term.decode("utf-8"), rows
+        """Segment by segment, a block of postings at a time: through the whole index's
+        reader each posting is read, and asked whether it is deleted, through several
+        layers of calls (a tenth of a second for 100,000 postings)."""
+        found: dict[bytes, list[int]] = {}
+        if self.rows():
+            for leaf, base in self.reader.leaf_readers():
+                for term in field_terms(leaf, "topic"):
+                    rows = found.setdefault(term, [])
+                    rows += map(base.__add__, posting_ids(leaf, "topic", term.decode("utf-8")))
+        for term in sorted(found):
+            yield term.decode("utf-8"), found[term]
 
     def topic_count(self) -> int:
         return sum(
