@@ -28,6 +28,7 @@ from searchidx.whooshdb.query import (
     run,
 )
 from searchidx.whooshdb.schema import column_reader
+from searchidx.whooshdb.tallies import TALLIED, read_tally
 
 #: Counting at least this share of the rows reads whole columns (see
 #: :meth:`WhooshSnapshot.value_counts`).
@@ -126,6 +127,8 @@ class WhooshSnapshot:
             mapped = [self.column(name, translate=False) for name in names]
             if all(isinstance(column, MappedColumn) for column in mapped):
                 return tally([list(map(column.__getitem__, rows)) for column in mapped])
+        if rows is None and names in TALLIED:
+            return self._tallied(names)
         columns = [self.column_values(name) for name in names]
         if rows is not None:
             return tally([list(map(column.__getitem__, rows)) for column in columns])
@@ -137,13 +140,34 @@ class WhooshSnapshot:
                 del counts[key]
         return counts
 
+    def _tallied(self, names: tuple[str, ...]) -> Counter[tuple[Any, ...]]:
+        """Every live item's counts, from the tallies written with each segment (see
+        :mod:`searchidx.whooshdb.tallies`) less its deleted documents' values, or from
+        its columns when it has none."""
+        counts: Counter[tuple[Any, ...]] = Counter()
+        mapped: list[Sequence[Any]] | None = None
+        for leaf, base in self.reader.leaf_readers():
+            if not leaf.doc_count_all():
+                continue
+            deleted = _deleted(leaf)
+            found = read_tally(leaf, names)
+            if found is None:
+                columns = [whole_values(leaf, name) for name in names]
+                found = tally(columns)
+                gone = [tuple(column[d] for column in columns) for d in deleted]
+            else:
+                if deleted and mapped is None:
+                    mapped = [self.column(name, translate=False) for name in names]
+                gone = [tuple(column[base + d] for column in mapped or []) for d in deleted]
+            found.subtract(gone)
+            counts.update(+found)
+        return counts
+
     def _deleted(self) -> list[int]:
         """The rows of deleted items, in order."""
         out: list[int] = []
-        if self.reader.has_deletions():
-            for leaf, base in self.reader.leaf_readers():
-                if leaf.has_deletions():
-                    out += [base + d for d in sorted(leaf.deleted_docs_set)]
+        for leaf, base in self.reader.leaf_readers():
+            out += [base + d for d in _deleted(leaf)]
         return out
 
     def item(self, row: int) -> StoredItem:
@@ -259,6 +283,11 @@ class WhooshSnapshot:
                 if leaf.doc_count_all()  # an index of no items has one leaf, of no columns
             ]
         return self._leaves
+
+
+def _deleted(leaf: Any) -> list[int]:
+    """A segment's deleted documents, in order."""
+    return sorted(leaf.deleted_docs_set) if leaf.has_deletions() else []
 
 
 def tally(columns: list[list[Any]]) -> Counter[tuple[Any, ...]]:

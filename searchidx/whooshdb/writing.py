@@ -32,6 +32,7 @@ from searchidx.interrupts import sigint_deferred
 from searchidx.items import StoredItem
 from searchidx.store import IndexDir
 from searchidx.titles import normalize_title
+from searchidx.whooshdb import tallies  # noqa: F401  (segments are written with tallies)
 from searchidx.whooshdb.snapshot import WhooshSnapshot
 from searchidx.whooshdb.storage import READ_FAILURES, damage, open_dir, open_live, opened
 
