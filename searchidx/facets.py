@@ -161,30 +161,35 @@ def _provider_counts(
 ) -> tuple[Counter[str], dict[str, list[str]]]:
     """Buckets of providers from the counts of (name, domain) pairs: a provider of one
     pair (most of them) is labelled without counting its spellings and domains."""
-    keys: dict[Any, str] = {}
-    grouped: dict[str, list[tuple[Any, Any, int]]] = defaultdict(list)
+    names: dict[Any, tuple[str, str]] = {}  # a raw name: its text and its key
+    domains: dict[Any, str] = {}
+    grouped: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
     for (label, domain), n in pairs.items():
-        key = keys.get(label)
-        if key is None:
-            key = keys[label] = provider_key(as_text(label))
-        grouped[key].append((label, domain, n))
+        name = names.get(label)
+        if name is None:
+            text = as_text(label)
+            name = names[label] = (text, provider_key(text))
+        seen = domains.get(domain)
+        if seen is None:
+            seen = domains[domain] = as_text(domain)
+        grouped[name[1]].append((name[0], seen, n))
     counts: Counter[str] = Counter()
     also: dict[str, list[str]] = {}
     for key, found in grouped.items():
         if len(found) == 1:
-            label, domain, n = found[0]
-            text = as_text(label) if key else NONE
+            text, domain, n = found[0]
+            text = text if key else NONE
             counts[text] = n
-            also[text] = [d] if (d := as_text(domain)) else []
+            also[text] = [domain] if domain else []
             continue
         spellings: Counter[str] = Counter()
-        seen: Counter[str] = Counter()
-        for label, domain, n in found:
-            spellings[as_text(label)] += n
-            seen[as_text(domain)] += n
+        by_domain: Counter[str] = Counter()
+        for text, domain, n in found:
+            spellings[text] += n
+            by_domain[domain] += n
         text = _most_common(spellings) if key else NONE
         counts[text] = spellings.total()
-        also[text] = _ranked(seen)
+        also[text] = _ranked(by_domain)
     return counts, also
 
 

@@ -248,7 +248,7 @@ def test_segments_without_good_tallies_are_counted_from_columns(
             path.write_text(text[: len(text) // 2], encoding="ascii")
         elif damage == "one more":  # a count that does not add up to the documents
             payload = json.loads(text)
-            payload["tallies"][0]["counts"][0][1] += 1
+            payload["tallies"][0]["counts"][0] += 1
             path.write_text(json.dumps(payload), encoding="ascii")
         else:
             path.write_text(text.replace('"version":1', '"version":0'), encoding="ascii")

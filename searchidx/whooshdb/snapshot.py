@@ -126,7 +126,7 @@ class WhooshSnapshot:
         if rows is not None and len(rows) < self.rows() * WHOLE_SHARE:
             mapped = [self.column(name, translate=False) for name in names]
             if all(isinstance(column, MappedColumn) for column in mapped):
-                return tally([list(map(column.__getitem__, rows)) for column in mapped])
+                return tally([self._values(name, rows) for name in names])
         if rows is None and names in TALLIED:
             return self._tallied(names)
         columns = [self.column_values(name) for name in names]
@@ -145,7 +145,6 @@ class WhooshSnapshot:
         :mod:`searchidx.whooshdb.tallies`) less its deleted documents' values, or from
         its columns when it has none."""
         counts: Counter[tuple[Any, ...]] = Counter()
-        mapped: list[Sequence[Any]] | None = None
         for leaf, base in self.reader.leaf_readers():
             if not leaf.doc_count_all():
                 continue
@@ -154,14 +153,27 @@ class WhooshSnapshot:
             if found is None:
                 columns = [whole_values(leaf, name) for name in names]
                 found = tally(columns)
-                gone = [tuple(column[d] for column in columns) for d in deleted]
+                gone = [[column[d] for d in deleted] for column in columns]
+            elif deleted:
+                rows = [base + d for d in deleted]
+                gone = [self._values(name, rows) for name in names]
             else:
-                if deleted and mapped is None:
-                    mapped = [self.column(name, translate=False) for name in names]
-                gone = [tuple(column[base + d] for column in mapped or []) for d in deleted]
-            found.subtract(gone)
-            counts.update(+found)
+                gone = []
+            if deleted:
+                found.subtract(zip(*gone, strict=True))
+                found = +found
+            if counts:
+                counts.update(found)
+            else:
+                counts = found
         return counts
+
+    def _values(self, name: str, rows: Sequence[int]) -> list[Any]:
+        """A column's raw values of ``rows``, in their order."""
+        column = self.column(name, translate=False)
+        if isinstance(column, MappedColumn):
+            return column.take(rows)
+        return [column[row] for row in rows]
 
     def _deleted(self) -> list[int]:
         """The rows of deleted items, in order."""

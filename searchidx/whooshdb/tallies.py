@@ -91,7 +91,13 @@ def _close(self: Any) -> None:
         "version": VERSION,
         "documents": self._doccount,
         "tallies": [
-            {"columns": list(names), "counts": [[[_text(v) for v in k], n] for k, n in c.items()]}
+            {
+                "columns": list(names),
+                "values": [[_text(v) for v in column] for column in zip(*c.keys(), strict=True)]
+                if c
+                else [[] for _ in names],
+                "counts": list(c.values()),
+            }
             for names, c in zip(TALLIED, tallies, strict=True)
         ],
     }
@@ -135,18 +141,18 @@ def read_tally(leaf: Any, names: tuple[str, ...]) -> Counter[tuple[Any, ...]] | 
         if payload["version"] != VERSION or payload["documents"] != leaf.doc_count_all():
             return None
         for entry in payload["tallies"]:
-            if tuple(entry["columns"]) == names:
-                counts = Counter(
-                    {
-                        tuple(v.encode("utf-8", "surrogateescape") for v in key): n
-                        for key, n in entry["counts"]
-                    }
-                )
-                if any(len(key) != len(names) for key in counts) or any(
-                    type(n) is not int or n < 1 for n in counts.values()
-                ):
-                    return None
-                return counts if counts.total() == leaf.doc_count_all() else None
+            if tuple(entry["columns"]) != names:
+                continue
+            values, numbers = entry["values"], entry["counts"]
+            if len(values) != len(names) or any(len(v) != len(numbers) for v in values):
+                return None
+            if any(type(n) is not int or n < 1 for n in numbers):
+                return None
+            if sum(numbers) != leaf.doc_count_all():
+                return None
+            columns = [[v.encode("utf-8", "surrogateescape") for v in vs] for vs in values]
+            counts = Counter(dict(zip(zip(*columns, strict=True), numbers, strict=True)))
+            return counts if len(counts) == len(numbers) else None  # no key twice
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     return None
