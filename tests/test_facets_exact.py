@@ -24,6 +24,7 @@ from searchidx.facets import NONE, TIME_FIELDS, FacetResult, facet_counts, perio
 from searchidx.fields import provider_key, topic_key
 from searchidx.indexing import update_index
 from searchidx.query import Filters
+from searchidx.whooshdb.bulk import MappedColumn
 from searchidx.whooshdb.snapshot import WHOLE_SHARE, WhooshSnapshot, tally, whole_values
 from searchidx.whooshdb.tallies import EXT, TALLIED, read_tally
 from tests.conftest import front_matter
@@ -271,3 +272,24 @@ def test_an_index_whose_items_are_all_removed(tmp_path: Path) -> None:
     for field in FIELDS:
         result = facet_counts(index, field, limit=0)
         assert (result.total, result.buckets, result.distinct) == (0, [], 0)
+
+
+@pytest.mark.parametrize("name", ["provider_name", "domain", "kind", "month"])
+def test_mapped_values_taken_in_bulk_equal_those_read_one_by_one(updated: str, name: str) -> None:
+    for snap in _snapshot(updated):
+        column = snap.column(name, translate=False)
+        assert isinstance(column, MappedColumn)
+        rows = snap.rows()
+        every = list(range(rows))
+        rng = random.Random(1)
+        picked = sorted(rng.sample(every, rows // 3))
+        for taken in (every, picked, picked[::-1], [5, 5, 2, rows - 1], [], [rows - 1]):
+            assert column.take(taken) == [column[row] for row in taken]
+        assert column.take(every) == list(whole_values_of(snap, name))
+        for bad in ([0, rows], [-1], [rows, 0]):
+            with pytest.raises(IndexError):
+                column.take(bad)
+
+
+def whole_values_of(snap: WhooshSnapshot, name: str) -> list[Any]:
+    return [v for leaf, _ in snap.reader.leaf_readers() for v in whole_values(leaf, name)]
