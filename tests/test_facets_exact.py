@@ -293,3 +293,32 @@ def test_mapped_values_taken_in_bulk_equal_those_read_one_by_one(updated: str, n
 
 def whole_values_of(snap: WhooshSnapshot, name: str) -> list[Any]:
     return [v for leaf, _ in snap.reader.leaf_readers() for v in whole_values(leaf, name)]
+
+
+def test_an_update_tallies_the_segments_written_without(tmp_path: Path) -> None:
+    """An index written before tallies existed (its tallies removed here) gets them at
+    its next update, for every segment, counted from the columns."""
+    corpus, index = tmp_path / "corpus", str(tmp_path / "index")
+    corpus.mkdir()
+    rng = random.Random(9)
+    for step in range(3):  # several segments, with deleted documents
+        for n in range(12 * step, 12 * step + 30):
+            _write(corpus, f"{n:03}.md", _article(rng, n, f"https://seed.example/{n}", f"{step}-"))
+        assert update_index(index, [str(corpus)], jobs=1).failed == 0
+    for path in _tally_files(index):
+        path.unlink()
+    for field in FIELDS:  # counted from the columns
+        assert _shown(facet_counts(index, field, limit=0)) == _straight(index, field, None)
+    _write(corpus, "000.md", _article(rng, 0, "https://seed.example/0", "again-"))
+    assert update_index(index, [str(corpus)], jobs=1).failed == 0
+    for snap in _snapshot(index):
+        leaves = [leaf for leaf, _ in snap.reader.leaf_readers()]
+        assert len(leaves) >= 2 and any(leaf.has_deletions() for leaf in leaves)
+        for leaf in leaves:
+            for names in TALLIED:
+                found = read_tally(leaf, names)
+                assert found == tally([whole_values(leaf, name) for name in names])
+        assert not [n for n in os.listdir(snap.folder) if ".tmp-" in n]
+    for field in FIELDS:
+        result = facet_counts(index, field, limit=0)
+        assert _shown(result) == _straight(index, field, None)

@@ -16,7 +16,9 @@ documents are taken away by the reader, which reads their values.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections import Counter
 from typing import Any
 
@@ -85,11 +87,26 @@ def _cancel_doc(self: Any) -> None:
 def _close(self: Any) -> None:
     _whooshs["close"](self)
     tallies = getattr(self, "_tallies", None)
-    if tallies is None or not all(c.total() == self._doccount for c in tallies):
+    if tallies is not None:
+        write(self._storage, self._segment, self._doccount, tallies)
+
+
+def write(
+    storage: Any,
+    segment: Any,
+    documents: int,
+    tallies: list[Counter[tuple[Any, ...]]],
+    live: bool = False,
+) -> None:
+    """Write a segment's tallies (one counter for each of :data:`TALLIED`), unless they
+    do not add up to its ``documents``. A ``live`` segment (one already committed)
+    gets its file under another name first, then renamed: a reader finds it whole or
+    not at all."""
+    if not all(c.total() == documents for c in tallies):
         return
     payload = {
         "version": VERSION,
-        "documents": self._doccount,
+        "documents": documents,
         "tallies": [
             {
                 "columns": list(names),
@@ -101,11 +118,20 @@ def _close(self: Any) -> None:
             for names, c in zip(TALLIED, tallies, strict=True)
         ],
     }
-    out = self._segment.create_file(self._storage, EXT)
+    name = segment.make_filename(EXT)
+    target = f"{name}.tmp-{os.getpid()}" if live else name
+    out = storage.create_file(target)
     try:
         out.write(json.dumps(payload, separators=(",", ":")).encode("ascii"))
     finally:
         out.close()
+    if live:
+        try:
+            storage.rename_file(target, name)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                storage.delete_file(target)
+            raise
 
 
 def _text(value: bytes) -> str:
