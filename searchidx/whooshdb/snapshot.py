@@ -133,7 +133,7 @@ class WhooshSnapshot:
         if rows is not None:
             return tally([list(map(column.__getitem__, rows)) for column in columns])
         counts = tally(columns)
-        for row in self._deleted():
+        for row in self._deleted_rows():
             key = tuple(column[row] for column in columns)
             counts[key] -= 1
             if not counts[key]:
@@ -148,7 +148,7 @@ class WhooshSnapshot:
         for leaf, base in self.reader.leaf_readers():
             if not leaf.doc_count_all():
                 continue
-            deleted = _deleted(leaf)
+            deleted = _deleted_in_order(leaf)
             found = read_tally(leaf, names)
             if found is None:
                 columns = [whole_values(leaf, name) for name in names]
@@ -175,11 +175,11 @@ class WhooshSnapshot:
             return column.take(rows)
         return [column[row] for row in rows]
 
-    def _deleted(self) -> list[int]:
+    def _deleted_rows(self) -> list[int]:
         """The rows of deleted items, in order."""
         out: list[int] = []
         for leaf, base in self.reader.leaf_readers():
-            out += [base + d for d in _deleted(leaf)]
+            out += [base + d for d in _deleted_in_order(leaf)]
         return out
 
     def item(self, row: int) -> StoredItem:
@@ -297,7 +297,7 @@ class WhooshSnapshot:
         return self._leaves
 
 
-def _deleted(leaf: Any) -> list[int]:
+def _deleted_in_order(leaf: Any) -> list[int]:
     """A segment's deleted documents, in order."""
     return sorted(leaf.deleted_docs_set) if leaf.has_deletions() else []
 
