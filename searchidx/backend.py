@@ -16,6 +16,7 @@ Rows
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -75,6 +76,14 @@ class Snapshot(Protocol):
     def column_values(self, name: str) -> list[Any]:
         """Every row's raw value of a column, read at once (as ``column(name, False)``
         gives them one by one): for counting over many items."""
+
+    def value_counts(
+        self, names: tuple[str, ...], rows: Sequence[int] | None = None
+    ) -> Counter[tuple[Any, ...]]:
+        """How many live items have each combination of raw values of the columns
+        ``names`` (a tuple of values, in the order of ``names``): of the live ``rows``
+        given, or of every live item when None. As a terms aggregation: what is read
+        to count is the backend's choice."""
 
     def item(self, row: int) -> StoredItem:
         """The stored item of a row."""

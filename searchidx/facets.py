@@ -30,7 +30,7 @@ from searchidx import options
 from searchidx.backend import Snapshot
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption
-from searchidx.fields import MISSING_LAST, as_text, topic_key
+from searchidx.fields import MISSING_LAST, as_text, provider_key, topic_key
 from searchidx.query import Filters, split_dates
 
 FIELDS = options.FACET_FIELDS
@@ -95,7 +95,9 @@ def facet_counts(
     text, filters = query or "*", filters or Filters()
     if not literal:
         text, filters = split_dates(text, filters)
-    docs = snap.match(text, filters, literal)
+    # Every live item: counted without listing them.
+    everything = text.strip() in ("", "*") and filters == Filters()
+    docs = None if everything else snap.match(text, filters, literal)
     if grouped_by == "topic":
         counts, also = _topic_counts(snap, docs), dict[str, list[str]]()
     elif fieldname in TIME_FIELDS:
@@ -119,7 +121,7 @@ def facet_counts(
     return FacetResult(
         field=fieldname,
         query=query,
-        total=len(docs),
+        total=snap.count() if docs is None else len(docs),
         distinct=distinct,
         buckets=shown,
         other=other,
@@ -130,62 +132,90 @@ def facet_counts(
     )
 
 
-def _column(snap: Snapshot, name: str, docs: list[int], every: bool) -> list[Any]:
-    """A column's raw values for ``docs`` (all of them, in order, when ``every``)."""
-    values = snap.column_values(name)
-    return values if every else [values[d] for d in docs]
-
-
 def _column_counts(
-    snap: Snapshot, name: str, docs: list[int]
+    snap: Snapshot, name: str, docs: list[int] | None
 ) -> tuple[Counter[str], dict[str, list[str]]]:
-    """Count ``docs`` by a column; for providers and domains, also say who is behind
-    each bucket (domains of a provider, provider names of a domain). Raw column values
-    are counted by ``Counter`` (in C) and only the buckets' labels are decoded."""
-    every = len(docs) == snap.rows()  # every row, none deleted
-    keys = _column(snap, name, docs, every)
+    """Count ``docs`` (every live item when None) by a column; for providers and
+    domains, also say who is behind each bucket (domains of a provider, provider names
+    of a domain). Both come from one count of (provider name, domain) pairs, and a
+    provider's bucket is the key of its name (:func:`searchidx.fields.provider_key`),
+    as indexing writes it; only the buckets' labels are decoded."""
+    counts: Counter[str] = Counter()
     if name == "kind":
-        return Counter({as_text(k) or NONE: n for k, n in Counter(keys).items()}), {}
-    names = _column(snap, "provider_name", docs, every)
+        kinds = snap.value_counts(("kind",), docs)
+        for (kind,), n in kinds.items():
+            counts[as_text(kind) or NONE] += n
+        return counts, {}
+    pairs = snap.value_counts(("provider_name", "domain"), docs)
     if name == "provider":
-        domains = _column(snap, "domain", docs, every)
-        spellings: dict[str, Counter[str]] = defaultdict(Counter)
-        for (key, label), n in Counter(zip(keys, names, strict=True)).items():
-            spellings[as_text(key)][as_text(label)] += n
-        seen: dict[str, Counter[str]] = defaultdict(Counter)
-        for (key, domain), n in Counter(zip(keys, domains, strict=True)).items():
-            seen[as_text(key)][as_text(domain)] += n
-        counts: Counter[str] = Counter()
-        also: dict[str, list[str]] = {}
-        for key, labels in spellings.items():
-            label = _most_common(labels) if key else NONE
-            counts[label] = labels.total()
-            also[label] = _ranked(seen[key])
-        return counts, also
-    # domain
+        return _provider_counts(pairs)
     by_domain: dict[str, Counter[str]] = defaultdict(Counter)
-    for (domain, label), n in Counter(zip(keys, names, strict=True)).items():
+    for (label, domain), n in pairs.items():
         by_domain[as_text(domain) or NONE][as_text(label)] += n
-    counts = Counter({d: labels.total() for d, labels in by_domain.items()})
+    counts.update({d: labels.total() for d, labels in by_domain.items()})
     return counts, {k: _ranked(v) for k, v in by_domain.items()}
 
 
-def _period_counts(snap: Snapshot, name: str, docs: list[int]) -> Counter[str]:
-    """Count ``docs`` by period of publication: years and months from the month column,
-    days and ISO weeks from the publication time (the ``oldest`` column)."""
-    every = len(docs) == snap.rows()
+def _provider_counts(
+    pairs: Counter[tuple[Any, ...]],
+) -> tuple[Counter[str], dict[str, list[str]]]:
+    """Buckets of providers from the counts of (name, domain) pairs: a provider of one
+    pair (most of them) is labelled without counting its spellings and domains."""
+    names: dict[Any, tuple[str, str]] = {}  # a raw name: its text and its key
+    domains: dict[Any, str] = {}
+    grouped: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+    for (label, domain), n in pairs.items():
+        name = names.get(label)
+        if name is None:
+            text = as_text(label)
+            name = names[label] = (text, provider_key(text))
+        seen = domains.get(domain)
+        if seen is None:
+            seen = domains[domain] = as_text(domain)
+        grouped[name[1]].append((name[0], seen, n))
+    counts: Counter[str] = Counter()
+    also: dict[str, list[str]] = {}
+    for key, found in grouped.items():
+        if len(found) == 1:
+            text, domain, n = found[0]
+            text = text if key else NONE
+            counts[text] = n
+            also[text] = [domain] if domain else []
+            continue
+        spellings: Counter[str] = Counter()
+        by_domain: Counter[str] = Counter()
+        for text, domain, n in found:
+            spellings[text] += n
+            by_domain[domain] += n
+        text = _most_common(spellings) if key else NONE
+        counts[text] = spellings.total()
+        also[text] = _ranked(by_domain)
+    return counts, also
+
+
+#: Microseconds a day, and the ordinal of 1970-01-01 (:meth:`date.toordinal`).
+_DAY = 86_400_000_000
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+def _period_counts(snap: Snapshot, name: str, docs: list[int] | None) -> Counter[str]:
+    """Count ``docs`` (every live item when None) by period of publication: years and
+    months from the month column, days and ISO weeks from the publication time (the
+    ``oldest`` column), counted by day first."""
     counts: Counter[str] = Counter()
     if name in ("year", "month"):
         cut = 4 if name == "year" else 7
-        for month, n in Counter(_column(snap, "month", docs, every)).items():
+        for (month,), n in snap.value_counts(("month",), docs).items():
             counts[as_text(month)[:cut] or NONE] += n
         return counts
-    for value, n in Counter(_column(snap, "oldest", docs, every)).items():
+    days: Counter[int] = Counter()
+    for (value,), n in snap.value_counts(("oldest",), docs).items():
         if value == MISSING_LAST:
             counts[NONE] += n
         else:
-            when = datetime.fromtimestamp(-value / 1_000_000, UTC).date()
-            counts[period_label(name, when)] += n
+            days[-value // _DAY] += n
+    for day, n in days.items():
+        counts[period_label(name, date.fromordinal(_EPOCH + day))] += n
     return counts
 
 
@@ -258,18 +288,19 @@ def _ranked(counter: Counter[str]) -> list[str]:
     return [v for v in sorted(counter, key=lambda v: (-counter[v], v)) if v]
 
 
-def _topic_counts(snap: Snapshot, docs: Iterable[int]) -> Counter[str]:
-    """Count by topic; an item counts once under each of its topics. Topics are keyed
-    case-folded and labelled with the spelling most common among their first items."""
-    matched = set(docs)
+def _topic_counts(snap: Snapshot, docs: Iterable[int] | None) -> Counter[str]:
+    """Count by topic (``docs``, or every live item when None); an item counts once
+    under each of its topics. Topics are keyed case-folded and labelled with the
+    spelling most common among their first items."""
+    matched = None if docs is None else set(docs)
     counts: Counter[str] = Counter()
     with_topic: set[int] = set()
     for key, rows in snap.topics():
-        ids = [d for d in rows if d in matched]
+        ids = rows if matched is None else [d for d in rows if d in matched]
         if ids:
             counts[_topic_label(snap, key, ids)] += len(ids)
             with_topic.update(ids)
-    missing = len(matched - with_topic)
+    missing = (snap.count() if matched is None else len(matched)) - len(with_topic)
     if missing:
         counts[NONE] = missing
     return counts

@@ -11,13 +11,14 @@ from __future__ import annotations
 import bisect
 import io
 import mmap
+import operator
 import os
 import pickle
 import struct
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import accumulate
+from itertools import accumulate, islice
 from typing import Any, overload
 
 from whoosh.codec.whoosh3 import (
@@ -486,6 +487,24 @@ class MappedColumn(Sequence[bytes]):
 
     def __iter__(self) -> Iterator[bytes]:
         return (self[row] for row in range(self._rows))
+
+    def take(self, rows: Sequence[int]) -> list[bytes]:
+        """The values of ``rows``, in their order (as ``[self[r] for r in rows]``):
+        rows in increasing order are sliced segment by segment, with no search for
+        each one's segment."""
+        if any(map(operator.ge, rows, islice(rows, 1, None))):  # not increasing
+            return [self[row] for row in rows]
+        if rows and not (rows[0] >= 0 and rows[-1] < self._rows):
+            raise IndexError(rows[0] if rows[0] < 0 else rows[-1])
+        out: list[bytes] = []
+        ends = [*self._bases[1:], self._rows]
+        for (base, found, offsets, lengths, start), end in zip(self._parts, ends, strict=True):
+            first, last = bisect.bisect_left(rows, base), bisect.bisect_left(rows, end)
+            out += [
+                found[(at := start + offsets[d]) : at + lengths[d]]
+                for d in map(base.__rsub__, rows[first:last])
+            ]
+        return out
 
     def close(self) -> None:
         for part in self._parts:

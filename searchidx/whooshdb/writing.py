@@ -32,7 +32,8 @@ from searchidx.interrupts import sigint_deferred
 from searchidx.items import StoredItem
 from searchidx.store import IndexDir
 from searchidx.titles import normalize_title
-from searchidx.whooshdb.snapshot import WhooshSnapshot
+from searchidx.whooshdb import tallies  # segments are written with tallies
+from searchidx.whooshdb.snapshot import WhooshSnapshot, tally, whole_values
 from searchidx.whooshdb.storage import READ_FAILURES, damage, open_dir, open_live, opened
 
 #: Small segments an index may keep before an update merges them.
@@ -258,8 +259,13 @@ class Writer:
             yield WhooshSnapshot(self._dir, searcher)
 
     def commit(self, merge: bool) -> None:
-        """Commit; with ``merge``, merge small segments (see :func:`merge_small_segments`)."""
+        """Commit; with ``merge``, merge small segments (see :func:`merge_small_segments`).
+        Then the committed segments written without tallies (by an earlier version) get
+        theirs, at best: the update is committed, and a segment without them is
+        counted from its columns (see :mod:`searchidx.whooshdb.tallies`)."""
         self._w.commit(mergetype=merge_small_segments if merge else None)
+        with contextlib.suppress(Exception):
+            tally_older_segments(self.data_dir)
 
     def count(self) -> int:
         """How many items the committed index holds, as its table of contents says
@@ -293,6 +299,28 @@ class Writer:
                 if name.startswith(segment):
                     with contextlib.suppress(OSError):
                         os.unlink(os.path.join(self.data_dir, name))
+
+
+def tally_older_segments(data_dir: str) -> None:
+    """Write the tallies of the last committed segments that have none, from their
+    columns (their deleted documents included, as in tallies written with a segment):
+    an index written by an earlier version gets them at its next update, a segment
+    once (0.43 s for the three segments of a 342,797-item index)."""
+    from whoosh.index import TOC
+    from whoosh.reading import SegmentReader
+
+    ix = open_dir(data_dir)
+    storage = ix.storage
+    toc = TOC.read(storage, ix.indexname)
+    for segment in toc.segments:
+        if storage.file_exists(segment.make_filename(tallies.EXT)):
+            continue
+        reader = SegmentReader(storage, toc.schema, segment, generation=toc.generation)
+        try:
+            counts = [tally([whole_values(reader, n) for n in names]) for names in tallies.TALLIED]
+        finally:
+            reader.close()
+        tallies.write(storage, segment, segment.doc_count_all(), counts, live=True)
 
 
 def merge_small_segments(writer: Any, segments: list[Any]) -> list[Any]:
