@@ -195,17 +195,25 @@ def test_the_terms_and_postings_readers_have_what_bulk_reads(sample_index: str) 
         whooshs = list(terms.matcher("title", word, leaf.schema["title"].format).all_ids())
         assert _read_postings(terms, "title", found) == whooshs
         assert len(whooshs) > 1
-        # What ranking in bulk reads of a posting list's matcher.
-        from whoosh.codec.whoosh3 import W3LeafMatcher
-
-        from searchidx.whooshdb.bulk import MATCHER_PARTS, postings_with_weights
+        # Ranking in bulk reads the same list with its weights and positions.
+        from searchidx.whooshdb.bulk import postings_with_weights
 
         matcher = terms.matcher("title", word, leaf.schema["title"].format)
-        assert type(matcher) is W3LeafMatcher
-        parts = (*MATCHER_PARTS, "_blocklength", "_maxid", "_fixedsize")
-        assert [p for p in parts if not hasattr(matcher, p)] == []
-        found_postings = postings_with_weights(leaf, "title", word, values=True)
-        assert found_postings is not None and found_postings[0] == whooshs
+        weights, positions = [], []
+        while matcher.is_active():
+            weights.append(matcher.weight())
+            positions.append(matcher.value())
+            matcher.next()
+        assert postings_with_weights(leaf, "title", word, values=True) == (
+            whooshs,
+            weights,
+            positions,
+        )
+        assert postings_with_weights(leaf, "title", word, wanted=whooshs[-1:]) == (
+            whooshs[-1:],
+            weights[-1:],
+            [],
+        )
 
 
 @pytest.mark.parametrize("text", ["apple", "samsung shares", "court OR vote", "bank -deal"])

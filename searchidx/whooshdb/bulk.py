@@ -24,7 +24,6 @@ from typing import Any, overload
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
     WHOOSH3_HEADER_MAGIC,
-    W3LeafMatcher,
     W3PerDocReader,
     W3TermInfo,
     W3TermsReader,
@@ -32,13 +31,10 @@ from whoosh.codec.whoosh3 import (
 )
 from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.filedb.filetables import OrderedHashReader
-from whoosh.matching import ListMatcher
 
 #: The parts of a segment's terms reader and its term index read here.
 TERMS_PARTS = ("_tindex", "_fieldmap", "_postfile", "_codec", "_keycoder")
 TINDEX_PARTS = ("closest_key_pos", "endofdata", "dbfile", "get")
-#: The parts of a posting list's matcher read by :func:`postings_with_weights`.
-MATCHER_PARTS = ("_data", "_read_data", "_byteids", "_next_block", "_atend")
 #: The parts of a segment's per-document reader, and of a length column's reader, used
 #: by :func:`lengths_in_memory`.
 PERDOC_PARTS = ("_cached_reader", "_readers", "_doccount")
@@ -142,75 +138,95 @@ def postings_with_weights(
     values: bool = False,
 ) -> Postings | None:
     """The live documents of one segment having a term, in order, with the term's
-    weight in each and, if asked, its encoded value (positions), read a block of
-    postings at a time; only those in ``wanted`` (in order) when given, whose blocks
-    alone are read. None when the segment's postings are not of the kind read here."""
+    weight in each and, if asked, its encoded value (positions); only those in
+    ``wanted`` (in order) when given, whose blocks alone are decoded. The posting list
+    is read at once and its blocks taken apart here, as :func:`_read_postings` reads
+    its documents. None when the segment's postings are not of the kind read here."""
     terms = _terms_reader(leaf)
     if terms is None:
         return None
-    if (fieldname, text) not in terms or (wanted is not None and not wanted):
+    found = terms._tindex.get(terms._keycoder(fieldname, text))
+    if found is None or (wanted is not None and not wanted):
         return [], [], []
-    matcher = terms.matcher(fieldname, text, leaf.schema[fieldname].format)
-    if type(matcher) is ListMatcher and all(
-        hasattr(matcher, p) for p in ("_ids", "_weights", "_all_weights")
-    ):  # a rare term's postings, kept with the term (as ListMatcher.weight reads them)
-        ids = list(matcher._ids)
-        found = list(matcher._values) if values and matcher._values is not None else []
-        if matcher._all_weights:
-            weights = [matcher._all_weights] * len(ids)
-        elif matcher._weights:
-            weights = list(matcher._weights)
-        else:
-            weights = [1.0] * len(ids)
-    elif type(matcher) is W3LeafMatcher and all(
-        hasattr(matcher, p) for p in (*MATCHER_PARTS, "_blocklength", "_maxid", "_fixedsize")
-    ):
-        if values and matcher._fixedsize is not None:  # values of fixed size: not positions
-            return None
-        ids, weights, found = _blocks(matcher, wanted, values)
-    else:
+    if type(found) is not bytes or len(found) < _INFO.size + _EXTENT.size:
         return None
-    if len(ids) != len(weights) or (values and len(ids) != len(found)):
-        raise ValueError(f"the postings of {fieldname} have {len(ids)} ids, {len(weights)} weights")
-    deleted = leaf.deleted_docs_set if leaf.has_deletions() else ()
+    if values and leaf.schema[fieldname].format.fixed_value_size() is not None:
+        return None  # values of a fixed size: not positions
+    if found[0]:  # a rare term's postings, kept with the term
+        ids, weights, encoded = W3TermInfo.from_bytes(found).inlined_postings()
+        # As ListMatcher.weight: weights given one a posting, or 1.0 each.
+        weights = list(weights) if weights else [1.0] * len(ids)
+        ids, encoded = list(ids), list(encoded) if values and encoded else []
+        if values and len(encoded) != len(ids):
+            return None
+    else:
+        offset, length = _EXTENT.unpack_from(found, _INFO.size)
+        data = terms._postfile.get(offset, length)
+        if len(data) != length:  # as Whoosh's own reading of the postings would fail
+            raise EOFError(f"the postings of {fieldname} end {length - len(data)} bytes early")
+        try:
+            ids, weights, encoded = _weighted_blocks(data, wanted, values)
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
+            # Wrong bytes read as pickles or numbers: damage, as Whoosh's reading finds.
+            raise pickle.UnpicklingError(
+                f"the postings of {fieldname} are corrupt ({exc})"
+            ) from exc
+    if len(ids) != len(weights) or (values and len(ids) != len(encoded)):
+        raise pickle.UnpicklingError(f"the postings of {fieldname} are corrupt")
+    deleted = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
+    if deleted and deleted.isdisjoint(ids):  # (in C: most terms have no deleted document)
+        deleted = frozenset()
     if wanted is not None or deleted:
         keep = set(wanted) if wanted is not None else None
         kept = [k for k, d in enumerate(ids) if (keep is None or d in keep) and d not in deleted]
         ids, weights = [ids[k] for k in kept], [weights[k] for k in kept]
-        found = [found[k] for k in kept] if values else found
-    return ids, weights, found
+        encoded = [encoded[k] for k in kept] if values else encoded
+    return ids, weights, encoded
 
 
-def _blocks(matcher: Any, wanted: Sequence[int] | None, values: bool) -> Postings:
-    """A posting list's ids, weights and (if asked) values, block by block, leaving
-    unread the blocks holding none of ``wanted`` (each block's header says its last
-    id)."""
+def _weighted_blocks(data: bytes, wanted: Sequence[int] | None, values: bool) -> Postings:
+    """A posting list's documents, weights and (if asked) values from its bytes, as
+    Whoosh's posting reader decodes them, leaving undecoded the blocks holding none of
+    ``wanted`` (each block's header says its last document)."""
+    if data[: len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
+        raise ValueError("a posting list does not start as Whoosh writes them")
+    stream = io.BytesIO(data)
     ids: list[int] = []
     weights: list[float] = []
-    found_values: list[Any] = []
-    at = 0  # the first wanted id not passed yet
-    while matcher.is_active():
-        # Every wanted id before ``at`` is at most the last block's last id.
-        if wanted is None or wanted[at] <= matcher._maxid:
-            if matcher._data is None:
-                matcher._read_data()
-            block, found = matcher._data[0], matcher._data[1]
-            ids.extend(block if matcher._byteids else accumulate(block))
+    encoded: list[Any] = []
+    at = len(WHOOSH3_HEADER_MAGIC)
+    next_wanted = 0  # the first wanted document after the blocks passed
+    while True:
+        # A block: its length (negative for the last), a pickled header (postings,
+        # last document, max weight, compression, ...), then its pickled data.
+        size = _BLOCK.unpack_from(data, at)[0]
+        end = at + _BLOCK.size + abs(size)
+        stream.seek(at + _BLOCK.size)
+        header = pickle.load(stream)
+        count, last = header[0], header[1]
+        if wanted is None or wanted[next_wanted] <= last:
+            block = data[stream.tell() : end]
+            if header[3]:
+                block = zlib.decompress(block)
+            found = pickle.loads(block)
+            ids.extend(accumulate(found[0]))  # as Whoosh's delta_decode
+            given = found[1]
             # As Whoosh's _read_weights: None is 1.0 for each posting, one number the
-            # same for each (stored as a 4-byte float), or else one for each.
-            if found is None or isinstance(found, float):
-                same = array("f", [1.0 if found is None else found])[0]
-                weights.extend([same] * matcher._blocklength)
+            # same for each (kept as a 4-byte float), or else one for each.
+            if given is None or isinstance(given, float):
+                same = array("f", [1.0 if given is None else given])[0]
+                weights.extend([same] * count)
             else:
-                weights.extend(found)
+                weights.extend(given)
             if values:
-                found_values.extend(matcher._data[2])
+                encoded.extend(found[2])
         if wanted is not None:
-            at = bisect.bisect_right(wanted, matcher._maxid, at)
-            if at == len(wanted):
-                break
-        matcher._next_block()
-    return ids, weights, found_values
+            next_wanted = bisect.bisect_right(wanted, last, next_wanted)
+            if next_wanted == len(wanted):
+                return ids, weights, encoded
+        if size < 0 or end >= len(data):
+            return ids, weights, encoded
+        at = end
 
 
 def field_lengths(leaf: Any, fieldname: str) -> bytes | None:

@@ -22,7 +22,6 @@ import bisect
 import heapq
 from array import array
 from collections.abc import Callable, Iterable
-from operator import itemgetter
 from typing import Any
 
 from whoosh import query as wq
@@ -77,13 +76,15 @@ def ranked(
 
 
 def _by_score(found: Scores, limit: int | None) -> list[int]:
-    """Highest score first, ties in document order (as Whoosh's collectors)."""
-    items: Iterable[tuple[int, float]] = sorted(found.items())  # document order
-    if limit is None or limit >= len(found):
-        best = sorted(items, key=itemgetter(1), reverse=True)  # stable: ties keep order
-    else:
-        best = heapq.nlargest(limit, items, key=itemgetter(1))  # as stable
-    return [d for d, _ in best]
+    """Highest score first, ties in document order (as Whoosh's collectors). For a
+    page, only the rows scoring at least the page's lowest score are put in order."""
+    if limit is not None and limit < len(found):
+        if limit <= 0:
+            return []
+        floor = heapq.nlargest(limit, found.values())[-1]
+        found = {d: s for d, s in found.items() if s >= floor}
+    rows = sorted(found, key=lambda d: (-found[d], d))
+    return rows if limit is None else rows[:limit]
 
 
 def _by_column(keys: dict[int, Any], reverse: bool, limit: int | None) -> list[int]:
@@ -246,7 +247,7 @@ class _Scorer:
             avgfl = self.searcher.avg_field_length(fieldname) or 1
             b = weighting._field_B.get(fieldname, weighting.B)
             k1 = weighting.K1
-        tables: dict[float, list[float | None]] = {}  # by weight, then length byte
+        table: dict[tuple[float, int], float] = {}  # by weight and length byte
         for leaf, base in self.leaves:
             wanted = None if within is None else self.wanted(within, leaf, base)
             found = postings_with_weights(leaf, fieldname, text, wanted, values is not None)
@@ -266,15 +267,12 @@ class _Scorer:
             lengths = field_lengths(leaf, fieldname)
             if lengths is None:
                 raise _Unsupported(f"{fieldname}:{text!r}")
-            for d, w in zip(ids, weights, strict=True):
-                table = tables.get(w)
-                if table is None:
-                    table = tables[w] = [None] * 256  # field lengths are stored as a byte
-                n = lengths[d]
-                score = table[n]
-                if score is None:
-                    score = table[n] = bm25(idf, w, byte_to_length(n), avgfl, b, k1)
-                out[base + d] = score
+            # A posting's score depends on its weight and its field length (a byte): each
+            # pair's score is worked out once, and looked up for every posting.
+            keys = list(zip(weights, map(lengths.__getitem__, ids), strict=True))
+            for key in set(keys).difference(table):
+                table[key] = bm25(idf, key[0], byte_to_length(key[1]), avgfl, b, k1)
+            out.update(zip(map(base.__add__, ids), map(table.__getitem__, keys), strict=True))
         return out
 
 
