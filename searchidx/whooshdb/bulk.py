@@ -139,9 +139,9 @@ def postings_with_weights(
 ) -> Postings | None:
     """The live documents of one segment having a term, in order, with the term's
     weight in each and, if asked, its encoded value (positions); only those in
-    ``wanted`` (in order) when given, whose blocks alone are decoded. The posting list
-    is read at once and its blocks taken apart here, as :func:`_read_postings` reads
-    its documents. None when the segment's postings are not of the kind read here."""
+    ``wanted`` (in order) when given, whose blocks alone are decoded
+    (:func:`_posting_list`). None when the segment's postings are not of the kind read
+    here."""
     terms = _terms_reader(leaf)
     if terms is None:
         return None
@@ -152,25 +152,10 @@ def postings_with_weights(
         return None
     if values and leaf.schema[fieldname].format.fixed_value_size() is not None:
         return None  # values of a fixed size: not positions
-    if found[0]:  # a rare term's postings, kept with the term
-        ids, weights, encoded = W3TermInfo.from_bytes(found).inlined_postings()
-        # As ListMatcher.weight: weights given one a posting, or 1.0 each.
-        weights = list(weights) if weights else [1.0] * len(ids)
-        ids, encoded = list(ids), list(encoded) if values and encoded else []
-        if values and len(encoded) != len(ids):
-            return None
-    else:
-        offset, length = _EXTENT.unpack_from(found, _INFO.size)
-        data = terms._postfile.get(offset, length)
-        if len(data) != length:  # as Whoosh's own reading of the postings would fail
-            raise EOFError(f"the postings of {fieldname} end {length - len(data)} bytes early")
-        try:
-            ids, weights, encoded = _weighted_blocks(data, wanted, values)
-        except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
-            # Wrong bytes read as pickles or numbers: damage, as Whoosh's reading finds.
-            raise pickle.UnpicklingError(
-                f"the postings of {fieldname} are corrupt ({exc})"
-            ) from exc
+    got = _posting_list(terms, fieldname, found, wanted, True, values)
+    if got is None:
+        return None
+    ids, weights, encoded = got
     if len(ids) != len(weights) or (values and len(ids) != len(encoded)):
         raise pickle.UnpicklingError(f"the postings of {fieldname} are corrupt")
     deleted = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
@@ -184,21 +169,22 @@ def postings_with_weights(
     return ids, weights, encoded
 
 
-def _weighted_blocks(data: bytes, wanted: Sequence[int] | None, values: bool) -> Postings:
-    """A posting list's documents, weights and (if asked) values from its bytes, as
+def _blocks(data: bytes, wanted: Sequence[int] | None, weights: bool, values: bool) -> Postings:
+    """A posting list's documents and, if asked, weights and values from its bytes, as
     Whoosh's posting reader decodes them, leaving undecoded the blocks holding none of
     ``wanted`` (each block's header says its last document)."""
     if data[: len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
         raise ValueError("a posting list does not start as Whoosh writes them")
     stream = io.BytesIO(data)
     ids: list[int] = []
-    weights: list[float] = []
+    found_weights: list[float] = []
     encoded: list[Any] = []
     at = len(WHOOSH3_HEADER_MAGIC)
     next_wanted = 0  # the first wanted document after the blocks passed
     while True:
         # A block: its length (negative for the last), a pickled header (postings,
-        # last document, max weight, compression, ...), then its pickled data.
+        # last document, max weight, compression, ...), then its pickled data, maybe
+        # compressed.
         size = _BLOCK.unpack_from(data, at)[0]
         end = at + _BLOCK.size + abs(size)
         stream.seek(at + _BLOCK.size)
@@ -210,22 +196,23 @@ def _weighted_blocks(data: bytes, wanted: Sequence[int] | None, values: bool) ->
                 block = zlib.decompress(block)
             found = pickle.loads(block)
             ids.extend(accumulate(found[0]))  # as Whoosh's delta_decode
-            given = found[1]
-            # As Whoosh's _read_weights: None is 1.0 for each posting, one number the
-            # same for each (kept as a 4-byte float), or else one for each.
-            if given is None or isinstance(given, float):
-                same = array("f", [1.0 if given is None else given])[0]
-                weights.extend([same] * count)
-            else:
-                weights.extend(given)
+            if weights:
+                # As Whoosh's _read_weights: None is 1.0 for each posting, one number
+                # the same for each (kept as a 4-byte float), or else one for each.
+                given = found[1]
+                if given is None or isinstance(given, float):
+                    same = array("f", [1.0 if given is None else given])[0]
+                    found_weights.extend([same] * count)
+                else:
+                    found_weights.extend(given)
             if values:
                 encoded.extend(found[2])
         if wanted is not None:
             next_wanted = bisect.bisect_right(wanted, last, next_wanted)
             if next_wanted == len(wanted):
-                return ids, weights, encoded
+                return ids, found_weights, encoded
         if size < 0 or end >= len(data):
-            return ids, weights, encoded
+            return ids, found_weights, encoded
         at = end
 
 
@@ -318,46 +305,44 @@ class TermIndex:
 
 
 def _read_postings(terms: Any, fieldname: str, found: bytes) -> list[int] | None:
-    """A term's documents, its posting list read at once and its blocks taken apart
-    here (Whoosh seeks and reads each block's length, header and data apart); None when
+    """A term's documents (:func:`_posting_list`); None when the term's information is
+    not of the kind read here."""
+    got = _posting_list(terms, fieldname, found)
+    return None if got is None else got[0]
+
+
+def _posting_list(
+    terms: Any,
+    fieldname: str,
+    found: bytes,
+    wanted: Sequence[int] | None = None,
+    weights: bool = False,
+    values: bool = False,
+) -> Postings | None:
+    """A term's documents and, if asked, their weights and values, from its information
+    in the term index: the postings kept with a rare term, or its posting list read at
+    once and its blocks taken apart here (Whoosh seeks and reads each block's length,
+    header and data apart), those holding none of ``wanted`` left undecoded. None when
     the term's information is not of the kind read here."""
     if type(found) is not bytes or len(found) < _INFO.size + _EXTENT.size:
         return None
     if found[0]:  # postings kept with the term
-        info = W3TermInfo.from_bytes(found)
-        return list(info.inlined_postings()[0])
+        ids, given, kept = W3TermInfo.from_bytes(found).inlined_postings()
+        # As ListMatcher.weight: weights given one a posting, or 1.0 each.
+        found_weights = (list(given) if given else [1.0] * len(ids)) if weights else []
+        encoded = list(kept) if values and kept else []
+        if values and len(encoded) != len(ids):
+            return None
+        return list(ids), found_weights, encoded
     offset, length = _EXTENT.unpack_from(found, _INFO.size)
     data = terms._postfile.get(offset, length)
     if len(data) != length:  # as Whoosh's own reading of the postings would fail
         raise EOFError(f"the postings of {fieldname} end {length - len(data)} bytes early")
     try:
-        return _posting_blocks(data)
+        return _blocks(data, wanted, weights, values)
     except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
         # Wrong bytes read as pickles or numbers: damage, as Whoosh's own reading finds.
         raise pickle.UnpicklingError(f"the postings of {fieldname} are corrupt ({exc})") from exc
-
-
-def _posting_blocks(data: bytes) -> list[int]:
-    """The documents of a posting list's bytes, as Whoosh's posting reader decodes them."""
-    if data[: len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
-        raise ValueError("a posting list does not start as Whoosh writes them")
-    stream = io.BytesIO(data)
-    ids: list[int] = []
-    at = len(WHOOSH3_HEADER_MAGIC)
-    while True:
-        # A block: its length (negative for the last), a pickled header (postings,
-        # last id, max weight, compression, ...), then its pickled data, maybe compressed.
-        size = _BLOCK.unpack_from(data, at)[0]
-        end = at + _BLOCK.size + abs(size)
-        stream.seek(at + _BLOCK.size)
-        header = pickle.load(stream)
-        block = data[stream.tell() : end]
-        if header[3]:
-            block = zlib.decompress(block)
-        ids.extend(accumulate(pickle.loads(block)[0]))  # as Whoosh's delta_decode
-        if size < 0 or end >= len(data):
-            return ids
-        at = end
 
 
 def lengths_in_memory(leaf: Any) -> None:

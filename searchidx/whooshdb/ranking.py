@@ -4,9 +4,8 @@ Whoosh scores a match by walking a tree of matchers one document at a time: for 
 word in four text fields, a dozen calls a document, which is most of the time of a
 search for a common word (35 ms for the 8,000 items having "apple" among 340,000).
 The queries users type most are words and phrases, ANDs and ORs of them, with
-filters; these
-are scored here with Whoosh's own BM25F formula and statistics, from posting blocks
-read whole, and ranked as Whoosh ranks them: by score, ties by document number (or
+filters; these are scored here with Whoosh's own BM25F formula and statistics, from
+posting blocks read whole, and ranked as Whoosh ranks them: by score, ties by document number (or
 by the sort column, ties the other way round, as Whoosh sorts). Scores are sums of
 the same terms as Whoosh's, possibly added in another order, so they may differ from
 Whoosh's in the last bits, far below the four decimals shown.
