@@ -121,10 +121,15 @@ def posting_ids(
     ids = _read_postings(terms, fieldname, found)
     if ids is None:
         ids = list(terms.matcher(fieldname, tbytes, leaf.schema[fieldname].format).all_ids())
-    if live and leaf.has_deletions():
-        deleted = leaf.deleted_docs_set
+    if live and (deleted := deleted_docs(leaf)):
         ids = [d for d in ids if d not in deleted]
     return ids
+
+
+def deleted_docs(leaf: Any) -> frozenset[int]:
+    """A segment's deleted documents (none when it has none)."""
+    found: frozenset[int] = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
+    return found
 
 
 Postings = tuple[list[int], list[float], list[Any]]
@@ -158,7 +163,7 @@ def postings_with_weights(
     ids, weights, encoded = got
     if len(ids) != len(weights) or (values and len(ids) != len(encoded)):
         raise pickle.UnpicklingError(f"the postings of {fieldname} are corrupt")
-    deleted = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
+    deleted = deleted_docs(leaf)
     if deleted and deleted.isdisjoint(ids):  # (in C: most terms have no deleted document)
         deleted = frozenset()
     if wanted is not None or deleted:

@@ -21,6 +21,7 @@ from searchidx.store import IndexDir
 from searchidx.whooshdb.bulk import (
     MappedColumn,
     TermIndex,
+    deleted_docs,
     field_terms,
     lengths_in_memory,
     posting_ids,
@@ -110,7 +111,7 @@ class WhooshSnapshot:
             return list(range(self.rows()))
         out: list[int] = []
         for leaf, base in self.reader.leaf_readers():
-            deleted = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
+            deleted = deleted_docs(leaf)
             out += [base + d for d in range(leaf.doc_count_all()) if d not in deleted]
         return out
 
@@ -316,7 +317,7 @@ class WhooshSnapshot:
             return found
         found = self._word_rows[word] = WordRows(
             [
-                (base, oldest, posting_ids(leaf, "norm", word, False, index), _deleted(leaf))
+                (base, oldest, posting_ids(leaf, "norm", word, False, index), deleted_docs(leaf))
                 for (leaf, base, oldest), (_, index) in zip(
                     self._segment_times(), self._segment_terms(), strict=True
                 )
@@ -428,11 +429,6 @@ class WordRows:
                 picked = [d for d in picked if d not in deleted]
             found += [base + d for d in picked] if base else picked
         return found
-
-
-def _deleted(leaf: Any) -> frozenset[int]:
-    found: frozenset[int] = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
-    return found
 
 
 def _deleted_in_order(leaf: Any) -> list[int]:
