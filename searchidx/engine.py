@@ -23,25 +23,46 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
+#: How many times a read is made when a writer commits under it.
+READ_ATTEMPTS = 3
+
+
 def reads_index(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """Report a failure to read the index (the first argument, an Index or a folder) as
-    IndexDamaged, never as a traceback or as nothing found."""
+    IndexDamaged, never as a traceback or as nothing found. A read that fails because a
+    writer committed meanwhile, deleting files of the state it was reading, is made
+    again on the new state."""
 
     @functools.wraps(fn)
     def reading(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            from searchidx.whooshdb.storage import read_failure
+        from searchidx.whooshdb.storage import drop_quietly, is_read_failure, read_failure
 
-            first = kwargs.get("index", kwargs.get("index_path", args[0] if args else ""))
-            path = getattr(first, "path", first)  # an Index, or a folder
-            failure = read_failure(str(path), exc)
-            if failure is None:
-                raise
-            raise failure from None
+        first = kwargs.get("index", kwargs.get("index_path", args[0] if args else ""))
+        path = str(getattr(first, "path", first))  # an Index, or a folder
+        for attempt in range(1, READ_ATTEMPTS + 1):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                if not is_read_failure(exc):
+                    raise
+                if attempt < READ_ATTEMPTS and _replaced(first):
+                    drop_quietly(exc)
+                    continue
+                failure = read_failure(path, exc)
+                if failure is None:
+                    raise
+                raise failure from None
+        raise AssertionError("unreachable")
 
     return reading
+
+
+def _replaced(index: object) -> bool:
+    """Whether the state that ``index`` (an Index or a folder) has open is no longer the
+    last committed one."""
+    found = index if isinstance(index, Index) else _OPEN.get(os.path.realpath(str(index)))
+    snap = found._snapshot if found is not None else None
+    return snap is not None and not snap.current()
 
 
 def _open_snapshot(ixdir: IndexDir) -> Snapshot:

@@ -141,6 +141,72 @@ def test_reads_index_lets_other_failures_through(built: tuple[Path, str]) -> Non
         fail(index, KeyError("x"))
 
 
+def gone(snap: Snapshot, column: str) -> bool:
+    """Whether a writer has deleted the snapshot's files of ``column``."""
+    assert isinstance(snap, WhooshSnapshot)
+    names = [
+        leaf._segment.make_filename(f".{column}.col") for leaf, _ in snap.reader.leaf_readers()
+    ]
+    return not all(os.path.exists(os.path.join(snap.folder, name)) for name in names)
+
+
+def with_a_small_segment(corpus: Path, index: str) -> None:
+    """Grow the index, then add a segment small enough for a later update to merge."""
+    for n in range(3, 40):
+        add_article(corpus, n)
+    update_index(index, [str(corpus)], jobs=1)
+    add_article(corpus, 40)
+    update_index(index, [str(corpus)], jobs=1)
+
+
+def commit_until_gone(corpus: Path, index: str, snap: Snapshot, rebuild: bool) -> None:
+    """Update the index (merging segments away) or rebuild it until some files of the
+    snapshot's ``norm`` column are deleted."""
+    for n in range(41, 60):
+        add_article(corpus, n)
+        update_index(index, [str(corpus)], jobs=1, rebuild=rebuild)
+        if gone(snap, "norm"):
+            return
+    raise AssertionError("the snapshot's files were never deleted")
+
+
+@pytest.mark.parametrize("rebuild", [False, True], ids=["merged", "rebuilt"])
+def test_a_column_whose_file_a_writer_deleted_fails_to_open_rather_than_reads_empty(
+    built: tuple[Path, str], rebuild: bool
+) -> None:
+    corpus, index = built
+    with_a_small_segment(corpus, index)
+    snap = Index(index).snapshot()
+    commit_until_gone(corpus, index, snap, rebuild)
+    with pytest.raises(FileNotFoundError):
+        snap.column("norm")
+    snap.close()
+
+
+@pytest.mark.parametrize("rebuild", [False, True], ids=["merged", "rebuilt"])
+def test_a_read_whose_files_a_writer_deleted_is_made_again_on_the_new_state(
+    built: tuple[Path, str], rebuild: bool
+) -> None:
+    corpus, index = built
+    with_a_small_segment(corpus, index)
+    calls: list[int] = []
+
+    @reads_index
+    def norms(index: str) -> list[str]:
+        snap = index_at(index).snapshot()
+        calls.append(snap.generation)
+        if len(calls) == 1:
+            commit_until_gone(corpus, index, snap, rebuild)
+        return sorted(snap.column("norm"))
+
+    found = norms(index)
+    with Index(index) as fresh:
+        expected = sorted(fresh.snapshot().column("norm"))
+    assert len(calls) == 2
+    assert found == expected
+    assert len(found) > 3 and all(found)
+
+
 def test_a_manifest_removed_by_a_later_commit_is_read_from_the_newer_state(
     built: tuple[Path, str],
 ) -> None:

@@ -80,9 +80,9 @@ class WhooshSnapshot:
 
     @classmethod
     def open(cls, ixdir: IndexDir) -> WhooshSnapshot:
-        from searchidx.whooshdb.storage import open_live, opened
+        from searchidx.whooshdb.storage import open_searcher
 
-        return cls(ixdir, opened(open_live(ixdir).searcher))
+        return cls(ixdir, open_searcher(ixdir))
 
     def current(self) -> bool:
         try:

@@ -91,9 +91,14 @@ def read_failure(index_path: str, exc: Exception) -> IndexDamaged | None:
     """What ``exc``, raised while reading the index at ``index_path``, says of the index:
     IndexDamaged when a file is missing, cut short or unreadable; None for any other
     failure, which is not the index's."""
-    if not isinstance(exc, READ_FAILURES) and not raised_by_whoosh(exc):
+    if not is_read_failure(exc):
         return None
     return damage(index_path, exc)
+
+
+def is_read_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is a failure to read the index's files."""
+    return isinstance(exc, READ_FAILURES) or raised_by_whoosh(exc)
 
 
 def create(data_dir: str) -> None:
@@ -130,6 +135,82 @@ def open_live(ixdir: IndexDir) -> Any:
             drop_quietly(exc)
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+#: How many times a reader is opened again when a writer commits while it opens.
+OPEN_ATTEMPTS = 5
+
+
+def open_searcher(ixdir: IndexDir) -> Any:
+    """A Whoosh searcher of the live index whose segments were told, by one listing of
+    the data folder, which column files they have.
+
+    Whoosh opens a column's file when the column is first read and, finding none, reads
+    every value as the column's default. A writer that commits in between deletes files
+    of the state being read (a merge, the old segments'; a rebuild, the whole folder),
+    so a reader found no titles, or lengths of zero, and said nothing. The listing is
+    taken while nothing of the state it lists can have been deleted (it shows no later
+    table of contents, and ``CURRENT`` still names the folder afterwards); a column file
+    deleted after it fails to open, as a missing file, and
+    :func:`searchidx.engine.reads_index` reads the new state instead."""
+    for attempt in range(OPEN_ATTEMPTS):
+        searcher = opened(open_live(ixdir).searcher)
+        try:
+            listed = _listed_while_live(ixdir, searcher)
+        except BaseException:
+            searcher.close()
+            raise
+        if listed is not None:
+            for leaf, _ in searcher.reader().leaf_readers():
+                _columns_from(leaf, listed)
+            return searcher
+        if attempt == OPEN_ATTEMPTS - 1:  # a writer keeps committing: Whoosh's own way
+            return searcher
+        searcher.close()
+    raise AssertionError("unreachable")
+
+
+def _listed_while_live(ixdir: IndexDir, searcher: Any) -> set[str] | None:
+    """The names in the searcher's data folder, or None when a writer has committed a
+    later state since the searcher was opened (and may have deleted its files)."""
+    from whoosh.index import TOC
+
+    folder = searcher._ix.storage.folder
+    generation = searcher.reader().generation()
+    if generation is None:  # no segments: no column files to know of
+        return set()
+    try:
+        names = set(os.listdir(folder))
+    except OSError:
+        return None
+    pattern = TOC._pattern(INDEX_NAME)
+    tocs = [int(m.group(1)) for m in map(pattern.match, names) if m]
+    if not tocs or max(tocs) != generation:
+        return None
+    try:
+        if ixdir.data_dir() != folder:
+            return None
+    except (OSError, ValueError):
+        return None
+    return names
+
+
+def _columns_from(leaf: Any, names: set[str]) -> None:
+    """Have one segment's reader answer whether it has a column from ``names`` (a
+    compound segment's columns are inside its one file, opened with the segment)."""
+    from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader
+
+    perdoc: Any = getattr(leaf, "_perdoc", None)
+    segment: Any = getattr(leaf, "_segment", None)
+    if type(perdoc) is not W3PerDocReader or segment is None or segment.is_compound():
+        return
+    prefix, ext = segment.make_filename("."), W3Codec.COLUMN_EXT
+    present = {
+        name[len(prefix) : -len(ext)]
+        for name in names
+        if name.startswith(prefix) and name.endswith(ext)
+    }
+    perdoc.has_column = present.__contains__
 
 
 def damaged_file(ixdir: IndexDir) -> str | None:
