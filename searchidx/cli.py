@@ -319,7 +319,7 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             multiple=True,
             metavar="NAME",
             shell_complete=complete_values,
-            help="Only this provider (case-insensitive; repeatable).",
+            help='Only this provider (case-insensitive; repeatable; "(none)": items without one).',
         ),
         click.option(
             "--domain",
@@ -327,7 +327,7 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             multiple=True,
             metavar="DOMAIN",
             shell_complete=complete_values,
-            help="Only this domain (repeatable).",
+            help='Only this domain (repeatable; "(none)": items without one).',
         ),
         click.option(
             "--topic",
@@ -335,7 +335,7 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             multiple=True,
             metavar="TOPIC",
             shell_complete=complete_values,
-            help="Only this topic (case-insensitive; repeatable).",
+            help='Only this topic (case-insensitive; repeatable; "(none)": items without one).',
         ),
         click.option(
             "--kind",
@@ -754,5 +754,5 @@ def check(index_path: str) -> None:
 
 
 def main() -> None:
-    """Entry point of the ``searchidx`` console script."""
+    """Run the command line (the console script starts at :mod:`searchidx.__main__`)."""
     cli(prog_name="searchidx")

@@ -31,10 +31,9 @@ from searchidx.backend import Snapshot
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption
 from searchidx.fields import MISSING_LAST, as_text, provider_key, topic_key
-from searchidx.query import Filters, split_dates
+from searchidx.query import NONE, Filters, split_dates
 
 FIELDS = options.FACET_FIELDS
-NONE = "(none)"
 #: Timelines: counted by period, in time order, with the empty periods of their span.
 TIME_FIELDS = options.TIME_FIELDS
 #: A timeline longer than this is refused (an item dated in year 1 would make a

@@ -20,6 +20,10 @@ from typing import Any
 from searchidx import options
 from searchidx.errors import InvalidOption
 
+#: What facets call an item's missing provider, domain or topic; as the value of a
+#: filter, it selects the items without one.
+NONE = "(none)"
+
 
 @dataclass(frozen=True, slots=True)
 class Filters:

@@ -18,7 +18,7 @@ from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption
 from searchidx.fields import as_text, provider_key
 from searchidx.items import StoredItem
-from searchidx.query import Filters, split_dates
+from searchidx.query import NONE, Filters, split_dates
 
 
 @dataclass(slots=True)
@@ -181,7 +181,7 @@ def closest_providers(snap: Snapshot, names: Iterable[str], limit: int = 3) -> l
     known: dict[str, str] = {}
     for n in sorted(_live_values(snap, "provider_name")):
         known.setdefault(provider_key(n), n)
-    unknown = [n for n in names if provider_key(n) not in known]
+    unknown = [n for n in names if n != NONE and provider_key(n) not in known]
     out: list[str] = []
     for name in unknown:
         for key, _, _ in process.extract(

@@ -111,6 +111,9 @@ def test_search_states_filters_partial_and_suggestions(small: str) -> None:
         "0 results for 'harbor' (T) [provider: Costal Daily]\n"
         "No such provider is known. Closest: Coastal Daily\n"
     )
+    # Every item of this index has a provider: none to show, and "(none)" is no misspelling.
+    out = timeless(run("--index", small, "search", "harbor", "--provider", "(none)").output)
+    assert out == "0 results for 'harbor' (T) [provider: (none)]\n"
     out = run("--index", small, "search", "harbor", "zeppelin").output
     assert "No item has all the words; showing the best partial matches.\n" in out
     out = run("--index", small, "search", "harbr").output

@@ -144,6 +144,32 @@ def test_unknown_provider_names_the_closest(sample_index: str) -> None:
     assert r.provider_suggestions[0] == "Harbor Wire"
 
 
+@pytest.mark.parametrize(
+    ("facet", "option", "named"),
+    [
+        ("provider", "providers", "Coastal Daily"),
+        ("domain", "domains", "harborwire.com"),
+        ("topic", "topics", "AI"),
+    ],
+)
+def test_none_selects_the_items_facets_count_under_it(
+    sample_index: str, facet: str, option: str, named: str
+) -> None:
+    from searchidx.facets import facet_counts
+
+    buckets = {b.value: b.count for b in facet_counts(sample_index, facet).buckets}
+    assert buckets["(none)"] > 0
+    found = search(sample_index, "*", Filters(**{option: ("(none)",)}), limit=100)
+    assert found.total == len(found.hits) == buckets["(none)"]
+    drilled = facet_counts(sample_index, facet, filters=Filters(**{option: ("(none)",)}))
+    assert [(b.value, b.count) for b in drilled.buckets] == [("(none)", buckets["(none)"])]
+    both = search(sample_index, "*", Filters(**{option: ("(none)", named)}), limit=100)
+    alone = search(sample_index, "*", Filters(**{option: (named,)}), limit=100)
+    assert alone.total > 0
+    assert both.total == found.total + alone.total
+    assert {h.id for h in both.hits} == {h.id for h in found.hits} | {h.id for h in alone.hits}
+
+
 def test_domain_topic_kind_and_dates(sample_index: str) -> None:
     assert search(sample_index, "*", Filters(domains=("www.HarborWire.com",))).total == 8
 

@@ -10,7 +10,7 @@ exact: every page of a search reports the same total, which is the number of hit
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from searchidx.fields import (
@@ -21,7 +21,7 @@ from searchidx.fields import (
     provider_key,
     topic_key,
 )
-from searchidx.query import WORD, Filters, literal_words, minus_to_not
+from searchidx.query import NONE, WORD, Filters, literal_words, minus_to_not
 from searchidx.whooshdb.schema import column_reader, text_analyzer
 
 if TYPE_CHECKING:
@@ -210,18 +210,29 @@ def build_filter(f: Filters) -> Any:
 
     parts: list[Any] = []
     if f.providers:
-        parts.append(wq.Or([wq.Term("provider", provider_key(p)) for p in f.providers]))
+        parts.append(_one_of("provider", f.providers, provider_key))
     if f.domains:
         from searchidx.documents import normalize_domain  # YAML comes with it: only here
 
-        parts.append(wq.Or([wq.Term("domain", normalize_domain(d)) for d in f.domains]))
+        parts.append(_one_of("domain", f.domains, normalize_domain))
     if f.topics:
-        parts.append(wq.Or([wq.Term("topic", topic_key(t)) for t in f.topics]))
+        parts.append(_one_of("topic", f.topics, topic_key))
     if f.kind != "all":
         parts.append(wq.Term("kind", f.kind))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def _one_of(field: str, values: tuple[str, ...], key: Callable[[str], str]) -> Any:
+    """The items whose ``field`` has one of ``values``; ``(none)``, as facets call a
+    missing value, is the items that have none."""
+    from whoosh import query as wq
+
+    either: list[Any] = [wq.Term(field, key(v)) for v in values if v != NONE]
+    if NONE in values:
+        either.append(wq.AndNot(wq.Every(), wq.Every(field)))
+    return wq.Or(either)
 
 
 def date_bounds(f: Filters) -> tuple[int, int] | None:
