@@ -227,6 +227,31 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
     assert sorted(os.listdir(index)) == ["CURRENT", "data-1", "write.lock"]
 
 
+def test_ctrl_c_while_the_command_loads_its_modules_shows_no_traceback() -> None:
+    # The process sends itself Ctrl-C when the command first imports click.
+    code = (
+        "import builtins, os, signal\n"
+        "real = builtins.__import__\n"
+        "def hook(name, *args, **kwargs):\n"
+        "    if name == 'click':\n"
+        "        builtins.__import__ = real\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = hook\n"
+        "from searchidx.__main__ import main\n"
+        "main()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (1, "", "\nAborted!\n")
+
+
 def test_stale_lock_of_a_dead_writer_is_taken_over(tmp_path: Path) -> None:
     corpus, index = tmp_path / "corpus", str(tmp_path / "index")
     make_corpus(corpus, 20)
