@@ -521,4 +521,4 @@ def test_similar_counts_with_few_title_words_kept(
     assert counts_by_id(index_path) == expected  # read again, then kept
     assert counts_by_id(index_path) == expected  # each word's rows in order of time
     assert len(kept._word_rows) > 20
-    assert sum(1 for rows in kept._word_rows.values() if rows._by_time is not None) > 5
+    assert sum(1 for rows in kept._word_rows.values() if rows._by_time) > 5
