@@ -9,8 +9,6 @@ import sys
 from array import array
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import compress, repeat
-from operator import and_, le, or_
 from typing import Any
 
 from whoosh.columns import NumericColumn, VarBytesColumn
@@ -389,58 +387,52 @@ class WordRows:
         self.size = sum(len(docs) for _, _, docs, _ in parts)
         self._asked = 0
         self.given = 1  # how many times the snapshot has given it (once a page)
-        # Each segment's live rows, their times, and which are undated (None: none are),
-        # made at the first window; in order of time once sorted.
-        self._live: list[tuple[list[int], array[int], list[bool] | None]] | None = None
-        self._by_time = False
+        # Each segment's live rows in order of time, and their times.
+        self._by_time: list[tuple[list[int], array[int]]] | None = None
 
     def within(self, start: int | None, end: int | None) -> list[int]:
         # The column holds negated times, undated items as MISSING_LAST (the least value).
         low = MISSING_LAST if end is None else -end
         high = sys.maxsize if start is None else -start
         self._asked += 1
-        if self._live is None:
-            self._live = [_live_rows(*part) for part in self._parts]
-            self._parts = []
         if (
-            not self._by_time
+            self._by_time is None
             and self._asked > 3
             and (self.given > 1 or self._asked > 8)
             and (start, end) != (None, None)
         ):
-            self._live = [_in_order_of_time(rows, times) for rows, times, _ in self._live]
-            self._by_time = True
+            self._by_time = [_in_order_of_time(*part) for part in self._parts]
+            self._parts = []  # every window is taken from those now
         found: list[int] = []
-        for rows, times, undated in self._live:
-            if self._by_time:
+        if self._by_time is not None:
+            for rows, times in self._by_time:
                 first = bisect.bisect_left(times, low)
                 found += rows[first : bisect.bisect_right(times, high)]
                 if low > MISSING_LAST:  # the undated ones, first in order of time
                     found += rows[: bisect.bisect_right(times, MISSING_LAST, 0, first)]
-            elif (start, end) == (None, None):
-                found += rows
-            else:  # compared in C: in the window, or undated
-                inside = map(and_, map(le, repeat(low), times), map(le, times, repeat(high)))
-                found += compress(rows, inside if undated is None else map(or_, inside, undated))
+            return found
+        for base, oldest, docs, deleted in self._parts:
+            if start is None and end is None:
+                picked = docs
+            else:
+                picked = [
+                    d for d in docs if low <= (raw := oldest[d]) <= high or raw == MISSING_LAST
+                ]
+            if deleted:
+                picked = [d for d in picked if d not in deleted]
+            found += [base + d for d in picked] if base else picked
         return found
 
 
-def _live_rows(
-    base: int, oldest: Any, docs: list[int], deleted: frozenset[int]
-) -> tuple[list[int], array[int], list[bool] | None]:
-    """One segment's documents of a word, deleted ones left out, as rows; their times;
-    and which of them are undated (None when none is)."""
-    live = [d for d in docs if d not in deleted] if deleted else docs
-    times = array("q", map(oldest.__getitem__, live))
-    undated = list(map(MISSING_LAST.__eq__, times)) if MISSING_LAST in times else None
-    return ([base + d for d in live] if base else list(live)), times, undated
-
-
 def _in_order_of_time(
-    rows: list[int], times: array[int]
-) -> tuple[list[int], array[int], list[bool] | None]:
-    order = sorted(range(len(rows)), key=times.__getitem__)
-    return [rows[k] for k in order], array("q", [times[k] for k in order]), None
+    base: int, oldest: Any, docs: list[int], deleted: frozenset[int]
+) -> tuple[list[int], array[int]]:
+    """One segment's documents of a word, deleted ones left out, as rows in order of
+    time, and their times: a window is then two bisections and a slice."""
+    live = [d for d in docs if d not in deleted] if deleted else docs
+    ordered = sorted(live, key=oldest.__getitem__)
+    times = array("q", map(oldest.__getitem__, ordered))
+    return ([base + d for d in ordered] if base else ordered), times
 
 
 def _deleted_in_order(leaf: Any) -> list[int]:
