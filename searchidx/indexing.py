@@ -560,17 +560,17 @@ def update_index(
                 on_progress,
                 on_notice,
             )
+            created = fresh and not ixdir.exists()
             if fresh:
-                created = not ixdir.exists()
                 ixdir.switch_to(data_dir)
-                if created:
-                    on_notice(f"created index at {printable(os.path.abspath(index_path))}")
         except BaseException:
-            if fresh:
+            if fresh and not ixdir.is_live(data_dir):  # once live, it is the index
                 import shutil
 
                 shutil.rmtree(data_dir, ignore_errors=True)
             raise
+    if created:
+        on_notice(f"created index at {printable(os.path.abspath(index_path))}")
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -252,6 +252,13 @@ class IndexDir:
             raise NotAnIndex(f"{self.path}: CURRENT names {name!r}, not a data folder")
         return os.path.join(self.path, name)
 
+    def is_live(self, data_dir: str) -> bool:
+        """Whether ``CURRENT`` names ``data_dir``."""
+        try:
+            return self.data_dir() == data_dir
+        except (OSError, NotAnIndex):
+            return False
+
     def meta(self) -> dict[str, Any]:
         path = os.path.join(self.data_dir(), META)
         try:

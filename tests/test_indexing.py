@@ -428,6 +428,20 @@ def test_rebuild_starts_over(write: Write, tmp_path: Path, index_path: str) -> N
     assert sorted(os.listdir(index_path)) == ["CURRENT", "data-2", "write.lock"]
 
 
+def test_a_failure_to_say_an_index_was_created_keeps_it(tmp_path: Path) -> None:
+    # As when the command's output is a pipe that has been closed: the index was live
+    # before it could be said, and a failure then left CURRENT naming a deleted folder.
+    def closed_pipe(message: str) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    index = str(tmp_path / "index")
+    with pytest.raises(BrokenPipeError):
+        update_index(index, [str(SAMPLES)], jobs=1, on_notice=closed_pipe)
+    assert sorted(os.listdir(index)) == ["CURRENT", "data-1", "write.lock"]
+    report = check_index(index)
+    assert (report.ok, report.items) == (True, 50)
+
+
 def test_variant_threshold_needs_a_rebuild_to_change(
     write: Write, corpus: Path, index_path: str
 ) -> None:
