@@ -187,12 +187,7 @@ def _listed_while_live(ixdir: IndexDir, searcher: Any) -> set[str] | None:
     tocs = [int(m.group(1)) for m in map(pattern.match, names) if m]
     if not tocs or max(tocs) != generation:
         return None
-    try:
-        if ixdir.data_dir() != folder:
-            return None
-    except (OSError, ValueError):
-        return None
-    return names
+    return names if ixdir.is_live(folder) else None
 
 
 def _columns_from(leaf: Any, names: set[str]) -> None:
