@@ -132,6 +132,10 @@ class Snapshot(Protocol):
         """Those of ``rows`` whose normalised title has from ``least`` to ``most``
         characters, and their titles."""
 
+    def verify(self) -> None:
+        """Read every term, posting list and column of the state, as searches and counts
+        would; raise IndexDamaged naming the first file that cannot be read."""
+
     def current(self) -> bool:
         """Whether this is still the last committed state (no writer has committed,
         no rebuild has replaced the data folder since it was opened)."""

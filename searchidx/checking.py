@@ -39,7 +39,8 @@ class CheckReport:
 
 @reads_index
 def check_index(index_path: str, limit: int = 50) -> CheckReport:
-    """Verify the index; report at most ``limit`` problems in detail."""
+    """Verify the index: every file of it readable (raising IndexDamaged if not), then
+    its items against its manifest; report at most ``limit`` problems in detail."""
     from searchidx.whooshdb.storage import orphan_files
 
     problems: list[str] = []
@@ -49,6 +50,7 @@ def check_index(index_path: str, limit: int = 50) -> CheckReport:
     counts: Counter[str] = Counter()
     with Index(index_path) as index:
         snap, manifest = index.manifest(index.snapshot())
+        snap.verify()
         data_dir, generation = snap.folder, snap.generation
         for row in snap.live():
             item = snap.item(row)

@@ -734,7 +734,8 @@ def stats(index_path: str, fmt: str) -> None:
 @index_option
 @click.pass_obj
 def check(index_path: str) -> None:
-    """Verify the index against its manifest of indexed files; exit 1 on any mismatch."""
+    """Read every file of the index, then verify it against its manifest of indexed
+    files; exit 1 on any damage or mismatch."""
     from searchidx.checking import check_index
     from searchidx.output import plural
 

@@ -206,6 +206,69 @@ def test_an_unreadable_segment(updated: tuple[Path, str], tmp_path: Path) -> Non
         )
 
 
+def garble_postings(index: str) -> str:
+    """Overwrite a posting list of ``title:flood`` that is kept in a postings file (not
+    with its term), leaving the file's length as it was."""
+    from searchidx.whooshdb import bulk
+    from searchidx.whooshdb.storage import open_live
+
+    with open_live(IndexDir(index)).reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            terms = bulk._terms_reader(leaf)
+            found = terms._tindex.get(terms._keycoder("title", b"flood"))
+            if found and not found[0]:
+                offset, length = bulk._EXTENT.unpack_from(found, bulk._INFO.size)
+                name = leaf._segment.make_filename(".pst")
+                break
+        else:
+            raise AssertionError("no posting list of title:flood in a postings file")
+    skip = len(bulk.WHOOSH3_HEADER_MAGIC)
+    with open(os.path.join(IndexDir(index).data_dir(), name), "r+b") as fh:
+        fh.seek(offset + skip)
+        fh.write(b"\xda" * (length - skip))
+    return f"{data_name(index)}/{name}"
+
+
+def cut_column(index: str) -> str:
+    """Cut one segment's column of normalised titles to half its length."""
+    data = IndexDir(index).data_dir()
+    name = sorted(n for n in os.listdir(data) if n.endswith(".norm.col"))[0]
+    path = os.path.join(data, name)
+    os.truncate(path, os.path.getsize(path) // 2)
+    return f"{data_name(index)}/{name}"
+
+
+def test_check_reads_every_posting_list(updated: tuple[Path, str], tmp_path: Path) -> None:
+    _, built = updated
+    index = str(tmp_path / "index")
+    shutil.copytree(built, index)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--index", index, "check"]).exit_code == 0
+    name = garble_postings(index)
+    check = runner.invoke(cli, ["--index", index, "check"])
+    assert (check.exit_code, check.stdout) == (1, "")
+    assert check.stderr == (
+        f"Error: index damaged: {name} is cut short or corrupt "
+        f"(invalid load key, '\\xda'.){REBUILD}"
+    )
+    # What reads those postings says so; what does not still answers.
+    search = runner.invoke(cli, ["--index", index, "search", "flood"])
+    assert (search.exit_code, search.stdout) == (1, "")
+    assert search.stderr.startswith("Error: index damaged: ")
+    assert runner.invoke(cli, ["--index", index, "search", "barrier"]).exit_code == 0
+
+
+def test_check_reads_every_column(updated: tuple[Path, str], tmp_path: Path) -> None:
+    _, built = updated
+    index = str(tmp_path / "index")
+    shutil.copytree(built, index)
+    name = cut_column(index)
+    check = CliRunner().invoke(cli, ["--index", index, "check"])
+    assert (check.exit_code, check.stdout) == (1, "")
+    assert check.stderr.startswith(f"Error: index damaged: {name} is cut short or corrupt (")
+    assert check.stderr.endswith(f"){REBUILD}")
+
+
 @pytest.mark.parametrize(("start", "end"), [(0.02, 0.98), (0.02, 0.5), (0.5, 0.98)])
 def test_zeroed_bytes_in_a_segment_are_damage_not_a_traceback(
     tmp_path: Path, start: float, end: float

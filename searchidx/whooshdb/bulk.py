@@ -350,6 +350,34 @@ def _posting_list(
         raise pickle.UnpicklingError(f"the postings of {fieldname} are corrupt ({exc})") from exc
 
 
+def unreadable_postings(leaf: Any) -> tuple[str, str] | None:
+    """Every term of one segment read from its term index, and every posting list
+    decoded whole (documents, weights, and positions where the field keeps them), as
+    searches read them: the extension of the file that cannot be read (the terms' or
+    the postings') and why, or None when all can be (or the segment is not of the kind
+    read here)."""
+    terms = _terms_reader(leaf)
+    if terms is None or not hasattr(terms._tindex, "items"):
+        return None
+    fields = {number: name for name, number in terms._fieldmap.items()}
+    entries: Iterator[tuple[bytes, bytes]] = iter(terms._tindex.items())
+    while True:
+        try:
+            entry = next(entries, None)
+            if entry is None:
+                return None
+            key, found = entry
+            name = fields[_FIELD.unpack_from(key)[0]]
+        except Exception as exc:  # whatever wrong bytes raise is damage
+            return terms._codec.TERMS_EXT, str(exc) or type(exc).__name__
+        fmt = leaf.schema[name].format
+        positions = fmt.supports("positions") and fmt.fixed_value_size() is None
+        try:
+            _posting_list(terms, name, found, None, True, positions)
+        except Exception as exc:
+            return terms._codec.POSTS_EXT, str(exc) or type(exc).__name__
+
+
 def lengths_in_memory(leaf: Any) -> None:
     """Have one segment's reader keep each field's length column in memory, read at
     once when first used. Scoring a match reads its field's length, which Whoosh reads

@@ -5,6 +5,7 @@ snapshot's own columns and items."""
 from __future__ import annotations
 
 import bisect
+import os
 import sys
 from array import array
 from collections import Counter, OrderedDict
@@ -14,6 +15,7 @@ from typing import Any
 from whoosh.columns import NumericColumn, VarBytesColumn
 
 from searchidx.backend import Ranking, Snapshot
+from searchidx.errors import IndexDamaged
 from searchidx.fields import MISSING_LAST, as_text
 from searchidx.items import StoredItem
 from searchidx.query import Filters
@@ -83,6 +85,34 @@ class WhooshSnapshot:
         from searchidx.whooshdb.storage import open_searcher
 
         return cls(ixdir, open_searcher(ixdir))
+
+    def verify(self) -> None:
+        """Segment by segment: its terms and posting lists (see
+        :func:`searchidx.whooshdb.bulk.unreadable_postings`), then each of its columns
+        read whole; the stored items are read by whoever asks for them."""
+        from whoosh.codec.whoosh3 import W3Codec
+
+        from searchidx.whooshdb.bulk import unreadable_postings
+
+        for leaf, _ in self.reader.leaf_readers():
+            if not leaf.doc_count_all():
+                continue
+            segment = leaf._segment
+            bad = unreadable_postings(leaf)
+            if bad is not None:
+                raise self._damaged(segment.make_filename(bad[0]), bad[1])
+            for name in self.schema.names():
+                if self.schema[name].column_type is None or not leaf.has_column(name):
+                    continue
+                try:
+                    whole_values(leaf, name)
+                except Exception as exc:  # whatever wrong bytes raise is damage
+                    found = W3Codec.column_filename(segment, name)
+                    raise self._damaged(found, str(exc) or type(exc).__name__) from None
+
+    def _damaged(self, name: str, reason: str) -> IndexDamaged:
+        shown = os.path.join(os.path.relpath(self.folder, self._dir.path), name)
+        return IndexDamaged(f"{shown} is cut short or corrupt ({reason})")
 
     def current(self) -> bool:
         try:
