@@ -18,7 +18,9 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 
-from searchidx.engine import Index, reads_index
+from searchidx.backend import Snapshot
+from searchidx.engine import READ_ATTEMPTS, Index, reads_index
+from searchidx.store import Manifest
 
 
 @dataclass(slots=True)
@@ -37,29 +39,66 @@ class CheckReport:
         return not self.problems
 
 
+@dataclass(slots=True)
+class _Contents:
+    """What one committed state holds, as ``check`` compares it with its manifest."""
+
+    manifest: Manifest
+    data_dir: str
+    generation: int
+    items: int
+    counts: Counter[str] = field(default_factory=Counter)
+    kinds: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    cited: set[str] = field(default_factory=set)
+    #: Index files the state does not use (see ``whooshdb.storage.orphan_files``).
+    orphans: list[str] = field(default_factory=list)
+
+
+def _contents(index_path: str) -> _Contents:
+    """Every file of the last committed state read (see ``Snapshot.verify``), then its
+    items; read again from the new state when a writer commits meanwhile (deleting
+    files of the state being read)."""
+    from searchidx.whooshdb.storage import drop_quietly, orphan_files
+
+    for attempt in range(1, READ_ATTEMPTS + 1):
+        with Index(index_path) as index:
+            snap, manifest = index.manifest(index.snapshot())
+            try:
+                found = _read(snap, manifest)
+                found.orphans = orphan_files(snap.folder, snap.generation)
+            except Exception as exc:
+                if attempt == READ_ATTEMPTS or snap.current():
+                    raise
+                drop_quietly(exc)
+                continue
+            if attempt == READ_ATTEMPTS or snap.current():
+                return found
+    raise AssertionError("unreachable")
+
+
+def _read(snap: Snapshot, manifest: Manifest) -> _Contents:
+    snap.verify()
+    out = _Contents(manifest, snap.folder, snap.generation, snap.count())
+    for row in snap.live():
+        item = snap.item(row)
+        out.counts[item.id] += 1
+        out.kinds[item.id] = item.kind
+        if item.kind == "article":
+            out.sources[item.id] = item.path
+            out.cited.update(r["id"] for r in item.related)
+    return out
+
+
 @reads_index
 def check_index(index_path: str, limit: int = 50) -> CheckReport:
     """Verify the index: every file of it readable (raising IndexDamaged if not), then
     its items against its manifest; report at most ``limit`` problems in detail."""
-    from searchidx.whooshdb.storage import orphan_files
-
     problems: list[str] = []
-    kinds: dict[str, str] = {}
-    sources: dict[str, str] = {}
-    cited: set[str] = set()
-    counts: Counter[str] = Counter()
-    with Index(index_path) as index:
-        snap, manifest = index.manifest(index.snapshot())
-        snap.verify()
-        data_dir, generation = snap.folder, snap.generation
-        for row in snap.live():
-            item = snap.item(row)
-            counts[item.id] += 1
-            kinds[item.id] = item.kind
-            if item.kind == "article":
-                sources[item.id] = item.path
-                cited.update(r["id"] for r in item.related)
-        items = snap.count()
+    found = _contents(index_path)
+    manifest, kinds, sources, cited = found.manifest, found.kinds, found.sources, found.cited
+    data_dir, generation, items = found.data_dir, found.generation, found.items
+    counts = found.counts
 
     problems += [f"id {i} is in the index {n} times" for i, n in counts.items() if n > 1]
     claimed: dict[str, set[str]] = {}
@@ -103,7 +142,7 @@ def check_index(index_path: str, limit: int = 50) -> CheckReport:
             f"{len(leftovers)} leftover file(s) of an interrupted run; "
             "the next index run removes them"
         )
-    orphans = orphan_files(data_dir, generation)
+    orphans = found.orphans
     if orphans:
         report.notes.append(
             f"{len(orphans)} index file(s) no longer in use ({', '.join(orphans[:3])}"

@@ -239,3 +239,34 @@ def test_an_update_that_changes_nothing_leaves_no_files_behind(
     assert sorted(os.listdir(data)) == before
     result = CliRunner().invoke(cli, ["--index", index, "check"])
     assert (result.exit_code, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("rebuild", [False, True], ids=["update", "rebuild"])
+def test_a_writer_committing_while_check_reads_is_no_damage(
+    sound: tuple[str, Path, Path], monkeypatch: pytest.MonkeyPatch, rebuild: bool
+) -> None:
+    """A writer commits (deleting files of the state being read: a merge's segments, a
+    rebuild's whole folder) just as check starts reading: check reads the new state."""
+    from searchidx.indexing import update_index
+    from searchidx.whooshdb.snapshot import WhooshSnapshot
+
+    index, a, _ = sound
+    corpus = a.parent
+    verify = WhooshSnapshot.verify
+    generations: list[int] = []
+
+    def committed_meanwhile(snap: WhooshSnapshot) -> None:
+        generations.append(snap.generation)
+        if len(generations) == 1:
+            for n in range(12):  # enough small segments to merge the old ones away
+                (corpus / f"extra{n}.md").write_text(
+                    front_matter(article(f"Extra {n}", f"https://harborwire.com/x/{n}")),
+                    encoding="utf-8",
+                )
+                update_index(index, [str(corpus)], jobs=1, rebuild=rebuild)
+        verify(snap)
+
+    monkeypatch.setattr(WhooshSnapshot, "verify", committed_meanwhile)
+    report = check_index(index)
+    assert (report.ok, report.items, report.files) == (True, 16, 15)
+    assert len(generations) == 2 and generations[1] != generations[0]

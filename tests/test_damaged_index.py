@@ -269,6 +269,56 @@ def test_check_reads_every_column(updated: tuple[Path, str], tmp_path: Path) -> 
     assert check.stderr.endswith(f"){REBUILD}")
 
 
+def garble_term_tables(index: str) -> str:
+    """Overwrite half of the hash tables after a segment's terms (what a search looks
+    terms up through), leaving the terms in order as they were."""
+    from searchidx.whooshdb import bulk
+    from searchidx.whooshdb.storage import open_live
+
+    with open_live(IndexDir(index)).reader() as reader:
+        leaf = next(leaf for leaf, _ in reader.leaf_readers() if leaf.doc_count_all() > 10)
+        end = bulk._terms_reader(leaf)._tindex.endofdata
+        name = leaf._segment.make_filename(".trm")
+    path = os.path.join(IndexDir(index).data_dir(), name)
+    size = os.path.getsize(path)
+    with open(path, "r+b") as fh:
+        fh.seek(end)
+        fh.write(bytes(range(256)) * ((size - end) // 512) + b"\x07" * ((size - end) // 2 % 256))
+    return f"{data_name(index)}/{name}"
+
+
+def remove_file(ending: str) -> Callable[[str], str]:
+    def remove(index: str) -> str:
+        data = IndexDir(index).data_dir()
+        name = sorted(n for n in os.listdir(data) if n.endswith(ending))[-1]
+        os.unlink(os.path.join(data, name))
+        return f"{data_name(index)}/{name}"
+
+    return remove
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (garble_term_tables, "is cut short or corrupt (a term of "),
+        (remove_file(".norm.col"), "is missing"),
+        (remove_file("._title_len.col"), "is missing"),
+    ],
+    ids=["term-tables", "column-missing", "lengths-missing"],
+)
+def test_check_reads_terms_through_their_tables_and_misses_no_column(
+    updated: tuple[Path, str], tmp_path: Path, damage: Callable[[str], str], message: str
+) -> None:
+    _, built = updated
+    index = str(tmp_path / "index")
+    shutil.copytree(built, index)
+    name = damage(index)
+    check = CliRunner().invoke(cli, ["--index", index, "check"])
+    assert (check.exit_code, check.stdout) == (1, "")
+    assert check.stderr.startswith(f"Error: index damaged: {name} {message}")
+    assert check.stderr.endswith(REBUILD)
+
+
 @pytest.mark.parametrize(("start", "end"), [(0.02, 0.98), (0.02, 0.5), (0.5, 0.98)])
 def test_zeroed_bytes_in_a_segment_are_damage_not_a_traceback(
     tmp_path: Path, start: float, end: float

@@ -350,17 +350,19 @@ def _posting_list(
         raise pickle.UnpicklingError(f"the postings of {fieldname} are corrupt ({exc})") from exc
 
 
-def unreadable_postings(leaf: Any) -> tuple[str, str] | None:
-    """Every term of one segment read from its term index, and every posting list
-    decoded whole (documents, weights, and positions where the field keeps them), as
-    searches read them: the extension of the file that cannot be read (the terms' or
-    the postings') and why, or None when all can be (or the segment is not of the kind
-    read here)."""
+def unreadable_postings(leaf: Any) -> tuple[str, str, BaseException] | None:
+    """Every term of one segment read from its term index, in order and through its
+    hash tables (as searches look terms up), and every posting list decoded whole
+    (documents, weights, and the bytes of positions where the field keeps them): the
+    extension of the file that cannot be read (the terms' or the postings'), why, and
+    the failure; or None when all can be (or the segment is not of the kind read
+    here)."""
     terms = _terms_reader(leaf)
     if terms is None or not hasattr(terms._tindex, "items"):
         return None
     fields = {number: name for name, number in terms._fieldmap.items()}
     entries: Iterator[tuple[bytes, bytes]] = iter(terms._tindex.items())
+    index = TermIndex.of(leaf)
     while True:
         try:
             entry = next(entries, None)
@@ -368,14 +370,19 @@ def unreadable_postings(leaf: Any) -> tuple[str, str] | None:
                 return None
             key, found = entry
             name = fields[_FIELD.unpack_from(key)[0]]
+            looked_up = (
+                terms._tindex.get(key) if index is None else index.value(name, key[_FIELD.size :])
+            )
+            if looked_up != found:
+                raise ValueError(f"a term of {name} is not found where its table says")
         except Exception as exc:  # whatever wrong bytes raise is damage
-            return terms._codec.TERMS_EXT, str(exc) or type(exc).__name__
+            return terms._codec.TERMS_EXT, str(exc) or type(exc).__name__, exc
         fmt = leaf.schema[name].format
         positions = fmt.supports("positions") and fmt.fixed_value_size() is None
         try:
             _posting_list(terms, name, found, None, True, positions)
         except Exception as exc:
-            return terms._codec.POSTS_EXT, str(exc) or type(exc).__name__
+            return terms._codec.POSTS_EXT, str(exc) or type(exc).__name__, exc
 
 
 def lengths_in_memory(leaf: Any) -> None:

@@ -90,7 +90,7 @@ class WhooshSnapshot:
         """Segment by segment: its terms and posting lists (see
         :func:`searchidx.whooshdb.bulk.unreadable_postings`), then each of its columns
         read whole; the stored items are read by whoever asks for them."""
-        from whoosh.codec.whoosh3 import W3Codec
+        from whoosh.codec.whoosh3 import W3Codec, _lenfield
 
         from searchidx.whooshdb.bulk import unreadable_postings
 
@@ -100,18 +100,36 @@ class WhooshSnapshot:
             segment = leaf._segment
             bad = unreadable_postings(leaf)
             if bad is not None:
-                raise self._damaged(segment.make_filename(bad[0]), bad[1])
+                raise self._damaged(segment.make_filename(bad[0]), bad[2], bad[1])
             for name in self.schema.names():
-                if self.schema[name].column_type is None or not leaf.has_column(name):
+                field = self.schema[name]
+                has_terms = field.indexed and any(True for _ in leaf.lexicon(name))
+                lengths = _lenfield(name)
+                if has_terms and field.scorable and not leaf._perdoc.has_column(lengths):
+                    found = W3Codec.column_filename(segment, lengths)  # a field's lengths
+                    raise self._damaged(found, FileNotFoundError(found), "missing")
+                if field.column_type is None:
+                    continue
+                found = W3Codec.column_filename(segment, name)
+                if not leaf.has_column(name):
+                    # A field with terms in the segment had values: its column too.
+                    if has_terms:
+                        raise self._damaged(found, FileNotFoundError(found), "missing")
                     continue
                 try:
                     whole_values(leaf, name)
                 except Exception as exc:  # whatever wrong bytes raise is damage
-                    found = W3Codec.column_filename(segment, name)
-                    raise self._damaged(found, str(exc) or type(exc).__name__) from None
+                    raise self._damaged(found, exc, str(exc) or type(exc).__name__) from None
 
-    def _damaged(self, name: str, reason: str) -> IndexDamaged:
+    def _damaged(self, name: str, exc: BaseException, reason: str) -> BaseException:
+        """The damage of file ``name`` (relative to the data folder), or ``exc``
+        itself when a writer has committed since (and may have deleted the file):
+        the reader reads again."""
+        if not self.current():
+            return exc
         shown = os.path.join(os.path.relpath(self.folder, self._dir.path), name)
+        if reason == "missing":
+            return IndexDamaged(f"{shown} is missing")
         return IndexDamaged(f"{shown} is cut short or corrupt ({reason})")
 
     def current(self) -> bool:

@@ -153,8 +153,18 @@ def open_searcher(ixdir: IndexDir) -> Any:
     table of contents, and ``CURRENT`` still names the folder afterwards); a column file
     deleted after it fails to open, as a missing file, and
     :func:`searchidx.engine.reads_index` reads the new state instead."""
+    from whoosh.index import EmptyIndexError
+
     for attempt in range(OPEN_ATTEMPTS):
-        searcher = opened(open_live(ixdir).searcher)
+        ix = open_live(ixdir)
+        try:
+            searcher = opened(ix.searcher)
+        except (EmptyIndexError, *READ_FAILURES) as exc:
+            # A rebuild deleted the folder between its opening and its reading.
+            if attempt == OPEN_ATTEMPTS - 1 or ixdir.is_live(ix.storage.folder):
+                raise
+            drop_quietly(exc)
+            continue
         try:
             listed = _listed_while_live(ixdir, searcher)
         except BaseException:
