@@ -35,7 +35,7 @@ from searchidx.items import StoredItem
 from searchidx.query import Filters
 
 #: Bump when the grouping changes, so cached groupings of older versions are not used.
-GROUPING_VERSION = 4
+GROUPING_VERSION = 5
 _PREFIX = "stories-"
 
 

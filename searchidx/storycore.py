@@ -172,11 +172,25 @@ def word_weight(word: str, df: int, n: int) -> float:
 
 
 class _Prepared:
-    """The items as numbers: word ids (in word order), unit text vectors, days."""
+    """The items as numbers: word ids (in word order), unit text vectors, days. With
+    ``every`` False, a vector is made only when :meth:`fill` is asked for its item (a
+    regrouping clusters again only the parts an update touched)."""
 
-    __slots__ = ("days", "df", "keys", "rank", "vectors", "vocab")
+    __slots__ = (
+        "_done",
+        "_toks",
+        "_weight",
+        "_wid",
+        "days",
+        "df",
+        "keys",
+        "rank",
+        "vectors",
+        "vocab",
+        "words",
+    )
 
-    def __init__(self, entries: Sequence[Entry]) -> None:
+    def __init__(self, entries: Sequence[Entry], every: bool = True) -> None:
         toks: list[tuple[list[str], list[str]]] = []
         df: Counter[str] = Counter()
         count = df.update
@@ -191,8 +205,9 @@ class _Prepared:
             toks.append((title, excerpt))
         n = len(entries)
         vocab = sorted(df)
-        wid = {w: i for i, w in enumerate(vocab)}
-        weight = [word_weight(w, df[w], n) for w in vocab]
+        self._wid = {w: i for i, w in enumerate(vocab)}
+        self._weight = [word_weight(w, df[w], n) for w in vocab]
+        self._toks = toks
         self.vocab = vocab
         self.df = [df[w] for w in vocab]
         # candidates are found by rare words first: coarse count, then the word
@@ -200,9 +215,23 @@ class _Prepared:
         self.rank = [0] * len(vocab)
         for r, i in enumerate(order):
             self.rank[i] = r
-        vectors: list[dict[int, float]] = []
+        #: Whether each item has a word that counts (its vector is not empty).
+        self.words = [bool(title or excerpt) for title, excerpt in toks]
+        self.vectors: list[dict[int, float]] = [_NO_VECTOR] * n
+        self._done = bytearray(n)
+        self.days = [None if e.time is None else e.time // _DAY for e in entries]
+        self.keys = [e.key for e in entries]
+        if every:
+            self.fill(range(n))
+
+    def fill(self, items: Iterable[int]) -> None:
+        """Make the vectors of ``items`` that are not made yet."""
+        wid, weight, done, vectors = self._wid, self._weight, self._done, self.vectors
         sqrt = math.sqrt
-        for title, excerpt in toks:
+        for k in items:
+            if done[k]:
+                continue
+            title, excerpt = self._toks[k]
             vec: dict[int, float] = {}
             for w in excerpt:
                 i = wid[w]
@@ -211,10 +240,24 @@ class _Prepared:
                 i = wid[w]
                 vec[i] = weight[i]
             norm = sqrt(sum([v * v for v in vec.values()]))
-            vectors.append({w: v / norm for w, v in vec.items()} if norm else {})
-        self.vectors = vectors
-        self.days = [None if e.time is None else e.time // _DAY for e in entries]
-        self.keys = [e.key for e in entries]
+            vectors[k] = {w: v / norm for w, v in vec.items()} if norm else {}
+            done[k] = 1
+
+    def mark(self, k: int) -> str:
+        """What an item's vector is made of: its words (the title's, then the
+        excerpt's); their weights are marked by :func:`_block_mark`."""
+        title, excerpt = self._toks[k]
+        return f"{' '.join(title)}\t{' '.join(excerpt)}"
+
+    def weight_of(self, word: str) -> float:
+        return self._weight[self._wid[word]]
+
+    def words_of(self, k: int) -> tuple[list[str], list[str]]:
+        return self._toks[k]
+
+
+#: The vector of an item not made yet (never changed: a made vector replaces it).
+_NO_VECTOR: dict[int, float] = {}
 
 
 #: Time similarity of two items by how many days apart they are (see TIME_WEIGHT).
@@ -528,13 +571,17 @@ def _block_mark(
     members: list[int],
     pairs: list[tuple[str, str]],
 ) -> str:
-    """The fingerprint of a block: the settings, each item's key, day and weighted
-    words (words in order: word ids follow the words' order), and the related pairs."""
-    vocab, vectors, days, keys = work.prep.vocab, work.prep.vectors, work.prep.days, work.keys
+    """The fingerprint of a block: the settings, the related pairs, each item's key,
+    day and words, and the weight of every word they have (what the items' vectors
+    are made of, and the order in which their words are tried as keys)."""
+    prep, days, keys = work.prep, work.prep.days, work.keys
     mark = hashlib.blake2b(repr((settings, pairs)).encode(), digest_size=16)
+    used: set[str] = set()
     for i in members:
-        words = " ".join(f"{vocab[w]}={v!r}" for w, v in sorted(vectors[i].items()))
-        mark.update(f"{keys[i]}\t{days[i]}\t{words}\n".encode())
+        mark.update(f"{keys[i]}\t{days[i]}\t{prep.mark(i)}\n".encode())
+        title, excerpt = prep.words_of(i)
+        used.update(title, excerpt)
+    mark.update(" ".join(f"{w}={prep.weight_of(w)!r}" for w in sorted(used)).encode())
     return mark.hexdigest()
 
 
@@ -624,7 +671,7 @@ class _Grouping:
         threshold: float,
         window_days: float,
     ) -> None:
-        self.prep = prep = _Prepared(entries)
+        self.prep = prep = _Prepared(entries, every=False)
         self.keys = prep.keys
         self.times = [e.time for e in entries]
         self.threshold = threshold
@@ -633,7 +680,7 @@ class _Grouping:
         self.blocks: dict[int | None, list[int]] = defaultdict(list)
         self.block_of: dict[int, int | None] = {}
         for i, d in enumerate(prep.days):
-            if i not in skip and prep.vectors[i]:
+            if i not in skip and prep.words[i]:
                 b = None if d is None else d // BLOCK_DAYS
                 self.blocks[b].append(i)
                 self.block_of[i] = b
@@ -677,6 +724,7 @@ class _Grouping:
 
     def block(self, b: int | None) -> list[list[int]]:
         """The stories of one block."""
+        self.prep.fill(self.blocks[b])
         return self.cluster(self.blocks[b], self.inner[b])
 
     def boundary(
@@ -686,6 +734,8 @@ class _Grouping:
         ``before``, the next block's ``after``), and the items whose stories they
         replace."""
         prep, times, window_days = self.prep, self.times, self.window_days
+        prep.fill(self.blocks[b])
+        prep.fill(self.blocks[b + 1])
         edge = (b + 1) * BLOCK_DAYS * _DAY
         window = int(window_days * _DAY)
         zone = [i for i in self.blocks[b] if (times[i] or 0) >= edge - window]
