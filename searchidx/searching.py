@@ -116,12 +116,9 @@ def search(
         filters=filters_used.describe(),
         collapsed=collapse,
     )
-    # Collapsing needs the neighbours of the page's hits, so it ranks more of them.
-    fetch: int | None = page * limit
-    if collapse:
-        fetch = max(page * limit * 5, 200)
-    if limit == 0:
-        fetch = None
+    # Collapsing folds every hit, so that each page shows whole stories and the number
+    # of stories is the same on every page.
+    fetch: int | None = None if collapse or limit == 0 else page * limit
     ranking = snap.rank(text_query, filters_used, literal=literal, sort=sort, fetch=fetch)
     result.total, result.partial, result.terms = ranking.total, ranking.partial, ranking.terms
     result.hits, result.stories = _page(snap, ranking, page, limit, collapse, similar)

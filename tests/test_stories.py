@@ -16,6 +16,7 @@ from searchidx.cli import cli
 from searchidx.engine import index_at
 from searchidx.indexing import update_index
 from searchidx.query import Filters
+from searchidx.searching import search
 from searchidx.stories import find_stories, index_stories, story_of
 from searchidx.storycore import Entry
 from tests.conftest import article, related
@@ -586,6 +587,43 @@ def test_search_collapse_folds_hits_by_story(write: Write, index_path: str) -> N
     assert out.splitlines()[0].startswith("5 results for 'Ellery OR Quillon' in 2 stories")
     assert "also: Harbor Wire, Coastal Daily" in out  # under Bay Chronicle, first to publish
     assert "also: Lantern Business Review" in out
+
+
+def test_search_collapse_counts_every_story_on_every_page(write: Write, index_path: str) -> None:
+    # 300 stories of 3 items, more hits than a page's neighbours would cover.
+    rng = random.Random(7)
+    for n in range(300):
+        a, b, c = ("".join(rng.choice("bcdfghklmnprstvz") for _ in range(7)) for _ in range(3))
+        day = f"2024-03-{1 + n % 28:02d}T09:00:00Z"
+        fields = article(
+            f"Harbor {a} {b} {c} plan approved",
+            f"https://harborwire.com/{n}",
+            published=day,
+            related=[
+                related(
+                    f"{a} {b} {c} plan approved for harbor",
+                    f"https://bay.com/{n}",
+                    "Bay Chronicle",
+                    "bay.com",
+                    publishedDateTime=day,
+                ),
+                related(
+                    f"Harbor approves {a} {b} {c} plan",
+                    f"https://coast.com/{n}",
+                    "Coastal Daily",
+                    "coast.com",
+                    publishedDateTime=day,
+                ),
+            ],
+        )
+        write(f"{n:03d}.md", fields)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    every = search(index_path, "harbor", collapse=True, limit=0)
+    assert (every.total, every.stories, len(every.hits)) == (900, 300, 300)
+    for page in (1, 2, 15, 30):
+        found = search(index_path, "harbor", collapse=True, page=page)
+        assert (found.total, found.stories) == (900, 300)
+        assert [h.id for h in found.hits] == [h.id for h in every.hits][(page - 1) * 10 : page * 10]
 
 
 def test_show_gives_the_story_timeline(write: Write, index_path: str) -> None:
