@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from searchidx.backend import Snapshot
-from searchidx.engine import READ_ATTEMPTS, Index, reads_index
+from searchidx.engine import index_at, reads_index
 from searchidx.store import Manifest
 
 
@@ -51,33 +51,10 @@ class _Contents:
     kinds: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     cited: set[str] = field(default_factory=set)
-    #: Index files the state does not use (see ``whooshdb.storage.orphan_files``).
-    orphans: list[str] = field(default_factory=list)
 
 
-def _contents(index_path: str) -> _Contents:
-    """Every file of the last committed state read (see ``Snapshot.verify``), then its
-    items; read again from the new state when a writer commits meanwhile (deleting
-    files of the state being read)."""
-    from searchidx.whooshdb.storage import drop_quietly, orphan_files
-
-    for attempt in range(1, READ_ATTEMPTS + 1):
-        with Index(index_path) as index:
-            snap, manifest = index.manifest(index.snapshot())
-            try:
-                found = _read(snap, manifest)
-                found.orphans = orphan_files(snap.folder, snap.generation)
-            except Exception as exc:
-                if attempt == READ_ATTEMPTS or snap.current():
-                    raise
-                drop_quietly(exc)
-                continue
-            if attempt == READ_ATTEMPTS or snap.current():
-                return found
-    raise AssertionError("unreachable")
-
-
-def _read(snap: Snapshot, manifest: Manifest) -> _Contents:
+def _contents(snap: Snapshot, manifest: Manifest) -> _Contents:
+    """Every file of the state read (see ``Snapshot.verify``), then its items."""
     snap.verify()
     out = _Contents(manifest, snap.folder, snap.generation, snap.count())
     for row in snap.live():
@@ -94,8 +71,12 @@ def _read(snap: Snapshot, manifest: Manifest) -> _Contents:
 def check_index(index_path: str, limit: int = 50) -> CheckReport:
     """Verify the index: every file of it readable (raising IndexDamaged if not), then
     its items against its manifest; report at most ``limit`` problems in detail."""
+    from searchidx.whooshdb.storage import orphan_files
+
     problems: list[str] = []
-    found = _contents(index_path)
+    # A writer that commits meanwhile makes ``reads_index`` read the new state.
+    index = index_at(index_path)
+    found = _contents(*index.manifest(index.snapshot()))
     manifest, kinds, sources, cited = found.manifest, found.kinds, found.sources, found.cited
     data_dir, generation, items = found.data_dir, found.generation, found.items
     counts = found.counts
@@ -142,7 +123,7 @@ def check_index(index_path: str, limit: int = 50) -> CheckReport:
             f"{len(leftovers)} leftover file(s) of an interrupted run; "
             "the next index run removes them"
         )
-    orphans = found.orphans
+    orphans = orphan_files(data_dir, generation)
     if orphans:
         report.notes.append(
             f"{len(orphans)} index file(s) no longer in use ({', '.join(orphans[:3])}"

@@ -29,13 +29,13 @@ READ_ATTEMPTS = 3
 
 def reads_index(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """Report a failure to read the index (the first argument, an Index or a folder) as
-    IndexDamaged, never as a traceback or as nothing found. A read that fails because a
-    writer committed meanwhile, deleting files of the state it was reading, is made
-    again on the new state."""
+    IndexDamaged, never as a traceback or as nothing found. A read that fails after a
+    writer has committed (deleting files of the state it was reading) is made again
+    on the new state."""
 
     @functools.wraps(fn)
     def reading(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        from searchidx.whooshdb.storage import drop_quietly, is_read_failure, read_failure
+        from searchidx.whooshdb.storage import drop_quietly, read_failure
 
         first = kwargs.get("index", kwargs.get("index_path", args[0] if args else ""))
         path = str(getattr(first, "path", first))  # an Index, or a folder
@@ -43,8 +43,7 @@ def reads_index(fn: Callable[_P, _R]) -> Callable[_P, _R]:
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:
-                if not is_read_failure(exc):
-                    raise
+                # Whatever failed may have been reading files the writer deleted.
                 if attempt < READ_ATTEMPTS and _replaced(first):
                     drop_quietly(exc)
                     continue
