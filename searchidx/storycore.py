@@ -243,12 +243,6 @@ class _Prepared:
             vectors[k] = {w: v / norm for w, v in vec.items()} if norm else {}
             done[k] = 1
 
-    def mark(self, k: int) -> str:
-        """What an item's vector is made of: its words (the title's, then the
-        excerpt's); their weights are marked by :func:`_block_mark`."""
-        title, excerpt = self._toks[k]
-        return f"{' '.join(title)}\t{' '.join(excerpt)}"
-
     def weight_of(self, word: str) -> float:
         return self._weight[self._wid[word]]
 
@@ -578,8 +572,8 @@ def _block_mark(
     mark = hashlib.blake2b(repr((settings, pairs)).encode(), digest_size=16)
     used: set[str] = set()
     for i in members:
-        mark.update(f"{keys[i]}\t{days[i]}\t{prep.mark(i)}\n".encode())
         title, excerpt = prep.words_of(i)
+        mark.update(f"{keys[i]}\t{days[i]}\t{' '.join(title)}\t{' '.join(excerpt)}\n".encode())
         used.update(title, excerpt)
     mark.update(" ".join(f"{w}={prep.weight_of(w)!r}" for w in sorted(used)).encode())
     return mark.hexdigest()

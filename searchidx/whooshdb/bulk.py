@@ -153,8 +153,6 @@ def postings_with_weights(
     found = terms._tindex.get(terms._keycoder(fieldname, text))
     if found is None or (wanted is not None and not wanted):
         return [], [], []
-    if type(found) is not bytes or len(found) < _INFO.size + _EXTENT.size:
-        return None
     if values and leaf.schema[fieldname].format.fixed_value_size() is not None:
         return None  # values of a fixed size: not positions
     got = _posting_list(terms, fieldname, found, wanted, True, values)

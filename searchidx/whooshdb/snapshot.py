@@ -107,28 +107,28 @@ class WhooshSnapshot:
                 lengths = _lenfield(name)
                 if has_terms and field.scorable and not leaf._perdoc.has_column(lengths):
                     found = W3Codec.column_filename(segment, lengths)  # a field's lengths
-                    raise self._damaged(found, FileNotFoundError(found), "missing")
+                    raise self._damaged(found, FileNotFoundError(found), None)
                 if field.column_type is None:
                     continue
                 found = W3Codec.column_filename(segment, name)
                 if not leaf.has_column(name):
                     # A field with terms in the segment had values: its column too.
                     if has_terms:
-                        raise self._damaged(found, FileNotFoundError(found), "missing")
+                        raise self._damaged(found, FileNotFoundError(found), None)
                     continue
                 try:
                     whole_values(leaf, name)
                 except Exception as exc:  # whatever wrong bytes raise is damage
                     raise self._damaged(found, exc, str(exc) or type(exc).__name__) from None
 
-    def _damaged(self, name: str, exc: BaseException, reason: str) -> BaseException:
-        """The damage of file ``name`` (relative to the data folder), or ``exc``
-        itself when a writer has committed since (and may have deleted the file):
-        the reader reads again."""
+    def _damaged(self, name: str, exc: BaseException, reason: str | None) -> BaseException:
+        """The damage of file ``name`` (relative to the data folder): missing when no
+        ``reason`` is given; or ``exc`` itself when a writer has committed since (and
+        may have deleted the file): the reader reads again."""
         if not self.current():
             return exc
         shown = os.path.join(os.path.relpath(self.folder, self._dir.path), name)
-        if reason == "missing":
+        if reason is None:
             return IndexDamaged(f"{shown} is missing")
         return IndexDamaged(f"{shown} is cut short or corrupt ({reason})")
 
@@ -485,7 +485,7 @@ def _in_order_of_time(
 
 def _deleted_in_order(leaf: Any) -> list[int]:
     """A segment's deleted documents, in order."""
-    return sorted(leaf.deleted_docs_set) if leaf.has_deletions() else []
+    return sorted(deleted_docs(leaf))
 
 
 def tally(columns: list[list[Any]]) -> Counter[tuple[Any, ...]]:
