@@ -1,0 +1,74 @@
+"""Writing a Whoosh index (:mod:`searchidx.whooshdb.writing`): the postings pool's
+sorting runs, written and merged a chunk at a time."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+from whoosh import index as windex
+
+from searchidx.store import IndexDir
+from searchidx.whooshdb.storage import create
+from searchidx.whooshdb.writing import WRITER, merge_sorted_chunks
+from tests.conftest import FILLER, VOCABULARY
+
+
+@given(
+    st.lists(st.lists(st.integers(0, 40), max_size=30), max_size=6),
+    st.integers(1, 7),
+    st.booleans(),
+)
+def test_merging_sorted_chunks_gives_every_item_in_order(
+    runs: list[list[int]], size: int, empty_chunks: bool
+) -> None:
+    sources = []
+    for run in runs:
+        run = sorted(run)
+        chunks = [run[i : i + size] for i in range(0, len(run), size)]
+        if empty_chunks:  # a source may give empty chunks anywhere
+            chunks = [c for chunk in chunks for c in ([], chunk)] + [[]]
+        sources.append(iter(chunks))
+    merged = [x for chunk in merge_sorted_chunks(sources) for x in chunk]
+    assert merged == sorted(x for run in runs for x in run)
+
+
+def _postings(folder: str) -> list[Any]:
+    ix = windex.open_dir(folder)
+    with ix.reader() as reader:
+        found: list[Any] = [
+            (field, text, list(reader.postings(field, text).all_items()))
+            for field, text in reader.all_terms()
+        ]
+        found.append(list(reader.all_stored_fields()))
+        found.append(list(reader.column_reader("norm")))
+    return found
+
+
+def test_a_segment_sorted_in_runs_on_disk_equals_one_sorted_in_memory(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    docs = []
+    for n in range(3000):
+        words = rng.sample(VOCABULARY, 2) + rng.sample(FILLER, 4) + [f"w{rng.randrange(500)}"]
+        title = " ".join(words)
+        excerpt = " ".join(rng.choices(VOCABULARY + FILLER, k=12))
+        docs.append(
+            {"id": f"{n:05d}", "kind": "article", "title": title, "title_w": title,
+             "norm": title, "excerpt": excerpt, "data": title}
+        )  # fmt: skip
+    folders = []
+    for name, limitmb in (("memory", 256), ("runs", 1)):
+        folder = IndexDir(str(tmp_path / name)).new_data_dir({}, create)
+        writer = windex.open_dir(folder).writer(**{**WRITER, "limitmb": limitmb})
+        for fields in docs:
+            writer.add_document(**fields)
+        spilled = len(writer.pool.runs)
+        assert spilled > 3 if limitmb == 1 else spilled == 0
+        writer.commit()
+        folders.append(folder)
+    memory, runs = (_postings(folder) for folder in folders)
+    assert len(memory) > 1000
+    assert runs == memory
