@@ -72,3 +72,37 @@ def test_a_segment_sorted_in_runs_on_disk_equals_one_sorted_in_memory(tmp_path: 
     memory, runs = (_postings(folder) for folder in folders)
     assert len(memory) > 1000
     assert runs == memory
+
+
+def test_each_terms_length_bounds_are_those_of_its_documents(sample_index: str) -> None:
+    from whoosh.util.numeric import byte_to_length, length_to_byte
+
+    from searchidx.whooshdb.storage import open_live
+
+    def rounded(length: int) -> int:  # lengths are kept as one byte
+        return int(byte_to_length(length_to_byte(length)))
+
+    checked = 0
+    with open_live(IndexDir(sample_index)).reader() as reader:
+        for field, text in reader.all_terms():
+            if not reader.schema[field].scorable:
+                continue
+            info = reader.term_info(field, text)
+            docs = list(reader.postings(field, text).all_ids())
+            lengths = [rounded(reader.doc_field_length(d, field)) for d in docs]
+            assert (info.min_length(), info.max_length()) == (min(lengths), max(lengths))
+            checked += 1
+    assert checked > 500
+
+
+def test_whooshs_writer_has_what_the_replaced_parts_use(tmp_path: Path) -> None:
+    from searchidx.whooshdb.writing import POOL_PARTS, SEGMENT_WRITER_PARTS
+
+    folder = IndexDir(str(tmp_path / "ix")).new_data_dir({}, create)
+    writer = windex.open_dir(folder).writer(**WRITER)
+    try:
+        assert [p for p in SEGMENT_WRITER_PARTS if not hasattr(writer, p)] == []
+        assert [p for p in POOL_PARTS if not hasattr(writer.pool, p)] == []
+        assert hasattr(writer.codec, "length_stats")
+    finally:
+        writer.cancel()

@@ -398,13 +398,13 @@ def lengths_in_memory(leaf: Any) -> None:
             return perdoc._readers[fieldname]
         reader = whooshs(fieldname, column)
         if column is LENGTHS_COLUMN and reader is not None:
-            reader = perdoc._readers[fieldname] = _whole_lengths(fieldname, reader, perdoc)
+            reader = perdoc._readers[fieldname] = whole_lengths(fieldname, reader, perdoc)
         return reader
 
     perdoc._cached_reader = cached_reader
 
 
-def _whole_lengths(fieldname: str, reader: Any, perdoc: Any) -> Any:
+def whole_lengths(fieldname: str, reader: Any, perdoc: Any) -> Any:
     """A length column read into memory (one byte a document), or ``reader`` itself
     when it is not of the kind read here."""
     if type(reader) is not NumericColumn.Reader or not all(
