@@ -7,10 +7,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from searchidx.indexing import update_index
 from searchidx.store import IndexDir
-from searchidx.whooshdb.schema import text_analyzer, word_analyzer
+from searchidx.whooshdb.schema import (
+    _indexer,
+    _whooshs_index,
+    build_schema,
+    text_analyzer,
+    word_analyzer,
+)
 from searchidx.whooshdb.storage import damaged_file, open_live, orphan_files
 from tests.conftest import article, front_matter
 
@@ -65,6 +73,36 @@ def test_text_analyzer(text: str, indexed: list[str], queried: list[str]) -> Non
 )
 def test_word_analyzer_does_not_stem(text: str, indexed: list[str]) -> None:
     assert terms(word_analyzer(), text) == indexed
+
+
+_SCHEMA = build_schema()
+_WORDS = st.sampled_from(
+    ["US", "U.S.", "u.s.", "e.g.", "NATO", "Zoë", "ÉTÉ", "İstanbul", "3.5", "used", "naïve",
+     "flooding", "A.B", "x.Y.z.", "COVID-19", "ǅemal", "straße", "ÆON", "it's", "Ωmega", "Hi"]
+)  # fmt: skip
+
+
+@given(
+    st.lists(st.one_of(_WORDS, st.text(max_size=12)), max_size=12),
+    st.sampled_from(["", " ", ". ", "-", "\n"]),
+)
+@settings(max_examples=400)
+def test_text_fields_index_as_whooshs_analyzers_do(words: list[str], sep: str) -> None:
+    text = sep.join(words)
+    for name in ("title", "title_w", "alt_titles", "excerpt", "excerpt_w", "body", "body_w"):
+        field = _SCHEMA[name]
+        indexer = _indexer(field)
+        assert indexer is not None
+        assert sorted(indexer(text)) == sorted(_whooshs_index(field, text)), name
+
+
+def test_other_analyzers_are_left_to_whoosh() -> None:
+    from whoosh.fields import TEXT
+
+    assert _indexer(TEXT()) is None  # Whoosh's standard analyzer: stop words, lengths
+    field = TEXT(analyzer=word_analyzer())
+    assert field.index("Flood barrier") is not None
+    assert sorted(field.index("Flood barrier")) == sorted(_whooshs_index(field, "Flood barrier"))
 
 
 @pytest.fixture
