@@ -16,6 +16,7 @@ different stories (measured on the UCI headlines by ``tests/bench/variant_thresh
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -76,10 +77,18 @@ def _words(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", _APOSTROPHES.sub("", text)).split())
 
 
-def strip_outlet_suffix(title: str, provider: str = "", domain: str = "") -> str:
-    """Drop a trailing " - Outlet" or " | Outlet" when it names the given provider."""
+@functools.lru_cache(maxsize=4096)
+def _outlet_names(provider: str, domain: str) -> frozenset[str]:
+    """How a title's suffix may name an outlet (outlets recur: kept for the last few
+    thousand)."""
     names = {_words(_fold(n)) for n in (provider, domain, domain.rsplit(".", 1)[0]) if n}
     names.discard("")
+    return frozenset(names)
+
+
+def strip_outlet_suffix(title: str, provider: str = "", domain: str = "") -> str:
+    """Drop a trailing " - Outlet" or " | Outlet" when it names the given provider."""
+    names = _outlet_names(provider, domain)
     if not names:
         return title
     for sep in _SUFFIX_SEPARATORS:
