@@ -97,12 +97,26 @@ def test_text_fields_index_as_whooshs_analyzers_do(words: list[str], sep: str) -
 
 
 def test_other_analyzers_are_left_to_whoosh() -> None:
+    from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer
     from whoosh.fields import TEXT
+    from whoosh.support.charset import accent_map
+
+    from searchidx.whooshdb.schema import AcronymFilter, StemUnlessAcronym
 
     assert _indexer(TEXT()) is None  # Whoosh's standard analyzer: stop words, lengths
     field = TEXT(analyzer=word_analyzer())
     assert field.index("Flood barrier") is not None
     assert sorted(field.index("Flood barrier")) == sorted(_whooshs_index(field, "Flood barrier"))
+    # another language's stemmer
+    french = RegexTokenizer() | AcronymFilter() | LowercaseFilter() | StemUnlessAcronym(lang="fr")
+    assert _indexer(TEXT(analyzer=french | CharsetFilter(accent_map))) is None
+    # a field changed after it first indexed
+    field = _SCHEMA["title_w"].__class__(analyzer=word_analyzer(), field_boost=3.0)
+    assert sorted(field.index("Flood US")) == sorted(_whooshs_index(field, "Flood US"))
+    field.format.field_boost = 5.0
+    assert sorted(field.index("Flood US")) == sorted(_whooshs_index(field, "Flood US"))
+    field.analyzer = text_analyzer()
+    assert sorted(field.index("Flooding")) == sorted(_whooshs_index(field, "Flooding"))
 
 
 @pytest.fixture

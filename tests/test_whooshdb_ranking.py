@@ -265,6 +265,36 @@ def test_a_partial_match_is_scored_by_the_coordination_formula(
         assert len({sum(d in part for part in found) for d in expected}) > 1  # bonuses vary
 
 
+def test_a_filter_leaves_partial_matches_scores_as_they_are(tmp_path: Path) -> None:
+    """A filter adds the same constant to every row it keeps (as to full matches): the
+    coordination bonus counts the words found in the whole index, not only in the
+    rows the filter keeps (here no Harbor Wire item has "zanzibar")."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    docs = [("Zanzibar ferry talks", "Other Wire", "otherwire.com")]
+    docs += [(f"Harbor barrier plan {n}", "Other Wire", "otherwire.com") for n in range(30)]
+    docs += [(f"Market rally story {n}", "Other Wire", "otherwire.com") for n in range(120)]
+    docs += [(f"Harbor dredging vote {n}", "Harbor Wire", "harborwire.com") for n in range(3)]
+    for n, (title, name, domain) in enumerate(docs):
+        fields = article(title, f"https://{domain}/{n}", provider=name, domain=domain)
+        (corpus / f"{n:03d}.md").write_text(front_matter(fields), encoding="utf-8")
+    index = str(tmp_path / "index")
+    assert update_index(index, [str(corpus)], jobs=1).failed == 0
+    snap = index_at(index).snapshot()
+    every = snap.rank("zanzibar harbor", Filters(), literal=False, sort="relevance", fetch=None)
+    kept = snap.rank(
+        "zanzibar harbor",
+        Filters(providers=("Harbor Wire",)),
+        literal=False,
+        sort="relevance",
+        fetch=None,
+    )
+    assert every.partial and kept.partial and kept.total == 3 and every.total == 34
+    unfiltered = dict(zip(every.rows, every.scores, strict=True))
+    pairs = zip(kept.rows, kept.scores, strict=True)
+    assert {round((s or 0) - (unfiltered[d] or 0), 9) for d, s in pairs} == {1.0}
+
+
 def test_partial_matches_after_a_rare_words_last_item_keep_their_scores(tmp_path: Path) -> None:
     """Whoosh scores its coordinated OR again from the words left when a word's
     postings end, and with one word left a score is 0: in an index of several

@@ -74,6 +74,48 @@ def test_a_segment_sorted_in_runs_on_disk_equals_one_sorted_in_memory(tmp_path: 
     assert runs == memory
 
 
+def test_whooshs_multi_process_writer_reads_its_sub_writers_runs(tmp_path: Path) -> None:
+    """Merging into one segment, Whoosh's multi-process writer reads the runs its
+    sub-writers spilled a posting at a time (the project's own builds keep the
+    sub-writers' segments): the same postings as one writer in memory."""
+    from whoosh.multiproc import MpWriter
+
+    docs = [
+        {"id": f"{n:04d}", "kind": "article", "title": f"flood barrier w{n % 37} {n}"}
+        for n in range(400)
+    ]
+    folders = []
+    for name in ("memory", "processes"):
+        folder = IndexDir(str(tmp_path / name)).new_data_dir({}, create)
+        ix = windex.open_dir(folder)
+        if name == "memory":
+            writer: Any = ix.writer(**WRITER)
+        else:
+            writer = MpWriter(ix, procs=2, multisegment=False, batchsize=50, limitmb=0.01)
+        for fields in docs:
+            writer.add_document(**fields)
+        writer.commit()
+        folders.append(folder)
+    memory, processes = (_postings_by_id(folder) for folder in folders)
+    assert len(memory) > 400
+    assert processes == memory
+
+
+def _postings_by_id(folder: str) -> list[Any]:
+    """Every term's postings by item id (the processes number the documents their way)."""
+    ix = windex.open_dir(folder)
+    with ix.reader() as reader:
+        ids = {d: fields["id"] for d, fields in reader.iter_docs()}
+        return [
+            (
+                field,
+                text,
+                sorted((ids[d], v) for d, v in reader.postings(field, text).items_as("weight")),
+            )
+            for field, text in reader.all_terms()
+        ]
+
+
 def test_each_terms_length_bounds_are_those_of_its_documents(sample_index: str) -> None:
     from whoosh.util.numeric import byte_to_length, length_to_byte
 

@@ -164,18 +164,22 @@ class _Scorer:
         before the others': from there on a segment's rows get other scores, and once
         one word is left, ``n`` is 1 and every score 0 (on a 56k-item index, 286 of
         the 546 partial matches of "nato ebola" scored 0, which ones depending on the
-        segments). Here ``n`` is counted over the whole index; with fewer than two
-        such words every row has them all, and its score is the plain sum."""
-        words = [self.scores(leaf, within) for leaf in _words_of(q)]
+        segments). Here ``n`` is counted over the whole index, whatever rows a filter
+        leaves (``within``); with fewer than two such words every row has them all,
+        and its score is the plain sum."""
+        words = [self.scores(leaf) for leaf in _words_of(q)]
         found = [part for part in words if part]
         total = _union(found)
+        if within is not None:
+            total = {d: s for d, s in total.items() if d in within}
         n = len(found)
         if n < 2 or not self.scored:
             return total
         having: dict[int, int] = dict.fromkeys(total, 0)
         for part in found:
             for d in part:
-                having[d] += 1
+                if d in having:
+                    having[d] += 1
         bonus, factor = 1 / (n - q.scale) ** 2, (n - 1) / n
         return {d: (s + (having[d] - 1) * bonus) * factor for d, s in total.items()}
 

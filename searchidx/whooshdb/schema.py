@@ -111,7 +111,10 @@ def _indexer(field: Any) -> Callable[[str], Postings] | None:
         return None
     items = list(analyzer.items)
     kinds = [type(x) for x in items]
-    if kinds == [RegexTokenizer, AcronymFilter, LowercaseFilter, StemUnlessAcronym, CharsetFilter]:
+    if (
+        kinds == [RegexTokenizer, AcronymFilter, LowercaseFilter, StemUnlessAcronym, CharsetFilter]
+        and not items[3].lang
+    ):
         stem: Callable[[str], str] | None = functools.lru_cache(maxsize=1 << 17)(items[3].stemfn)
     elif kinds == [RegexTokenizer, AcronymFilter, LowercaseFilter, CharsetFilter]:
         stem = None
@@ -154,8 +157,9 @@ def _indexer(field: Any) -> Callable[[str], Postings] | None:
 
 
 _whooshs_index = TEXT.index
-#: Each text field's indexer, by the field's id (with a weak reference to the field).
-_indexers: dict[int, tuple[Any, Callable[[str], Postings] | None]] = {}
+#: Each text field's indexer, by the field's id: with a weak reference to the field,
+#: and the analyzer, format and boost it was made for.
+_indexers: dict[int, tuple[Any, Any, Any, Any, Callable[[str], Postings] | None]] = {}
 
 
 def _text_index(self: Any, value: Any, **kwargs: Any) -> Any:
@@ -164,13 +168,22 @@ def _text_index(self: Any, value: Any, **kwargs: Any) -> Any:
         return _whooshs_index(self, value, **kwargs)
     key = id(self)
     found = _indexers.get(key)
-    if found is None or found[0]() is not self:
+    fmt = self.format
+    if (
+        found is None
+        or found[0]() is not self
+        or found[1] is not self.analyzer
+        or found[2] is not fmt
+        or found[3] != getattr(fmt, "field_boost", None)
+    ):
 
         def forget(_: Any, key: int = key) -> None:
             _indexers.pop(key, None)
 
-        found = _indexers[key] = (weakref.ref(self, forget), _indexer(self))
-    indexer = found[1]
+        boost = getattr(fmt, "field_boost", None)
+        found = (weakref.ref(self, forget), self.analyzer, fmt, boost, _indexer(self))
+        _indexers[key] = found
+    indexer = found[4]
     return _whooshs_index(self, value) if indexer is None else indexer(value)
 
 
