@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 
 from searchidx.backend import Snapshot
 from searchidx.engine import index_at, reads_index
-from searchidx.store import Manifest
 
 
 @dataclass(slots=True)
@@ -41,22 +40,18 @@ class CheckReport:
 
 @dataclass(slots=True)
 class _Contents:
-    """What one committed state holds, as ``check`` compares it with its manifest."""
+    """The items of one committed state, as ``check`` compares them with its manifest."""
 
-    manifest: Manifest
-    data_dir: str
-    generation: int
-    items: int
     counts: Counter[str] = field(default_factory=Counter)
     kinds: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     cited: set[str] = field(default_factory=set)
 
 
-def _contents(snap: Snapshot, manifest: Manifest) -> _Contents:
+def _contents(snap: Snapshot) -> _Contents:
     """Every file of the state read (see ``Snapshot.verify``), then its items."""
     snap.verify()
-    out = _Contents(manifest, snap.folder, snap.generation, snap.count())
+    out = _Contents()
     for row in snap.live():
         item = snap.item(row)
         out.counts[item.id] += 1
@@ -76,10 +71,10 @@ def check_index(index_path: str, limit: int = 50) -> CheckReport:
     problems: list[str] = []
     # A writer that commits meanwhile makes ``reads_index`` read the new state.
     index = index_at(index_path)
-    found = _contents(*index.manifest(index.snapshot()))
-    manifest, kinds, sources, cited = found.manifest, found.kinds, found.sources, found.cited
-    data_dir, generation, items = found.data_dir, found.generation, found.items
-    counts = found.counts
+    snap, manifest = index.manifest(index.snapshot())
+    found = _contents(snap)
+    counts, kinds, sources, cited = found.counts, found.kinds, found.sources, found.cited
+    data_dir, generation = snap.folder, snap.generation
 
     problems += [f"id {i} is in the index {n} times" for i, n in counts.items() if n > 1]
     claimed: dict[str, set[str]] = {}
@@ -109,7 +104,7 @@ def check_index(index_path: str, limit: int = 50) -> CheckReport:
     problems += [f"item {i} is cited but missing" for i in sorted(cited - kinds.keys())]
     problems += [f"item {i} is accounted for by no file" for i in sorted(kinds.keys() - accounted)]
 
-    report = CheckReport(index_path, generation, len(manifest.files), items)
+    report = CheckReport(index_path, generation, len(manifest.files), snap.count())
     if len(problems) > limit:
         problems = [*problems[:limit], f"… and {len(problems) - limit} more problems"]
     report.problems = problems
