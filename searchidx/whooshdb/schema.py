@@ -124,7 +124,10 @@ def _indexer(field: Any) -> Callable[[str], Postings] | None:
         return None
     finditer, dotted = items[0].expression.finditer, items[1]._DOTTED.fullmatch
     charmap, boost = items[-1].charmap, fmt.field_boost
-    positions = type(fmt) is formats.Positions
+    # A posting's value: its positions (Positions), or how many there are (Frequency).
+    value_of: Callable[[list[int]], bytes] = (
+        fmt.encode if type(fmt) is formats.Positions else lambda places: pack_uint(len(places))
+    )
 
     def index(value: str) -> Postings:
         places: dict[str, list[int]] = defaultdict(list)
@@ -143,13 +146,8 @@ def _indexer(field: Any) -> Callable[[str], Postings] | None:
                     term = stem(term)
                 # The accent map changes no lower-case ASCII letter.
                 places[term if term.isascii() else term.translate(charmap)].append(pos)
-        if positions:
-            return [
-                (w.encode("utf-8"), len(p), float(len(p)) * boost, fmt.encode(p))
-                for w, p in places.items()
-            ]
         return [
-            (w.encode("utf-8"), len(p), float(len(p)) * boost, pack_uint(len(p)))
+            (w.encode("utf-8"), len(p), float(len(p)) * boost, value_of(p))
             for w, p in places.items()
         ]
 
@@ -168,21 +166,20 @@ def _text_index(self: Any, value: Any, **kwargs: Any) -> Any:
         return _whooshs_index(self, value, **kwargs)
     key = id(self)
     found = _indexers.get(key)
-    fmt = self.format
+    analyzer, fmt = self.analyzer, self.format
+    boost = getattr(fmt, "field_boost", None)  # a format's boost may change in place
     if (
         found is None
         or found[0]() is not self
-        or found[1] is not self.analyzer
+        or found[1] is not analyzer
         or found[2] is not fmt
-        or found[3] != getattr(fmt, "field_boost", None)
+        or found[3] != boost
     ):
 
         def forget(_: Any, key: int = key) -> None:
             _indexers.pop(key, None)
 
-        boost = getattr(fmt, "field_boost", None)
-        found = (weakref.ref(self, forget), self.analyzer, fmt, boost, _indexer(self))
-        _indexers[key] = found
+        found = _indexers[key] = (weakref.ref(self, forget), analyzer, fmt, boost, _indexer(self))
     indexer = found[4]
     return _whooshs_index(self, value) if indexer is None else indexer(value)
 
