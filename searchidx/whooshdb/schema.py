@@ -96,6 +96,13 @@ def text_tokens(text: str) -> Iterator[tuple[str, int, int]]:
 Postings = list[tuple[bytes, int, float, bytes]]
 
 
+@functools.cache
+def _cached_stemmer(stemfn: Callable[[str], str]) -> Callable[[str], str]:
+    """A stemming function with the stems of the words it was last given kept: one for
+    every field stemmed by it (the text fields share one analyzer and stemmer)."""
+    return functools.lru_cache(maxsize=1 << 17)(stemfn)
+
+
 def _indexer(field: Any) -> Callable[[str], Postings] | None:
     """What Whoosh's ``index`` gives for a text of ``field``, computed at once, when the
     field is analyzed by :func:`text_analyzer` or :func:`word_analyzer` (else None).
@@ -115,7 +122,7 @@ def _indexer(field: Any) -> Callable[[str], Postings] | None:
         kinds == [RegexTokenizer, AcronymFilter, LowercaseFilter, StemUnlessAcronym, CharsetFilter]
         and not items[3].lang
     ):
-        stem: Callable[[str], str] | None = functools.lru_cache(maxsize=1 << 17)(items[3].stemfn)
+        stem: Callable[[str], str] | None = _cached_stemmer(items[3].stemfn)
     elif kinds == [RegexTokenizer, AcronymFilter, LowercaseFilter, CharsetFilter]:
         stem = None
     else:
