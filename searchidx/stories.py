@@ -5,9 +5,10 @@ normalised title, the ``gist`` of the excerpt, the time, the ids an article's re
 list names), with word rarity from the index's own items. The grouping of one
 committed generation is kept in the index's data folder, written atomically the first
 time it is needed, so later commands of that generation read it instead of grouping
-again: ``stories-<generation>.json`` (each story's item ids and document numbers) and
-``story-parts-<generation>.json`` (the parts, by fingerprint, that the next generation
-takes instead of clustering them again). A read-only index is grouped in memory.
+again: ``stories-<generation>.json`` (each story's item ids and rows) and
+``story-state-<generation>.bin`` (:class:`searchidx.storystate.GroupingState`: what the
+next generation starts from, reading only the rows written since and clustering again
+only the parts they touch). A read-only index is grouped in memory.
 
 A query and filters select the stories having a matching member and show them whole.
 Within a story, near-identical titles (:mod:`searchidx.copies`'s method, its defaults)
@@ -26,16 +27,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from searchidx import options, storycore
+from searchidx import options, storycore, storystate
 from searchidx.backend import Snapshot, column_texts
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.fields import MISSING_LAST, as_text, provider_key
 from searchidx.items import StoredItem
 from searchidx.query import Filters
+from searchidx.store import gc_paused
 
 #: Bump when the grouping changes, so cached groupings of older versions are not used.
-GROUPING_VERSION = 5
+GROUPING_VERSION = 6
 _PREFIX = "stories-"
 
 
@@ -91,63 +93,78 @@ class StoriesJson:
 # --- grouping the index --------------------------------------------------------------------
 
 
-def _index_entries(
-    snap: Snapshot,
-) -> tuple[list[storycore.Entry], list[tuple[int, int]], list[int]]:
-    """The live items of the index as entries, the pairs their related lists name, and
-    their rows."""
-    ids = column_texts(snap, "id")
-    norms = column_texts(snap, "norm")
-    gists = column_texts(snap, "gist")
-    links = column_texts(snap, "links")
-    oldest = snap.column_values("oldest")
-    live = list(snap.live())
-    entries = [
-        storycore.Entry(
-            ids[d],
-            norms[d],
-            gists[d],
-            None if oldest[d] == MISSING_LAST else -oldest[d] // 1_000_000,
+def _read_items(snap: Snapshot, rows: list[int]) -> list[tuple[str, storystate.Item]]:
+    """The keys and items (as grouping reads them) of ``rows``: from whole columns when
+    they are many, else row by row."""
+    names = ("id", "norm", "gist", "links")
+    if len(rows) * 8 > snap.rows():
+        texts = [column_texts(snap, name) for name in names]
+        oldest = snap.column_values("oldest")
+
+        def value(c: int, row: int) -> str:
+            return texts[c][row]
+
+        def when(row: int) -> Any:
+            return oldest[row]
+
+    else:
+        columns = [snap.column(name, translate=False) for name in names]
+        times = snap.column("oldest", translate=False)
+
+        def value(c: int, row: int) -> str:
+            return as_text(columns[c][row])
+
+        def when(row: int) -> Any:
+            return times[row]
+
+    out = []
+    for row in rows:
+        t = when(row)
+        out.append(
+            (
+                value(0, row),
+                (
+                    None if t == MISSING_LAST else -t // 1_000_000,
+                    value(1, row),
+                    value(2, row),
+                    value(3, row),
+                ),
+            )
         )
-        for d in live
-    ]
-    pos = {e.key: i for i, e in enumerate(entries)}
-    pairs = []
-    for i, d in enumerate(live):
-        if links[d]:
-            listed = [pos[x] for x in links[d].split() if x in pos]
-            pairs += [(i, j) for j in listed]
-            pairs += [(a, b) for n, a in enumerate(listed) for b in listed[n + 1 :]]
-    return entries, pairs, live
+    return out
 
 
-Parts = list[tuple[str, list[str], list[list[str]]]]
 #: Stories as lists of item ids and as lists of document numbers (of one generation).
 Stories = tuple[list[list[str]], list[list[int]]]
-_PARTS = "story-parts-"
+_STATE = "story-state-"
+_SETTINGS = (storycore.DEFAULT_THRESHOLD, storycore.DEFAULT_WINDOW_DAYS)
 
 
-def group_index(snap: Snapshot, known: storycore.Known | None = None) -> tuple[Stories, Parts]:
-    """Every story (two or more items) of the index as lists of item ids and of document
-    numbers, and the parts (blocks of days, boundaries between them) they were made of,
-    by fingerprint; parts whose fingerprint is in ``known`` (an earlier grouping's) are
-    taken from there."""
+def group_index(
+    snap: Snapshot, state: storystate.GroupingState | None = None
+) -> tuple[Stories, storystate.GroupingState]:
+    """Every story (two or more items) of the index as lists of item ids and of rows,
+    and the grouping's state: ``state`` (an earlier one's, changed in place) brought up
+    to this snapshot, or a new one."""
+    state = state or storystate.GroupingState(_SETTINGS)
     if snap.rows() == 0:  # an empty index has no columns to read
-        return ([], []), []
-    entries, pairs, live = _index_entries(snap)
+        state.update([], [], lambda rows: [])
+        return ([], []), state
     jobs = min(os.cpu_count() or 1, 4)
-    parts = storycore.group_parts(entries, pairs, known=known or {}, jobs=jobs)
-    keys = [e.key for e in entries]
-    groups = storycore.stories_of(parts)
-    stories = ([[keys[i] for i in g] for g in groups], [[live[i] for i in g] for g in groups])
-    return stories, [
-        (p.fingerprint, [keys[i] for i in p.region], [[keys[i] for i in g] for g in p.groups])
-        for p in parts
-    ]
+    with gc_paused():
+        live = snap.live()
+        state.update(snap.row_runs(), live, lambda rows: _read_items(snap, rows), jobs=jobs)
+        row_of: dict[str, int] = {}
+        for token, first, _ in snap.row_runs():
+            for k, key in enumerate(state.runs[token]):
+                if key is not None:
+                    row_of[key] = first + k
+        ids = state.stories()
+    return (ids, [[row_of[k] for k in g] for g in ids]), state
 
 
-def _cache_path(data_dir: str, generation: int, prefix: str = _PREFIX) -> str:
-    return os.path.join(data_dir, f"{prefix}{generation}.json")
+def _cache_path(data_dir: str, generation: int, prefix: str = _PREFIX, ext: str = "json") -> str:
+    return os.path.join(data_dir, f"{prefix}{generation}.{ext}")
 
 
 def _read(path: str, name: str) -> Any:
@@ -161,21 +178,22 @@ def _read(path: str, name: str) -> Any:
     return None
 
 
-def _earlier_parts(data_dir: str) -> storycore.Known:
-    """The parts of the newest grouping kept in the data folder, by fingerprint (none
-    when there is no such file)."""
+def kept_state(data_dir: str) -> storystate.GroupingState | None:
+    """The newest grouping state kept in an index's data folder (None when there is
+    none that can be read)."""
     older = []
     with contextlib.suppress(OSError):
         for name in os.listdir(data_dir):
-            number = name[len(_PARTS) : -len(".json")]
-            if name.startswith(_PARTS) and name.endswith(".json") and number.isdigit():
+            number = name[len(_STATE) : -len(".bin")]
+            if name.startswith(_STATE) and name.endswith(".bin") and number.isdigit():
                 older.append(int(number))
     for gen in sorted(older, reverse=True):
-        parts = _read(_cache_path(data_dir, gen, _PARTS), "parts")
-        if parts is not None:
-            with contextlib.suppress(ValueError, TypeError):
-                return {str(fp): (list(r), [list(g) for g in gs]) for fp, r, gs in parts}
-    return {}
+        with contextlib.suppress(OSError):
+            with open(_cache_path(data_dir, gen, _STATE, "bin"), "rb") as fh:
+                state = storystate.GroupingState.loads(fh.read(), _SETTINGS)
+            if state is not None:
+                return state
+    return None
 
 
 def index_stories(snap: Snapshot) -> list[list[str]]:
@@ -191,32 +209,38 @@ def story_docs(snap: Snapshot) -> list[list[int]]:
 def _stories(snap: Snapshot) -> Stories:
     """The stories of the snapshot's generation: from its cache file, or grouped now and
     cached (best effort: an index that cannot be written to is grouped each time). A
-    generation after another reclusters only the parts (blocks of days, boundaries)
-    whose items changed, taking the others from the earlier generation's parts file."""
+    generation after another starts from the earlier one's state and clusters again
+    only the parts its changes touch (see :mod:`searchidx.storystate`)."""
     data_dir = snap.folder
     generation = snap.generation
     path = _cache_path(data_dir, generation)
     ids, docs = _read(path, "stories"), _read(path, "docs")
     if ids is not None and docs is not None and len(ids) == len(docs):
         return ids, docs
-    stories, parts = group_index(snap, _earlier_parts(data_dir))
-    _write(data_dir, generation, stories, parts)
+    stories, state = group_index(snap, kept_state(data_dir))
+    _write(data_dir, generation, stories, state)
     return stories
 
 
-def _write(data_dir: str, generation: int, stories: Stories, parts: Parts) -> None:
-    """Writes the parts file, then the stories file (each atomically), then removes
+def _write(
+    data_dir: str, generation: int, stories: Stories, state: storystate.GroupingState
+) -> None:
+    """Writes the state file, then the stories file (each atomically), then removes
     other generations' files."""
     written = []
-    for prefix, content in (
-        (_PARTS, {"parts": parts}),
-        (_PREFIX, {"stories": stories[0], "docs": stories[1]}),
+    for path, payload in (
+        (_cache_path(data_dir, generation, _STATE, "bin"), state.dumps()),
+        (
+            _cache_path(data_dir, generation),
+            json.dumps(
+                {"version": GROUPING_VERSION, "stories": stories[0], "docs": stories[1]},
+                separators=(",", ":"),
+            ).encode(),
+        ),
     ):
-        path = _cache_path(data_dir, generation, prefix)
-        payload = json.dumps({"version": GROUPING_VERSION, **content}, separators=(",", ":"))
         tmp = f"{path}.tmp-{os.getpid()}"
         try:
-            with open(tmp, "w", encoding="utf-8") as fh:
+            with open(tmp, "wb") as fh:
                 fh.write(payload)
             os.replace(tmp, path)
         except OSError:
@@ -227,9 +251,9 @@ def _write(data_dir: str, generation: int, stories: Stories, parts: Parts) -> No
     with contextlib.suppress(OSError):
         for name in os.listdir(data_dir):
             if (
-                name.endswith(".json")
+                name.endswith((".json", ".bin"))
                 and name not in written
-                and name.startswith((_PREFIX, _PARTS))
+                and name.startswith((_PREFIX, _STATE, "story-parts-"))
             ):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(data_dir, name))

@@ -39,7 +39,8 @@ Blocks
     cluster each), and the result replaces those stories. A
     block's stories depend only on its items (and the word weights), a boundary's only
     on its two blocks: re-grouping the parts an update touches gives what grouping
-    everything again gives (:func:`group_parts` with ``known``).
+    everything again gives (:func:`group_parts` with ``kept``; which parts an update
+    touches is :mod:`searchidx.storystate`'s business).
 
 Boilerplate
     A title whose words, numbers and weekday and month names left out, recur on
@@ -50,7 +51,6 @@ Boilerplate
 from __future__ import annotations
 
 import bisect
-import hashlib
 import heapq
 import math
 import multiprocessing as mp
@@ -171,10 +171,20 @@ def word_weight(word: str, df: int, n: int) -> float:
     return idf * NUMBER_BOOST if any(ch.isdigit() for ch in word) else idf
 
 
+@dataclass(slots=True)
+class Counts:
+    """How many items of a whole collection have each word, and how many items it has:
+    what weights are made of when only some of its items are grouped."""
+
+    df: dict[str, int]
+    items: int
+
+
 class _Prepared:
     """The items as numbers: word ids (in word order), unit text vectors, days. With
     ``every`` False, a vector is made only when :meth:`fill` is asked for its item (a
-    regrouping clusters again only the parts an update touched)."""
+    regrouping clusters again only the parts an update touched); with ``counts``, words
+    are weighed by a whole collection's counts instead of these items'."""
 
     __slots__ = (
         "_done",
@@ -190,7 +200,9 @@ class _Prepared:
         "words",
     )
 
-    def __init__(self, entries: Sequence[Entry], every: bool = True) -> None:
+    def __init__(
+        self, entries: Sequence[Entry], every: bool = True, counts: Counts | None = None
+    ) -> None:
         toks: list[tuple[list[str], list[str]]] = []
         df: Counter[str] = Counter()
         count = df.update
@@ -204,6 +216,9 @@ class _Prepared:
                 count(set(title))
             toks.append((title, excerpt))
         n = len(entries)
+        if counts is not None:  # the words' counts over a whole collection, not these items
+            df = Counter({w: counts.df[w] for w in df})
+            n = counts.items
         vocab = sorted(df)
         self._wid = {w: i for i, w in enumerate(vocab)}
         self._weight = [word_weight(w, df[w], n) for w in vocab]
@@ -338,11 +353,14 @@ def candidate_edges(
     return edges
 
 
-def components(edges: Iterable[tuple[int, int]]) -> list[list[int]]:
-    """Connected components of the graph the edges make, each sorted."""
-    parent: dict[int, int] = {}
+_K = TypeVar("_K", int, str)
 
-    def find(x: int) -> int:
+
+def components(edges: Iterable[tuple[_K, _K]]) -> list[list[_K]]:
+    """Connected components of the graph the edges make, each sorted."""
+    parent: dict[_K, _K] = {}
+
+    def find(x: _K) -> _K:
         root = x
         while (up := parent.setdefault(root, root)) != root:
             root = up
@@ -354,7 +372,7 @@ def components(edges: Iterable[tuple[int, int]]) -> list[list[int]]:
         ra, rb = find(a), find(b)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[int, list[int]] = defaultdict(list)
+    groups: dict[_K, list[_K]] = defaultdict(list)
     for i in sorted(parent):
         groups[find(i)].append(i)
     return list(groups.values())
@@ -513,20 +531,30 @@ def average_link(
     return [sorted(v) for v in items if len(v) > 1]
 
 
+#: A block of days: days since 1970-01-01 divided by BLOCK_DAYS (None: undated items).
+Block = int | None
+
+
 @dataclass(slots=True)
 class Part:
-    """The stories (lists of positions) of one block of days, or of the region around
-    the boundary after a block (``region``: its items, whose stories these replace);
-    with its fingerprint when asked for, and whether it was taken from known parts."""
+    """The stories (lists of positions) of one block of days (``block``), or of the
+    region around the boundary after block ``seam`` (``region``: its items, whose
+    stories these replace); ``reused`` when taken from an earlier grouping."""
 
     groups: list[list[int]]
     region: list[int] = field(default_factory=list)
-    fingerprint: str = ""
+    block: Block = None
+    seam: int | None = None
     reused: bool = False
 
 
-#: An earlier grouping's parts: fingerprint -> (region, stories), by item keys.
-Known = dict[str, tuple[list[str], list[list[str]]]]
+@dataclass(slots=True)
+class Kept:
+    """Parts of an earlier grouping to take as they are, by item keys: the stories of
+    blocks, and the region and stories around the boundary after a block."""
+
+    blocks: dict[Block, list[list[str]]] = field(default_factory=dict)
+    seams: dict[int, tuple[list[str], list[list[str]]]] = field(default_factory=dict)
 
 
 def group(
@@ -545,38 +573,26 @@ def group(
 def stories_of(parts: Sequence[Part]) -> list[list[int]]:
     """The stories parts make: the blocks' stories, those of a region around a boundary
     replaced by the region's (an item in two regions joins both regions' stories)."""
-    replaced = {i for p in parts for i in p.region}
-    return components(
-        (g[0], i)
-        for part in parts
-        for g in part.groups
-        if part.region or g[0] not in replaced
-        for i in g  # the first with itself too: a story of one item stays one
-    )
+    return join_parts((p.groups, p.region) for p in parts)
 
 
-def _mark(*pieces: object) -> str:
-    return hashlib.blake2b(repr(pieces).encode(), digest_size=16).hexdigest()
-
-
-def _block_mark(
-    settings: tuple[float, float, int],
-    work: _Grouping,
-    members: list[int],
-    pairs: list[tuple[str, str]],
-) -> str:
-    """The fingerprint of a block: the settings, the related pairs, each item's key,
-    day and words, and the weight of every word they have (what the items' vectors
-    are made of, and the order in which their words are tried as keys)."""
-    prep, days, keys = work.prep, work.prep.days, work.keys
-    mark = hashlib.blake2b(repr((settings, pairs)).encode(), digest_size=16)
-    used: set[str] = set()
-    for i in members:
-        title, excerpt = prep.words_of(i)
-        mark.update(f"{keys[i]}\t{days[i]}\t{' '.join(title)}\t{' '.join(excerpt)}\n".encode())
-        used.update(title, excerpt)
-    mark.update(" ".join(f"{w}={prep.weight_of(w)!r}" for w in sorted(used)).encode())
-    return mark.hexdigest()
+def join_parts(parts: Iterable[tuple[list[list[_K]], list[_K]]]) -> list[list[_K]]:
+    """:func:`stories_of` for parts given as (stories, region), of positions or keys:
+    each story sorted, stories in the order of their first members. A block's story
+    that no region takes meets no other story (a region takes whole stories), so only
+    the regions' stories are joined."""
+    parts = list(parts)
+    replaced = {i for _, region in parts for i in region}
+    alone: list[list[_K]] = []
+    linked: list[list[_K]] = []
+    for groups, region in parts:
+        if region:
+            linked += groups
+        else:
+            alone += [sorted(g) for g in groups if g[0] not in replaced]
+    # the first with itself too: a story of one item stays one
+    joined = components((g[0], i) for g in linked for i in g)
+    return sorted(alone + joined, key=lambda g: g[0])
 
 
 def group_parts(
@@ -585,7 +601,8 @@ def group_parts(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     window_days: float = DEFAULT_WINDOW_DAYS,
-    known: Known | None = None,
+    kept: Kept | None = None,
+    counts: Counts | None = None,
     jobs: int = 1,
 ) -> list[Part]:
     """Stories block by block of ``BLOCK_DAYS`` days (undated items in a block of their
@@ -594,65 +611,48 @@ def group_parts(
     clustered again from single items, as one region, with every candidate pair among
     them, and the region's stories replace theirs.
 
-    With ``known`` (from an earlier grouping), a part whose fingerprint is known is
-    taken from there instead of being clustered again, and every part has its
-    fingerprint: a block's is made of its items (keys, days, weighted words) and the
-    related pairs inside it, a boundary's of its two blocks' and the related pairs
-    across it. A change therefore reclusters its block and the two boundaries beside
-    it, whatever the size of the rest. With ``jobs`` over 1, blocks (then boundaries)
-    are clustered by that many processes at once."""
-    work = _Grouping(entries, links, threshold, window_days)
+    A block's stories depend only on its items, their words' weights and the related
+    pairs inside it; a boundary's only on its two blocks and the related pairs across
+    it. The parts in ``kept`` (an earlier grouping's, whose inputs have not changed
+    since) are taken from there instead of being clustered again. With ``counts``,
+    ``entries`` are some of a collection's items: words are weighed by its counts and
+    boilerplate is left to the caller (every entry given is grouped). With ``jobs``
+    over 1, blocks (then boundaries) are clustered by that many processes at once."""
+    work = _Grouping(entries, links, threshold, window_days, counts)
     keys = work.keys
     order = sorted(work.blocks, key=lambda b: (b is None, b or 0))
+    kept = kept or Kept()
 
-    def pairs_of(ls: list[tuple[int, int]]) -> list[tuple[str, str]]:
-        out = []
-        for a, b in ls:
-            ka, kb = keys[a], keys[b]
-            out.append((ka, kb) if ka < kb else (kb, ka))
-        out.sort()
-        return out
-
-    def recall(mark: str, members: Iterable[int]) -> Part | None:
-        if known is None or (done := known.get(mark)) is None:
-            return None
+    def recall(groups: list[list[str]], members: Iterable[int]) -> list[list[int]]:
         pos = {keys[i]: i for i in members}
-        region, groups = done
-        return Part([[pos[k] for k in g] for g in groups], [pos[k] for k in region], mark, True)
+        return [[pos[k] for k in g] for g in groups]
 
-    settings = (threshold, window_days, BLOCK_DAYS)
-    marks: dict[int | None, str] = {}
-    parts: dict[int | None, Part | None] = {}
+    parts: dict[Block, Part] = {}
     for b in order:
-        if known is not None:
-            marks[b] = _block_mark(
-                settings,
-                work,
-                sorted(work.blocks[b], key=keys.__getitem__),
-                pairs_of(work.inner[b]),
-            )
-        parts[b] = recall(marks.get(b, ""), work.blocks[b])
-    todo = [b for b in order if parts[b] is None]
+        if b in kept.blocks:
+            parts[b] = Part(recall(kept.blocks[b], work.blocks[b]), [], b, None, True)
+    todo = [b for b in order if b not in parts]
     if sum(len(work.blocks[b]) for b in todo) < PARALLEL_MIN_ITEMS:
         jobs = 1
     size = {b: len(items) for b, items in work.blocks.items()}
     for b, groups in zip(todo, _map(jobs, work, _block_job, todo, size.__getitem__), strict=True):
-        parts[b] = Part(groups, [], marks.get(b, ""))
-    out = [p for p in parts.values() if p is not None]
-    stories = {b: p.groups for b, p in parts.items() if p is not None}
+        parts[b] = Part(groups, [], b)
+    stories = {b: p.groups for b, p in parts.items()}
     sides = [b for b in order if b is not None and b + 1 in work.blocks]
-    seams: dict[int, Part | None] = {}
-    seam_marks: dict[int, str] = {}
+    seams: dict[int, Part] = {}
     for b in sides:
-        if known is not None:
-            seam_marks[b] = _mark(settings, marks[b], marks[b + 1], pairs_of(work.across[b]))
-        seams[b] = recall(seam_marks.get(b, ""), work.blocks[b] + work.blocks[b + 1])
-    todo_seams = [b for b in sides if seams[b] is None]
+        if b in kept.seams:
+            region_keys, seam_groups = kept.seams[b]
+            both = work.blocks[b] + work.blocks[b + 1]
+            seams[b] = Part(
+                recall(seam_groups, both), recall([region_keys], both)[0], None, b, True
+            )
+    todo_seams = [b for b in sides if b not in seams]
     args = [(b, stories[b], stories[b + 1]) for b in todo_seams]
     done = _map(jobs, work, _boundary_job, args, lambda a: size[a[0]] + size[a[0] + 1])
-    for b, (groups, region) in zip(todo_seams, done, strict=True):
-        seams[b] = Part(groups, region, seam_marks.get(b, ""))
-    return out + [p for p in seams.values() if p is not None]
+    for b, (new_groups, region) in zip(todo_seams, done, strict=True):
+        seams[b] = Part(new_groups, region, None, b)
+    return [parts[b] for b in order] + [seams[b] for b in sides]
 
 
 class _Grouping:
@@ -664,13 +664,14 @@ class _Grouping:
         links: Iterable[tuple[int, int]],
         threshold: float,
         window_days: float,
+        counts: Counts | None = None,
     ) -> None:
-        self.prep = prep = _Prepared(entries, every=False)
+        self.prep = prep = _Prepared(entries, every=False, counts=counts)
         self.keys = prep.keys
         self.times = [e.time for e in entries]
         self.threshold = threshold
         self.window_days = window_days
-        skip = boilerplate(entries)
+        skip = boilerplate(entries) if counts is None else set()
         self.blocks: dict[int | None, list[int]] = defaultdict(list)
         self.block_of: dict[int, int | None] = {}
         for i, d in enumerate(prep.days):

@@ -17,13 +17,15 @@ from searchidx.engine import index_at
 from searchidx.indexing import update_index
 from searchidx.query import Filters
 from searchidx.searching import search
-from searchidx.stories import find_stories, index_stories, story_of
+from searchidx.stories import find_stories, group_index, index_stories, kept_state, story_of
 from searchidx.storycore import Entry
 from tests.conftest import article, related
 
 Write = Callable[..., Path]
 DAY = 86_400
 T0 = 1_400_000_000
+T_MARCH = 1_709_629_200  # 2024-03-05T09:00:00Z
+T_JUNE = 1_718_128_800  # 2024-06-11T18:00:00Z
 
 
 def entry(key: str, title: str, day: float = 0, excerpt: str = "") -> Entry:
@@ -120,7 +122,7 @@ def test_related_claim_counts_only_when_the_text_backs_it() -> None:
     assert keyed(es, storycore.group(es, links)) == {frozenset({"lens", "nola"})}
 
 
-def test_known_parts_are_reused_and_give_what_grouping_again_gives() -> None:
+def test_kept_parts_are_reused_and_give_what_grouping_again_gives() -> None:
     es = [
         entry("a", "quillon systems to cut 1200 jobs in ai restructuring", 0),
         entry("b", "quillon systems to lay off 1200 workers", 0.5),
@@ -128,14 +130,12 @@ def test_known_parts_are_reused_and_give_what_grouping_again_gives() -> None:
         entry("q", "port ellery flood barrier approved by council", 30.2),
         *FILLER,
     ]
-    first = storycore.group_parts(es, known={})
+    first = storycore.group_parts(es)
     assert not any(p.reused for p in first)
-    known = {
-        p.fingerprint: ([es[i].key for i in p.region], [[es[i].key for i in g] for g in p.groups])
-        for p in first
-    }
+    barrier = next(p for p in first for g in p.groups if {es[i].key for i in g} == set("pq"))
+    kept = storycore.Kept({barrier.block: [[es[i].key for i in g] for g in barrier.groups]})
     later = [*es, entry("c", "quillon systems layoffs 1200 jobs cut", 1)]
-    again = storycore.group_parts(later, known=known)
+    again = storycore.group_parts(later, kept=kept)
     reused = {
         frozenset(later[i].key for g in p.groups for i in g): p.reused for p in again if p.groups
     }
@@ -456,13 +456,9 @@ def test_an_update_regroups_only_the_parts_it_touches(write: Write, index_path: 
     corpus = str(Path(index_path).parent / "corpus")
     update_index(index_path, [corpus], jobs=1)
     data = next(p for p in Path(index_path).iterdir() if p.name.startswith("data-"))
-
-    def parts(generation: int) -> dict[str, list[list[str]]]:
-        raw = json.loads((data / f"story-parts-{generation}.json").read_text("utf-8"))
-        return {fp: groups for fp, _, groups in raw["parts"]}
-
     stories_of(index_path)
-    before = parts(1)
+    before = kept_state(str(data))
+    assert before is not None
     write(
         "n.md",
         article(
@@ -474,14 +470,20 @@ def test_an_update_regroups_only_the_parts_it_touches(write: Write, index_path: 
         ),
     )
     update_index(index_path, [corpus], jobs=1)
-    stories_of(index_path)
-    after = parts(2)
-    kept = before.keys() & after.keys()
-    # March's block (the barrier story; the filler's one-outlet cluster) is taken as it was
-    assert [sorted(len(g) for g in before[fp]) for fp in kept] == [[3, 6]]
-    # June's is grouped again: the Quillon story has a third item
-    assert [[len(g) for g in after[fp]] for fp in after.keys() - kept] == [[3]]
-    assert not (data / "story-parts-1.json").exists()
+    snap = index_at(index_path).snapshot()
+    (ids, _), after = group_index(snap, kept_state(str(data)))
+    assert after.changes is not None
+    assert (after.changes.added, after.changes.removed, after.changes.changed) == (1, 0, 0)
+    june = (T_JUNE // DAY) // storycore.BLOCK_DAYS
+    march = (T_MARCH // DAY) // storycore.BLOCK_DAYS
+    # June's block is grouped again (the Quillon story has a third item); March's (the
+    # barrier story, the filler's one-outlet cluster) is taken as it was
+    assert after.changes.dirty == {june}
+    assert [len(g) for g in after.parts.blocks[june]] == [3]
+    assert after.parts.blocks[march] == before.parts.blocks[march]
+    assert sorted(len(g) for g in after.parts.blocks[march]) == [3, 6]
+    assert {frozenset(g) for g in ids} == stories_of(index_path)
+    assert [p.name for p in data.glob("story-state-*")] == ["story-state-2.bin"]
 
 
 def test_seeds_show_the_two_stories(seeds: Path, tmp_path: Path) -> None:

@@ -163,6 +163,17 @@ class WhooshSnapshot:
             out += [base + d for d in range(leaf.doc_count_all()) if d not in deleted]
         return out
 
+    def row_runs(self) -> list[tuple[str, int, int]]:
+        """A run per segment: segments are never written again once committed (updates
+        delete rows and add segments; merging writes a new one), and each has a random id
+        of its own."""
+        if self.rows() == 0:
+            return []
+        return [
+            (f"{leaf.segment().segment_id()}", base, leaf.doc_count_all())
+            for leaf, base in self.reader.leaf_readers()
+        ]
+
     def column(self, name: str, translate: bool = True) -> Sequence[Any]:
         key = (name, translate)
         if key not in self._columns:

@@ -1,0 +1,440 @@
+"""What a grouping keeps, so that grouping the next state of an index works in
+proportion to what changed, not to the size of the index.
+
+Grouping every item (:func:`searchidx.storycore.group_parts`) needs each item's words,
+title template, day and related list; how many items have each word (the weights);
+on how many days each template recurs (boilerplate). Working those out again for every
+item was most of a regroup's time on a large index. :class:`GroupingState` keeps them,
+with the stories of every part (block of days, boundary between two blocks) and the
+rows they were read from: an index's rows come in runs that never change once written
+(:meth:`searchidx.backend.Snapshot.row_runs`), so the next state reads only the rows of
+runs it has not seen, and drops the items whose rows were deleted.
+
+A part's stories depend only on its inputs (see :mod:`searchidx.storycore`), so only
+the blocks whose inputs an update changed are clustered again, with the boundaries
+beside them; the other parts are kept. A block's inputs change when
+
+- an item of it is added, removed or changed (its old and new blocks);
+- an article's related list names an item of it (every block its old and new list
+  names, and its own): the related pairs inside and across blocks;
+- a word of it gets another weight (its count crosses a step of :func:`coarse`, or the
+  number of items does, which changes every weight);
+- a template of it recurs on enough days to become boilerplate, or stops doing so.
+
+The blocks having a word are kept as a superset (a block is added when an item with
+the word joins it, and kept until the word is gone): a block marked by mistake is only
+clustered again, to the same stories.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from searchidx.storycore import (
+    BLOCK_DAYS,
+    BOILERPLATE_DAYS,
+    Block,
+    Counts,
+    Entry,
+    Kept,
+    coarse,
+    group_parts,
+    join_parts,
+    template,
+    words,
+)
+
+#: An item as grouping reads it: its publication time (epoch seconds; None when
+#: undated), normalised title, excerpt gist ("" when none), and the ids its related
+#: list names, space-separated ("" when none).
+Item = tuple[int | None, str, str, str]
+#: Bump when what the state holds changes, so that older states are not used.
+STATE_VERSION = 2
+_DAY = 86_400
+
+
+def block_of(item: Item) -> Block:
+    """The block of days an item falls in (None: undated)."""
+    return None if item[0] is None else item[0] // _DAY // BLOCK_DAYS
+
+
+def _template_id(item: Item) -> int | None:
+    """A number for the item's title template (None when it has none): 64 bits of its
+    hash, as a template is kept for nearly every item (the chance of two templates of a
+    million sharing one: about one in 30 million)."""
+    t = template(item[1])
+    if not t:
+        return None
+    return int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "big")
+
+
+_DAY_BITS = 32
+
+
+def _day_key(template_id: int, day: int) -> int:
+    """One number for a template and a day (days since 1970, before it too)."""
+    return template_id << _DAY_BITS | (day & (1 << _DAY_BITS) - 1)
+
+
+def _day_of(key: int) -> int:
+    day = key & (1 << _DAY_BITS) - 1
+    return day - (1 << _DAY_BITS) if day >> (_DAY_BITS - 1) else day
+
+
+def _word_set(item: Item) -> set[str]:
+    title = words(item[1])
+    return set(title).union(words(item[2])) if item[2] else set(title)
+
+
+@dataclass(slots=True)
+class Changes:
+    """What one update of the state found: items added, removed and changed (by key),
+    and the blocks it clusters again."""
+
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    dirty: set[Block] = field(default_factory=set)
+    everything: bool = False
+
+
+class GroupingState:
+    """The items of an index as grouping reads them, what they add up to (word counts,
+    templates' days, items by block, the articles naming each item), and the stories
+    of every part, as of the rows they were read from."""
+
+    def __init__(self, settings: tuple[float, float]) -> None:
+        #: The threshold and window the stories were grouped with.
+        self.settings = settings
+        #: The item key of every row of each run of rows (None: deleted when read).
+        self.runs: dict[str, list[str | None]] = {}
+        self.items: dict[str, Item] = {}
+        #: How many items have each word.
+        self.df: dict[str, int] = {}
+        #: How many dated items have each title template (by :func:`_template_id`) on
+        #: each day (by :func:`_day_key`), on how many days each template is seen ...
+        self.days: dict[int, int] = {}
+        self.ndays: dict[int, int] = {}
+        #: ... and how many undated items have it.
+        self.undated: dict[int, int] = {}
+        #: Every item's key by block of days (items grouped or not).
+        self.members: dict[Block, set[str]] = {}
+        #: The blocks having each word (a superset: see the module's notes).
+        self.word_blocks: dict[str, tuple[Block, ...]] = {}
+        #: The articles whose related list names each item (keys, space-separated:
+        #: most items have one, and a string is read back faster than a set).
+        self.cited_by: dict[str, str] = {}
+        #: The stories of each block, and the region and stories after each boundary.
+        self.parts = Kept()
+        #: What the last :meth:`update` found (not kept on disk).
+        self.changes: Changes | None = None
+        #: Whether an item has a word that counts, and its template id, as worked out
+        #: while this object lives (not kept on disk; an item added again replaces it).
+        self._facts: dict[str, tuple[bool, int | None]] = {}
+
+    # --- the state on disk ----------------------------------------------------------------
+
+    def dumps(self) -> bytes:
+        """The state as bytes (marshal: fast, and never executes code when read)."""
+        return marshal.dumps(
+            (
+                STATE_VERSION,
+                self.settings,
+                self.runs,
+                self.items,
+                self.df,
+                self.days,
+                self.ndays,
+                self.undated,
+                self.members,
+                self.word_blocks,
+                self.cited_by,
+                self.parts.blocks,
+                self.parts.seams,
+            )
+        )
+
+    @classmethod
+    def loads(cls, data: bytes, settings: tuple[float, float]) -> GroupingState | None:
+        """A state from :meth:`dumps`'s bytes, or None when they are of another version
+        or settings, or cannot be read."""
+        try:
+            raw = marshal.loads(data)
+            if raw[0] != STATE_VERSION or tuple(raw[1]) != settings:
+                return None
+            state = cls(settings)
+            (
+                state.runs,
+                state.items,
+                state.df,
+                state.days,
+                state.ndays,
+                state.undated,
+                state.members,
+                state.word_blocks,
+                state.cited_by,
+                state.parts.blocks,
+                state.parts.seams,
+            ) = raw[2:]
+        except (ValueError, EOFError, TypeError, IndexError):
+            return None
+        return state
+
+    # --- updating ---------------------------------------------------------------------------
+
+    def update(
+        self,
+        runs: Sequence[tuple[str, int, int]],
+        live: Iterable[int],
+        read: Callable[[list[int]], list[tuple[str, Item]]],
+        *,
+        jobs: int = 1,
+    ) -> Changes:
+        """Bring the state to an index's rows: ``runs`` as ``(token, first row, count)``,
+        its ``live`` rows, and ``read`` giving the key and item of rows. Rows of runs
+        the state has seen are not read again. Then cluster again the parts whose inputs
+        changed (with ``jobs`` processes) and keep their stories."""
+        alive = set(live)
+        seen: set[str] = set()  # keys of rows of runs the state has read
+        unread: list[tuple[int, list[str | None], int]] = []  # row, its run's keys, place
+        new_runs: dict[str, list[str | None]] = {}
+        for token, first, count in runs:
+            known = self.runs.get(token)
+            keys: list[str | None] = (
+                [None] * count if known is None or len(known) != count else known[:]
+            )
+            for k in range(count):
+                if first + k not in alive:
+                    keys[k] = None
+                elif keys[k] is None:
+                    unread.append((first + k, keys, k))
+                else:
+                    seen.add(keys[k])  # type: ignore[arg-type]
+            new_runs[token] = keys
+        fresh: dict[str, Item] = {}
+        got = read([row for row, _, _ in unread])
+        for (_, keys, k), (key, item) in zip(unread, got, strict=True):
+            fresh[key] = item
+            keys[k] = key
+        self.runs = new_runs
+
+        changes = Changes()
+        before_n = len(self.items)
+        old_df: dict[str, int] = {}
+        old_days: dict[int, int] = {}
+        dirty = changes.dirty
+        for key in [k for k in self.items if k not in seen and k not in fresh]:
+            changes.removed += 1
+            self._remove(key, old_df, old_days, dirty)
+        for key, item in fresh.items():
+            old = self.items.get(key)
+            if old == item:
+                continue
+            if old is None:
+                changes.added += 1
+                self._add(key, item, old_df, old_days, dirty)
+                continue
+            changes.changed += 1
+            # the same related list names the same pairs: its items' blocks keep them
+            cites = old[3] != item[3]
+            self._remove(key, old_df, old_days, dirty, cites)
+            self._add(key, item, old_df, old_days, dirty, cites)
+        if coarse(before_n) != coarse(len(self.items)):
+            changes.everything = True  # every word's weight changes
+        for w, was in old_df.items():
+            if coarse(was) != coarse(self.df.get(w, 0)):
+                dirty.update(self.word_blocks.get(w, ()))
+            if w not in self.df:
+                self.word_blocks.pop(w, None)
+        flipped = {
+            t
+            for t, was in old_days.items()
+            if (was >= BOILERPLATE_DAYS) != (self.ndays.get(t, 0) >= BOILERPLATE_DAYS)
+        }
+        if flipped:
+            dirty.update(self._template_blocks(flipped))
+        if changes.everything:
+            dirty.update(self.members)
+        self._regroup(dirty, jobs)
+        self.changes = changes
+        return changes
+
+    def _remove(
+        self,
+        key: str,
+        old_df: dict[str, int],
+        old_days: dict[int, int],
+        dirty: set[Block],
+        cites: bool = True,
+    ) -> None:
+        item = self.items.pop(key)
+        b = block_of(item)
+        dirty.add(b)
+        self.members[b].discard(key)
+        if not self.members[b]:
+            del self.members[b]
+        for w in _word_set(item):
+            old_df.setdefault(w, self.df[w])
+            if self.df[w] == 1:
+                del self.df[w]
+            else:
+                self.df[w] -= 1
+        t = _template_id(item)
+        if t is not None:
+            old_days.setdefault(t, self.ndays.get(t, 0))
+            if item[0] is None:
+                self.undated[t] -= 1
+                if not self.undated[t]:
+                    del self.undated[t]
+            else:
+                k = _day_key(t, item[0] // _DAY)
+                self.days[k] -= 1
+                if not self.days[k]:
+                    del self.days[k]
+                    self.ndays[t] -= 1
+                    if not self.ndays[t]:
+                        del self.ndays[t]
+        if cites:
+            self._cite(key, item, dirty, -1)
+
+    def _add(
+        self,
+        key: str,
+        item: Item,
+        old_df: dict[str, int],
+        old_days: dict[int, int],
+        dirty: set[Block],
+        cites: bool = True,
+    ) -> None:
+        self.items[key] = item
+        b = block_of(item)
+        dirty.add(b)
+        self.members.setdefault(b, set()).add(key)
+        found = _word_set(item)
+        for w in found:
+            old_df.setdefault(w, self.df.get(w, 0))
+            self.df[w] = self.df.get(w, 0) + 1
+            have = self.word_blocks.get(w, ())
+            if b not in have:
+                self.word_blocks[w] = (*have, b)
+        t = _template_id(item)
+        self._facts[key] = (bool(found), t)
+        if t is not None:
+            old_days.setdefault(t, self.ndays.get(t, 0))
+            if item[0] is None:
+                self.undated[t] = self.undated.get(t, 0) + 1
+            else:
+                k = _day_key(t, item[0] // _DAY)
+                if k not in self.days:
+                    self.days[k] = 0
+                    self.ndays[t] = self.ndays.get(t, 0) + 1
+                self.days[k] += 1
+        if cites:
+            self._cite(key, item, dirty, 1)
+
+    def _cite(self, key: str, item: Item, dirty: set[Block], sign: int) -> None:
+        """Count an article's related list in (``sign`` 1) or out (-1): the blocks of the
+        items it names get other related pairs."""
+        for named in item[3].split():
+            citing = self.cited_by.get(named, "").split()
+            if sign > 0:
+                citing.append(key)
+            elif key in citing:
+                citing.remove(key)
+            if citing:
+                self.cited_by[named] = " ".join(citing)
+            else:
+                self.cited_by.pop(named, None)
+            other = self.items.get(named)
+            if other is not None:
+                dirty.add(block_of(other))
+
+    def _template_blocks(self, templates: set[int]) -> set[Block]:
+        """The blocks of the items having one of ``templates`` (the blocks of those an
+        update removed are marked already)."""
+        found: set[Block] = {
+            _day_of(k) // BLOCK_DAYS for k in self.days if k >> _DAY_BITS in templates
+        }
+        if any(self.undated.get(t) for t in templates):
+            found.add(None)
+        return found
+
+    def _grouped(self, key: str) -> bool:
+        """Whether an item is grouped: it has a word that counts and its template is no
+        boilerplate."""
+        facts = self._facts.get(key)
+        if facts is None:
+            item = self.items[key]
+            facts = self._facts[key] = (bool(_word_set(item)), _template_id(item))
+        has_words, t = facts
+        return has_words and t is not None and self.ndays.get(t, 0) < BOILERPLATE_DAYS
+
+    def _regroup(self, dirty: set[Block], jobs: int) -> None:
+        """Cluster again the blocks in ``dirty`` and the boundaries beside them, with the
+        neighbouring blocks' stories kept; keep every other part."""
+        if not dirty:
+            return
+        near = set(dirty)
+        for b in dirty:
+            if b is not None:
+                near.update((b - 1, b + 1))
+        keys = sorted(k for b in near for k in self.members.get(b, ()) if self._grouped(k))
+        pos = {k: i for i, k in enumerate(keys)}
+        entries = [Entry(k, self.items[k][1], self.items[k][2], self.items[k][0]) for k in keys]
+        kept = Kept(
+            {b: g for b, g in self.parts.blocks.items() if b in near and b not in dirty},
+            {
+                b: s
+                for b, s in self.parts.seams.items()
+                if b in near and b + 1 in near and b not in dirty and b + 1 not in dirty
+            },
+        )
+        parts = group_parts(
+            entries,
+            self._pairs(keys, pos),
+            threshold=self.settings[0],
+            window_days=self.settings[1],
+            kept=kept,
+            counts=Counts(self.df, len(self.items)),
+            jobs=jobs,
+        )
+        blocks = self.parts.blocks
+        seams = self.parts.seams
+        for b in dirty:
+            blocks.pop(b, None)
+            if b is not None:
+                seams.pop(b, None)
+                seams.pop(b - 1, None)
+        for p in parts:
+            if p.reused:
+                continue
+            groups = [[keys[i] for i in g] for g in p.groups]
+            if p.seam is not None:
+                seams[p.seam] = ([keys[i] for i in p.region], groups)
+            else:
+                blocks[p.block] = groups
+
+    def _pairs(self, keys: list[str], pos: dict[str, int]) -> list[tuple[int, int]]:
+        """The related pairs among ``keys`` (positions in it): an article with each item
+        its list names, and the items one list names with each other."""
+        pairs: set[tuple[int, int]] = set()
+        for i, key in enumerate(keys):
+            named = [pos[x] for x in self.items[key][3].split() if x in pos]
+            pairs.update((i, j) for j in named if j != i)
+            for article in self.cited_by.get(key, "").split():
+                if article in pos:
+                    pairs.add((pos[article], i))
+                if article in self.items:
+                    listed = [pos[x] for x in self.items[article][3].split() if x in pos]
+                    pairs.update((i, j) for j in listed if j != i)
+        return sorted((a, b) if a < b else (b, a) for a, b in pairs)
+
+    def stories(self) -> list[list[str]]:
+        """Every story (two or more items), as sorted lists of keys."""
+        return join_parts(
+            [(groups, []) for groups in self.parts.blocks.values()]
+            + [(groups, region) for region, groups in self.parts.seams.values()]
+        )

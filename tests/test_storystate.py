@@ -1,0 +1,286 @@
+"""The grouping state: updated step by step, it gives what grouping everything gives."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import pytest
+
+from searchidx import storycore, storystate
+from searchidx.storystate import GroupingState, Item
+
+DAY = 86_400
+T0 = 1_700_006_400  # a Thursday; blocks of 7 days fall every BLOCK_DAYS from 1970-01-01
+SETTINGS = (storycore.DEFAULT_THRESHOLD, storycore.DEFAULT_WINDOW_DAYS)
+View = tuple[list[tuple[str, int, int]], list[int], Callable[[list[int]], list[tuple[str, Item]]]]
+
+
+class Rows:
+    """An index's rows as the state reads them: runs that are never written again once
+    added, rows deleted in place, and merges that write the live rows as a new run."""
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[str, list[tuple[str, Item]]]] = []
+        self.deleted: set[tuple[int, int]] = set()  # (run, place)
+        self.made = 0
+
+    def add(self, items: list[tuple[str, Item]]) -> None:
+        for key, _ in items:
+            self.remove(key)
+        self.made += 1
+        self.runs.append((f"run{self.made}", items))
+
+    def remove(self, key: str) -> None:
+        for r, (_, items) in enumerate(self.runs):
+            for k, (other, _) in enumerate(items):
+                if other == key:
+                    self.deleted.add((r, k))
+
+    def live_items(self) -> list[tuple[str, Item]]:
+        return [
+            pair
+            for r, (_, items) in enumerate(self.runs)
+            for k, pair in enumerate(items)
+            if (r, k) not in self.deleted
+        ]
+
+    def merge(self, first: int) -> None:
+        """Write the live rows of runs from ``first`` on as one new run."""
+        kept = [
+            pair
+            for r, (_, items) in enumerate(self.runs)
+            if r >= first
+            for k, pair in enumerate(items)
+            if (r, k) not in self.deleted
+        ]
+        self.runs = self.runs[:first]
+        self.deleted = {(r, k) for r, k in self.deleted if r < first}
+        self.made += 1
+        self.runs.append((f"run{self.made}", kept))
+
+    def view(self) -> View:
+        runs, live, rows = [], [], {}
+        first = 0
+        for r, (token, items) in enumerate(self.runs):
+            runs.append((token, first, len(items)))
+            for k, pair in enumerate(items):
+                rows[first + k] = pair
+                if (r, k) not in self.deleted:
+                    live.append(first + k)
+            first += len(items)
+        return runs, live, lambda wanted: [rows[row] for row in wanted]
+
+
+def rebuilt(rows: Rows) -> set[frozenset[str]]:
+    """The stories of grouping every live item at once, as the index's items would be
+    grouped without a state."""
+    pairs = rows.live_items()
+    entries = [storycore.Entry(k, item[1], item[2], item[0]) for k, item in pairs]
+    pos = {e.key: i for i, e in enumerate(entries)}
+    links = []
+    for i, (_, item) in enumerate(pairs):
+        listed = [pos[x] for x in item[3].split() if x in pos]
+        links += [(i, j) for j in listed]
+        links += [(a, b) for n, a in enumerate(listed) for b in listed[n + 1 :]]
+    return {frozenset(entries[i].key for i in g) for g in storycore.group(entries, links)}
+
+
+STORIES = [
+    "quillon systems cut 1200 jobs restructuring",
+    "port ellery flood barrier approved council",
+    "sawtooth ridge wildfire forces evacuations",
+    "harbor wire strike ends after talks",
+    "lantern bank merger with vantor approved",
+    "orbital launch of weather satellite delayed",
+]
+
+
+def make_item(rng: random.Random, n: int, keys: list[str]) -> Item:
+    """An item: a rewording of one of a few stories, or filler, or a boilerplate
+    title; mostly dated over five weeks, a few undated; sometimes naming others."""
+    kind = rng.random()
+    if kind < 0.55:
+        words = STORIES[rng.randrange(len(STORIES))].split()
+        title = " ".join(rng.sample(words, rng.randint(3, len(words))))
+    elif kind < 0.75:
+        title = f"things to know on {rng.choice(['friday', 'monday'])} {rng.randint(1, 9)}"
+    else:
+        title = f"filler{n} note{n % 7} item{n}"
+    time = None if rng.random() < 0.08 else T0 + int(rng.random() * 35 * DAY)
+    named = " ".join(rng.sample(keys, min(len(keys), rng.randint(0, 3)))) if keys else ""
+    excerpt = f"{rng.choice(STORIES).split()[0]} update" if rng.random() < 0.3 else ""
+    return (time, title, excerpt, named if rng.random() < 0.3 else "")
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_updates_give_what_grouping_everything_gives(seed: int) -> None:
+    rng = random.Random(seed)
+    rows = Rows()
+    made = 0
+
+    def new_items(count: int) -> list[tuple[str, Item]]:
+        nonlocal made
+        keys = [k for k, _ in rows.live_items()]
+        out = []
+        for _ in range(count):
+            made += 1
+            out.append((f"k{made:04d}", make_item(rng, made, keys)))
+        return out
+
+    rows.add(new_items(60))
+    state = GroupingState(SETTINGS)
+    state.update(*rows.view())
+    assert {frozenset(g) for g in state.stories()} == rebuilt(rows)
+    for step in range(14):
+        live = rows.live_items()
+        action = step % 7
+        if action == 0:  # a few new files
+            rows.add(new_items(rng.randint(1, 4)))
+        elif action == 1:  # files removed
+            for key, _ in rng.sample(live, 3):
+                rows.remove(key)
+        elif action == 2:  # an article moved to another day, or within its day
+            key, item = rng.choice([p for p in live if p[1][0] is not None])
+            shift = rng.choice([3600, 9 * DAY, -12 * DAY])
+            rows.add([(key, (item[0] + shift, *item[1:]))])  # type: ignore[operator]
+        elif action == 3:  # a related list changed
+            key, item = rng.choice(live)
+            named = " ".join(k for k, _ in rng.sample(live, 3))
+            rows.add([(key, (*item[:3], named))])
+        elif action == 4:  # a boilerplate title seen on days enough to count
+            for d in range(5):
+                made += 1
+                item = (T0 + (d * 6 + step) * DAY, "daily digest of the markets", "", "")
+                rows.add([(f"k{made:04d}", item)])
+        elif action == 5:  # ... and gone again
+            for key, item in live:
+                if item[1] == "daily digest of the markets" and rng.random() < 0.7:
+                    rows.remove(key)
+        else:  # segments merged: rows renumbered, contents the same
+            rows.merge(rng.randrange(len(rows.runs)))
+        state.update(*rows.view())
+        again = GroupingState.loads(state.dumps(), SETTINGS)
+        assert again is not None
+        state = again
+        assert {frozenset(g) for g in state.stories()} == rebuilt(rows), step
+        fresh = GroupingState(SETTINGS)
+        fresh.update(*rows.view())
+        assert fresh.parts == state.parts
+
+
+def test_a_merge_reads_its_rows_again_and_changes_nothing() -> None:
+    rng = random.Random(5)
+    rows = Rows()
+    rows.add([(f"k{i}", make_item(rng, i, [])) for i in range(40)])
+    rows.add([(f"j{i}", make_item(rng, 100 + i, [])) for i in range(10)])
+    state = GroupingState(SETTINGS)
+    state.update(*rows.view())
+    before = state.parts
+    rows.merge(0)
+    changes = state.update(*rows.view())
+    assert (changes.added, changes.removed, changes.changed, changes.dirty) == (0, 0, 0, set())
+    assert state.parts == before
+
+
+def test_one_change_clusters_again_its_block_alone() -> None:
+    rows = Rows()
+    rng = random.Random(2)
+    rows.add([(f"k{i:03d}", make_item(rng, i, [])) for i in range(200)])
+    state = GroupingState(SETTINGS)
+    state.update(*rows.view())
+    # an item of a story's words, in the week of T0 + 15 days: no word crosses a step
+    day = T0 + 15 * DAY
+    rows.add([("new", (day, "quillon systems cut jobs", "", ""))])
+    changes = state.update(*rows.view())
+    assert changes.added == 1
+    assert changes.dirty == {day // DAY // storycore.BLOCK_DAYS}
+    assert {frozenset(g) for g in state.stories()} == rebuilt(rows)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\x00garbage", GroupingState((0.4, 3.0)).dumps()],
+)
+def test_unreadable_or_other_states_are_not_used(data: bytes) -> None:
+    assert GroupingState.loads(data, SETTINGS) is None
+
+
+def _stories_after(rows: Rows, state: GroupingState) -> set[frozenset[str]]:
+    state.update(*rows.view())
+    got = {frozenset(g) for g in state.stories()}
+    assert got == rebuilt(rows)
+    return got
+
+
+def _fillers(count: int, day: int, word: str = "") -> list[tuple[str, Item]]:
+    return [
+        (f"f{day}-{i:03d}", (T0 + day * DAY, f"{word} filler{i} note{i}".strip(), "", ""))
+        for i in range(count)
+    ]
+
+
+def test_a_word_whose_weight_changes_regroups_the_blocks_having_it() -> None:
+    # "zeta" is rare: the two items of week 0 are one story. When 30 items three weeks
+    # later get it, its weight falls and they are not (the number of items is the same).
+    rows = Rows()
+    pair = [
+        ("a", (T0, "zeta alpha beta", "", "")),
+        ("b", (T0 + 3600, "zeta gamma delta", "", "")),
+    ]
+    rows.add(pair + _fillers(190, 21))
+    state = GroupingState(SETTINGS)
+    assert _stories_after(rows, state) == {frozenset("ab")}
+    rows.add(_fillers(30, 21, "zeta"))
+    assert _stories_after(rows, state) == set()
+    assert state.changes is not None and not state.changes.everything
+
+
+def test_a_template_that_becomes_boilerplate_regroups_the_blocks_having_it() -> None:
+    # Two items of week 0 with one title are a story while the title is seen on two
+    # days, and so are two undated ones; three items of week 3 moved to days of their
+    # own make it boilerplate.
+    title = "market wrap for traders"
+    rows = Rows()
+    rows.add(
+        [("a", (T0, title, "", "")), ("b", (T0 + 3600, title, "", ""))]
+        + [("c", (None, title, "", "")), ("d", (None, title, "", ""))]  # undated
+        + [(f"w{i}", (T0 + 21 * DAY + i, title, "", "")) for i in range(3)]
+        + _fillers(40, 10)
+    )
+    state = GroupingState(SETTINGS)
+    assert {frozenset("ab"), frozenset("cd")} <= _stories_after(rows, state)
+    rows.add([(f"w{i}", (T0 + (21 + i) * DAY, title, "", "")) for i in range(3)])
+    assert _stories_after(rows, state) == set()
+    assert state.changes is not None and state.changes.changed == 2  # w1, w2: not a, b
+    assert (T0 // DAY) // storycore.BLOCK_DAYS in state.changes.dirty
+
+
+def test_a_step_in_the_number_of_items_regroups_every_block() -> None:
+    # Every weight depends on the number of items, rounded to a step: when it crosses
+    # one, a pair whose similarity was just under the threshold can reach it.
+    def cosine(df: int, n: int) -> float:
+        z = storycore.word_weight("zeta", df, n)
+        one = storycore.word_weight("alpha", 1, n)
+        return z * z / (z * z + 2 * one * one)
+
+    low, high = 100, 130  # coarse(100) = 90.5, coarse(130) = 128
+    df = next(d for d in range(2, 60) if cosine(d, low) < 0.2 <= cosine(d, high))
+    rows = Rows()
+    pair = [
+        ("a", (T0, "zeta alpha beta", "", "")),
+        ("b", (T0 + 3600, "zeta gamma delta", "", "")),
+    ]
+    rows.add(pair + _fillers(df - 2, 21, "zeta") + _fillers(low - df, 28))
+    state = GroupingState(SETTINGS)
+    assert _stories_after(rows, state) == set()
+    rows.add(_fillers(high - low, 35))
+    assert _stories_after(rows, state) == {frozenset("ab")}
+    assert state.changes is not None and state.changes.everything
+
+
+@pytest.mark.parametrize("day", [0, 1, 16_000, -1, -30_000, 2**31 - 1, -(2**31)])
+def test_a_template_and_a_day_make_one_number_and_back(day: int) -> None:
+    template = 2**64 - 3
+    key = storystate._day_key(template, day)
+    assert (key >> storystate._DAY_BITS, storystate._day_of(key)) == (template, day)
