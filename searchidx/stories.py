@@ -37,7 +37,7 @@ from searchidx.query import Filters
 from searchidx.store import gc_paused
 
 #: Bump when the grouping changes, so cached groupings of older versions are not used.
-GROUPING_VERSION = 6
+GROUPING_VERSION = 7
 _PREFIX = "stories-"
 
 
@@ -134,8 +134,28 @@ def _read_items(snap: Snapshot, rows: list[int]) -> list[tuple[str, storystate.I
     return out
 
 
-#: Stories as lists of item ids and as lists of document numbers (of one generation).
-Stories = tuple[list[list[str]], list[list[int]]]
+@dataclass(slots=True)
+class Stories:
+    """The stories of one generation: their item ids and rows, and what ranks them: how
+    many outlets each has, and its earliest member's ``oldest`` (the negated time)."""
+
+    ids: list[list[str]]
+    rows: list[list[int]]
+    outlets: list[int]
+    first: list[int]
+
+    @classmethod
+    def of(cls, snap: Snapshot, ids: list[list[str]], rows: list[list[int]]) -> Stories:
+        providers = column_texts(snap, "provider") if rows else []
+        oldest = snap.column_values("oldest") if rows else []
+        return cls(
+            ids,
+            rows,
+            [_outlets(providers, g) for g in rows],
+            [max(oldest[d] for d in g) for g in rows],
+        )
+
+
 _STATE = "story-state-"
 _SETTINGS = (storycore.DEFAULT_THRESHOLD, storycore.DEFAULT_WINDOW_DAYS)
 
@@ -149,7 +169,7 @@ def group_index(
     state = state or storystate.GroupingState(_SETTINGS)
     if snap.rows() == 0:  # an empty index has no columns to read
         state.update([], [], lambda rows: [])
-        return ([], []), state
+        return Stories([], [], [], []), state
     jobs = min(os.cpu_count() or 1, 4)
     with gc_paused():
         live = snap.live()
@@ -160,21 +180,27 @@ def group_index(
                 if key is not None:
                     row_of[key] = first + k
         ids = state.stories()
-    return (ids, [[row_of[k] for k in g] for g in ids]), state
+        return Stories.of(snap, ids, [[row_of[k] for k in g] for g in ids]), state
 
 
 def _cache_path(data_dir: str, generation: int, prefix: str = _PREFIX, ext: str = "json") -> str:
     return os.path.join(data_dir, f"{prefix}{generation}.{ext}")
 
 
-def _read(path: str, name: str) -> Any:
-    """What a cache file holds under ``name``, or None when it cannot be read or is of
-    another grouping version."""
+_STORIES_KEYS = ("stories", "docs", "outlets", "first")
+
+
+def _read_stories(path: str) -> Stories | None:
+    """The stories a cache file holds, or None when it cannot be read or is of another
+    grouping version."""
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         with open(path, encoding="utf-8") as fh:
             raw = json.load(fh)
-        if raw["version"] == GROUPING_VERSION and isinstance(raw[name], list):
-            return raw[name]
+        found = [raw[name] for name in _STORIES_KEYS]
+        if raw["version"] == GROUPING_VERSION and all(
+            isinstance(f, list) and len(f) == len(found[0]) for f in found
+        ):
+            return Stories(*found)
     return None
 
 
@@ -198,12 +224,12 @@ def kept_state(data_dir: str) -> storystate.GroupingState | None:
 
 def index_stories(snap: Snapshot) -> list[list[str]]:
     """The stories of the snapshot's generation, as lists of item ids."""
-    return _stories(snap)[0]
+    return _stories(snap).ids
 
 
 def story_docs(snap: Snapshot) -> list[list[int]]:
     """The stories of the snapshot's generation, as lists of rows."""
-    return _stories(snap)[1]
+    return _stories(snap).rows
 
 
 def _stories(snap: Snapshot) -> Stories:
@@ -214,9 +240,9 @@ def _stories(snap: Snapshot) -> Stories:
     data_dir = snap.folder
     generation = snap.generation
     path = _cache_path(data_dir, generation)
-    ids, docs = _read(path, "stories"), _read(path, "docs")
-    if ids is not None and docs is not None and len(ids) == len(docs):
-        return ids, docs
+    found = _read_stories(path)
+    if found is not None:
+        return found
     stories, state = group_index(snap, kept_state(data_dir))
     _write(data_dir, generation, stories, state)
     return stories
@@ -233,7 +259,13 @@ def _write(
         (
             _cache_path(data_dir, generation),
             json.dumps(
-                {"version": GROUPING_VERSION, "stories": stories[0], "docs": stories[1]},
+                {
+                    "version": GROUPING_VERSION,
+                    "stories": stories.ids,
+                    "docs": stories.rows,
+                    "outlets": stories.outlets,
+                    "first": stories.first,
+                },
                 separators=(",", ":"),
             ).encode(),
         ),
@@ -341,20 +373,6 @@ def _outlets(providers: Any, docs: Iterable[int]) -> int:
     return len({providers[d] for d in docs if providers[d]})
 
 
-class _MemberTexts:
-    """A text column read only at the documents asked for (stories name few of them)."""
-
-    def __init__(self, snap: Snapshot, name: str) -> None:
-        self._column = snap.column(name, translate=False)
-        self._seen: dict[int, str] = {}
-
-    def __getitem__(self, doc: int) -> str:
-        text = self._seen.get(doc)
-        if text is None:
-            text = self._seen[doc] = as_text(self._column[doc])
-        return text
-
-
 @reads_index
 def find_stories(
     index: Index | str,
@@ -373,24 +391,21 @@ def find_stories(
     snap = index_at(index).snapshot()
     if snap.count() == 0:
         return StoriesResult([], query, 0, 0, filters.describe(), time.perf_counter() - started)
-    selected = story_docs(snap)
-    providers = _MemberTexts(snap, "provider")
+    grouped = _stories(snap)
+    chosen: Sequence[int] = range(len(grouped.rows))
     if query or filters.describe():
         matching = set(snap.match(query or "*", filters))
-        selected = [g for g in selected if any(d in matching for d in g)]
+        chosen = [n for n in chosen if any(d in matching for d in grouped.rows[n])]
         items = len(matching)
     else:
         items = snap.count()
-    oldest = snap.column("oldest")
     ranked = []
-    for g in selected:
-        if len(g) < min_size:
+    for n in chosen:
+        g, outlets = grouped.rows[n], grouped.outlets[n]
+        if len(g) < min_size or outlets < min_outlets:
             continue
-        outlets = _outlets(providers, g)
-        if outlets < min_outlets:
-            continue
-        first = max(oldest[d] for d in g)  # the negated time: the largest is the earliest
-        ranked.append((-outlets, -len(g), -first, min(g), g))
+        # the negated time: the largest is the earliest
+        ranked.append((-outlets, -len(g), -grouped.first[n], min(g), g))
     ranked.sort()
     shown = ranked if limit == 0 else ranked[:limit]
     return StoriesResult(

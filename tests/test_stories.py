@@ -11,19 +11,27 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from searchidx import storycore
+from searchidx import storycore, storystate
 from searchidx.cli import cli
 from searchidx.engine import index_at
 from searchidx.indexing import update_index
 from searchidx.query import Filters
 from searchidx.searching import search
-from searchidx.stories import find_stories, group_index, index_stories, kept_state, story_of
+from searchidx.stories import (
+    GROUPING_VERSION,
+    find_stories,
+    group_index,
+    index_stories,
+    kept_state,
+    story_of,
+)
 from searchidx.storycore import Entry
 from tests.conftest import article, related
 
 Write = Callable[..., Path]
 DAY = 86_400
 T0 = 1_400_000_000
+SETTINGS = (storycore.DEFAULT_THRESHOLD, storycore.DEFAULT_WINDOW_DAYS)
 T_MARCH = 1_709_629_200  # 2024-03-05T09:00:00Z
 T_JUNE = 1_718_128_800  # 2024-06-11T18:00:00Z
 
@@ -471,7 +479,7 @@ def test_an_update_regroups_only_the_parts_it_touches(write: Write, index_path: 
     )
     update_index(index_path, [corpus], jobs=1)
     snap = index_at(index_path).snapshot()
-    (ids, _), after = group_index(snap, kept_state(str(data)))
+    grouped, after = group_index(snap, kept_state(str(data)))
     assert after.changes is not None
     assert (after.changes.added, after.changes.removed, after.changes.changed) == (1, 0, 0)
     june = (T_JUNE // DAY) // storycore.BLOCK_DAYS
@@ -482,7 +490,7 @@ def test_an_update_regroups_only_the_parts_it_touches(write: Write, index_path: 
     assert [len(g) for g in after.parts.blocks[june]] == [3]
     assert after.parts.blocks[march] == before.parts.blocks[march]
     assert sorted(len(g) for g in after.parts.blocks[march]) == [3, 6]
-    assert {frozenset(g) for g in ids} == stories_of(index_path)
+    assert {frozenset(g) for g in grouped.ids} == stories_of(index_path)
     assert [p.name for p in data.glob("story-state-*")] == ["story-state-2.bin"]
 
 
@@ -681,3 +689,30 @@ def test_facets_provider_first(write: Write, index_path: str) -> None:
     res = runner.invoke(cli, ["--index", index_path, "facets", "topic", "--first"])
     assert res.exit_code == 2
     assert "--first counts providers" in res.output
+
+
+@pytest.mark.parametrize("damaged", ["stories", "story-state", "both"])
+def test_a_damaged_cache_is_grouped_again(write: Write, index_path: str, damaged: str) -> None:
+    seedlike(write)
+    corpus = str(Path(index_path).parent / "corpus")
+    update_index(index_path, [corpus], jobs=1)
+    before = stories_of(index_path)
+    data = next(p for p in Path(index_path).iterdir() if p.name.startswith("data-"))
+    if damaged in ("stories", "both"):
+        cut = f'{{"version": {GROUPING_VERSION}, "stories": [["'  # a write cut short
+        (data / "stories-1.json").write_text(cut, "utf-8")
+    if damaged in ("story-state", "both"):
+        (data / "story-state-1.bin").write_bytes(b"\x00 not a state")
+    write("g.md", article("Zorblax recalls toasters", url="https://x.com/zorblax"))
+    if damaged == "stories":  # the same generation: the stories file is read again
+        assert stories_of(index_path) == before
+        assert (
+            json.loads((data / "stories-1.json").read_text("utf-8"))["version"] == GROUPING_VERSION
+        )
+        return
+    update_index(index_path, [corpus], jobs=1)
+    assert stories_of(index_path) == before
+    assert (
+        storystate.GroupingState.loads((data / "story-state-2.bin").read_bytes(), SETTINGS)
+        is not None
+    )
