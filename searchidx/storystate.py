@@ -219,6 +219,7 @@ class GroupingState:
         for (_, keys, k), (key, item) in zip(unread, got, strict=True):
             fresh[key] = item
             keys[k] = key
+        del alive, unread, got  # a first grouping reads every row: free what it can
         self.runs = new_runs
 
         changes = Changes()
@@ -258,6 +259,7 @@ class GroupingState:
             dirty.update(self._template_blocks(flipped))
         if changes.everything:
             dirty.update(self.members)
+        del seen, fresh, old_df, old_days
         self._regroup(dirty, jobs)
         self.changes = changes
         return changes
