@@ -52,7 +52,7 @@ from searchidx.storycore import (
 #: list names, space-separated ("" when none).
 Item = tuple[int | None, str, str, str]
 #: Bump when what the state holds changes, so that older states are not used.
-STATE_VERSION = 2
+STATE_VERSION = 3
 _DAY = 86_400
 
 
@@ -124,6 +124,9 @@ class GroupingState:
         self.members: dict[Block, set[str]] = {}
         #: The blocks having each word (a superset: see the module's notes).
         self.word_blocks: dict[str, tuple[Block, ...]] = {}
+        #: The template id of every item that has a word that counts and a template
+        #: (the others are never grouped).
+        self.templates: dict[str, int] = {}
         #: The articles whose related list names each item (keys, space-separated:
         #: most items have one, and a string is read back faster than a set).
         self.cited_by: dict[str, str] = {}
@@ -131,9 +134,6 @@ class GroupingState:
         self.parts = Kept()
         #: What the last :meth:`update` found (not kept on disk).
         self.changes: Changes | None = None
-        #: Whether an item has a word that counts, and its template id, as worked out
-        #: while this object lives (not kept on disk; an item added again replaces it).
-        self._facts: dict[str, tuple[bool, int | None]] = {}
 
     # --- the state on disk ----------------------------------------------------------------
 
@@ -151,6 +151,7 @@ class GroupingState:
                 self.undated,
                 self.members,
                 self.word_blocks,
+                self.templates,
                 self.cited_by,
                 self.parts.blocks,
                 self.parts.seams,
@@ -175,6 +176,7 @@ class GroupingState:
                 state.undated,
                 state.members,
                 state.word_blocks,
+                state.templates,
                 state.cited_by,
                 state.parts.blocks,
                 state.parts.seams,
@@ -273,6 +275,7 @@ class GroupingState:
         cites: bool = True,
     ) -> None:
         item = self.items.pop(key)
+        self.templates.pop(key, None)
         b = block_of(item)
         dirty.add(b)
         self.members[b].discard(key)
@@ -323,7 +326,8 @@ class GroupingState:
             if b not in have:
                 self.word_blocks[w] = (*have, b)
         t = _template_id(item)
-        self._facts[key] = (bool(found), t)
+        if found and t is not None:
+            self.templates[key] = t
         if t is not None:
             old_days.setdefault(t, self.ndays.get(t, 0))
             if item[0] is None:
@@ -367,12 +371,8 @@ class GroupingState:
     def _grouped(self, key: str) -> bool:
         """Whether an item is grouped: it has a word that counts and its template is no
         boilerplate."""
-        facts = self._facts.get(key)
-        if facts is None:
-            item = self.items[key]
-            facts = self._facts[key] = (bool(_word_set(item)), _template_id(item))
-        has_words, t = facts
-        return has_words and t is not None and self.ndays.get(t, 0) < BOILERPLATE_DAYS
+        t = self.templates.get(key)
+        return t is not None and self.ndays.get(t, 0) < BOILERPLATE_DAYS
 
     def _regroup(self, dirty: set[Block], jobs: int) -> None:
         """Cluster again the blocks in ``dirty`` and the boundaries beside them, with the
@@ -423,15 +423,20 @@ class GroupingState:
         """The related pairs among ``keys`` (positions in it): an article with each item
         its list names, and the items one list names with each other."""
         pairs: set[tuple[int, int]] = set()
+        lists: dict[str, list[int]] = {}
+
+        def listed(article: str) -> list[int]:
+            found = lists.get(article)
+            if found is None:
+                item = self.items.get(article)
+                names = item[3].split() if item is not None else []
+                found = lists[article] = [pos[x] for x in names if x in pos]
+            return found
+
         for i, key in enumerate(keys):
-            named = [pos[x] for x in self.items[key][3].split() if x in pos]
-            pairs.update((i, j) for j in named if j != i)
-            for article in self.cited_by.get(key, "").split():
-                if article in pos:
-                    pairs.add((pos[article], i))
-                if article in self.items:
-                    listed = [pos[x] for x in self.items[article][3].split() if x in pos]
-                    pairs.update((i, j) for j in listed if j != i)
+            pairs.update((i, j) for j in listed(key) if j != i)  # an article, its items
+            for article in self.cited_by.get(key, "").split():  # items of one list
+                pairs.update((i, j) for j in listed(article) if j != i)
         return sorted((a, b) if a < b else (b, a) for a, b in pairs)
 
     def stories(self) -> list[list[str]]:

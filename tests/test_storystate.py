@@ -284,3 +284,21 @@ def test_a_template_and_a_day_make_one_number_and_back(day: int) -> None:
     template = 2**64 - 3
     key = storystate._day_key(template, day)
     assert (key >> storystate._DAY_BITS, storystate._day_of(key)) == (template, day)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "the a of it",  # stop words and single letters: no word that counts
+        "1200 2014",  # numbers alone: no template, never grouped
+    ],
+)
+def test_an_item_changed_to_a_title_never_grouped_leaves_its_story(title: str) -> None:
+    rows = Rows()
+    story = "quillon systems 1200 2014"
+    rows.add([(key, (T0 + n * 3600, story, "", "")) for n, key in enumerate("abc")])
+    rows.add(_fillers(30, 10))
+    state = GroupingState(SETTINGS)
+    assert _stories_after(rows, state) == {frozenset("abc")}
+    rows.add([("c", (T0 + 7200, title, "", ""))])
+    assert _stories_after(rows, state) == {frozenset("ab")}
