@@ -285,6 +285,7 @@ def _write(
             if (
                 name.endswith((".json", ".bin"))
                 and name not in written
+                # "story-parts-": what versions before the kept state wrote
                 and name.startswith((_PREFIX, _STATE, "story-parts-"))
             ):
                 with contextlib.suppress(OSError):
