@@ -96,41 +96,19 @@ class StoriesJson:
 def _read_items(snap: Snapshot, rows: list[int]) -> list[tuple[str, storystate.Item]]:
     """The keys and items (as grouping reads them) of ``rows``: from whole columns when
     they are many, else row by row."""
-    names = ("id", "norm", "gist", "links")
-    if len(rows) * 8 > snap.rows():
-        texts = [column_texts(snap, name) for name in names]
-        oldest = snap.column_values("oldest")
-
-        def value(c: int, row: int) -> str:
-            return texts[c][row]
-
-        def when(row: int) -> Any:
-            return oldest[row]
-
-    else:
-        columns = [snap.column(name, translate=False) for name in names]
-        times = snap.column("oldest", translate=False)
-
-        def value(c: int, row: int) -> str:
-            return as_text(columns[c][row])
-
-        def when(row: int) -> Any:
-            return times[row]
-
+    names = ("id", "norm", "gist", "links", "oldest")
+    columns: list[Sequence[Any]] = (
+        [snap.column_values(name) for name in names]
+        if len(rows) * 8 > snap.rows()
+        else [snap.column(name, translate=False) for name in names]
+    )
+    ids, norms, gists, links, oldest = columns
     out = []
     for row in rows:
-        t = when(row)
-        out.append(
-            (
-                value(0, row),
-                (
-                    None if t == MISSING_LAST else -t // 1_000_000,
-                    value(1, row),
-                    value(2, row),
-                    value(3, row),
-                ),
-            )
-        )
+        t = oldest[row]
+        when = None if t == MISSING_LAST else -t // 1_000_000
+        item = (when, as_text(norms[row]), as_text(gists[row]), as_text(links[row]))
+        out.append((as_text(ids[row]), item))
     return out
 
 
@@ -171,11 +149,11 @@ def group_index(
         state.update([], [], lambda rows: [])
         return Stories([], [], [], []), state
     jobs = min(os.cpu_count() or 1, 4)
+    runs = snap.row_runs()
     with gc_paused():
-        live = snap.live()
-        state.update(snap.row_runs(), live, lambda rows: _read_items(snap, rows), jobs=jobs)
+        state.update(runs, snap.live(), lambda rows: _read_items(snap, rows), jobs=jobs)
         row_of: dict[str, int] = {}
-        for token, first, _ in snap.row_runs():
+        for token, first, _ in runs:
             for k, key in enumerate(state.runs[token]):
                 if key is not None:
                     row_of[key] = first + k

@@ -258,12 +258,6 @@ class _Prepared:
             vectors[k] = {w: v / norm for w, v in vec.items()} if norm else {}
             done[k] = 1
 
-    def weight_of(self, word: str) -> float:
-        return self._weight[self._wid[word]]
-
-    def words_of(self, k: int) -> tuple[list[str], list[str]]:
-        return self._toks[k]
-
 
 #: The vector of an item not made yet (never changed: a made vector replaces it).
 _NO_VECTOR: dict[int, float] = {}

@@ -101,6 +101,16 @@ class Changes:
     everything: bool = False
 
 
+@dataclass(slots=True)
+class _Touched:
+    """What an update's changes touched so far: each word's count and each template's
+    number of days before the update (as first seen), and the blocks to cluster again."""
+
+    df: dict[str, int]
+    days: dict[int, int]
+    dirty: set[Block]
+
+
 class GroupingState:
     """The items of an index as grouping reads them, what they add up to (word counts,
     templates' days, items by block, the articles naming each item), and the stories
@@ -226,70 +236,62 @@ class GroupingState:
 
         changes = Changes()
         before_n = len(self.items)
-        old_df: dict[str, int] = {}
-        old_days: dict[int, int] = {}
         dirty = changes.dirty
+        touched = _Touched({}, {}, dirty)
         for key in [k for k in self.items if k not in seen and k not in fresh]:
             changes.removed += 1
-            self._remove(key, old_df, old_days, dirty)
+            self._remove(key, touched)
         for key, item in fresh.items():
             old = self.items.get(key)
             if old == item:
                 continue
             if old is None:
                 changes.added += 1
-                self._add(key, item, old_df, old_days, dirty)
+                self._add(key, item, touched)
                 continue
             changes.changed += 1
             # the same related list names the same pairs: its items' blocks keep them
             cites = old[3] != item[3]
-            self._remove(key, old_df, old_days, dirty, cites)
-            self._add(key, item, old_df, old_days, dirty, cites)
+            self._remove(key, touched, cites)
+            self._add(key, item, touched, cites)
         if coarse(before_n) != coarse(len(self.items)):
             changes.everything = True  # every word's weight changes
-        for w, was in old_df.items():
+        for w, was in touched.df.items():
             if coarse(was) != coarse(self.df.get(w, 0)):
                 dirty.update(self.word_blocks.get(w, ()))
             if w not in self.df:
                 self.word_blocks.pop(w, None)
         flipped = {
             t
-            for t, was in old_days.items()
+            for t, was in touched.days.items()
             if (was >= BOILERPLATE_DAYS) != (self.ndays.get(t, 0) >= BOILERPLATE_DAYS)
         }
         if flipped:
             dirty.update(self._template_blocks(flipped))
         if changes.everything:
             dirty.update(self.members)
-        del seen, fresh, old_df, old_days
+        del seen, fresh, touched
         self._regroup(dirty, jobs)
         self.changes = changes
         return changes
 
-    def _remove(
-        self,
-        key: str,
-        old_df: dict[str, int],
-        old_days: dict[int, int],
-        dirty: set[Block],
-        cites: bool = True,
-    ) -> None:
+    def _remove(self, key: str, touched: _Touched, cites: bool = True) -> None:
         item = self.items.pop(key)
         self.templates.pop(key, None)
         b = block_of(item)
-        dirty.add(b)
+        touched.dirty.add(b)
         self.members[b].discard(key)
         if not self.members[b]:
             del self.members[b]
         for w in _word_set(item):
-            old_df.setdefault(w, self.df[w])
+            touched.df.setdefault(w, self.df[w])
             if self.df[w] == 1:
                 del self.df[w]
             else:
                 self.df[w] -= 1
         t = _template_id(item)
         if t is not None:
-            old_days.setdefault(t, self.ndays.get(t, 0))
+            touched.days.setdefault(t, self.ndays.get(t, 0))
             if item[0] is None:
                 self.undated[t] -= 1
                 if not self.undated[t]:
@@ -303,24 +305,16 @@ class GroupingState:
                     if not self.ndays[t]:
                         del self.ndays[t]
         if cites:
-            self._cite(key, item, dirty, -1)
+            self._cite(key, item, touched.dirty, -1)
 
-    def _add(
-        self,
-        key: str,
-        item: Item,
-        old_df: dict[str, int],
-        old_days: dict[int, int],
-        dirty: set[Block],
-        cites: bool = True,
-    ) -> None:
+    def _add(self, key: str, item: Item, touched: _Touched, cites: bool = True) -> None:
         self.items[key] = item
         b = block_of(item)
-        dirty.add(b)
+        touched.dirty.add(b)
         self.members.setdefault(b, set()).add(key)
         found = _word_set(item)
         for w in found:
-            old_df.setdefault(w, self.df.get(w, 0))
+            touched.df.setdefault(w, self.df.get(w, 0))
             self.df[w] = self.df.get(w, 0) + 1
             have = self.word_blocks.get(w, ())
             if b not in have:
@@ -329,7 +323,7 @@ class GroupingState:
         if found and t is not None:
             self.templates[key] = t
         if t is not None:
-            old_days.setdefault(t, self.ndays.get(t, 0))
+            touched.days.setdefault(t, self.ndays.get(t, 0))
             if item[0] is None:
                 self.undated[t] = self.undated.get(t, 0) + 1
             else:
@@ -339,7 +333,7 @@ class GroupingState:
                     self.ndays[t] = self.ndays.get(t, 0) + 1
                 self.days[k] += 1
         if cites:
-            self._cite(key, item, dirty, 1)
+            self._cite(key, item, touched.dirty, 1)
 
     def _cite(self, key: str, item: Item, dirty: set[Block], sign: int) -> None:
         """Count an article's related list in (``sign`` 1) or out (-1): the blocks of the
