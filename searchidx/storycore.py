@@ -10,7 +10,11 @@ Vectors
     numbers and other rare words count most) and the vector scaled to unit length.
     Stop words are dropped; words with digits count ``NUMBER_BOOST`` times. The counts
     are rounded down to steps of ``2 ** (1/4)`` (:func:`coarse`), so that a few more
-    items leave nearly every weight, and so nearly every vector, as it was.
+    items leave nearly every weight, and so nearly every vector, as it was. The items
+    of the newest ``FRESH_BLOCKS`` blocks of days (see Blocks) are weighed over every
+    item; the older ones over every item but those of the newest blocks, so that items
+    added to the newest days, as a collection grows, leave the older items' vectors as
+    they were.
 
 Similarity
     The cosine of two items' vectors, plus what their days give (``TIME_WEIGHT``: the
@@ -93,6 +97,8 @@ KEY_WORDS = 3
 KEY_RECENT = 20
 #: A title template seen on this many distinct days is boilerplate.
 BOILERPLATE_DAYS = 4
+#: How many of the newest blocks of days are weighed over every item (see ``Counts``).
+FRESH_BLOCKS = 2
 
 _DAY = 86_400
 
@@ -173,18 +179,34 @@ def word_weight(word: str, df: int, n: int) -> float:
 
 @dataclass(slots=True)
 class Counts:
-    """How many items of a whole collection have each word, and how many items it has:
-    what weights are made of when only some of its items are grouped."""
+    """How many items of a whole collection have each word, and how many items it has;
+    the same for the items of its newest blocks, from block ``first_fresh`` on (None:
+    no dated item). The newest blocks' items are weighed by the first counts, the other
+    items by the counts of every item not in the newest blocks."""
 
     df: dict[str, int]
     items: int
+    fresh_df: dict[str, int]
+    fresh_items: int
+    first_fresh: int | None
+
+
+def first_fresh(blocks: Iterable[int | None]) -> int | None:
+    """The first of the newest ``FRESH_BLOCKS`` blocks, counted back from the newest of
+    ``blocks`` (None: none dated)."""
+    latest = max((b for b in blocks if b is not None), default=None)
+    return None if latest is None else latest - FRESH_BLOCKS + 1
 
 
 class _Prepared:
     """The items as numbers: word ids (in word order), unit text vectors, days. With
     ``every`` False, a vector is made only when :meth:`fill` is asked for its item (a
     regrouping clusters again only the parts an update touched); with ``counts``, words
-    are weighed by a whole collection's counts instead of these items'."""
+    are weighed by a whole collection's counts instead of these items'.
+
+    ``df`` and ``rank`` come in two kinds, indexed by :attr:`fresh`: 0 for the older
+    blocks (counts of every item but the newest blocks'), 1 for the newest (every
+    item's)."""
 
     __slots__ = (
         "_done",
@@ -193,6 +215,9 @@ class _Prepared:
         "_wid",
         "days",
         "df",
+        "first_fresh",
+        "found_by",
+        "fresh",
         "keys",
         "rank",
         "vectors",
@@ -204,48 +229,72 @@ class _Prepared:
         self, entries: Sequence[Entry], every: bool = True, counts: Counts | None = None
     ) -> None:
         toks: list[tuple[list[str], list[str]]] = []
-        df: Counter[str] = Counter()
-        count = df.update
+        found: list[set[str]] = []
         for e in entries:
             title = words(e.title)
-            if e.excerpt:
-                excerpt = words(e.excerpt)
-                count(set(title).union(excerpt))
-            else:
-                excerpt = []
-                count(set(title))
+            excerpt = words(e.excerpt) if e.excerpt else []
             toks.append((title, excerpt))
+            found.append(set(title).union(excerpt) if excerpt else set(title))
         n = len(entries)
-        if counts is not None:  # the words' counts over a whole collection, not these items
-            df = Counter({w: counts.df[w] for w in df})
-            n = counts.items
-        vocab = sorted(df)
+        self.days = [None if e.time is None else e.time // _DAY for e in entries]
+        blocks = [None if d is None else d // BLOCK_DAYS for d in self.days]
+        if counts is None:  # these items are the whole collection
+            first = first_fresh(blocks)
+            df: Counter[str] = Counter()
+            fresh_df: Counter[str] = Counter()
+            n_fresh = 0
+            for ws, b in zip(found, blocks, strict=True):
+                df.update(ws)
+                if b is not None and first is not None and b >= first:
+                    fresh_df.update(ws)
+                    n_fresh += 1
+            counts = Counts(df, n, fresh_df, n_fresh, first)
+        first = self.first_fresh = counts.first_fresh
+        #: Whether each item is of the newest blocks (1) or not (0).
+        self.fresh = bytes(b is not None and first is not None and b >= first for b in blocks)
+        vocab = sorted(set().union(*found))
         self._wid = {w: i for i, w in enumerate(vocab)}
-        self._weight = [word_weight(w, df[w], n) for w in vocab]
+        every_df = [counts.df[w] for w in vocab]
+        older_df = [d - counts.fresh_df.get(w, 0) for w, d in zip(vocab, every_df, strict=True)]
+        older_n = counts.items - counts.fresh_items
+        self.df = (older_df, every_df)
+        self._weight = (
+            [word_weight(w, d, older_n) for w, d in zip(vocab, older_df, strict=True)],
+            [word_weight(w, d, counts.items) for w, d in zip(vocab, every_df, strict=True)],
+        )
+        self.rank = (self._ranks(vocab, older_df), self._ranks(vocab, every_df))
         self._toks = toks
         self.vocab = vocab
-        self.df = [df[w] for w in vocab]
-        # candidates are found by rare words first: coarse count, then the word
-        order = sorted(range(len(vocab)), key=lambda i: (coarse(self.df[i]), vocab[i]))
-        self.rank = [0] * len(vocab)
-        for r, i in enumerate(order):
-            self.rank[i] = r
         #: Whether each item has a word that counts (its vector is not empty).
-        self.words = [bool(title or excerpt) for title, excerpt in toks]
+        self.words = [bool(ws) for ws in found]
         self.vectors: list[dict[int, float]] = [_NO_VECTOR] * n
+        #: The words each item's candidates are looked up by (made with its vector).
+        self.found_by: list[list[int]] = [[]] * n
         self._done = bytearray(n)
-        self.days = [None if e.time is None else e.time // _DAY for e in entries]
         self.keys = [e.key for e in entries]
         if every:
             self.fill(range(n))
 
+    @staticmethod
+    def _ranks(vocab: list[str], df: list[int]) -> list[int]:
+        """Each word's place when candidates are looked up by rare words first: coarse
+        count, then the word."""
+        order = sorted(range(len(vocab)), key=lambda i: (coarse(df[i]), vocab[i]))
+        rank = [0] * len(vocab)
+        for r, i in enumerate(order):
+            rank[i] = r
+        return rank
+
     def fill(self, items: Iterable[int]) -> None:
-        """Make the vectors of ``items`` that are not made yet."""
-        wid, weight, done, vectors = self._wid, self._weight, self._done, self.vectors
+        """Make the vectors (and the words candidates are found by) of ``items`` that
+        are not made yet."""
+        wid, done, vectors, fresh = self._wid, self._done, self.vectors, self.fresh
         sqrt = math.sqrt
         for k in items:
             if done[k]:
                 continue
+            kind = fresh[k]
+            weight = self._weight[kind]
             title, excerpt = self._toks[k]
             vec: dict[int, float] = {}
             for w in excerpt:
@@ -256,6 +305,7 @@ class _Prepared:
                 vec[i] = weight[i]
             norm = sqrt(sum([v * v for v in vec.values()]))
             vectors[k] = {w: v / norm for w, v in vec.items()} if norm else {}
+            self.found_by[k] = key_words(vec, self.rank[kind], self.df[kind])
             done[k] = 1
 
 
@@ -292,22 +342,27 @@ def dot(a: dict[int, float], b: dict[int, float]) -> float:
     return s
 
 
+def key_words(vector: dict[int, float], rank: Sequence[int], df: Sequence[int]) -> list[int]:
+    """The words an item's candidates are looked up by: its ``KEY_WORDS`` first words by
+    ``rank`` (rarest first), among words of ``df`` over 1."""
+    return sorted((w for w in vector if df[w] > 1), key=rank.__getitem__)[:KEY_WORDS]
+
+
 def candidate_edges(
     members: Iterable[int],
     vectors: Sequence[dict[int, float]],
     times: Sequence[int | None],
     keys: Sequence[str],
-    rank: Sequence[int],
-    df: Sequence[int],
+    found_by: Sequence[Sequence[int]],
     window_days: float,
     links: Iterable[tuple[int, int]] = (),
     edge_min: float = EDGE_MIN,
 ) -> dict[tuple[int, int], float]:
     """Candidate pairs (i < j) among ``members`` with the cosine of their vectors. Each
     item is paired with the ``KEY_RECENT`` latest earlier items (by time, then key)
-    within the window that share one of its ``KEY_WORDS`` first words by ``rank``
-    (among words of ``df`` over 1), and kept when the cosine reaches ``edge_min``; pairs
-    in ``links`` are kept whatever their text."""
+    within the window that share one of the words it is ``found_by`` (see
+    :func:`key_words`), and kept when the cosine reaches ``edge_min``; pairs in
+    ``links`` are kept whatever their text."""
     window = int(window_days * _DAY)
     order = sorted(
         (i for i in members if vectors[i]),
@@ -316,12 +371,11 @@ def candidate_edges(
     postings: dict[int, list[int]] = defaultdict(list)  # in ``order``
     stamps: dict[int, list[int]] = defaultdict(list)
     edges: dict[tuple[int, int], float] = {}
-    by_rank = rank.__getitem__
     for i in order:
         t = times[i]
         seen: set[int] = set()
         vi = vectors[i]
-        for w in sorted((w for w in vi if df[w] > 1), key=by_rank)[:KEY_WORDS]:
+        for w in found_by[i]:
             ps = postings[w]
             if ps:
                 lo = len(ps) - KEY_RECENT
@@ -694,7 +748,13 @@ class _Grouping:
         ``starts``."""
         prep = self.prep
         edges = candidate_edges(
-            members, prep.vectors, self.times, self.keys, prep.rank, prep.df, self.window_days, ls
+            members,
+            prep.vectors,
+            self.times,
+            self.keys,
+            prep.found_by,
+            self.window_days,
+            ls,
         )
         bonus: dict[tuple[int, int], float] = {}
         for a, b in ls:
@@ -729,9 +789,7 @@ class _Grouping:
         window = int(window_days * _DAY)
         zone = [i for i in self.blocks[b] if (times[i] or 0) >= edge - window]
         zone += [i for i in self.blocks[b + 1] if (times[i] or 0) < edge + window]
-        edges = candidate_edges(
-            zone, prep.vectors, times, self.keys, prep.rank, prep.df, window_days
-        )
+        edges = candidate_edges(zone, prep.vectors, times, self.keys, prep.found_by, window_days)
         block_of, days = self.block_of, prep.days
         # Two stories merge only when some pair of their members is as similar as the
         # threshold on its own (a mean never exceeds its largest term): the items of

@@ -18,7 +18,11 @@ beside them; the other parts are kept. A block's inputs change when
 - an article's related list names an item of it (every block its old and new list
   names, and its own): the related pairs inside and across blocks;
 - a word of it gets another weight (its count crosses a step of :func:`coarse`, or the
-  number of items does, which changes every weight);
+  number of items does, which changes every weight). The newest blocks' items are
+  weighed over every item, the older ones' over every item but the newest blocks'
+  (:class:`searchidx.storycore.Counts`), so items added to the newest blocks change the
+  weights of the newest blocks only. When the newest block changes, every block is
+  clustered again;
 - a template of it recurs on enough days to become boilerplate, or stops doing so.
 
 The blocks having a word are kept as a superset (a block is added when an item with
@@ -41,6 +45,7 @@ from searchidx.storycore import (
     Entry,
     Kept,
     coarse,
+    first_fresh,
     group_parts,
     join_parts,
     template,
@@ -52,7 +57,7 @@ from searchidx.storycore import (
 #: list names, space-separated ("" when none).
 Item = tuple[int | None, str, str, str]
 #: Bump when what the state holds changes, so that older states are not used.
-STATE_VERSION = 3
+STATE_VERSION = 4
 _DAY = 86_400
 
 
@@ -103,12 +108,15 @@ class Changes:
 
 @dataclass(slots=True)
 class _Touched:
-    """What an update's changes touched so far: each word's count and each template's
-    number of days before the update (as first seen), and the blocks to cluster again."""
+    """What an update's changes touched so far: each word's count (over every item and
+    over the newest blocks') and each template's number of days before the update (as
+    first seen), the blocks to cluster again, and the first of the newest blocks when
+    the update began."""
 
-    df: dict[str, int]
+    df: dict[str, tuple[int, int]]
     days: dict[int, int]
     dirty: set[Block]
+    first_fresh: int | None
 
 
 class GroupingState:
@@ -122,8 +130,9 @@ class GroupingState:
         #: The item key of every row of each run of rows (None: deleted when read).
         self.runs: dict[str, list[str | None]] = {}
         self.items: dict[str, Item] = {}
-        #: How many items have each word.
+        #: How many items have each word, and how many of the newest blocks' items do.
         self.df: dict[str, int] = {}
+        self.fresh_df: dict[str, int] = {}
         #: How many dated items have each title template (by :func:`_template_id`) on
         #: each day (by :func:`_day_key`), on how many days each template is seen ...
         self.days: dict[int, int] = {}
@@ -156,6 +165,7 @@ class GroupingState:
                 self.runs,
                 self.items,
                 self.df,
+                self.fresh_df,
                 self.days,
                 self.ndays,
                 self.undated,
@@ -181,6 +191,7 @@ class GroupingState:
                 state.runs,
                 state.items,
                 state.df,
+                state.fresh_df,
                 state.days,
                 state.ndays,
                 state.undated,
@@ -226,22 +237,23 @@ class GroupingState:
                 else:
                     seen.add(keys[k])  # type: ignore[arg-type]
             new_runs[token] = keys
-        fresh: dict[str, Item] = {}
+        read_now: dict[str, Item] = {}
         got = read([row for row, _, _ in unread])
         for (_, keys, k), (key, item) in zip(unread, got, strict=True):
-            fresh[key] = item
+            read_now[key] = item
             keys[k] = key
         del alive, unread, got  # a first grouping reads every row: free what it can
         self.runs = new_runs
 
         changes = Changes()
-        before_n = len(self.items)
+        newest = first_fresh(self.members)
+        before_n, before_fresh = len(self.items), self._newest_items(newest)
         dirty = changes.dirty
-        touched = _Touched({}, {}, dirty)
-        for key in [k for k in self.items if k not in seen and k not in fresh]:
+        touched = _Touched({}, {}, dirty, newest)
+        for key in [k for k in self.items if k not in seen and k not in read_now]:
             changes.removed += 1
             self._remove(key, touched)
-        for key, item in fresh.items():
+        for key, item in read_now.items():
             old = self.items.get(key)
             if old == item:
                 continue
@@ -254,11 +266,13 @@ class GroupingState:
             cites = old[3] != item[3]
             self._remove(key, touched, cites)
             self._add(key, item, touched, cites)
-        if coarse(before_n) != coarse(len(self.items)):
-            changes.everything = True  # every word's weight changes
-        for w, was in touched.df.items():
-            if coarse(was) != coarse(self.df.get(w, 0)):
-                dirty.update(self.word_blocks.get(w, ()))
+        if first_fresh(self.members) != newest:
+            # other newest blocks: the older blocks' counts gain or lose whole blocks
+            changes.everything = True
+            self.fresh_df = self._count_newest(first_fresh(self.members))
+        else:
+            self._reweighed(touched, before_n, before_fresh)
+        for w in touched.df:
             if w not in self.df:
                 self.word_blocks.pop(w, None)
         flipped = {
@@ -270,10 +284,48 @@ class GroupingState:
             dirty.update(self._template_blocks(flipped))
         if changes.everything:
             dirty.update(self.members)
-        del seen, fresh, touched
+        del seen, read_now, touched
         self._regroup(dirty, jobs)
         self.changes = changes
         return changes
+
+    def _newest(self, b: Block, first: int | None) -> bool:
+        return b is not None and first is not None and b >= first
+
+    def _newest_items(self, first: int | None) -> int:
+        """How many items the newest blocks, from ``first`` on, have."""
+        return sum(len(keys) for b, keys in self.members.items() if self._newest(b, first))
+
+    def _count_newest(self, first: int | None) -> dict[str, int]:
+        """How many items of the newest blocks, from ``first`` on, have each word."""
+        df: dict[str, int] = {}
+        for b, keys in self.members.items():
+            if self._newest(b, first):
+                for key in keys:
+                    for w in _word_set(self.items[key]):
+                        df[w] = df.get(w, 0) + 1
+        return df
+
+    def _reweighed(self, touched: _Touched, before_n: int, before_fresh: int) -> None:
+        """Mark the blocks whose words' weights an update changed (the newest blocks
+        stayed the newest): the newest blocks' weights come from every item's counts,
+        the older blocks' from the counts of every item but the newest blocks'."""
+        first, dirty = touched.first_fresh, touched.dirty
+        n, n_fresh = len(self.items), self._newest_items(first)
+        if coarse(before_n) != coarse(n):
+            dirty.update(b for b in self.members if self._newest(b, first))
+        if coarse(before_n - before_fresh) != coarse(n - n_fresh):
+            dirty.update(b for b in self.members if not self._newest(b, first))
+        for w, (was, was_fresh) in touched.df.items():
+            now, now_fresh = self.df.get(w, 0), self.fresh_df.get(w, 0)
+            every = coarse(was) != coarse(now)
+            older = coarse(was - was_fresh) != coarse(now - now_fresh)
+            if every or older:
+                dirty.update(
+                    b
+                    for b in self.word_blocks.get(w, ())
+                    if (every if self._newest(b, first) else older)
+                )
 
     def _remove(self, key: str, touched: _Touched, cites: bool = True) -> None:
         item = self.items.pop(key)
@@ -283,12 +335,18 @@ class GroupingState:
         self.members[b].discard(key)
         if not self.members[b]:
             del self.members[b]
+        newest = self._newest(b, touched.first_fresh)
         for w in _word_set(item):
-            touched.df.setdefault(w, self.df[w])
+            touched.df.setdefault(w, (self.df[w], self.fresh_df.get(w, 0)))
             if self.df[w] == 1:
                 del self.df[w]
             else:
                 self.df[w] -= 1
+            if newest:
+                if self.fresh_df[w] == 1:
+                    del self.fresh_df[w]
+                else:
+                    self.fresh_df[w] -= 1
         t = _template_id(item)
         if t is not None:
             touched.days.setdefault(t, self.ndays.get(t, 0))
@@ -313,9 +371,12 @@ class GroupingState:
         touched.dirty.add(b)
         self.members.setdefault(b, set()).add(key)
         found = _word_set(item)
+        newest = self._newest(b, touched.first_fresh)
         for w in found:
-            touched.df.setdefault(w, self.df.get(w, 0))
+            touched.df.setdefault(w, (self.df.get(w, 0), self.fresh_df.get(w, 0)))
             self.df[w] = self.df.get(w, 0) + 1
+            if newest:
+                self.fresh_df[w] = self.fresh_df.get(w, 0) + 1
             have = self.word_blocks.get(w, ())
             if b not in have:
                 self.word_blocks[w] = (*have, b)
@@ -394,7 +455,7 @@ class GroupingState:
             threshold=self.settings[0],
             window_days=self.settings[1],
             kept=kept,
-            counts=Counts(self.df, len(self.items)),
+            counts=self._counts(),
             jobs=jobs,
         )
         blocks = self.parts.blocks
@@ -412,6 +473,10 @@ class GroupingState:
                 seams[p.seam] = ([keys[i] for i in p.region], groups)
             else:
                 blocks[p.block] = groups
+
+    def _counts(self) -> Counts:
+        first = first_fresh(self.members)
+        return Counts(self.df, len(self.items), self.fresh_df, self._newest_items(first), first)
 
     def _pairs(self, keys: list[str], pos: dict[str, int]) -> list[tuple[int, int]]:
         """The related pairs among ``keys`` (positions in it): an article with each item

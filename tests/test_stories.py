@@ -227,7 +227,7 @@ def test_average_link_is_average_link_by_its_definition(seed: int) -> None:
     times = [e.time for e in es]
     links = [(rng.randrange(36), rng.randrange(36)) for _ in range(6)]
     edges = storycore.candidate_edges(
-        range(36), prep.vectors, times, prep.keys, prep.rank, prep.df, 3.0, links
+        range(36), prep.vectors, times, prep.keys, prep.found_by, 3.0, links
     )
     bonus = {(min(a, b), max(a, b)): 0.2 for a, b in links if (min(a, b), max(a, b)) in edges}
     got = storycore.average_link(

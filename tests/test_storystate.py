@@ -189,8 +189,8 @@ def test_one_change_clusters_again_its_block_alone() -> None:
     rows.add([(f"k{i:03d}", make_item(rng, i, [])) for i in range(200)])
     state = GroupingState(SETTINGS)
     state.update(*rows.view())
-    # an item of a story's words, in the week of T0 + 15 days: no word crosses a step
-    day = T0 + 15 * DAY
+    # an item of a story's words in the newest week: no word crosses a step
+    day = T0 + 33 * DAY
     rows.add([("new", (day, "quillon systems cut jobs", "", ""))])
     changes = state.update(*rows.view())
     assert changes.added == 1
@@ -220,20 +220,96 @@ def _fillers(count: int, day: int, word: str = "") -> list[tuple[str, Item]]:
     ]
 
 
+def _block(day: int) -> int:
+    return (T0 // DAY + day) // storycore.BLOCK_DAYS
+
+
 def test_a_word_whose_weight_changes_regroups_the_blocks_having_it() -> None:
-    # "zeta" is rare: the two items of week 0 are one story. When 30 items three weeks
-    # later get it, its weight falls and they are not (the number of items is the same).
+    # "zeta" is rare: the two items of week 0 are one story. When 30 items of another
+    # older week are changed to have it, its weight falls and they are not (the numbers
+    # of items are the same).
     rows = Rows()
     pair = [
         ("a", (T0, "zeta alpha beta", "", "")),
         ("b", (T0 + 3600, "zeta gamma delta", "", "")),
     ]
-    rows.add(pair + _fillers(190, 21))
+    rows.add(pair + _fillers(190, 10) + _fillers(20, 28))
     state = GroupingState(SETTINGS)
     assert _stories_after(rows, state) == {frozenset("ab")}
-    rows.add(_fillers(30, 21, "zeta"))
+    rows.add(_fillers(30, 10, "zeta"))
     assert _stories_after(rows, state) == set()
     assert state.changes is not None and not state.changes.everything
+    assert state.changes.changed == 30 and _block(0) in state.changes.dirty
+
+
+def test_items_added_to_the_newest_weeks_leave_the_older_blocks_alone() -> None:
+    # The older blocks' words are weighed over every item but the newest two weeks':
+    # 30 items with "zeta" added to the newest week leave the pair of week 0 a story
+    # (30 items of an older week split it: the test above), and its block as it was.
+    rows = Rows()
+    pair = [
+        ("a", (T0, "zeta alpha beta", "", "")),
+        ("b", (T0 + 3600, "zeta gamma delta", "", "")),
+    ]
+    rows.add(pair + _fillers(190, 10) + _fillers(20, 28))
+    state = GroupingState(SETTINGS)
+    assert _stories_after(rows, state) == {frozenset("ab")}
+    newest = [
+        (f"z{i:03d}", (T0 + 28 * DAY + i, f"zeta more{i} about{i}", "", "")) for i in range(30)
+    ]
+    rows.add(newest)
+    assert _stories_after(rows, state) == {frozenset("ab")}
+    assert state.changes is not None and state.changes.added == 30
+    assert state.changes.dirty == {_block(28)}
+
+
+def test_a_word_whose_weight_changes_in_the_newest_weeks_regroups_their_blocks() -> None:
+    # The pair of the week before the newest is weighed over every item: when 30 items
+    # of the newest week are changed to have "zeta", the pair's block is clustered again
+    # (none of its items changed) and the pair is no story.
+    rows = Rows()
+    pair = [
+        ("a", (T0 + 21 * DAY, "zeta alpha beta", "", "")),
+        ("b", (T0 + 21 * DAY + 3600, "zeta gamma delta", "", "")),
+    ]
+    rows.add(pair + _fillers(190, 0) + _fillers(40, 28))
+    state = GroupingState(SETTINGS)
+    assert _stories_after(rows, state) == {frozenset("ab")}
+    rows.add(_fillers(30, 28, "zeta"))
+    assert _stories_after(rows, state) == set()
+    assert state.changes is not None and state.changes.changed == 30
+    assert state.changes.dirty == {_block(21), _block(28)}
+
+
+def test_a_step_in_the_number_of_items_regroups_the_newest_blocks() -> None:
+    # As below, for the newest two weeks, weighed over every item: items added to the
+    # newest week make the number cross a step, and the pair of the week before it,
+    # none of whose words' counts changed, becomes a story.
+    low, high = 100, 130
+    df = _df_between(low, high)
+    rows = Rows()
+    pair = [
+        ("a", (T0 + 21 * DAY, "zeta alpha beta", "", "")),
+        ("b", (T0 + 21 * DAY + 3600, "zeta gamma delta", "", "")),
+    ]
+    rows.add(pair + _fillers(df - 2, 28, "zeta") + _fillers(low - df, 0))
+    state = GroupingState(SETTINGS)
+    assert _stories_after(rows, state) == set()
+    rows.add([(f"n{i}", (T0 + 27 * DAY + i, f"extra{i} more{i}", "", "")) for i in range(30)])
+    assert _stories_after(rows, state) == {frozenset("ab")}
+    assert state.changes is not None and not state.changes.everything
+    assert state.changes.dirty == {_block(21), _block(27)}
+
+
+def test_a_new_newest_week_regroups_every_block() -> None:
+    rows = Rows()
+    rows.add(_fillers(40, 0) + _fillers(40, 10) + _fillers(40, 20))
+    state = GroupingState(SETTINGS)
+    _stories_after(rows, state)
+    rows.add(_fillers(1, 30))
+    _stories_after(rows, state)
+    assert state.changes is not None and state.changes.everything
+    assert state.changes.dirty == {_block(0), _block(10), _block(20), _block(30)}
 
 
 def test_a_template_that_becomes_boilerplate_regroups_the_blocks_having_it() -> None:
@@ -256,27 +332,38 @@ def test_a_template_that_becomes_boilerplate_regroups_the_blocks_having_it() -> 
     assert (T0 // DAY) // storycore.BLOCK_DAYS in state.changes.dirty
 
 
-def test_a_step_in_the_number_of_items_regroups_every_block() -> None:
-    # Every weight depends on the number of items, rounded to a step: when it crosses
-    # one, a pair whose similarity was just under the threshold can reach it.
+def _df_between(low: int, high: int) -> int:
+    """A count of "zeta" for which "zeta alpha beta" and "zeta gamma delta" score under
+    the least cosine among ``low`` items and over it among ``high`` (coarse(100) = 90.5,
+    coarse(130) = 128)."""
+
     def cosine(df: int, n: int) -> float:
         z = storycore.word_weight("zeta", df, n)
         one = storycore.word_weight("alpha", 1, n)
         return z * z / (z * z + 2 * one * one)
 
-    low, high = 100, 130  # coarse(100) = 90.5, coarse(130) = 128
-    df = next(d for d in range(2, 60) if cosine(d, low) < 0.2 <= cosine(d, high))
+    return next(d for d in range(2, 60) if cosine(d, low) < 0.2 <= cosine(d, high))
+
+
+def test_a_step_in_the_number_of_items_regroups_every_older_block() -> None:
+    # Every weight depends on the number of items, rounded to a step: when it crosses
+    # one, a pair whose similarity was just under the threshold can reach it. Here the
+    # older blocks' number (every item but those of the newest two weeks) crosses one.
+    low, high = 100, 130
+    df = _df_between(low, high)
     rows = Rows()
     pair = [
         ("a", (T0, "zeta alpha beta", "", "")),
         ("b", (T0 + 3600, "zeta gamma delta", "", "")),
     ]
-    rows.add(pair + _fillers(df - 2, 21, "zeta") + _fillers(low - df, 28))
+    newest = _fillers(5, 35)
+    rows.add(pair + _fillers(df - 2, 7, "zeta") + _fillers(low - df, 14) + newest)
     state = GroupingState(SETTINGS)
     assert _stories_after(rows, state) == set()
-    rows.add(_fillers(high - low, 35))
+    rows.add(_fillers(high - low, 21))
     assert _stories_after(rows, state) == {frozenset("ab")}
-    assert state.changes is not None and state.changes.everything
+    assert state.changes is not None and not state.changes.everything
+    assert state.changes.dirty == {_block(d) for d in (0, 7, 14, 21, 35)}  # all: n too
 
 
 @pytest.mark.parametrize("day", [0, 1, 16_000, -1, -30_000, 2**31 - 1, -(2**31)])

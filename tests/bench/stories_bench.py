@@ -25,10 +25,12 @@ beside:
    targets under 2 minutes and 1.5 GB;
 4. the command on an index of the first 100,000 UCI articles (``--index-size``), each
    figure a whole process: the first ``stories`` after the build (everything grouped),
-   ``stories`` after a one-file update (one seed-shaped article added: only its block
-   of days and the boundaries beside it grouped again; target well under the first),
-   ``stories`` after an update that changed nothing it groups, and ``stories QUERY``
-   with the grouping cached (median of 3; target under 1 s).
+   ``stories`` after an update adding 40 articles of the newest day, as a user adds a
+   day's articles (only the newest blocks of days are weighed and grouped again; target
+   well under the first), after a one-file update in an older week (one seed-shaped
+   article added: its block and the blocks having a word whose rounded count changed),
+   after an update that changed nothing it groups, and ``stories QUERY`` with the
+   grouping cached (median of 3; target under 1 s).
 
 Run: ``python -m tests.bench.stories_bench [--quick] [--stories N] [--skip-all]
 [--skip-index] [--index-size N]``.
@@ -41,6 +43,7 @@ import argparse
 import math
 import os
 import random
+import re
 import resource
 import subprocess
 import sys
@@ -56,6 +59,8 @@ from searchidx.titles import normalize_title
 from tests.bench.corpora import shared_dir
 
 SEED = 20140310
+#: How many articles of the newest day an update adds (see ``index_steps``).
+DAY_ARTICLES = 40
 #: Thresholds of the baseline (mean cosine of titles) printed beside.
 BASELINE_THRESHOLDS = (0.3, 0.4, 0.5)
 _DAY = 86_400
@@ -160,8 +165,9 @@ def baseline(rows: Sequence[Row], threshold: float) -> list[list[int]]:
         z = math.sqrt(sum(x * x for x in v.values())) or 1.0
         vecs.append({w: x / z for w, x in v.items()})
     keys = [f"{r.uid:09d}" for r in rows]
+    found_by = [storycore.key_words(v, rank, counts) for v in vecs]
     edges = storycore.candidate_edges(
-        range(n), vecs, [r.time for r in rows], keys, rank, counts, 3.0, edge_min=0.3
+        range(n), vecs, [r.time for r in rows], keys, found_by, 3.0, edge_min=0.3
     )
     out: list[list[int]] = []
     for comp, inside in storycore.split(edges):
@@ -316,6 +322,26 @@ related:
 """
 
 
+_DATE = re.compile(r'^(\s*publishedDateTime: ")(\d{4}-\d\d-\d\d)', re.M)
+_URL = re.compile(r'^(\s*webUrl: ")([^"]*)"', re.M)
+_TITLE = re.compile(r'^(\s*(?:- )?title: ")(.*)"$', re.M)
+
+
+def _new_day(corpus: Path, out: Path, count: int) -> str:
+    """Write ``count`` articles of the corpus into ``out`` as articles of its newest day,
+    every URL made new (so every item is new) and every title given a word (so that no
+    title is seen on one more day): what a user adds day by day. Returns the day."""
+    files = sorted(corpus.rglob("*.md"))
+    texts = {f: f.read_text(encoding="utf-8") for f in random.Random(SEED).sample(files, count)}
+    day = max(m.group(2) for f in files for m in _DATE.finditer(f.read_text(encoding="utf-8")))
+    for n, text in enumerate(texts.values()):
+        text = _DATE.sub(lambda m: m.group(1) + day, text)
+        text = _URL.sub(lambda m: f'{m.group(1)}{m.group(2)}/day-{day}"', text)
+        text = _TITLE.sub(lambda m: f'{m.group(1)}{m.group(2)} update"', text)
+        (out / f"day-{n}.md").write_text(text, encoding="utf-8")
+    return day
+
+
 def _run(cmd: list[str]) -> tuple[float, float, str]:
     """Wall seconds, CPU seconds and output of a whole process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -347,6 +373,9 @@ def index_steps(size: int) -> bool:
         wall, _, _ = _run([*cli, "--index", index, "index", str(corpus), str(extra)])
         print(f"index of {size:,} UCI articles built in {wall:.0f} s")
         first, first_cpu, _ = _run([*cli, "--index", index, "stories", "-n", "1"])
+        day = _new_day(corpus, extra, DAY_ARTICLES)
+        _run([*cli, "--index", index, "index", str(corpus), str(extra)])
+        added, added_cpu, _ = _run([*cli, "--index", index, "stories", "-n", "1"])
         (extra / "new.md").write_text(
             _EXTRA.format(
                 title="Colorado school lets girl who shaved head for friend with cancer return",
@@ -378,14 +407,17 @@ def index_steps(size: int) -> bool:
         q_cpu = statistics.median(c for _, c in cached)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    ok = one < first / 2 and q_wall < 1.0
+    ok = added < first / 2 and q_wall < 1.0
     print(f"stories on {size:,} UCI articles (whole processes; wall, CPU):")
     print(f"  first after the build (all grouped)      {first:7.1f} s  {first_cpu:7.1f} s")
-    print(f"  after one added seed-shaped file          {one:7.1f} s  {one_cpu:7.1f} s")
+    print(
+        f"  after {DAY_ARTICLES} articles of the newest day ({day}) {added:7.1f} s  {added_cpu:7.1f} s"
+    )
+    print(f"  after one added file of an older week     {one:7.1f} s  {one_cpu:7.1f} s")
     print(f"  after adding items with no words that count {same:5.1f} s  {same_cpu:7.1f} s")
     print(f"  'stories obama', cached (median of 3)     {q_wall:7.2f} s  {q_cpu:7.2f} s")
     print(
-        f"targets: one-file update well under the first (< 1/2), cached query < 1 s "
+        f"targets: a day's articles added, well under the first (< 1/2), cached query < 1 s "
         f"-> {'met' if ok else 'NOT met'}"
     )
     return ok
