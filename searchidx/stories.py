@@ -37,7 +37,7 @@ from searchidx.query import Filters
 from searchidx.store import gc_paused
 
 #: Bump when the grouping changes, so cached groupings of older versions are not used.
-GROUPING_VERSION = 8
+GROUPING_VERSION = 9
 _PREFIX = "stories-"
 
 

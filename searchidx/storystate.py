@@ -17,8 +17,10 @@ beside them; the other parts are kept. A block's inputs change when
 - an item of it is added, removed or changed (its old and new blocks);
 - an article's related list names an item of it (every block its old and new list
   names, and its own): the related pairs inside and across blocks;
-- a word of it gets another weight (its count crosses a step of :func:`coarse`, or the
-  number of items does, which changes every weight). The newest blocks' items are
+- a word of it gets another weight (its count crosses a step of
+  :func:`searchidx.storycore.weighed_count`, or the number of items a step of
+  :func:`coarse`, which changes every weight), or another item comes to have it or
+  none does (candidates are looked up by words another item has). The newest blocks' items are
   weighed over every item, the older ones' over every item but the newest blocks'
   (:class:`searchidx.storycore.Counts`), so items added to the newest blocks change the
   weights of the newest blocks only. When the newest block changes, every block is
@@ -49,6 +51,7 @@ from searchidx.storycore import (
     group_parts,
     join_parts,
     template,
+    weighed_count,
     words,
 )
 
@@ -57,7 +60,7 @@ from searchidx.storycore import (
 #: list names, space-separated ("" when none).
 Item = tuple[int | None, str, str, str]
 #: Bump when what the state holds changes, so that older states are not used.
-STATE_VERSION = 4
+STATE_VERSION = 5
 _DAY = 86_400
 
 
@@ -87,6 +90,12 @@ def _day_key(template_id: int, day: int) -> int:
 def _day_of(key: int) -> int:
     day = key & (1 << _DAY_BITS) - 1
     return day - (1 << _DAY_BITS) if day >> (_DAY_BITS - 1) else day
+
+
+def _step(df: int, n: int) -> tuple[bool, float]:
+    """What grouping reads of the count of a word in ``df`` of ``n`` items: whether
+    another item has it (a candidate's key), and the count it is weighed by."""
+    return df > 1, weighed_count(df, n)
 
 
 def _word_set(item: Item) -> set[str]:
@@ -314,12 +323,13 @@ class GroupingState:
         n, n_fresh = len(self.items), self._newest_items(first)
         if coarse(before_n) != coarse(n):
             dirty.update(b for b in self.members if self._newest(b, first))
-        if coarse(before_n - before_fresh) != coarse(n - n_fresh):
+        before_older, n_older = before_n - before_fresh, n - n_fresh
+        if coarse(before_older) != coarse(n_older):
             dirty.update(b for b in self.members if not self._newest(b, first))
         for w, (was, was_fresh) in touched.df.items():
             now, now_fresh = self.df.get(w, 0), self.fresh_df.get(w, 0)
-            every = coarse(was) != coarse(now)
-            older = coarse(was - was_fresh) != coarse(now - now_fresh)
+            every = _step(was, before_n) != _step(now, n)
+            older = _step(was - was_fresh, before_older) != _step(now - now_fresh, n_older)
             if every or older:
                 dirty.update(
                     b

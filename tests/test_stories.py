@@ -494,6 +494,20 @@ def test_an_update_regroups_only_the_parts_it_touches(write: Write, index_path: 
     assert [p.name for p in data.glob("story-state-*")] == ["story-state-2.bin"]
 
 
+@pytest.mark.parametrize(
+    ("df", "n", "weighed"),
+    [
+        (1, 8, 1.0),  # a small collection weighs by counts as they are
+        (3, 8, storycore.coarse(3)),
+        (3, 4096, 4.0),  # at least one in 1,024 items ...
+        (1, 100_000, 16.0),  # ... up to 16
+        (1000, 100_000, storycore.coarse(1000)),
+    ],
+)
+def test_rare_words_weigh_as_words_of_a_few_items(df: int, n: int, weighed: float) -> None:
+    assert storycore.weighed_count(df, n) == weighed
+
+
 def test_seeds_show_the_two_stories(seeds: Path, tmp_path: Path) -> None:
     index = str(tmp_path / "ix")
     runner = CliRunner()

@@ -301,6 +301,29 @@ def test_a_step_in_the_number_of_items_regroups_the_newest_blocks() -> None:
     assert state.changes.dirty == {_block(21), _block(27)}
 
 
+def test_a_word_another_item_comes_to_have_regroups_its_blocks() -> None:
+    # Among 2,048 items or more, a word of one item weighs as a word of two: when an
+    # item weeks away gets "aaa" too, no weight changes, but "a" looks its candidates up
+    # by "aaa" now (the first of its words of two items), no longer by "gamma", and so
+    # no longer finds "c", whose only word of two items is "gamma".
+    rows = Rows()
+    rows.add(
+        [
+            ("a", (T0, "aaa alpha beta gamma", "", "")),
+            ("c", (T0 + 3600, "gamma delta epsilon", "", "")),
+            ("x1", (T0 + 10 * DAY, "alpha omega", "", "")),
+            ("x2", (T0 + 10 * DAY + 1, "beta psi", "", "")),
+            *_fillers(2100, 20),
+            *_fillers(10, 35),
+        ]
+    )
+    state = GroupingState(SETTINGS)
+    assert _stories_after(rows, state) == {frozenset("ac")}
+    rows.add([("z", (T0 + 10 * DAY + 2, "aaa chi", "", ""))])
+    assert _stories_after(rows, state) == set()
+    assert state.changes is not None and _block(0) in state.changes.dirty
+
+
 def test_a_new_newest_week_regroups_every_block() -> None:
     rows = Rows()
     rows.add(_fillers(40, 0) + _fillers(40, 10) + _fillers(40, 20))
