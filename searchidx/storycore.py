@@ -59,7 +59,7 @@ import heapq
 import math
 import multiprocessing as mp
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -101,8 +101,10 @@ KEY_WORDS = 3
 KEY_RECENT = 20
 #: A title template seen on this many distinct days is boilerplate.
 BOILERPLATE_DAYS = 4
-#: How many of the newest blocks of days are weighed over every item (see ``Counts``).
+#: How many of the newest blocks of days are weighed over every item (see ``Counts``) ...
 FRESH_BLOCKS = 2
+#: ... counted back from the newest block holding at least one item in this many.
+FRESH_SHARE = 2000
 
 _DAY = 86_400
 
@@ -207,10 +209,13 @@ class Counts:
     first_fresh: int | None
 
 
-def first_fresh(blocks: Iterable[int | None]) -> int | None:
-    """The first of the newest ``FRESH_BLOCKS`` blocks, counted back from the newest of
-    ``blocks`` (None: none dated)."""
-    latest = max((b for b in blocks if b is not None), default=None)
+def first_fresh(sizes: Mapping[Block, int]) -> int | None:
+    """The first of the newest ``FRESH_BLOCKS`` blocks, counted back from the newest
+    block holding one item in ``FRESH_SHARE`` of all (``sizes``: items by block), so
+    that a few items dated years ahead by mistake do not make every other block older
+    (None: no dated block holds so many)."""
+    need = max(1, sum(sizes.values()) // FRESH_SHARE)
+    latest = max((b for b, n in sizes.items() if b is not None and n >= need), default=None)
     return None if latest is None else latest - FRESH_BLOCKS + 1
 
 
@@ -255,7 +260,7 @@ class _Prepared:
         self.days = [None if e.time is None else e.time // _DAY for e in entries]
         blocks = [None if d is None else d // BLOCK_DAYS for d in self.days]
         if counts is None:  # these items are the whole collection
-            first = first_fresh(blocks)
+            first = first_fresh(Counter(blocks))
             df: Counter[str] = Counter()
             fresh_df: Counter[str] = Counter()
             n_fresh = 0

@@ -60,7 +60,7 @@ from searchidx.storycore import (
 #: list names, space-separated ("" when none).
 Item = tuple[int | None, str, str, str]
 #: Bump when what the state holds changes, so that older states are not used.
-STATE_VERSION = 5
+STATE_VERSION = 6
 _DAY = 86_400
 
 
@@ -255,7 +255,7 @@ class GroupingState:
         self.runs = new_runs
 
         changes = Changes()
-        newest = first_fresh(self.members)
+        newest = self._first_fresh()
         before_n, before_fresh = len(self.items), self._newest_items(newest)
         dirty = changes.dirty
         touched = _Touched({}, {}, dirty, newest)
@@ -275,10 +275,10 @@ class GroupingState:
             cites = old[3] != item[3]
             self._remove(key, touched, cites)
             self._add(key, item, touched, cites)
-        if first_fresh(self.members) != newest:
+        if self._first_fresh() != newest:
             # other newest blocks: the older blocks' counts gain or lose whole blocks
             changes.everything = True
-            self.fresh_df = self._count_newest(first_fresh(self.members))
+            self.fresh_df = self._count_newest(self._first_fresh())
         else:
             self._reweighed(touched, before_n, before_fresh)
         for w in touched.df:
@@ -297,6 +297,9 @@ class GroupingState:
         self._regroup(dirty, jobs)
         self.changes = changes
         return changes
+
+    def _first_fresh(self) -> int | None:
+        return first_fresh({b: len(keys) for b, keys in self.members.items()})
 
     def _newest(self, b: Block, first: int | None) -> bool:
         return b is not None and first is not None and b >= first
@@ -485,7 +488,7 @@ class GroupingState:
                 blocks[p.block] = groups
 
     def _counts(self) -> Counts:
-        first = first_fresh(self.members)
+        first = self._first_fresh()
         return Counts(self.df, len(self.items), self.fresh_df, self._newest_items(first), first)
 
     def _pairs(self, keys: list[str], pos: dict[str, int]) -> list[tuple[int, int]]:
