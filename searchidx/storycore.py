@@ -9,8 +9,9 @@ Vectors
     each weighted by inverse document frequency over the items grouped (so names,
     numbers and other rare words count most) and the vector scaled to unit length.
     Stop words are dropped; words with digits count ``NUMBER_BOOST`` times. The counts
-    are rounded down to steps of ``2 ** (1/4)`` (:func:`coarse`), so that a few more
-    items leave nearly every weight, and so nearly every vector, as it was. The items
+    are rounded down to steps of ``2 ** (1/4)`` (:func:`coarse`), and a rare word weighs
+    as a word of a few items (:func:`weighed_count`), so that a few more items leave
+    nearly every weight, and so nearly every vector, as it was. The items
     of the newest ``FRESH_BLOCKS`` blocks of days (see Blocks) are weighed over every
     item; the older ones over every item but those of the newest blocks, so that items
     added to the newest days, as a collection grows, leave the older items' vectors as
