@@ -214,7 +214,8 @@ def first_fresh(sizes: Mapping[Block, int]) -> int | None:
     """The first of the newest ``FRESH_BLOCKS`` blocks, counted back from the newest
     block holding one item in ``FRESH_SHARE`` of all (``sizes``: items by block), so
     that a few items dated years ahead by mistake do not make every other block older
-    (None: no dated block holds so many)."""
+    (from 4,000 items on: below that, any block holding an item counts; None: no dated
+    block holds so many)."""
     need = max(1, sum(sizes.values()) // FRESH_SHARE)
     latest = max((b for b, n in sizes.items() if b is not None and n >= need), default=None)
     return None if latest is None else latest - FRESH_BLOCKS + 1
