@@ -221,6 +221,12 @@ def first_fresh(sizes: Mapping[Block, int]) -> int | None:
     return None if latest is None else latest - FRESH_BLOCKS + 1
 
 
+def is_fresh(block: Block, first: int | None) -> bool:
+    """Whether ``block`` is one of the newest blocks, which begin at ``first`` (see
+    :func:`first_fresh`)."""
+    return block is not None and first is not None and block >= first
+
+
 class _Prepared:
     """The items as numbers: word ids (in word order), unit text vectors, days. With
     ``every`` False, a vector is made only when :meth:`fill` is asked for its item (a
@@ -268,13 +274,13 @@ class _Prepared:
             n_fresh = 0
             for ws, b in zip(found, blocks, strict=True):
                 df.update(ws)
-                if b is not None and first is not None and b >= first:
+                if is_fresh(b, first):
                     fresh_df.update(ws)
                     n_fresh += 1
             counts = Counts(df, n, fresh_df, n_fresh, first)
         first = self.first_fresh = counts.first_fresh
         #: Whether each item is of the newest blocks (1) or not (0).
-        self.fresh = bytes(b is not None and first is not None and b >= first for b in blocks)
+        self.fresh = bytes(is_fresh(b, first) for b in blocks)
         vocab = sorted(set().union(*found))
         self._wid = {w: i for i, w in enumerate(vocab)}
         every_df = [counts.df[w] for w in vocab]

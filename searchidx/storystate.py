@@ -20,11 +20,11 @@ beside them; the other parts are kept. A block's inputs change when
 - a word of it gets another weight (its count crosses a step of
   :func:`searchidx.storycore.weighed_count`, or the number of items a step of
   :func:`coarse`, which changes every weight), or another item comes to have it or
-  none does (candidates are looked up by words another item has). The newest blocks' items are
-  weighed over every item, the older ones' over every item but the newest blocks'
-  (:class:`searchidx.storycore.Counts`), so items added to the newest blocks change the
-  weights of the newest blocks only. When the newest block changes, every block is
-  clustered again;
+  none does (candidates are looked up by words another item has). The newest blocks'
+  items are weighed over every item, the older ones' over every item but the newest
+  blocks' (:class:`searchidx.storycore.Counts`), so items added to the newest blocks
+  change the weights of the newest blocks only. When the newest block changes, every
+  block is clustered again;
 - a template of it recurs on enough days to become boilerplate, or stops doing so.
 
 The blocks having a word are kept as a superset (a block is added when an item with
@@ -49,6 +49,7 @@ from searchidx.storycore import (
     coarse,
     first_fresh,
     group_parts,
+    is_fresh,
     join_parts,
     template,
     weighed_count,
@@ -275,10 +276,11 @@ class GroupingState:
             cites = old[3] != item[3]
             self._remove(key, touched, cites)
             self._add(key, item, touched, cites)
-        if self._first_fresh() != newest:
+        now_newest = self._first_fresh()
+        if now_newest != newest:
             # other newest blocks: the older blocks' counts gain or lose whole blocks
             changes.everything = True
-            self.fresh_df = self._count_newest(self._first_fresh())
+            self.fresh_df = self._count_newest(now_newest)
         else:
             self._reweighed(touched, before_n, before_fresh)
         for w in touched.df:
@@ -301,18 +303,15 @@ class GroupingState:
     def _first_fresh(self) -> int | None:
         return first_fresh({b: len(keys) for b, keys in self.members.items()})
 
-    def _newest(self, b: Block, first: int | None) -> bool:
-        return b is not None and first is not None and b >= first
-
     def _newest_items(self, first: int | None) -> int:
         """How many items the newest blocks, from ``first`` on, have."""
-        return sum(len(keys) for b, keys in self.members.items() if self._newest(b, first))
+        return sum(len(keys) for b, keys in self.members.items() if is_fresh(b, first))
 
     def _count_newest(self, first: int | None) -> dict[str, int]:
         """How many items of the newest blocks, from ``first`` on, have each word."""
         df: dict[str, int] = {}
         for b, keys in self.members.items():
-            if self._newest(b, first):
+            if is_fresh(b, first):
                 for key in keys:
                     for w in _word_set(self.items[key]):
                         df[w] = df.get(w, 0) + 1
@@ -325,10 +324,10 @@ class GroupingState:
         first, dirty = touched.first_fresh, touched.dirty
         n, n_fresh = len(self.items), self._newest_items(first)
         if coarse(before_n) != coarse(n):
-            dirty.update(b for b in self.members if self._newest(b, first))
+            dirty.update(b for b in self.members if is_fresh(b, first))
         before_older, n_older = before_n - before_fresh, n - n_fresh
         if coarse(before_older) != coarse(n_older):
-            dirty.update(b for b in self.members if not self._newest(b, first))
+            dirty.update(b for b in self.members if not is_fresh(b, first))
         for w, (was, was_fresh) in touched.df.items():
             now, now_fresh = self.df.get(w, 0), self.fresh_df.get(w, 0)
             every = _step(was, before_n) != _step(now, n)
@@ -337,7 +336,7 @@ class GroupingState:
                 dirty.update(
                     b
                     for b in self.word_blocks.get(w, ())
-                    if (every if self._newest(b, first) else older)
+                    if (every if is_fresh(b, first) else older)
                 )
 
     def _remove(self, key: str, touched: _Touched, cites: bool = True) -> None:
@@ -348,7 +347,7 @@ class GroupingState:
         self.members[b].discard(key)
         if not self.members[b]:
             del self.members[b]
-        newest = self._newest(b, touched.first_fresh)
+        newest = is_fresh(b, touched.first_fresh)
         for w in _word_set(item):
             touched.df.setdefault(w, (self.df[w], self.fresh_df.get(w, 0)))
             if self.df[w] == 1:
@@ -384,7 +383,7 @@ class GroupingState:
         touched.dirty.add(b)
         self.members.setdefault(b, set()).add(key)
         found = _word_set(item)
-        newest = self._newest(b, touched.first_fresh)
+        newest = is_fresh(b, touched.first_fresh)
         for w in found:
             touched.df.setdefault(w, (self.df.get(w, 0), self.fresh_df.get(w, 0)))
             self.df[w] = self.df.get(w, 0) + 1
