@@ -46,6 +46,20 @@ _TRAILING_TAG = re.compile(
     r"|(?:--?|–|—|\||:)\s*(?:video|photos?|watch(?: now)?!?|live|update[sd]?)!?)\s*$",
     re.IGNORECASE,
 )
+#: How a title ends when it may end in a trailing tag (its last characters, case folded,
+#: "!" dropped): the tag's expression, searched at every position, is tried only then.
+_TAG_ENDS = (
+    ")",
+    "video",
+    "photo",
+    "photos",
+    "watch",
+    "now",
+    "live",
+    "update",
+    "updates",
+    "updated",
+)
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _DIGITS = re.compile(r"\d+")
 _NUMBER_WORDS = {
@@ -74,7 +88,9 @@ def _fold(text: str) -> str:
 
 
 def _words(text: str) -> str:
-    return " ".join(_NON_WORD.sub(" ", _APOSTROPHES.sub("", text)).split())
+    if "'" in text or "’" in text:
+        text = _APOSTROPHES.sub("", text)
+    return " ".join(_NON_WORD.sub(" ", text).split())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -105,16 +121,23 @@ def normalize_title(title: str, provider: str = "", domain: str = "") -> str:
     """Normalise a headline for comparison (see the module docstring)."""
     text = unicodedata.normalize("NFKC", title).strip()
     text = strip_outlet_suffix(text, provider, domain)
-    truncated = _TRUNCATION.search(text)
-    if truncated:
-        # "...board nomin ..." may end in a cut word: drop it with the mark.
-        text = text[: truncated.start()]
-        head, _, _ = text.rpartition(" ")
-        text = head or text
-    text = _TRAILING_TAG.sub("", text)
+    # The expressions searched at the end are tried only where the end allows a match
+    # (each is searched at every position, a third of the time taken here).
+    end = text.rstrip()[-16:]
+    if end.endswith(("...", "…")):
+        truncated = _TRUNCATION.search(text)
+        if truncated:
+            # "...board nomin ..." may end in a cut word: drop it with the mark.
+            text = text[: truncated.start()]
+            head, _, _ = text.rpartition(" ")
+            text = head or text
+            end = text.rstrip()[-16:]
+    if end.casefold().rstrip("!").endswith(_TAG_ENDS):
+        text = _TRAILING_TAG.sub("", text)
     text = _PREFIX.sub("", text)
-    words = _words(_fold(_THOUSANDS.sub("", text))).split()
-    return " ".join(_NUMBER_WORDS.get(w, w) for w in words)
+    if "," in text:
+        text = _THOUSANDS.sub("", text)
+    return " ".join([_NUMBER_WORDS.get(w, w) for w in _words(_fold(text)).split()])
 
 
 def numbers(norm: str) -> list[str]:

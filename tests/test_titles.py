@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
+from searchidx import titles
 from searchidx.copies import DEFAULT_THRESHOLD
 from searchidx.documents import RelatedEntry
 from searchidx.titles import collapse_variants, normalize_title, similarity
@@ -265,6 +270,102 @@ def test_known_lookalikes_score_above_the_threshold(a: str, b: str) -> None:
 )
 def test_normalisation(title: str, provider: str, domain: str, expected: str) -> None:
     assert normalize_title(title, provider, domain) == expected
+
+
+def _every_expression(title: str, provider: str = "", domain: str = "") -> str:
+    """normalize_title with every expression tried on every title, as it is described."""
+    text = unicodedata.normalize("NFKC", title).strip()
+    text = titles.strip_outlet_suffix(text, provider, domain)
+    truncated = titles._TRUNCATION.search(text)
+    if truncated:
+        text = text[: truncated.start()]
+        head, _, _ = text.rpartition(" ")
+        text = head or text
+    text = titles._TRAILING_TAG.sub("", text)
+    text = titles._PREFIX.sub("", text)
+    text = titles._fold(titles._THOUSANDS.sub("", text))
+    words = " ".join(titles._NON_WORD.sub(" ", titles._APOSTROPHES.sub("", text)).split())
+    return " ".join(titles._NUMBER_WORDS.get(w, w) for w in words.split())
+
+
+#: Pieces of titles around what the expressions look for, in any case.
+_PIECES = [
+    *[
+        "Video",
+        "VIDEO!",
+        "(Update)",
+        "(updated)",
+        "(corrected)",
+        "watch",
+        "now!!",
+        "Watch",
+        "Live",
+        "Photos",
+        "photo!",
+        " - watch now!",
+        "- Updated!",
+        ": photo",
+        ": VIDEO",
+        "— live",
+        "| Photos!",
+        " - update",
+    ],
+    *[
+        "Updates!",
+        "updated!!",
+        "(video)!",
+        "UPDATE:",
+        "Breaking",
+        "-",
+        "Update",
+        "2:",
+        "...",
+        "…",
+        "1,000",
+        "9,99",
+        "it's",
+        "it’s",
+    ],
+    *[
+        "",
+        "|",
+        "-",
+        "--",
+        "—",
+        "–",
+        ":",
+        "!",
+        "!!!",
+        "(",
+        ")",
+        "ſ",
+        "ß",
+        "İ",
+        "ı",
+        "Ü",
+        "Ｖｉｄｅｏ",
+        "x",
+        "twelve",
+        "12",
+        "",
+    ],
+    "  ",
+    "\n",
+    "\t",
+    "\u00a0",
+    "\u2009",
+]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.lists(st.sampled_from(_PIECES) | st.text(max_size=3), max_size=8).map("".join),
+    st.sampled_from(["", "Reuters", "Harbor Wire"]),
+)
+def test_normalisation_is_that_of_every_expression_on_every_title(
+    title: str, provider: str
+) -> None:
+    assert normalize_title(title, provider, "") == _every_expression(title, provider, "")
 
 
 def test_subset_titles_are_not_identical() -> None:
