@@ -30,6 +30,9 @@ GOOD = front_matter(article("Earlier story stays", "https://harborwire.com/earli
 NEW = front_matter(article("Fresh story arrives", "https://harborwire.com/fresh"))
 
 
+TOO_DEEP = "invalid YAML: nested deeper than 100 levels"
+
+
 def deep(n: int) -> str:
     return "[" * n + "]" * n
 
@@ -74,6 +77,9 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("deep.md", fm("title: " + deep(10_000)), ":2: invalid YAML: nested deeper than 100 levels"),
     ("deep101.md", fm("title: " + deep(101)), ":2: invalid YAML: nested deeper than 100 levels"),
     ("deep100.md", fm("title: " + deep(100)), ": title must be text, not a list"),
+    # Under a mapping PyYAML builds itself (a key that is no text; a merge key).
+    ("deepkey.md", fm("title: x\nextra: {1: " + deep(100) + "}"), ":3: " + TOO_DEEP),
+    ("deepmerge.md", fm("title: x\nextra: {<<: {a: " + deep(99) + "}}"), ":3: " + TOO_DEEP),
     (
         "deepblock.md",
         fm("title: x\nextra:\n" + "".join("  " * i + "- \n" for i in range(102))),

@@ -233,8 +233,17 @@ def test_deep_nesting_is_refused_with_one_message_whatever_the_yaml_library(dept
     assert errors == ["deep.md:3: invalid YAML: nested deeper than 100 levels"]
 
 
-def test_nesting_up_to_the_limit_is_read() -> None:
-    text = "---\ntitle: deep\nextra: " + "[" * 100 + "]" * 100 + "\n---\n"
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "[" * 100 + "]" * 100,
+        # Under mappings PyYAML builds itself: a key that is no text, a merge key.
+        "{1: " + "[" * 99 + "]" * 99 + "}",
+        "{<<: {a: " + "[" * 98 + "]" * 98 + "}}",
+    ],
+)
+def test_nesting_up_to_the_limit_is_read(extra: str) -> None:
+    text = "---\ntitle: deep\nextra: " + extra + "\n---\n"
     articles, errors = parse("deep.md", text)
     assert ([a.title for a in articles], errors) == (["deep"], [])
 
