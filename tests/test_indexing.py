@@ -593,3 +593,38 @@ def test_an_index_updated_many_times_lists_its_files_as_a_fresh_build_does(
     assert len(records(index)) == 20 + 20 + 10  # articles, own coverage, shared coverage
     # Folded now and then: written in full at times and as changes at others.
     assert bases == ({1, None, 3, 5} if delta_min == 3 else {1})
+
+
+def _listed(**values: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": "r1",
+        "title": "Levee vote delayed",
+        "titles": ["Levee vote delayed"],
+        "urls": ["https://a.example/1"],
+        "url": "https://a.example/1",
+        "excerpt": "",
+        "provider": "Coastal Daily",
+        "domain": "a.example",
+        "published": "2024-03-01T10:00:00Z",
+        "type": "",
+        "quality": None,
+    }
+    return entry | values
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        _listed(),
+        _listed(excerpt="Council delays the levee vote", type="story", quality=0.5),
+        _listed(titles=["A", "B", "A"], urls=["u1", "u2", "u1"], url="u1", published=None),
+        _listed(urls=[], url="", provider="", domain=""),
+    ],
+)
+def test_a_related_item_cited_once_is_what_one_citation_of_many_would_make(
+    entry: dict[str, Any],
+) -> None:
+    once = indexing.merged_related("r1", [("a1", entry)])  # type: ignore[list-item]
+    twice = indexing.merged_related("r1", [("a1", entry), ("a2", entry)])  # type: ignore[list-item]
+    assert once == twice
+    assert once.kind == "related" and once.title == entry["title"]

@@ -17,6 +17,7 @@ with its field lengths read whole (:func:`_flush_segment`).
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import pickle
@@ -300,6 +301,17 @@ class BatchWriter(MpWriter):  # type: ignore[misc]
     processes, and letting its sub-writers finish their segments early."""
 
     closed = False
+
+    def _new_task(self) -> Any:
+        """Start a sub-writer with the cycle collector on, as Whoosh's own run, whatever
+        this process has paused (a forked process keeps the setting)."""
+        paused = not gc.isenabled()
+        gc.enable()
+        try:
+            return super()._new_task()
+        finally:
+            if paused:
+                gc.disable()
 
     def add_batch(self, name: str, count: int) -> None:
         """Hand the sub-writers a batch file of ``count`` documents (see
