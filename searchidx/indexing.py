@@ -253,29 +253,20 @@ def merged_related(item: str, citations: list[tuple[str, Listed]]) -> StoredItem
     """The related item ``item`` as the union of what its citing articles say about it.
     Citations are ordered by citing article id, so the result does not depend on the
     order files were read in."""
-    if len(citations) == 1:  # as most are: the entry as it was listed
-        rec = citations[0][1]
-        urls = list(dict.fromkeys(rec["urls"]))
-        return StoredItem(
-            id=item,
-            kind="related",
-            title=rec["title"],
-            titles=list(dict.fromkeys(rec["titles"])),
-            urls=urls,
-            url=urls[0] if urls else "",
-            excerpt=rec["excerpt"],
-            provider=rec["provider"],
-            domain=rec["domain"],
-            type=rec["type"],
-            published=rec["published"],
-            quality=rec["quality"],
-        )
-    recs = [rec for _, rec in sorted(citations, key=lambda c: (c[0], c[1]["title"]))]
+    if len(citations) == 1:  # as most are
+        recs = [citations[0][1]]
+    else:
+        recs = [rec for _, rec in sorted(citations, key=lambda c: (c[0], c[1]["title"]))]
     first = recs[0]
     urls = list(dict.fromkeys(u for r in recs for u in r["urls"]))
 
     def first_set(key: str) -> Any:
-        return next((r[key] for r in recs if r[key] not in (None, "")), first[key])  # type: ignore[literal-required]
+        """The first value set (not None or "") of ``key``, else the first one's."""
+        for r in recs:
+            value = r[key]  # type: ignore[literal-required]
+            if value is not None and value != "":
+                return value
+        return first[key]  # type: ignore[literal-required]
 
     return StoredItem(
         id=item,
@@ -336,20 +327,16 @@ def _load_file(task: Task) -> Loaded:
 
 
 def _load_chunk(number: int, tasks: list[Task], batch_folder: str | None) -> Chunk:
-    with gc_paused():  # reading a file leaves no cycles to collect
-        return _load_chunk_now(number, tasks, batch_folder)
-
-
-def _load_chunk_now(number: int, tasks: list[Task], batch_folder: str | None) -> Chunk:
-    chunk = Chunk([load_file(task) for task in tasks])
-    if batch_folder is not None:
-        chunk.batch = f"batch-{number}.doclist"
-        docs = [doc for loaded in chunk.files for doc in loaded.docs]
-        chunk.count = write_batch(
-            os.path.join(batch_folder, chunk.batch), (d.whoosh() for d in docs)
-        )
-        for doc in docs:
-            doc.fields = None
+    with gc_paused():  # files' items and documents hold no cycles to collect
+        chunk = Chunk([load_file(task) for task in tasks])
+        if batch_folder is not None:
+            chunk.batch = f"batch-{number}.doclist"
+            docs = [doc for loaded in chunk.files for doc in loaded.docs]
+            chunk.count = write_batch(
+                os.path.join(batch_folder, chunk.batch), (d.whoosh() for d in docs)
+            )
+            for doc in docs:
+                doc.fields = None
     return chunk
 
 
