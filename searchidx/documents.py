@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import yaml
 
+from searchidx import plainyaml
 from searchidx.errors import ParseError
 
 FRONT_MATTER_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".yaml", ".yml"})
@@ -447,7 +448,51 @@ def load_front_matter(path: str, text: str, whole_file_yaml: bool = False) -> tu
 
 
 def load_yaml(path: str, yaml_text: str, first_line: int = 1) -> Any:
-    """Load YAML safely, turning every failure into a ParseError with a line number."""
+    """Load YAML safely, turning every failure into a ParseError with a line number.
+    Front matter in the plain shape of :mod:`searchidx.plainyaml` is read there, the
+    rest by libyaml (:func:`load_yaml_nodes`), to the same values."""
+    value = plainyaml.load(yaml_text, _plain_scalar, _text_key)
+    if value is None:
+        return load_yaml_nodes(path, yaml_text, first_line)
+    if "*" in yaml_text:
+        check_expansion(path, value)
+    return value
+
+
+#: Resolves and builds plain scalars for :mod:`searchidx.plainyaml` by libyaml's rules.
+_SCALARS = _PyFrontMatterLoader("")
+#: Whether each plain key seen is read as text (``null``, ``true`` and the like are not).
+_TEXT_KEYS: dict[str, bool] = {}
+
+
+def _plain_scalar(text: str) -> Any:
+    """A plain scalar's value, as :class:`_FrontMatterRules` builds it; ValueError when
+    it cannot be built (the text is then left to libyaml, which says why)."""
+    if text.isascii() and text.isdigit() and text[0] != "0":
+        return int(text)  # what YAML reads as a decimal integer, without its resolver
+    tag = _SCALARS.resolve(yaml.ScalarNode, text, (True, False))
+    if tag == _STR:
+        return text
+    try:
+        return _SCALARS.construct_object(yaml.ScalarNode(tag, text), deep=True)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from None
+    finally:
+        _SCALARS.constructed_objects.clear()
+
+
+def _text_key(key: str) -> bool:
+    found = _TEXT_KEYS.get(key)
+    if found is None:
+        found = _SCALARS.resolve(yaml.ScalarNode, key, (True, False)) == _STR
+        if len(_TEXT_KEYS) < 4096:
+            _TEXT_KEYS[key] = found
+    return found
+
+
+def load_yaml_nodes(path: str, yaml_text: str, first_line: int = 1) -> Any:
+    """Load YAML with libyaml (Python's parser for what libyaml refuses and YAML
+    allows), turning every failure into a ParseError with a line number."""
     try:
         try:
             value = yaml.load(yaml_text, Loader=_FrontMatterLoader)
@@ -567,6 +612,8 @@ class _Fields:
 
     def text(self, key: str) -> str:
         value = self.data.get(key)
+        if type(value) is str:
+            return value.strip()
         if value is None:
             return ""
         if isinstance(value, bool) or not isinstance(value, str | int | float):
@@ -721,8 +768,14 @@ def parse_datetime(text: str) -> datetime:
         raise ValueError(f"is out of range: {text!r}") from None
 
 
+#: URLs that plainly are absolute http(s) URLs with a host (most are): no need to split.
+_PLAIN_URL = re.compile(r"(?i:https?)://[A-Za-z0-9.-]+(?:[/?#][^\s]*)?")
+
+
 def is_url(text: str) -> bool:
     """True for an absolute http(s) URL with a host."""
+    if _PLAIN_URL.fullmatch(text):
+        return True
     try:
         parts = urlsplit(text)
     except ValueError:

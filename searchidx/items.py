@@ -78,6 +78,11 @@ _NAMES = tuple(f.name for f in fields(StoredItem))
 assert _NAMES[-1] == "related"  # to_json splices the related list in last
 
 
+#: What ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` does, without
+#: making an encoder each time (a fifth of the time of encoding a related entry).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def encode(value: Any) -> str:
     """Compact JSON, as items are stored."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODE(value)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchidx.documents import (
     _FrontMatterLoader,
+    is_url,
     iter_article_files,
     parse_datetime,
     parse_file,
@@ -394,3 +396,22 @@ def test_walk_skips_hidden_and_foreign_files(tmp_path: Path) -> None:
 )
 def test_url_identity(url: str, key: str) -> None:
     assert url_key(url) == key
+
+
+def _is_url_by_splitting(text: str) -> bool:
+    """``is_url`` without its shortcut for plain URLs."""
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme in {"http", "https"} and bool(parts.hostname) and " " not in text
+
+
+_URL_PIECES = ["http", "https", "HTTPS", "ftp", "://", ":/", "x.com", "a", ".", "-", "_", "/"]
+_URL_PIECES += ["?q=1", "#f", " ", "\t", "\n", "@", ":80", ":x", "[::1]", "[", "é", "%20", ""]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(_URL_PIECES), max_size=7).map("".join))
+def test_is_url_says_what_splitting_the_url_says(text: str) -> None:
+    assert is_url(text) == _is_url_by_splitting(text)
