@@ -42,6 +42,7 @@ MAX_YAML_VALUES = 100_000
 #: (libyaml's own limit, where it has one, is higher and gets the same message).
 MAX_NESTING = 100
 NESTING_REASON = f"nested deeper than {MAX_NESTING} levels"
+NUMBER_REASON = "a number that cannot be read (no digits, too many, or too large)"
 
 _YAML_BASE: type[yaml.SafeLoader] | type[yaml.CSafeLoader]
 try:
@@ -475,10 +476,12 @@ def _plain_scalar(text: str) -> Any:
         return text
     try:
         return _SCALARS.construct_object(yaml.ScalarNode(tag, text), deep=True)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ArithmeticError) as exc:
         raise ValueError(str(exc)) from None
-    finally:
+    finally:  # what PyYAML keeps of a construction, even of one that failed
         _SCALARS.constructed_objects.clear()
+        _SCALARS.recursive_objects.clear()
+        _SCALARS.deep_construct = False
 
 
 def _text_key(key: str) -> bool:
@@ -517,6 +520,8 @@ def load_yaml_nodes(path: str, yaml_text: str, first_line: int = 1) -> Any:
         raise ParseError(path, f"invalid YAML: {exc}") from None
     except RecursionError:  # the pure-Python composer recurses before our check runs
         raise ParseError(path, f"invalid YAML: {NESTING_REASON}") from None
+    except (ValueError, ArithmeticError):  # PyYAML building a number ("0x_", 5,000 digits)
+        raise ParseError(path, f"invalid YAML: {NUMBER_REASON}") from None
     if "*" in yaml_text:
         check_expansion(path, value)
     return value

@@ -24,13 +24,15 @@ from typing import Any
 _SPECIAL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
 
 #: One line: its indent, "- " (a list entry), a key, then a double-quoted string (JSON's
-#: escapes but a surrogate's), an empty list or mapping ("[]", "{}"), a plain scalar
-#: (not starting with an indicator; no ": ", no " #", no ":" at its end), or nothing.
-#: Any other line is caught by the last group.
+#: escapes but a surrogate's and "\\/", which older libyaml releases refuse), an empty
+#: list or mapping ("[]", "{}"), a plain scalar (not starting with an indicator; no ": ",
+#: no " #", no ":" at its end), or nothing. Any other line is caught by the last group.
+#: Runs of spaces are matched possessively: a line of many spaces and then something
+#: else is given up at once, not after trying every way of splitting the spaces.
 _LINE = re.compile(
-    r"^( *)(- (?! ))?(?:([A-Za-z_][A-Za-z0-9_]{0,127}):(?= |$))? *"
-    r'(?:("[^"\\\n]*(?:(?:\\["\\/bfnrt]|\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4})[^"\\\n]*)*") *'
-    r"|(\[\]|\{\}) *"
+    r"^( *+)(- (?! ))?(?:([A-Za-z_][A-Za-z0-9_]{0,127}):(?= |$))? *+"
+    r'(?:("[^"\\\n]*(?:(?:\\["\\bfnrt]|\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4})[^"\\\n]*)*") *+'
+    r"|(\[\]|\{\}) *+"
     r"|((?:[A-Za-z0-9_(/$.+~]|-(?=[0-9.]))[^:#\n]*(?:(?::(?! |$)|(?<! )#)[^:#\n]*)*))?$"
     r"|^(.+)$",
     re.M,

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from searchidx.cli import cli
-from searchidx.documents import parse_file
+from searchidx.documents import NUMBER_REASON, parse_file
 from searchidx.errors import ParseError
 from searchidx.searching import search
 from tests.conftest import ROOT, article, front_matter
@@ -92,6 +92,13 @@ CASES: list[tuple[str, str | bytes, str]] = [
         ": invalid JSON: nested deeper than 100 levels",
     ),
     ("dupkey.md", fm("title: a\ntitle: b"), ":3: invalid YAML: duplicate key 'title'"),
+    ("hexnone.md", fm("title: a\nquality: 0x_"), ": invalid YAML: " + NUMBER_REASON),
+    ("bigint.md", fm("title: a\nquality: " + "1" * 5000), ": invalid YAML: " + NUMBER_REASON),
+    (
+        "bigfloat.md",
+        fm("title: a\nheat: 0" + ":0" * 200 + ".5"),
+        ": invalid YAML: " + NUMBER_REASON,
+    ),
     ("titlelist.md", fm("title: [a, b]"), ": title must be text, not a list"),
     ("titlenum.md", fm("title: 2024"), ": title must be text, not a number"),
     ("titlenull.md", fm("title: null"), ": title is empty"),

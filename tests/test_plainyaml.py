@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from searchidx import plainyaml
 from searchidx.documents import (
+    _SCALARS,
     FRONT_MATTER_SUFFIXES,
     _plain_scalar,
     _text_key,
@@ -60,7 +61,7 @@ def assert_same_as_libyaml(text: str) -> dict[str, Any] | None:
 SEED_LIKE = """\
 category: news
 title: "Documents Detail New Orleans PD's \\"Facial\\" Recognition Use"
-excerpt: "caf\\u00e9 \\\\ \\/ \\t done"
+excerpt: "caf\\u00e9 \\\\ \\t done"
 publishedDateTime: 2020-12-17T00:00:00Z
 quality: 74
 heat: -1
@@ -95,7 +96,7 @@ def test_a_seed_like_front_matter_is_read_as_libyaml_reads_it() -> None:
     value = assert_same_as_libyaml(text)
     assert value is not None
     assert value["title"] == 'Documents Detail New Orleans PD\'s "Facial" Recognition Use'
-    assert value["excerpt"] == "café \\ / \t done"
+    assert value["excerpt"] == "café \\ \t done"
     assert value["publishedDateTime"] == "2020-12-17T00:00:00Z"  # dates stay text
     assert (value["quality"], value["heat"], value["published"], value["ratio"]) == (
         74,
@@ -132,6 +133,7 @@ def test_a_seed_like_front_matter_is_read_as_libyaml_reads_it() -> None:
         ('a: "b\n  c"\n', "a quoted scalar continued"),
         ('a: "b" c\n', "text after a quoted scalar"),
         ('a: "\\x41"\n', "an escape JSON does not have"),
+        ('a: "a\\/b"\n', "an escaped slash, which older libyaml releases refuse"),
         ('a: "\\ud83d\\ude00"\n', "an escaped surrogate"),
         ("a:\n- b\n", "a list not indented under its key"),
         ("a:\n  -  b\n", "two spaces after a dash"),
@@ -156,10 +158,21 @@ def test_a_seed_like_front_matter_is_read_as_libyaml_reads_it() -> None:
         ("a: ---\n", "a dash run"),
         ("x" * 129 + ": b\n", "a key longer than 128 characters"),
         ("".join(f"{' ' * 2 * d}k{d}:\n" for d in range(17)) + " " * 34 + "v: 1\n", "deep"),
+        ("a: 1\n" + " " * 3000 + ":\n", "spaces, then a colon"),
+        ("a: 0x_\n", "a number with no digits"),
+        ("a: 0" + ":0" * 200 + ".5\n", "a number too large for a float"),
     ],
 )
 def test_what_the_plain_shape_leaves_to_libyaml(text: str, why: str) -> None:
     assert plain(text) is None, why
+
+
+@pytest.mark.parametrize("text", ["0x_", "0" + ":0" * 200 + ".5", "1" * 5000])
+def test_a_plain_scalar_that_cannot_be_built_leaves_the_loader_as_it_was(text: str) -> None:
+    with pytest.raises(ValueError):
+        _plain_scalar(text)
+    assert not _SCALARS.constructed_objects and not _SCALARS.recursive_objects
+    assert _SCALARS.deep_construct is False
 
 
 def test_nesting_up_to_the_plain_limit_is_read() -> None:
