@@ -454,7 +454,7 @@ def load_yaml(path: str, yaml_text: str, first_line: int = 1) -> Any:
     rest by libyaml (:func:`load_yaml_nodes`), to the same values."""
     value = plainyaml.load(yaml_text, _plain_scalar, _text_key)
     if value is None:
-        return load_yaml_nodes(path, yaml_text, first_line)
+        value = load_yaml_nodes(path, yaml_text, first_line)
     if "*" in yaml_text:
         check_expansion(path, value)
     return value
@@ -467,15 +467,14 @@ _TEXT_KEYS: dict[str, bool] = {}
 
 
 def _plain_scalar(text: str) -> Any:
-    """A plain scalar's value, as :class:`_FrontMatterRules` builds it; ValueError when
-    it cannot be built (the text is then left to libyaml, which says why)."""
+    """A plain scalar's value, built by :class:`_FrontMatterRules` as libyaml's path
+    builds it; ValueError when it cannot be built (the text is then left to libyaml,
+    which says why)."""
     if text.isascii() and text.isdigit() and text[0] != "0":
         return int(text)  # what YAML reads as a decimal integer, without its resolver
     tag = _SCALARS.resolve(yaml.ScalarNode, text, (True, False))
-    if tag == _STR:
-        return text
     try:
-        return _SCALARS.construct_object(yaml.ScalarNode(tag, text), deep=True)
+        return _SCALARS._build(yaml.ScalarNode(tag, text), 0)
     except (yaml.YAMLError, ArithmeticError) as exc:
         raise ValueError(str(exc)) from None
     finally:  # what PyYAML keeps of a construction, even of one that failed
@@ -495,7 +494,8 @@ def _text_key(key: str) -> bool:
 
 def load_yaml_nodes(path: str, yaml_text: str, first_line: int = 1) -> Any:
     """Load YAML with libyaml (Python's parser for what libyaml refuses and YAML
-    allows), turning every failure into a ParseError with a line number."""
+    allows), turning every failure into a ParseError with a line number. (Aliases'
+    expansion is checked by :func:`load_yaml`.)"""
     try:
         try:
             value = yaml.load(yaml_text, Loader=_FrontMatterLoader)
@@ -522,8 +522,6 @@ def load_yaml_nodes(path: str, yaml_text: str, first_line: int = 1) -> Any:
         raise ParseError(path, f"invalid YAML: {NESTING_REASON}") from None
     except (ValueError, ArithmeticError):  # PyYAML building a number ("0x_", 5,000 digits)
         raise ParseError(path, f"invalid YAML: {NUMBER_REASON}") from None
-    if "*" in yaml_text:
-        check_expansion(path, value)
     return value
 
 

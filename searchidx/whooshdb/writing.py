@@ -17,7 +17,6 @@ with its field lengths read whole (:func:`_flush_segment`).
 from __future__ import annotations
 
 import contextlib
-import gc
 import multiprocessing
 import os
 import pickle
@@ -36,7 +35,7 @@ from searchidx.errors import IndexWriteError
 from searchidx.fields import GIST_CHARS, WORD_FIELDS, provider_key, topic_key
 from searchidx.interrupts import sigint_deferred
 from searchidx.items import StoredItem
-from searchidx.store import IndexDir
+from searchidx.store import IndexDir, gc_paused
 from searchidx.titles import normalize_title
 from searchidx.whooshdb import tallies  # segments are written with tallies
 from searchidx.whooshdb.bulk import whole_lengths
@@ -307,13 +306,8 @@ class BatchWriter(MpWriter):  # type: ignore[misc]
         setting): indexing makes no cycles, and the collector scanned the pool's postings
         again and again (2-3% of the sub-writers' CPU on the seed-shaped 100k corpus, the
         same peak memory)."""
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             return super()._new_task()
-        finally:
-            if enabled:
-                gc.enable()
 
     def add_batch(self, name: str, count: int) -> None:
         """Hand the sub-writers a batch file of ``count`` documents (see
