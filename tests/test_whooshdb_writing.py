@@ -138,7 +138,12 @@ def test_each_terms_length_bounds_are_those_of_its_documents(sample_index: str) 
 
 
 def test_whooshs_writer_has_what_the_replaced_parts_use(tmp_path: Path) -> None:
-    from searchidx.whooshdb.writing import POOL_PARTS, SEGMENT_WRITER_PARTS
+    import io
+
+    from whoosh.codec import whoosh3
+    from whoosh.filedb.structfile import StructFile
+
+    from searchidx.whooshdb.writing import POOL_PARTS, POSTINGS_PARTS, SEGMENT_WRITER_PARTS
 
     folder = IndexDir(str(tmp_path / "ix")).new_data_dir({}, create)
     writer = windex.open_dir(folder).writer(**WRITER)
@@ -146,5 +151,81 @@ def test_whooshs_writer_has_what_the_replaced_parts_use(tmp_path: Path) -> None:
         assert [p for p in SEGMENT_WRITER_PARTS if not hasattr(writer, p)] == []
         assert [p for p in POOL_PARTS if not hasattr(writer.pool, p)] == []
         assert hasattr(writer.codec, "length_stats")
+        postings = writer.codec.postings_writer(StructFile(io.BytesIO()))
+        postings.start_postings(writer.schema["title"].format, whoosh3.W3TermInfo())
+        assert [p for p in POSTINGS_PARTS if not hasattr(postings, p)] == []
     finally:
         writer.cancel()
+
+
+def _blocks(folder: str) -> list[tuple[int, bytes]]:
+    """Every block of postings of the index's one segment: its compression level (from
+    its header) and its data as written."""
+    import pickle
+    import struct
+
+    from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+
+    ix = windex.open_dir(folder)
+    (segment,) = ix._segments()
+    with open(Path(folder) / segment.make_filename(".pst"), "rb") as f:
+        postings = f.read()
+    found = []
+    with ix.reader() as reader:
+        for field, text in reader.all_terms():
+            offset, length = reader.term_info(field, text).extent()
+            if isinstance(length, tuple):  # Whoosh reads it with struct's unpack
+                (length,) = length
+            data = postings[offset : offset + length]
+            assert data.startswith(WHOOSH3_HEADER_MAGIC)
+            at = len(WHOOSH3_HEADER_MAGIC)
+            while at < len(data):
+                (size,) = struct.unpack_from("!i", data, at)
+                at += 4
+                header_end = at + len(pickle.dumps(pickle.loads(data[at:]), 2))
+                header = pickle.loads(data[at:header_end])
+                found.append((header[3], data[header_end : at + abs(size)]))
+                at += abs(size)
+    return found
+
+
+def test_only_blocks_big_enough_are_compressed_and_postings_read_as_whooshs(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import zlib
+
+    from whoosh.codec import whoosh3
+
+    from searchidx.whooshdb import writing
+
+    rng = random.Random(5)
+    docs = []
+    for n in range(2000):
+        title = " ".join(rng.sample(VOCABULARY, 3) + rng.sample(FILLER, 3) + [f"w{n % 700}"])
+        docs.append({"id": f"{n:05d}", "kind": "article", "title": title, "norm": title})
+    folders = {}
+    for name in ("whooshs", "ours"):
+        if name == "whooshs":
+            monkeypatch.setattr(
+                whoosh3.W3PostingsWriter, "_write_block", writing._whooshs_write_block
+            )
+        else:
+            monkeypatch.undo()
+        folder = IndexDir(str(tmp_path / name)).new_data_dir({}, create)
+        writer = windex.open_dir(folder).writer(**WRITER)
+        for fields in docs:
+            writer.add_document(**fields)
+        writer.commit()
+        folders[name] = folder
+    assert whoosh3.W3PostingsWriter._write_block is writing._write_block
+    assert _postings(folders["ours"]) == _postings(folders["whooshs"])
+    whooshs, ours = _blocks(folders["whooshs"]), _blocks(folders["ours"])
+    assert len(ours) == len(whooshs) > 2000
+    assert all(level == 3 for level, _ in whooshs)  # every block compressed
+    sizes = []
+    for level, data in ours:
+        pickled = zlib.decompress(data) if level else data
+        assert level == (3 if len(pickled) >= writing.COMPRESS_AT else 0)
+        sizes.append(len(pickled))
+    assert min(sizes) < writing.COMPRESS_AT <= max(sizes)
+    assert sum(len(d) for _, d in ours) < sum(len(d) for _, d in whooshs)
