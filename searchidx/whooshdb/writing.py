@@ -200,7 +200,7 @@ def _write_block(self: Any, last: bool = False) -> None:
     """Whoosh's ``W3PostingsWriter._write_block``, compressing a block's pickle only
     from :data:`COMPRESS_AT` bytes. Whoosh means to leave pickles under 20 bytes
     uncompressed but sets the level again on the next line, so every block, most of
-    them a rare term's one or two postings, went through zlib: a twentieth of a
+    them a rare term's few postings, went through zlib: a twentieth of a
     seed-shaped build's writing, for a bigger file. A block's header says whether it is
     compressed, and every reader (Whoosh's, :mod:`searchidx.whooshdb.bulk`) reads it
     there, so indexes written either way read alike."""
