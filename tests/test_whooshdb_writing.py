@@ -158,20 +158,25 @@ def test_whooshs_writer_has_what_the_replaced_parts_use(tmp_path: Path) -> None:
         writer.cancel()
 
 
-def _blocks(folder: str) -> list[tuple[int, bytes]]:
-    """Every block of postings of the index's one segment: its compression level (from
-    its header) and its data as written."""
+def _blocks(folder: str, number: int | None = None) -> list[tuple[int, bytes]]:
+    """Every block of postings of the index's one segment (or its segment ``number``):
+    its compression level (from its header) and its data as written."""
     import pickle
     import struct
 
     from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+    from whoosh.reading import SegmentReader
 
     ix = windex.open_dir(folder)
-    (segment,) = ix._segments()
+    segments = ix._segments()
+    if number is None:
+        (segment,) = segments
+    else:
+        segment = segments[number]
     with open(Path(folder) / segment.make_filename(".pst"), "rb") as f:
         postings = f.read()
     found = []
-    with ix.reader() as reader:
+    with SegmentReader(ix.storage, ix.schema, segment) as reader:
         for field, text in reader.all_terms():
             offset, length = reader.term_info(field, text).extent()
             if isinstance(length, tuple):  # Whoosh reads it with struct's unpack
@@ -229,3 +234,31 @@ def test_only_blocks_big_enough_are_compressed_and_postings_read_as_whooshs(
         sizes.append(len(pickled))
     assert min(sizes) < writing.COMPRESS_AT <= max(sizes)
     assert sum(len(d) for _, d in ours) < sum(len(d) for _, d in whooshs)
+
+
+def test_sub_writers_are_forked_whatever_the_default_start_method(
+    write: Any, corpus: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Python 3.14 makes a fork server the default start method on Linux, whose
+    processes import Whoosh alone and would run its own methods. The sub-writers of a
+    big build are forked: each segment's small blocks are left uncompressed, as only
+    this project's block writer leaves them."""
+    import multiprocessing
+
+    from searchidx import indexing
+    from tests.conftest import article
+
+    monkeypatch.setattr(indexing, "BIG_BUILD", 50)
+    for i in range(120):
+        write(f"{i:03}.md", article(f"Story number {i} w{i % 7}", f"https://harborwire.com/{i}"))
+    default = multiprocessing.get_start_method()
+    multiprocessing.set_start_method("forkserver", force=True)
+    try:
+        indexing.update_index(str(tmp_path / "ix"), [str(corpus)], jobs=2)
+    finally:
+        multiprocessing.set_start_method(default, force=True)
+    folder = IndexDir(str(tmp_path / "ix")).data_dir()
+    segments = len(windex.open_dir(folder)._segments())
+    assert segments >= 2  # the sub-writers' own
+    for number in range(segments):
+        assert {level for level, _ in _blocks(folder, number)} == {0, 3}

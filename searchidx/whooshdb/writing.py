@@ -29,7 +29,7 @@ from itertools import chain, islice
 from typing import IO, Any
 
 from whoosh.codec import whoosh3
-from whoosh.multiproc import MpWriter
+from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
 
@@ -54,7 +54,19 @@ BIG_WRITER: dict[str, Any] = {"multisegment": True, "limitmb": 128, "compound": 
 WRITER: dict[str, Any] = {"limitmb": 256, "compound": False}
 
 #: What :class:`BatchWriter` uses of ``MpWriter`` beyond its public interface.
-MPWRITER_PARTS = ("tasks", "procs", "_new_task", "jobqueue", "_added_sub", "docbuffer", "_enqueue")
+MPWRITER_PARTS = (
+    "tasks",
+    "procs",
+    "_new_task",
+    "jobqueue",
+    "resultqueue",
+    "subargs",
+    "multisegment",
+    "indexname",
+    "_added_sub",
+    "docbuffer",
+    "_enqueue",
+)
 
 
 #: What the replaced parts of Whoosh's postings pool and segment writer use of them.
@@ -358,6 +370,21 @@ def read_batch(path: str) -> Iterator[dict[str, Any]]:
     os.unlink(path)
 
 
+class _ForkedSubWriter(SubWriterTask):  # type: ignore[misc]
+    """Whoosh's sub-writer process, always forked, as the parsing processes are
+    (:func:`searchidx.indexing.load_files`): a forked process has this module's
+    replacements of Whoosh's methods. Whoosh starts it by the default start method,
+    which Python 3.14 makes a fork server on Linux: its processes import Whoosh alone
+    and ran Whoosh's own methods (the 10k seed-shaped build took 28.3 s against
+    18.0 s forked, for the same index)."""
+
+    _start_method = "fork"
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        return multiprocessing.get_context("fork").Process._Popen(process_obj)
+
+
 class BatchWriter(MpWriter):  # type: ignore[misc]
     """Whoosh's multi-process writer, also taking whole batch files from parsing
     processes, and letting its sub-writers finish their segments early."""
@@ -365,12 +392,23 @@ class BatchWriter(MpWriter):  # type: ignore[misc]
     closed = False
 
     def _new_task(self) -> Any:
-        """Start a sub-writer with the cycle collector paused (a forked process keeps the
-        setting): indexing makes no cycles, and the collector scanned the pool's postings
-        again and again (2-3% of the sub-writers' CPU on the seed-shaped 100k corpus, the
-        same peak memory)."""
+        """Start a sub-writer as Whoosh does, but forked (:class:`_ForkedSubWriter`) and
+        with the cycle collector paused (a forked process keeps the setting): indexing
+        makes no cycles, and the collector scanned the pool's postings again and again
+        (2-3% of the sub-writers' CPU on the seed-shaped 100k corpus, the same peak
+        memory)."""
+        task = _ForkedSubWriter(
+            self.storage,
+            self.indexname,
+            self.jobqueue,
+            self.resultqueue,
+            self.subargs,
+            self.multisegment,
+        )
+        self.tasks.append(task)
         with gc_paused():
-            return super()._new_task()
+            task.start()
+        return task
 
     def add_batch(self, name: str, count: int) -> None:
         """Hand the sub-writers a batch file of ``count`` documents (see
