@@ -11,8 +11,9 @@ per-document reader that writing a segment uses gets one method replaced
 tested); the pool that sorts a segment's postings adds a posting with less work
 (:func:`_pool_add`) and writes and merges its runs a chunk at a time
 (:func:`_write_run`, :func:`_merge_runs`); a new segment's postings are written
-with its field lengths read whole (:func:`_flush_segment`); and a block of postings is
-compressed only when it is big enough to gain from it (:func:`_write_block`).
+with its field lengths read whole (:func:`_flush_segment`); a block of postings is
+compressed only when it is big enough to gain from it (:func:`_write_block`); and
+Whoosh's sub-writer processes are forked, so that they have these replacements.
 """
 
 from __future__ import annotations
@@ -54,19 +55,7 @@ BIG_WRITER: dict[str, Any] = {"multisegment": True, "limitmb": 128, "compound": 
 WRITER: dict[str, Any] = {"limitmb": 256, "compound": False}
 
 #: What :class:`BatchWriter` uses of ``MpWriter`` beyond its public interface.
-MPWRITER_PARTS = (
-    "tasks",
-    "procs",
-    "_new_task",
-    "jobqueue",
-    "resultqueue",
-    "subargs",
-    "multisegment",
-    "indexname",
-    "_added_sub",
-    "docbuffer",
-    "_enqueue",
-)
+MPWRITER_PARTS = ("tasks", "procs", "_new_task", "jobqueue", "_added_sub", "docbuffer", "_enqueue")
 
 
 #: What the replaced parts of Whoosh's postings pool and segment writer use of them.
@@ -370,19 +359,19 @@ def read_batch(path: str) -> Iterator[dict[str, Any]]:
     os.unlink(path)
 
 
-class _ForkedSubWriter(SubWriterTask):  # type: ignore[misc]
-    """Whoosh's sub-writer process, always forked, as the parsing processes are
-    (:func:`searchidx.indexing.load_files`): a forked process has this module's
-    replacements of Whoosh's methods. Whoosh starts it by the default start method,
-    which Python 3.14 makes a fork server on Linux: its processes import Whoosh alone
-    and ran Whoosh's own methods (the 10k seed-shaped build took 28.3 s against
-    18.0 s forked, for the same index)."""
+def _fork(process_obj: Any) -> Any:
+    """Start a process by forking it, whatever the default start method."""
+    return multiprocessing.get_context("fork").Process._Popen(process_obj)
 
-    _start_method = "fork"
 
-    @staticmethod
-    def _Popen(process_obj: Any) -> Any:
-        return multiprocessing.get_context("fork").Process._Popen(process_obj)
+# Whoosh's sub-writer processes are always forked, as the parsing processes are
+# (:func:`searchidx.indexing.load_files`): a forked process has this module's
+# replacements of Whoosh's methods. Whoosh starts them by the default start method,
+# which Python 3.14 makes a fork server on Linux: its processes import Whoosh alone and
+# ran Whoosh's own methods (the 10k seed-shaped build took 28.3 s against 18.0 s
+# forked, for the same index).
+SubWriterTask._start_method = "fork"
+SubWriterTask._Popen = staticmethod(_fork)
 
 
 class BatchWriter(MpWriter):  # type: ignore[misc]
@@ -392,23 +381,12 @@ class BatchWriter(MpWriter):  # type: ignore[misc]
     closed = False
 
     def _new_task(self) -> Any:
-        """Start a sub-writer as Whoosh does, but forked (:class:`_ForkedSubWriter`) and
-        with the cycle collector paused (a forked process keeps the setting): indexing
-        makes no cycles, and the collector scanned the pool's postings again and again
-        (2-3% of the sub-writers' CPU on the seed-shaped 100k corpus, the same peak
-        memory)."""
-        task = _ForkedSubWriter(
-            self.storage,
-            self.indexname,
-            self.jobqueue,
-            self.resultqueue,
-            self.subargs,
-            self.multisegment,
-        )
-        self.tasks.append(task)
+        """Start a sub-writer with the cycle collector paused (a forked process keeps the
+        setting): indexing makes no cycles, and the collector scanned the pool's postings
+        again and again (2-3% of the sub-writers' CPU on the seed-shaped 100k corpus, the
+        same peak memory)."""
         with gc_paused():
-            task.start()
-        return task
+            return super()._new_task()
 
     def add_batch(self, name: str, count: int) -> None:
         """Hand the sub-writers a batch file of ``count`` documents (see
