@@ -462,8 +462,6 @@ def load_yaml(path: str, yaml_text: str, first_line: int = 1) -> Any:
 
 #: Resolves and builds plain scalars for :mod:`searchidx.plainyaml` by libyaml's rules.
 _SCALARS = _PyFrontMatterLoader("")
-#: Whether each plain key seen is read as text (``null``, ``true`` and the like are not).
-_TEXT_KEYS: dict[str, bool] = {}
 
 
 def _plain_scalar(text: str) -> Any:
@@ -483,13 +481,11 @@ def _plain_scalar(text: str) -> Any:
         _SCALARS.deep_construct = False
 
 
+@functools.lru_cache(maxsize=4096)
 def _text_key(key: str) -> bool:
-    found = _TEXT_KEYS.get(key)
-    if found is None:
-        found = _SCALARS.resolve(yaml.ScalarNode, key, (True, False)) == _STR
-        if len(_TEXT_KEYS) < 4096:
-            _TEXT_KEYS[key] = found
-    return found
+    """Whether a plain key is read as text (``null``, ``true`` and the like are not);
+    kept for the few keys files use."""
+    return bool(_SCALARS.resolve(yaml.ScalarNode, key, (True, False)) == _STR)
 
 
 def load_yaml_nodes(path: str, yaml_text: str, first_line: int = 1) -> Any:
