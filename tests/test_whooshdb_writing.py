@@ -4,6 +4,8 @@ sorting runs, written and merged a chunk at a time."""
 from __future__ import annotations
 
 import random
+import zlib
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +236,40 @@ def test_only_blocks_big_enough_are_compressed_and_postings_read_as_whooshs(
         sizes.append(len(pickled))
     assert min(sizes) < writing.COMPRESS_AT <= max(sizes)
     assert sum(len(d) for _, d in ours) < sum(len(d) for _, d in whooshs)
+
+
+def test_a_block_of_exactly_the_boundary_size_is_compressed(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The test above has no block of exactly COMPRESS_AT bytes: the boundary is moved
+    to a size that blocks of these documents pickle to, and such blocks are compressed
+    while the next smaller ones are not."""
+    from searchidx.whooshdb import writing
+
+    rng = random.Random(6)
+    docs = []
+    for n in range(600):
+        title = " ".join(rng.sample(VOCABULARY, 3) + rng.sample(FILLER, 2) + [f"w{n % 90}"])
+        docs.append({"id": f"{n:05d}", "kind": "article", "title": title})
+
+    def write(name: str) -> list[tuple[int, int]]:
+        folder = IndexDir(str(tmp_path / name)).new_data_dir({}, create)
+        writer = windex.open_dir(folder).writer(**WRITER)
+        for fields in docs:
+            writer.add_document(**fields)
+        writer.commit()
+        return [
+            (level, len(zlib.decompress(data) if level else data))
+            for level, data in _blocks(folder)
+        ]
+
+    made = Counter(size for _, size in write("first"))
+    boundary = max((n for n in made if n - 1 in made), key=lambda n: (made[n] + made[n - 1], -n))
+    monkeypatch.setattr(writing, "COMPRESS_AT", boundary)
+    levels = {size: {level for level, s in write("moved") if s == size} for size in made}
+    assert levels[boundary] == {3}
+    assert levels[boundary - 1] == {0}
+    assert all(levels[n] == ({3} if n >= boundary else {0}) for n in made)
 
 
 def test_sub_writers_are_forked_whatever_the_default_start_method(
