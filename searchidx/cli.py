@@ -7,6 +7,7 @@ them, so ``--help`` and ``--version`` start fast.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -111,6 +112,40 @@ def cli(ctx: click.Context, index_path: str | None, color: str, no_pager: bool) 
     ctx.obj = resolve_index_path(index_path)
     ctx.meta[COLOR_KEY] = color
     ctx.meta[PAGER_KEY] = not no_pager
+    if sys.stderr.isatty():
+        from searchidx import progress
+
+        line = GroupingLine()
+        progress.grouping.set(line)
+        ctx.call_on_close(line.clear)
+
+
+class GroupingLine:
+    """Draws how far the grouping of stories is on one line of standard error (a
+    terminal), once it has taken half a second, and blanks it when done."""
+
+    WAIT = 0.5
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.started: float | None = None
+        self.width = 0  # of the text on the line (0: none)
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        now = self.clock()
+        if self.started is None:
+            self.started = now
+        if total and (self.width or now - self.started >= self.WAIT):
+            text = f"grouping stories: {done:,} of {total:,} {what}"
+            click.echo(f"\r{text:<{self.width}}", err=True, nl=False)
+            self.width = len(text)
+        if what == "steps done" and done == total:
+            self.clear()
+
+    def clear(self) -> None:
+        if self.width:
+            click.echo(f"\r{'':<{self.width}}\r", err=True, nl=False)
+            self.width = 0
 
 
 def index_option(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from searchidx import options, storycore, storystate
+from searchidx import options, progress, storycore, storystate
 from searchidx.backend import Snapshot, column_texts
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption, ItemNotFound
@@ -150,8 +150,21 @@ def group_index(
         return Stories([], [], [], []), state
     jobs = min(os.cpu_count() or 1, 4)
     runs = snap.row_runs()
+
+    def read(rows: list[int]) -> list[tuple[str, storystate.Item]]:
+        progress.report(0, len(rows), "items read")
+        found = _read_items(snap, rows)
+        progress.report(len(rows), len(rows), "items read")
+        return found
+
     with gc_paused():
-        state.update(runs, snap.live(), lambda rows: _read_items(snap, rows), jobs=jobs)
+        state.update(
+            runs,
+            snap.live(),
+            read,
+            jobs=jobs,
+            progress=lambda done, total: progress.report(done, total, "steps done"),
+        )
         row_of: dict[str, int] = {}
         for token, first, _ in runs:
             for k, key in enumerate(state.runs[token]):

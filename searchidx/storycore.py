@@ -684,6 +684,7 @@ def group_parts(
     kept: Kept | None = None,
     counts: Counts | None = None,
     jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Part]:
     """Stories block by block of ``BLOCK_DAYS`` days (undated items in a block of their
     own), then around each boundary between neighbouring blocks: the stories of either
@@ -697,7 +698,9 @@ def group_parts(
     since) are taken from there instead of being clustered again. With ``counts``,
     ``entries`` are some of a collection's items: words are weighed by its counts and
     boilerplate is left to the caller (every entry given is grouped). With ``jobs``
-    over 1, blocks (then boundaries) are clustered by that many processes at once."""
+    over 1, blocks (then boundaries) are clustered by that many processes at once.
+    ``progress`` is told ``(done, total)`` as each part is clustered (not the kept
+    ones)."""
     work = _Grouping(entries, links, threshold, window_days, counts)
     keys = work.keys
     order = sorted(work.blocks, key=lambda b: (b is None, b or 0))
@@ -714,11 +717,21 @@ def group_parts(
     todo = [b for b in order if b not in parts]
     if sum(len(work.blocks[b]) for b in todo) < PARALLEL_MIN_ITEMS:
         jobs = 1
+    sides = [b for b in order if b is not None and b + 1 in work.blocks]
+    total = len(todo) + sum(b not in kept.seams for b in sides)
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
     size = {b: len(items) for b, items in work.blocks.items()}
-    for b, groups in zip(todo, _map(jobs, work, _block_job, todo, size.__getitem__), strict=True):
+    found = _map(jobs, work, _block_job, todo, size.__getitem__, tick)
+    for b, groups in zip(todo, found, strict=True):
         parts[b] = Part(groups, [], b)
     stories = {b: p.groups for b, p in parts.items()}
-    sides = [b for b in order if b is not None and b + 1 in work.blocks]
     seams: dict[int, Part] = {}
     for b in sides:
         if b in kept.seams:
@@ -729,8 +742,8 @@ def group_parts(
             )
     todo_seams = [b for b in sides if b not in seams]
     args = [(b, stories[b], stories[b + 1]) for b in todo_seams]
-    done = _map(jobs, work, _boundary_job, args, lambda a: size[a[0]] + size[a[0] + 1])
-    for b, (new_groups, region) in zip(todo_seams, done, strict=True):
+    joined = _map(jobs, work, _boundary_job, args, lambda a: size[a[0]] + size[a[0] + 1], tick)
+    for b, (new_groups, region) in zip(todo_seams, joined, strict=True):
         seams[b] = Part(new_groups, region, None, b)
     return [parts[b] for b in order] + [seams[b] for b in sides]
 
@@ -876,19 +889,28 @@ def _map(
     fn: Callable[[_T], _R],
     items: list[_T],
     cost: Callable[[_T], int],
+    tick: Callable[[], None],
 ) -> list[_R]:
     """``fn`` over ``items``: in this process, or with ``jobs`` forked processes that
     inherit ``work``, handed out costliest first (by ``cost``) so that no process is
-    left with a big one at the end."""
+    left with a big one at the end. ``tick`` is called as each result comes (in the
+    order they were handed out)."""
     global _WORK
     _WORK = work
     try:
         if jobs <= 1 or len(items) <= 1 or "fork" not in mp.get_all_start_methods():
-            return [fn(x) for x in items]
+            out: list[_R] = []
+            for x in items:
+                out.append(fn(x))
+                tick()
+            return out
         order = sorted(range(len(items)), key=lambda k: -cost(items[k]))
+        done: list[_R] = []
         with mp.get_context("fork").Pool(min(jobs, len(items))) as pool:
-            done = pool.map(fn, [items[k] for k in order], chunksize=1)
-        out: list[_R] = [done[0]] * len(items)
+            for result in pool.imap(fn, [items[k] for k in order], chunksize=1):
+                done.append(result)
+                tick()
+        out = [done[0]] * len(items)
         for k, result in zip(order, done, strict=True):
             out[k] = result
         return out

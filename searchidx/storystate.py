@@ -225,11 +225,13 @@ class GroupingState:
         read: Callable[[list[int]], list[tuple[str, Item]]],
         *,
         jobs: int = 1,
+        progress: Callable[[int, int], None] | None = None,
     ) -> Changes:
         """Bring the state to an index's rows: ``runs`` as ``(token, first row, count)``,
         its ``live`` rows, and ``read`` giving the key and item of rows. Rows of runs
         the state has seen are not read again. Then cluster again the parts whose inputs
-        changed (with ``jobs`` processes) and keep their stories."""
+        changed (with ``jobs`` processes) and keep their stories; ``progress`` is told
+        ``(done, total)`` as each part is clustered again."""
         alive = set(live)
         seen: set[str] = set()  # keys of rows of runs the state has read
         unread: list[tuple[int, list[str | None], int]] = []  # row, its run's keys, place
@@ -296,7 +298,7 @@ class GroupingState:
         if changes.everything:
             dirty.update(self.members)
         del seen, read_now, touched
-        self._regroup(dirty, jobs)
+        self._regroup(dirty, jobs, progress)
         self.changes = changes
         return changes
 
@@ -441,7 +443,9 @@ class GroupingState:
         t = self.templates.get(key)
         return t is not None and self.ndays.get(t, 0) < BOILERPLATE_DAYS
 
-    def _regroup(self, dirty: set[Block], jobs: int) -> None:
+    def _regroup(
+        self, dirty: set[Block], jobs: int, progress: Callable[[int, int], None] | None = None
+    ) -> None:
         """Cluster again the blocks in ``dirty`` and the boundaries beside them, with the
         neighbouring blocks' stories kept; keep every other part."""
         if not dirty:
@@ -469,6 +473,7 @@ class GroupingState:
             kept=kept,
             counts=self._counts(),
             jobs=jobs,
+            progress=progress,
         )
         blocks = self.parts.blocks
         seams = self.parts.seams

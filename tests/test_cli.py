@@ -516,3 +516,46 @@ def test_a_usage_error_from_the_core_shows_the_commands_usage(small: str) -> Non
         "Error: cannot read the date range 'published:xyz': 'xyz' is not a date; "
         "use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 date-time"
     )
+
+
+def test_grouping_line_shows_after_half_a_second_and_clears_when_done(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from searchidx.cli import GroupingLine
+
+    now = [0.0]
+    line = GroupingLine(clock=lambda: now[0])
+    line(0, 50_000, "items read")
+    now[0] = 0.4
+    line(50_000, 50_000, "items read")
+    assert capsys.readouterr().err == ""  # half a second has not gone by
+    now[0] = 0.6
+    line(9, 10, "steps done")
+    line(10, 10, "steps done")
+    assert capsys.readouterr().err == (
+        "\rgrouping stories: 9 of 10 steps done"
+        "\rgrouping stories: 10 of 10 steps done"
+        "\r" + " " * len("grouping stories: 10 of 10 steps done") + "\r"
+    )
+    now[0] = 0.7  # a line already drawn is drawn again at once, shorter text padded
+    line(99, 100, "items read")
+    line(1, 100, "items read")
+    assert capsys.readouterr().err == (
+        "\rgrouping stories: 99 of 100 items read\rgrouping stories: 1 of 100 items read "
+    )
+    line.clear()  # when the command ends
+    assert (
+        capsys.readouterr().err == "\r" + " " * len("grouping stories: 1 of 100 items read") + "\r"
+    )
+    line.clear()  # cleared already: nothing more
+    assert capsys.readouterr().err == ""
+
+
+def test_grouping_line_says_nothing_of_quick_work(capsys: pytest.CaptureFixture[str]) -> None:
+    from searchidx.cli import GroupingLine
+
+    line = GroupingLine(clock=lambda: 0.1)
+    for done in range(4):
+        line(done, 3, "steps done")
+    line.clear()
+    assert capsys.readouterr().err == ""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from searchidx import storycore, storystate
+from searchidx import progress, storycore, storystate
 from searchidx.cli import cli
 from searchidx.engine import index_at
 from searchidx.indexing import update_index
@@ -151,6 +151,29 @@ def test_kept_parts_are_reused_and_give_what_grouping_again_gives() -> None:
     assert keyed(later, storycore.stories_of(again)) == keyed(later, storycore.group(later))
 
 
+def test_progress_counts_the_parts_clustered_and_not_the_kept_ones() -> None:
+    es = [
+        entry("a", "quillon systems to cut 1200 jobs in ai restructuring", 0),
+        entry("b", "quillon systems to lay off 1200 workers", 0.5),
+        entry("p", "port ellery council approves flood barrier", 30),
+        entry("q", "port ellery flood barrier approved by council", 30.2),
+        *FILLER,
+    ]
+    told: list[tuple[int, int]] = []
+    first = storycore.group_parts(es, progress=lambda done, total: told.append((done, total)))
+    parts = len(first)
+    assert parts >= 3
+    assert told == [(k, parts) for k in range(1, parts + 1)]
+    kept = storycore.Kept({p.block: [[es[i].key for i in g] for g in p.groups] for p in first})
+    told.clear()
+    again = storycore.group_parts(
+        es, kept=kept, progress=lambda done, total: told.append((done, total))
+    )
+    clustered = sum(not p.reused for p in again)
+    assert 0 < clustered < parts  # the blocks are kept, the boundaries clustered
+    assert told == [(k, clustered) for k in range(1, clustered + 1)]
+
+
 def test_stories_are_joined_across_the_boundary_of_two_blocks() -> None:
     edge = storycore.BLOCK_DAYS * 3000  # a block boundary, in days since 1970
     es = [
@@ -278,7 +301,9 @@ def test_processes_give_what_one_process_gives(monkeypatch: pytest.MonkeyPatch) 
     es = [entry(f"k{i:03d}", " ".join(rng.sample(words, 5)), rng.random() * 30) for i in range(300)]
     monkeypatch.setattr(storycore, "PARALLEL_MIN_ITEMS", 0)
     one = storycore.group_parts(es, jobs=1)
-    two = storycore.group_parts(es, jobs=2)
+    told: list[tuple[int, int]] = []
+    two = storycore.group_parts(es, jobs=2, progress=lambda d, t: told.append((d, t)))
+    assert told == [(k, len(two)) for k in range(1, len(two) + 1)]
     assert len([p for p in one if p.region]) >= 3  # several boundaries
     assert [(p.groups, p.region) for p in two] == [(p.groups, p.region) for p in one]
     assert storycore.stories_of(one)
@@ -415,6 +440,26 @@ def test_grouping_is_cached_per_generation(write: Write, index_path: str) -> Non
     update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
     assert stories_of(index_path) == before
     assert [p.name for p in data.glob("stories-*.json")] == ["stories-2.json"]
+
+
+def test_grouping_tells_how_far_it_is_to_whoever_asks(write: Write, index_path: str) -> None:
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    told: list[tuple[int, int, str]] = []
+    token = progress.grouping.set(lambda done, total, what: told.append((done, total, what)))
+    try:
+        stories_of(index_path)
+        items = index_at(index_path).snapshot().rows()
+        steps = [t for t in told if t[2] == "steps done"]
+        assert told[:2] == [(0, items, "items read"), (items, items, "items read")]
+        assert steps and told[2:] == steps
+        assert steps == [(k, len(steps), "steps done") for k in range(1, len(steps) + 1)]
+        told.clear()
+        stories_of(index_path)  # this generation's stories are kept: nothing to do
+        assert told == []
+    finally:
+        progress.grouping.reset(token)
+    stories_of(index_path)  # nobody listens
 
 
 def test_read_only_index_is_grouped_in_memory(write: Write, index_path: str) -> None:
