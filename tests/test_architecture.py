@@ -183,3 +183,34 @@ def test_what_whoosh_was_imported_without_is_imported_for_real_when_used() -> No
         "call True",
         "ran",
     ]
+
+
+def test_a_wheel_holds_every_module_and_the_samples(tmp_path: Path) -> None:
+    """What ``pip install`` (not editable) installs: every file of the package, its
+    subpackages and the bundled samples (a wheel of the package alone once installed a
+    command that failed on ``searchidx.whooshdb``)."""
+    import shutil
+    import zipfile
+
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT / "searchidx", source / "searchidx", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    build = "import sys, setuptools.build_meta as b; b.build_wheel(sys.argv[1])"
+    done = subprocess.run(
+        [sys.executable, "-c", build, str(tmp_path / "dist")],
+        cwd=source,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("searchidx-*.whl")
+    files = {
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "searchidx").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert {"searchidx/whooshdb/writing.py", "searchidx/samples/032-bay-chronicle.rss"} <= files
+    assert files - set(zipfile.ZipFile(wheel).namelist()) == set()
