@@ -15,7 +15,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -308,16 +308,21 @@ def iter_article_files(roots: Iterable[str]) -> Iterator[str]:
                 yield entry.path
 
 
-def scan_article_folders(folder: str) -> Iterator[list[os.DirEntry[str]]]:
+def scan_article_folders(
+    folder: str, on_error: Callable[[str, OSError], None] | None = None
+) -> Iterator[list[os.DirEntry[str]]]:
     """The article files under ``folder`` as :func:`iter_article_files` finds them (in
     the same order), a list of folder entries a folder: an entry knows whether it is a
-    link, and stats it without building its path again. Top-down like ``os.walk``
-    (its errors ignored): a folder's files in name order, then its sub-folders' (folder
-    links are not walked)."""
+    link, and stats it without building its path again. Top-down like ``os.walk``: a
+    folder's files in name order, then its sub-folders' (folder links are not walked).
+    A folder that cannot be read is passed to ``on_error`` with the error, and left
+    out."""
     try:
         with os.scandir(folder) as it:
             entries = sorted((e for e in it if e.name[0] != "."), key=_name)
-    except OSError:
+    except OSError as exc:
+        if on_error is not None:
+            on_error(folder, exc)
         return
     files, folders = [], []
     for entry in entries:
@@ -336,7 +341,7 @@ def scan_article_folders(folder: str) -> Iterator[list[os.DirEntry[str]]]:
         yield files
     for entry in folders:
         if not entry.is_symlink():
-            yield from scan_article_folders(entry.path)
+            yield from scan_article_folders(entry.path, on_error)
 
 
 def _name(entry: os.DirEntry[str]) -> str:
@@ -374,10 +379,10 @@ def read_file(path: str) -> tuple[bytes, os.stat_result]:
     return data, st
 
 
-def os_reason(exc: OSError) -> str:
-    """An OS error as the reason a file cannot be read."""
+def os_reason(exc: OSError, what: str = "file") -> str:
+    """An OS error as the reason a file (or folder) cannot be read."""
     reason = exc.strerror or str(exc)
-    return f"cannot read file: {reason[:1].lower()}{reason[1:]}"
+    return f"cannot read {what}: {reason[:1].lower()}{reason[1:]}"
 
 
 def parse_file(path: str, data: bytes) -> tuple[list[Article], list[ParseError]]:

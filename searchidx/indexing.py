@@ -433,6 +433,7 @@ class _Plan:
         # one file, indexed under its real path; ``chosen`` holds the real paths seen.
         self._chosen: set[str] = set()
         self._kept: set[str] = set()  # paths not indexed but kept as they were (unreadable)
+        self._kept_folders: list[str] = []  # folders whose files are all kept so (unreadable)
         self._real_roots = real_roots = [os.path.realpath(r) for r in roots]
         # The roots are absolute and normalised, so are the paths found under them.
         for root, real_root in zip(roots, real_roots, strict=True):
@@ -440,18 +441,29 @@ class _Plan:
                 self._consider(root, None, real_root)
                 continue
             found = False
-            for entries in scan_article_folders(root):
+            unreadable = len(self.stat_errors)
+
+            def folder_error(folder: str, exc: OSError, root: str = root) -> None:
+                """Its files stay indexed as they were, as an unreadable file's do."""
+                self._stat_error(folder, os_reason(exc, "folder"))
+                real = os.path.realpath(root) + folder[len(root) :]
+                self._kept_folders += [folder, real]
+
+            for entries in scan_article_folders(root, folder_error):
                 found = True
                 self._consider_folder(entries, root, real_root)
-            if not found:
+            if not found and len(self.stat_errors) == unreadable:
                 self.empty_roots.append(root)
         # Global path order: with one URL in several files, the first by path wins.
         self.tasks.sort()
-        chosen, kept = self._chosen, self._kept
+        chosen, kept, kept_folders = self._chosen, self._kept, self._kept_folders
         self.removed = sorted(
             p
             for p in self._files
-            if p not in chosen and p not in kept and (_under(p, roots) or _under(p, real_roots))
+            if p not in chosen
+            and p not in kept
+            and not _under(p, kept_folders)
+            and (_under(p, roots) or _under(p, real_roots))
         )
 
     def _consider_folder(self, entries: list[os.DirEntry[str]], root: str, real_root: str) -> None:

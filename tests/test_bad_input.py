@@ -417,14 +417,10 @@ def test_changed_file_that_went_bad_keeps_its_old_content(indexed: tuple[Path, s
     assert_survived(index)
 
 
-def test_unreadable_file(indexed: tuple[Path, str]) -> None:
-    """Root reads everything, so as root the run goes without the capabilities that
-    override file permissions (util-linux ``setpriv``)."""
-    corpus, index = indexed
-    (corpus / "fresh.md").write_text(NEW, encoding="utf-8")
-    locked = corpus / "locked.md"
-    locked.write_text(GOOD, encoding="utf-8")
-    locked.chmod(0)
+def index_bound_by_permissions(index: str, corpus: Path) -> subprocess.CompletedProcess[str]:
+    """``searchidx index`` in a process that file permissions bind: root reads
+    everything, so as root it runs without the capabilities that override them
+    (util-linux ``setpriv``)."""
     prefix: list[str] = []
     if os.geteuid() == 0:
         setpriv = shutil.which("setpriv")
@@ -433,10 +429,45 @@ def test_unreadable_file(indexed: tuple[Path, str]) -> None:
         caps = "-dac_override,-dac_read_search"
         prefix = [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}", "--"]
     cmd = [*prefix, sys.executable, "-m", "searchidx", "--index", index, "index", str(corpus)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+
+
+def test_unreadable_file(indexed: tuple[Path, str]) -> None:
+    corpus, index = indexed
+    (corpus / "fresh.md").write_text(NEW, encoding="utf-8")
+    locked = corpus / "locked.md"
+    locked.write_text(GOOD, encoding="utf-8")
+    locked.chmod(0)
+    proc = index_bound_by_permissions(index, corpus)
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.splitlines() == [f"{locked}: cannot read file: permission denied"]
     assert_survived(index)
+
+
+def test_unreadable_folder_is_reported_and_its_files_stay_indexed(
+    indexed: tuple[Path, str],
+) -> None:
+    corpus, index = indexed
+    folder = corpus / "folder"
+    (folder / "deeper").mkdir(parents=True)
+    one = article("Kept story one", "https://harborwire.com/one")
+    two = article("Kept story two", "https://harborwire.com/two")
+    (folder / "kept.md").write_text(front_matter(one), encoding="utf-8")
+    (folder / "deeper" / "too.md").write_text(front_matter(two), encoding="utf-8")
+    assert run_index(index, corpus) == (0, [])
+    (corpus / "fresh.md").write_text(NEW, encoding="utf-8")
+    folder.chmod(0)
+    try:
+        proc = index_bound_by_permissions(index, corpus)
+    finally:
+        folder.chmod(0o755)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.splitlines() == [f"{folder}: cannot read folder: permission denied"]
+    assert proc.stdout.startswith("added 1, updated 0, removed 0, unchanged 1, failed 1 in ")
+    kept = ["Earlier story stays", "Fresh story arrives", "Kept story one", "Kept story two"]
+    assert titles(index) == kept
+    assert run_index(index, corpus) == (0, [])  # readable again: nothing to do
+    assert titles(index) == kept
 
 
 # --- property: the parser only ever reports its own error ---------------------------------
