@@ -25,16 +25,14 @@ if TYPE_CHECKING:
 class QueryCommand(click.Command):
     """A command whose QUERY may hold ``-word`` exclusions: a word of more than one
     letter after "-" is a query word, not short options run together (``-fox`` is not
-    ``-f ox``), unless it is the value of the option before it. Short options take
-    their value as the next word: ``-n 5``, ``-f json``."""
+    ``-f ox``), unless it is the value of the option before it, or a short option with
+    a value it takes written on (``-n5``, ``-fjson``). Short options take their value
+    as the next word too: ``-n 5``, ``-f json``."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        valued = {
-            name
-            for param in self.params
-            if isinstance(param, click.Option) and not param.is_flag
-            for name in param.opts
-        }
+        options = [p for p in self.params if isinstance(p, click.Option) and not p.is_flag]
+        valued = {name for param in options for name in param.opts}
+        short = {name: param for param in options for name in param.opts if len(name) == 2}
         words: dict[str, str] = {}
         out: list[str] = []
         for i, arg in enumerate(args):
@@ -43,12 +41,25 @@ class QueryCommand(click.Command):
                 break
             after_option = bool(out) and out[-1] in valued
             if len(arg) > 2 and arg[0] == "-" and arg[1] != "-" and not after_option:
+                param = short.get(arg[:2])
+                if param is not None and _takes(param, arg[2:], ctx):
+                    out += [arg[:2], arg[2:]]
+                    continue
                 key = f"\x00{len(words)}"
                 words[key] = arg
                 arg = key
             out.append(arg)
         ctx.meta["query_words"] = words
         return super().parse_args(ctx, out)
+
+
+def _takes(param: click.Option, value: str, ctx: click.Context) -> bool:
+    """Whether ``value`` is a value the option takes (a number in range, a choice)."""
+    try:
+        param.type.convert(value, param, ctx)
+    except click.BadParameter:
+        return False
+    return True
 
 
 def _query_words(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
@@ -149,12 +160,31 @@ class GroupingLine:
 
 
 def index_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--index`` after the command name too; given there, it wins."""
+    """``--index``, ``--color`` and ``--no-pager`` after the command name too; given
+    there, they win."""
 
     def override(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
         if value is not None:
             ctx.obj = value
 
+    def color(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+        if value is not None:
+            ctx.meta[COLOR_KEY] = value
+
+    def no_pager(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.meta[PAGER_KEY] = False
+
+    fn = click.option(
+        "--no-pager", is_flag=True, expose_value=False, callback=no_pager, hidden=True
+    )(fn)
+    fn = click.option(
+        "--color",
+        type=click.Choice(options.COLOR_MODES),
+        expose_value=False,
+        callback=color,
+        hidden=True,
+    )(fn)
     return click.option(
         "--index",
         metavar="PATH",
@@ -407,7 +437,7 @@ def make_filters(kwargs: dict[str, Any]) -> Filters:
     )
 
 
-@cli.command(cls=QueryCommand, context_settings={"ignore_unknown_options": True})
+@cli.command(cls=QueryCommand)
 @click.argument("query", nargs=-1, required=True, callback=_query_words)
 @filter_options
 @click.option("--literal", is_flag=True, help="Treat the query as plain words.")

@@ -495,6 +495,11 @@ def test_a_long_query_is_echoed_shortened(small: str) -> None:
         (["harbor", "-fare", "-n", "5", "-f", "jsonl"], ["Harbor vote passes"]),
         (["harbor", "-news", "-f", "jsonl"], ["Harbor vote passes", "Fare rise approved"]),
         (["-f", "jsonl", "--", "-fare", "harbor"], ["Harbor vote passes"]),
+        # a short option with a value it takes written on
+        (["harbor", "-news", "-fjsonl", "-n1"], ["Harbor vote passes"]),
+        (["-n1", "-fjsonl", "harbor", "-news"], ["Harbor vote passes"]),
+        (["harbor", "-fox", "-f", "jsonl"], ["Harbor vote passes", "Fare rise approved"]),
+        (["harbor", "-nine", "-f", "jsonl"], ["Harbor vote passes", "Fare rise approved"]),
     ],
 )
 def test_minus_words_are_query_words_not_short_options(
@@ -505,6 +510,32 @@ def test_minus_words_are_query_words_not_short_options(
     assert [json.loads(line)["title"] for line in result.output.splitlines()] == titles
     facets = run("--index", small, "facets", "provider", "harbor", "-fare", "-n", "1")
     assert facets.output.splitlines()[0] == "provider counts of items matching 'harbor -fare'"
+
+
+@pytest.mark.parametrize("command", ["search", "facets provider", "stories", "dupes"])
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--bogus", "Error: No such option '--bogus'."),
+        ("-x", "Error: No such option '-x'."),
+    ],
+)
+def test_an_unknown_option_is_a_usage_error_not_a_query_word(
+    small: str, command: str, option: str, message: str
+) -> None:
+    result = run("--index", small, *command.split(), "harbor", option)
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == message
+
+
+def test_color_and_no_pager_are_taken_after_the_command_too(small: str) -> None:
+    before = run("--index", small, "--color", "always", "--no-pager", "search", "harbor")
+    after = run("--index", small, "search", "harbor", "--color", "always", "--no-pager")
+    assert after.exit_code == 0
+    assert "\x1b[" in after.output
+    assert timeless(after.output) == timeless(before.output)
+    plain = run("--index", small, "--color", "always", "search", "harbor", "--color", "never")
+    assert "\x1b[" not in plain.output
 
 
 def test_a_usage_error_from_the_core_shows_the_commands_usage(small: str) -> None:
