@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 from searchidx.engine import Index, index_at, reads_index
+from searchidx.fields import MISSING_LAST
 from searchidx.query import iso
 from searchidx.store import disk_usage
 
@@ -38,8 +39,10 @@ def stats(index: Index | str) -> Stats:
     # Live items only: an updated index keeps deleted ones (and their terms) until
     # their segment is merged.
     live = snap.live()
-    published = list(snap.column("published"))
-    dated = [v for v in (published[d] for d in live) if v]
+    # Times from the column of negated microseconds, where undated items hold
+    # MISSING_LAST (the published column gives them its own default, year 1).
+    oldest = snap.column_values("oldest")
+    dated = [-t for t in (oldest[d] for d in live) if t != MISSING_LAST]
     keys = snap.column_values("provider")
     providers = len({keys[d] for d in live} - {b"", ""})
     topics = snap.topic_count()
@@ -52,9 +55,14 @@ def stats(index: Index | str) -> Stats:
         files=len(manifest.files),
         providers=providers,
         topics=topics,
-        first_published=iso(min(dated).replace(tzinfo=UTC)) if dated else None,
-        last_published=iso(max(dated).replace(tzinfo=UTC)) if dated else None,
+        first_published=_iso(min(dated)) if dated else None,
+        last_published=_iso(max(dated)) if dated else None,
         size_bytes=disk_usage(ix.path),
         last_update=manifest.updated,
         schema_version=int(ix.dir.meta()["schema_version"]),
     )
+
+
+def _iso(micros: int) -> str:
+    """A time in microseconds since 1970 (UTC), as stats shows it."""
+    return iso(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros))
