@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from searchidx import options
@@ -81,16 +81,25 @@ def parse_date_option(text: str, end_of_day: bool = False) -> datetime:
                 return start
             nxt = (start + timedelta(days=32)).replace(day=1)
             return nxt - timedelta(microseconds=1)
+        if _DAY_OR_WEEK.fullmatch(s):  # a whole day, or a whole ISO week ("2021-W01")
+            start = datetime.combine(date.fromisoformat(s), datetime.min.time(), UTC)
+            days = 7 if _WEEK.fullmatch(s) else 1
+            return start + timedelta(days=days, microseconds=-1) if end_of_day else start
         value = datetime.fromisoformat(s)
     except ValueError:
         raise InvalidOption(
-            f"{text!r} is not a date; use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 date-time"
+            f"{text!r} is not a date; use YYYY, YYYY-MM, YYYY-MM-DD, YYYY-Www (an ISO week) "
+            "or an ISO 8601 date-time"
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-        if end_of_day and len(s) == 10:
-            value += timedelta(days=1, microseconds=-1)
     return value.astimezone(UTC)
+
+
+#: Dates alone in ISO 8601 forms: a day (2021-01-04, 20210104, 2021-W01-1, 2021W011)
+#: or a week (2021-W01, 2021W01).
+_WEEK = re.compile(r"\d{4}-?W\d{2}")
+_DAY_OR_WEEK = re.compile(r"\d{4}-?\d{2}-?\d{2}|\d{4}-?W\d{2}(?:-?\d)?")
 
 
 #: A word of a query as typed: letters and digits, joined by dots, apostrophes or hyphens.

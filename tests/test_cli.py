@@ -215,12 +215,12 @@ def test_index_from_environment(small: str) -> None:
         (
             ["search", "harbor published:[2024-13-01 to]"],
             2,
-            "Error: cannot read the date range 'published:[2024-13-01 to]': '2024-13-01' is not a date; use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 date-time",
+            "Error: cannot read the date range 'published:[2024-13-01 to]': '2024-13-01' is not a date; use YYYY, YYYY-MM, YYYY-MM-DD, YYYY-Www (an ISO week) or an ISO 8601 date-time",
         ),
         (
             ["search", "x", "--since", "tomorrow"],
             2,
-            "Error: Invalid value for '--since': 'tomorrow' is not a date; use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 date-time",
+            "Error: Invalid value for '--since': 'tomorrow' is not a date; use YYYY, YYYY-MM, YYYY-MM-DD, YYYY-Www (an ISO week) or an ISO 8601 date-time",
         ),
         (
             ["search", "x", "--kind", "video"],
@@ -545,7 +545,7 @@ def test_a_usage_error_from_the_core_shows_the_commands_usage(small: str) -> Non
     assert result.output.splitlines()[0] == "Usage: cli search [OPTIONS] QUERY..."
     assert result.output.splitlines()[-1] == (
         "Error: cannot read the date range 'published:xyz': 'xyz' is not a date; "
-        "use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 date-time"
+        "use YYYY, YYYY-MM, YYYY-MM-DD, YYYY-Www (an ISO week) or an ISO 8601 date-time"
     )
 
 

@@ -20,6 +20,7 @@ from searchidx.facets import NONE, facet_counts
 from searchidx.indexing import update_index
 from searchidx.output import bar
 from searchidx.query import Filters
+from searchidx.searching import search
 from tests.conftest import article, front_matter
 
 WORDS = [
@@ -452,6 +453,11 @@ def test_iso_weeks_across_a_new_year(write: Any, tmp_path: Path, index_path: str
         "2021-W01": 0,
         "2021-W02": 1,
     }
+    # A week's label, copied into a filter, selects that week's items.
+    for week, titles in (("2020-W53", ["Year end"]), ("2021-W01", []), ("2021-W02", ["New year"])):
+        found = search(index_path, f"* published:{week}", limit=10)
+        assert [h.title for h in found.hits] == titles
+        assert counted(facet_counts(index_path, "week", f"published:{week}"))[week] == len(titles)
 
 
 def test_too_long_a_timeline_is_refused(write: Any, tmp_path: Path, index_path: str) -> None:

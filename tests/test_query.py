@@ -10,7 +10,9 @@ import pytest
 from searchidx.errors import InvalidOption
 from searchidx.query import Filters, literal_words, minus_to_not, parse_date_option, split_dates
 
-NOT_A_DATE = "is not a date; use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 date-time"
+NOT_A_DATE = (
+    "is not a date; use YYYY, YYYY-MM, YYYY-MM-DD, YYYY-Www (an ISO week) or an ISO 8601 date-time"
+)
 
 
 @pytest.mark.parametrize(
@@ -27,13 +29,24 @@ NOT_A_DATE = "is not a date; use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 date-t
         ("2024-03-05T10:00:00+02:00", False, datetime(2024, 3, 5, 8, tzinfo=UTC)),
         # A date-time is a moment: the end of the day is not added to it.
         ("2024-03-05T10:00:00", True, datetime(2024, 3, 5, 10, tzinfo=UTC)),
+        # A date in ISO 8601's other forms is a whole day; a week, the whole week.
+        ("20240305", False, datetime(2024, 3, 5, tzinfo=UTC)),
+        ("20240305", True, datetime(2024, 3, 5, 23, 59, 59, 999999, tzinfo=UTC)),
+        ("2024-W10", False, datetime(2024, 3, 4, tzinfo=UTC)),
+        ("2024-W10", True, datetime(2024, 3, 10, 23, 59, 59, 999999, tzinfo=UTC)),
+        ("2024W10", True, datetime(2024, 3, 10, 23, 59, 59, 999999, tzinfo=UTC)),
+        ("2021-W01", False, datetime(2021, 1, 4, tzinfo=UTC)),
+        ("2024-W10-2", False, datetime(2024, 3, 5, tzinfo=UTC)),
+        ("2024-W10-2", True, datetime(2024, 3, 5, 23, 59, 59, 999999, tzinfo=UTC)),
     ],
 )
 def test_date_options(text: str, end: bool, expected: datetime) -> None:
     assert parse_date_option(text, end) == expected
 
 
-@pytest.mark.parametrize("text", ["next week", "2024-13", "2024-02-30", "", "24"])
+@pytest.mark.parametrize(
+    "text", ["next week", "2024-13", "2024-02-30", "", "24", "2024-W54", "2024-064", "2024030"]
+)
 def test_bad_date_option(text: str) -> None:
     with pytest.raises(InvalidOption) as info:
         parse_date_option(text)
