@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from searchidx.errors import ItemNotFound
 from searchidx.fields import as_text
 from searchidx.items import StoredItem
 from searchidx.query import Filters
@@ -37,6 +38,29 @@ class Ranking:
     total: int = 0
     partial: bool = False
     terms: list[str] = field(default_factory=list)
+
+
+#: The fewest characters of an id that find it (when no other id starts with them).
+ID_PREFIX_MIN = 4
+
+
+def find_row(snap: Snapshot, item_id: str) -> int:
+    """The row of a live item by its id, or by 4 or more of its first characters when
+    no other id starts with them; ItemNotFound otherwise."""
+    row = snap.row_of(item_id)
+    if row is None and len(item_id) >= ID_PREFIX_MIN:
+        matches = snap.rows_by_id_prefix(item_id.lower(), limit=2)
+        if len(matches) > 1:
+            raise ItemNotFound(f"id {item_id!r} is ambiguous; give more characters")
+        row = matches[0] if matches else None
+    if row is None:
+        hint = (
+            ""
+            if len(item_id) >= ID_PREFIX_MIN
+            else " (an id may be shortened to 4 or more characters)"
+        )
+        raise ItemNotFound(f"no item with id {item_id!r}{hint}")
+    return row
 
 
 def column_texts(snap: Snapshot, name: str) -> list[str]:

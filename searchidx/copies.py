@@ -36,9 +36,9 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from searchidx import options
-from searchidx.backend import Snapshot, TitleWordRows, column_texts
+from searchidx.backend import Snapshot, TitleWordRows, column_texts, find_row
 from searchidx.engine import Index, index_at, reads_index
-from searchidx.errors import InvalidOption, ItemNotFound
+from searchidx.errors import InvalidOption
 from searchidx.fields import MISSING_LAST, as_text
 from searchidx.query import Filters, split_dates
 from searchidx.titles import numbers
@@ -381,9 +381,7 @@ def _dupes_of(
 ) -> tuple[list[tuple[int, float]], int]:
     """The item and its near-duplicates in publication order, each with its similarity
     to the first of them."""
-    row = snap.row_of(item_id)
-    if row is None:
-        raise ItemNotFound(f"no item with id {item_id!r}")
+    row = find_row(snap, item_id)
     allowed = set(snap.match(text, filters))
     found = near_duplicates(snap, row, threshold, window_days, allowed)
     titles = load_titles(snap, [row, *(d for d, _ in found)])

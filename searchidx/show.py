@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
+from searchidx.backend import find_row
 from searchidx.engine import Index, index_at, reads_index
-from searchidx.errors import ItemNotFound
 from searchidx.items import Listed, StoredItem
 
 
@@ -78,15 +78,7 @@ def show(index: Index | str, item_id: str) -> Item:
     """One item in full, with the items it lists and the articles that cite it. An id
     may be shortened to 4 or more characters when no other id starts with them."""
     snap = index_at(index).snapshot()
-    row = snap.row_of(item_id)
-    if row is None and len(item_id) >= 4:
-        matches = snap.rows_by_id_prefix(item_id.lower(), limit=2)
-        if len(matches) > 1:
-            raise ItemNotFound(f"id {item_id!r} is ambiguous; give more characters")
-        row = matches[0] if matches else None
-    if row is None:
-        raise ItemNotFound(f"no item with id {item_id!r}")
-    rec = snap.item(row)
+    rec = snap.item(find_row(snap, item_id))
     related = []
     for r in rec.related:
         current = snap.row_of(r["id"])

@@ -148,6 +148,8 @@ def test_query_filters_and_of(sample_index: str) -> None:
     first = find_dupes(sample_index).clusters[0].members
     of = find_dupes(sample_index, of=first[2].id)
     assert [m.id for m in of.clusters[0].members] == [m.id for m in first]
+    short = find_dupes(sample_index, of=first[2].id[:6])  # as show takes it
+    assert [m.id for m in short.clusters[0].members] == [m.id for m in first]
     with pytest.raises(ItemNotFound):
         find_dupes(sample_index, of="ffffffffffffffff")
 

@@ -48,6 +48,12 @@ def test_show_related_item(sample_index: str) -> None:
 def test_show_unknown_id(sample_index: str) -> None:
     with pytest.raises(ItemNotFound, match="no item with id 'ffffffff'"):
         show(sample_index, "ffffffff")
+    hit = search(sample_index, "flood").hits[0]
+    with pytest.raises(ItemNotFound) as info:
+        show(sample_index, hit.id[:3])
+    assert str(info.value) == (
+        f"no item with id {hit.id[:3]!r} (an id may be shortened to 4 or more characters)"
+    )
 
 
 def test_show_lists_related_coverage_and_citing_articles_by_date(
