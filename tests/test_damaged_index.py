@@ -165,6 +165,21 @@ def test_every_command_says_the_index_is_damaged(
     assert result.stderr == f"Error: index damaged: {what}{REBUILD}"
 
 
+def test_commands_that_read_items_name_a_cut_file_of_stored_items(
+    updated: tuple[Path, str], tmp_path: Path
+) -> None:
+    _, built = updated
+    index = str(tmp_path / "index")
+    shutil.copytree(built, index)
+    item = some_id(index)
+    name = cut_stored(index)
+    for command in (["search", "flood"], ["show", item], ["check"]):
+        result = CliRunner().invoke(cli, ["--index", index, *command])
+        assert (result.exit_code, result.stdout) == (1, ""), command
+        assert result.stderr.startswith(f"Error: index damaged: {name} is cut short or corrupt (")
+        assert result.stderr.endswith(REBUILD)
+
+
 @pytest.mark.parametrize("damaged", ["segment-missing", "toc-cut"], indirect=True)
 def test_core_raises_index_damaged_and_rebuild_recovers(
     damaged: tuple[Path, str, str, str],
@@ -238,6 +253,29 @@ def cut_column(index: str) -> str:
     return f"{data_name(index)}/{name}"
 
 
+def cut_stored(index: str) -> str:
+    """Cut the biggest segment's stored items to half their file."""
+    data = IndexDir(index).data_dir()
+    paths = [os.path.join(data, n) for n in os.listdir(data) if n.endswith("._stored.col")]
+    path = max(paths, key=os.path.getsize)
+    os.truncate(path, os.path.getsize(path) // 2)
+    return f"{data_name(index)}/{os.path.basename(path)}"
+
+
+def cut_dates(column: str) -> Callable[[str], str]:
+    def cut(index: str) -> str:
+        """Cut the biggest segment's column of dates to half its values: Whoosh leaves
+        trailing default values unwritten, so the column reads as whole, its last items
+        undated."""
+        data = IndexDir(index).data_dir()
+        paths = [os.path.join(data, n) for n in os.listdir(data) if n.endswith(f".{column}.col")]
+        path = max(paths, key=os.path.getsize)
+        os.truncate(path, os.path.getsize(path) // 16 * 8)
+        return f"{data_name(index)}/{os.path.basename(path)}"
+
+    return cut
+
+
 def test_check_reads_every_posting_list(updated: tuple[Path, str], tmp_path: Path) -> None:
     _, built = updated
     index = str(tmp_path / "index")
@@ -293,8 +331,19 @@ def remove_file(ending: str) -> Callable[[str], str]:
         (cut_column, "is cut short or corrupt ("),
         (remove_file(".norm.col"), "is missing"),
         (remove_file("._title_len.col"), "is missing"),
+        (cut_dates("published"), "is cut short or corrupt (it ends after 25 of the segment's"),
+        (cut_dates("oldest"), "is cut short or corrupt (it ends after 25 of the segment's"),
+        (cut_stored, "is cut short or corrupt ("),
     ],
-    ids=["term-tables", "column-cut", "column-missing", "lengths-missing"],
+    ids=[
+        "term-tables",
+        "column-cut",
+        "column-missing",
+        "lengths-missing",
+        "published-cut",
+        "oldest-cut",
+        "stored-cut",
+    ],
 )
 def test_check_reads_every_term_and_column(
     updated: tuple[Path, str], tmp_path: Path, damage: Callable[[str], str], message: str

@@ -120,6 +120,51 @@ class WhooshSnapshot:
                     whole_values(leaf, name)
                 except Exception as exc:  # whatever wrong bytes raise is damage
                     raise self._damaged(found, exc, str(exc) or type(exc).__name__) from None
+            self._verify_dates(leaf)
+            self._verify_stored(leaf)
+
+    def _verify_stored(self, leaf: Any) -> None:
+        """The stored items' column opens, and its file holds all of their bytes (the
+        items themselves are read by whoever asks for them)."""
+        from whoosh.codec.whoosh3 import STORED_COLUMN, W3Codec
+
+        name = W3Codec.column_filename(leaf._segment, "_stored")
+        try:
+            child = leaf._perdoc._cached_reader("_stored", STORED_COLUMN)._child
+            offsets, lengths = child._offsets, child._lengths
+            end = child._basepos + (offsets[-1] + lengths[-1] if len(offsets) else 0)
+            path = os.path.join(self.folder, name)
+            size = os.path.getsize(path) if os.path.exists(path) else end  # compound: not here
+            if size < end:
+                raise EOFError(f"the stored items end {end - size} bytes early")
+        except Exception as exc:  # whatever wrong bytes raise is damage
+            raise self._damaged(name, exc, str(exc) or type(exc).__name__) from None
+
+    def _verify_dates(self, leaf: Any) -> None:
+        """The two columns of an item's date agree on which items are dated. Whoosh
+        leaves a numeric column's trailing default values unwritten, so a column cut
+        short at a value's boundary reads as its items being undated: the column that
+        stops before such an item is the damaged one."""
+        from whoosh.codec.whoosh3 import W3Codec
+
+        if not (leaf.has_column("published") and leaf.has_column("oldest")):
+            return  # no item of the segment is dated (or a column is missing: above)
+        columns = {
+            name: leaf.column_reader(name, translate=False) for name in ("published", "oldest")
+        }
+        if not all(type(c) is NumericColumn.Reader for c in columns.values()):
+            return
+        published, oldest = (whole_values(leaf, name) for name in columns)
+        default = columns["published"]._default
+        for row, (p, o) in enumerate(zip(published, oldest, strict=True)):
+            if (p == default) != (o == MISSING_LAST):
+                short = next((n for n, c in columns.items() if c._count <= row), "published")
+                found = W3Codec.column_filename(leaf._segment, short)
+                reason = (
+                    f"it ends after {columns[short]._count} of the segment's "
+                    f"{leaf.doc_count_all()} items, before a dated one"
+                )
+                raise self._damaged(found, ValueError(reason), reason)
 
     def _damaged(self, name: str, exc: BaseException, reason: str | None) -> BaseException:
         """The damage of file ``name`` (relative to the data folder): missing when no

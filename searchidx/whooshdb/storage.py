@@ -261,6 +261,19 @@ def _damaged_file(data_dir: str) -> str | None:
                 codec.terms_reader(storage, segment).close()
         except Exception:
             return str(segment.make_filename(codec.TERMS_EXT))
+        # The stored items, which every hit reads: their column opens (its offsets).
+        from whoosh.codec.whoosh3 import STORED_COLUMN, W3Codec
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ResourceWarning)
+                perdoc = codec.per_document_reader(storage, segment)
+                try:
+                    perdoc._cached_reader("_stored", STORED_COLUMN)
+                finally:
+                    perdoc.close()
+        except Exception:
+            return str(W3Codec.column_filename(segment, "_stored"))
     return None
 
 
