@@ -249,14 +249,14 @@ class IndexDir:
         with open(os.path.join(self.path, CURRENT), encoding="utf-8") as fh:
             name = fh.read().strip()
         if not name.startswith("data-") or os.sep in name:
-            raise NotAnIndex(f"{self.path}: CURRENT names {name!r}, not a data folder")
+            raise IndexDamaged(f"{CURRENT} names {name!r}, not a data folder")
         return os.path.join(self.path, name)
 
     def is_live(self, data_dir: str) -> bool:
         """Whether ``CURRENT`` names ``data_dir``."""
         try:
             return self.data_dir() == data_dir
-        except (OSError, NotAnIndex):
+        except (OSError, IndexDamaged):
             return False
 
     def meta(self) -> dict[str, Any]:

@@ -64,12 +64,15 @@ def test_current_names_the_live_data_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["elsewhere", "data-1/../../etc", "../data-1", ""])
-def test_current_naming_no_data_folder_is_not_an_index(tmp_path: Path, name: str) -> None:
+def test_current_naming_no_data_folder_is_damage(tmp_path: Path, name: str) -> None:
     ixdir, _ = fresh(tmp_path / "index")
     (tmp_path / "index" / "CURRENT").write_text(name + "\n")
-    with pytest.raises(NotAnIndex) as info:
+    with pytest.raises(IndexDamaged) as info:
         ixdir.data_dir()
-    assert str(info.value) == f"{ixdir.path}: CURRENT names {name!r}, not a data folder"
+    assert str(info.value) == (
+        f"index damaged: CURRENT names {name!r}, not a data folder; "
+        "rebuild it with: searchidx index --rebuild PATH..."
+    )
 
 
 def test_a_failed_create_leaves_no_data_folder(tmp_path: Path) -> None:
