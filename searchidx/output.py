@@ -176,6 +176,11 @@ def render_search(r: SearchResult, style: Style) -> str:
         lines.append(f"Did you mean: {shortened(r.suggestion)}?")
     if r.provider_suggestions:
         lines.append("No such provider is known. Closest: " + ", ".join(r.provider_suggestions))
+    if r.provider_named:
+        lines.append(
+            f"{r.provider_named} is a provider: --provider {_quoted(r.provider_named)} "
+            f"shows its {plural(r.provider_items, 'item')}."
+        )
     first = (r.page - 1) * r.limit
     if r.total and not r.hits:
         lines.append(f"(page {r.page} is past the last result)")
@@ -433,3 +438,8 @@ DUPES_COLUMNS = (
     "path",
     "similarity",
 )
+
+
+def _quoted(text: str) -> str:
+    """A value as it is typed on a command line: quoted when it has more than one word."""
+    return f'"{text}"' if " " in text else text

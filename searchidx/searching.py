@@ -54,6 +54,10 @@ class SearchResult:
     partial: bool = False
     suggestion: str | None = None
     provider_suggestions: list[str] = field(default_factory=list)
+    #: When no item has the query's words and the query is a provider's name: the
+    #: name as the items give it, and how many items are of that provider.
+    provider_named: str | None = None
+    provider_items: int = 0
     collapsed: bool = False
     stories: int | None = None
     terms: list[str] = field(default_factory=list)
@@ -128,6 +132,11 @@ def search(
     result.suggestion = snap.suggest(text_query)
     if result.total == 0 and filters.providers:
         result.provider_suggestions = closest_providers(snap, filters.providers)
+    if (result.partial or result.total == 0) and not filters.providers:
+        named = _provider_named(snap, text_query)
+        if named is not None:  # the words are a name, not a misspelling
+            result.provider_named, result.provider_items = named
+            result.suggestion = None
     result.seconds = time.perf_counter() - started
     return result
 
@@ -167,6 +176,20 @@ def _page(
         hit.also = list(dict.fromkeys(others))
         hits.append(hit)
     return hits, stories
+
+
+def _provider_named(snap: Snapshot, text: str) -> tuple[str, int] | None:
+    """The provider a query names, as a whole ("Harbor Wire", "harbor wire", in quotes
+    or not), with its number of items; None when it names none."""
+    name = text.strip()
+    if len(name) > 2 and name[0] == name[-1] == '"':
+        name = name[1:-1].strip()
+    if not name or len(name) > 200 or '"' in name:
+        return None
+    found = snap.rank("*", Filters(providers=(name,)), literal=False, sort="relevance", fetch=1)
+    if not found.total:
+        return None
+    return snap.item(found.rows[0]).provider, found.total
 
 
 def closest_providers(snap: Snapshot, names: Iterable[str], limit: int = 3) -> list[str]:

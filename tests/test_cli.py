@@ -590,3 +590,14 @@ def test_grouping_line_says_nothing_of_quick_work(capsys: pytest.CaptureFixture[
         line(done, 3, "steps done")
     line.clear()
     assert capsys.readouterr().err == ""
+
+
+def test_search_for_a_providers_name_points_to_the_filter(sample_index: str) -> None:
+    result = run("--index", sample_index, "search", "harbor wire")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[1:3] == [
+        "No item has all the words; showing the best partial matches.",
+        'Harbor Wire is a provider: --provider "Harbor Wire" shows its 8 items.',
+    ]
+    data = json.loads(run("--index", sample_index, "search", "harbor wire", "-fjson").output)
+    assert (data["provider_named"], data["provider_items"]) == ("Harbor Wire", 8)

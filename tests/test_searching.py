@@ -138,6 +138,27 @@ def test_provider_filter_is_case_and_space_insensitive(sample_index: str) -> Non
     assert r.filters == {"providers": ["  COASTAL   daily "]}
 
 
+@pytest.mark.parametrize(
+    ("query", "named", "items"),
+    [
+        ('"Harbor Wire"', "Harbor Wire", 8),  # no item has the phrase
+        ("harbor wire", "Harbor Wire", 8),  # partial matches only
+        ("Valley Tribune", "Valley Tribune", 4),  # no item has the words
+        ("flood barrier", None, 0),  # items have the words
+        ("harbor", None, 0),
+        ("wire harbor daily", None, 0),  # no provider's name
+    ],
+)
+def test_a_query_that_is_a_providers_name_says_so(
+    sample_index: str, query: str, named: str | None, items: int
+) -> None:
+    r = search(sample_index, query)
+    assert (r.provider_named, r.provider_items) == (named, items)
+    if named is not None:
+        assert r.suggestion is None  # not "Did you mean: Harbor fire?"
+        assert search(sample_index, "*", Filters(providers=(named,))).total == items
+
+
 def test_unknown_provider_names_the_closest(sample_index: str) -> None:
     r = search(sample_index, "flood", Filters(providers=("Harbour Wire",)))
     assert r.total == 0
