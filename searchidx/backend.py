@@ -45,8 +45,17 @@ ID_PREFIX_MIN = 4
 
 
 def find_row(snap: Snapshot, item_id: str) -> int:
-    """The row of a live item by its id, or by 4 or more of its first characters when
-    no other id starts with them; ItemNotFound otherwise."""
+    """The row of a live item by its id, by 4 or more of its first characters when no
+    other id starts with them, or by its URL (any of the forms that are one URL, see
+    :func:`searchidx.documents.url_key`); ItemNotFound otherwise."""
+    if "://" in item_id:
+        from searchidx.documents import item_id as id_of
+        from searchidx.documents import url_key
+
+        row = snap.row_of(id_of(url_key(item_id)))
+        if row is None:
+            raise ItemNotFound(f"no item with the URL {item_id!r}")
+        return row
     row = snap.row_of(item_id)
     if row is None and len(item_id) >= ID_PREFIX_MIN:
         matches = snap.rows_by_id_prefix(item_id.lower(), limit=2)

@@ -45,6 +45,17 @@ def test_show_related_item(sample_index: str) -> None:
     assert item.path == ""
 
 
+def test_show_by_url(sample_index: str) -> None:
+    hit = search(sample_index, "flood").hits[0]
+    assert hit.url.startswith("https://www.")
+    assert show(sample_index, hit.url).id == hit.id
+    other_form = hit.url.replace("https://www.", "http://") + "/?utm_source=feed"
+    assert show(sample_index, other_form).id == hit.id  # one URL, as indexing takes it
+    with pytest.raises(ItemNotFound) as info:
+        show(sample_index, "https://nowhere.example/x")
+    assert str(info.value) == "no item with the URL 'https://nowhere.example/x'"
+
+
 def test_show_unknown_id(sample_index: str) -> None:
     with pytest.raises(ItemNotFound, match="no item with id 'ffffffff'"):
         show(sample_index, "ffffffff")
