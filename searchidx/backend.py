@@ -72,6 +72,15 @@ def find_row(snap: Snapshot, item_id: str) -> int:
     return row
 
 
+def partial_matches(snap: Snapshot, text: str, filters: Filters, literal: bool = False) -> int:
+    """How many items have some of a query's words when none has all of them (the
+    partial matches ``search`` shows); 0 when some item has them all, or none has any."""
+    if text.strip() in ("", "*"):
+        return 0
+    found = snap.rank(text, filters, literal=literal, sort="relevance", fetch=1)
+    return found.total if found.partial else 0
+
+
 def column_texts(snap: Snapshot, name: str) -> list[str]:
     """Every row's value of a text column, as text."""
     return [as_text(v) for v in snap.column_values(name)]

@@ -36,7 +36,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from searchidx import options
-from searchidx.backend import Snapshot, TitleWordRows, column_texts, find_row
+from searchidx.backend import Snapshot, TitleWordRows, column_texts, find_row, partial_matches
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption
 from searchidx.fields import MISSING_LAST, as_text
@@ -94,6 +94,8 @@ class DupesResult:
     filters: dict[str, Any] = field(default_factory=dict)
     of: str | None = None
     seconds: float = 0.0
+    #: No item has all the query's words, and this many have some (as search shows).
+    partial: int = 0
 
 
 @dataclass(slots=True)
@@ -242,11 +244,14 @@ def find_dupes(
     started = time.perf_counter()
     snap = index_at(index).snapshot()
     text, filters = split_dates(query or "*", filters or Filters())
+    partial = 0
     if of is not None:
         members, compared = _dupes_of(snap, of, text, filters, threshold, window_days)
         groups = [members] if len(members) >= min(min_size, 2) else []
     else:
-        titles = load_titles(snap, snap.match(text, filters))
+        matching = snap.match(text, filters)
+        partial = 0 if matching else partial_matches(snap, text, filters)
+        titles = load_titles(snap, matching)
         compared = len(titles.ids)
         pairs = candidate_pairs(titles.norms, titles.times, threshold, window_days)
         order = sorted(range(len(titles.ids)), key=titles.order_key)
@@ -265,6 +270,7 @@ def find_dupes(
         filters=filters.describe(),
         of=of,
         seconds=time.perf_counter() - started,
+        partial=partial,
     )
 
 

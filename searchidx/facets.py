@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from searchidx import options
-from searchidx.backend import Snapshot
+from searchidx.backend import Snapshot, partial_matches
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption
 from searchidx.fields import MISSING_LAST, as_text, provider_key, topic_key
@@ -66,6 +66,8 @@ class FacetResult:
     by_domain: bool = False
     filters: dict[str, Any] = dataclasses.field(default_factory=dict)
     seconds: float = 0.0
+    #: No item has all the query's words, and this many have some (as search shows).
+    partial: int = 0
 
 
 @reads_index
@@ -128,6 +130,7 @@ def facet_counts(
         by_domain=grouped_by == "domain" and fieldname == "provider",
         filters=filters.describe(),
         seconds=time.perf_counter() - started,
+        partial=partial_matches(snap, text, filters, literal) if docs == [] else 0,
     )
 
 

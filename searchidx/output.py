@@ -341,6 +341,8 @@ def render_facets(r: FacetResult, style: Style) -> str:
     lines.append(
         f"{plural(r.total, 'item')}, {r.distinct} {noun if r.distinct != 1 else noun[:-1]}"
     )
+    if r.partial:
+        lines.append(partial_note(r.partial))
     return "\n".join(lines)
 
 
@@ -405,7 +407,18 @@ def render_dupes(r: DupesResult, style: Style) -> str:
     if r.of:
         found = plural(max(0, r.items - 1), "near-duplicate")
         summary = f"{found} of {r.of} (threshold {r.threshold:g}, {window})"
-    return close_listing(lines, summary, r.filters, len(r.clusters), r.total_clusters)
+    text = close_listing(lines, summary, r.filters, len(r.clusters), r.total_clusters)
+    return f"{text}\n{partial_note(r.partial)}" if r.partial else text
+
+
+def partial_note(items: int) -> str:
+    """What a command that counts only items having every word of its query says when
+    none has them all and some have some (as ``search`` shows them)."""
+    have = "has" if items == 1 else "have"
+    return (
+        f"No item has all the words; {plural(items, 'item')} {have} some of them "
+        "(search shows them as partial matches)."
+    )
 
 
 def close_listing(

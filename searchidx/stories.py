@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from searchidx import options, progress, storycore, storystate
-from searchidx.backend import Snapshot, column_texts
+from searchidx.backend import Snapshot, column_texts, partial_matches
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.fields import MISSING_LAST, as_text, provider_key
@@ -77,6 +77,8 @@ class StoriesResult:
     items: int = 0
     filters: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    #: No item has all the query's words, and this many have some (as search shows).
+    partial: int = 0
 
     def public(self) -> StoriesJson:
         """What JSON output shows: ``{"stories": [...]}``."""
@@ -385,10 +387,13 @@ def find_stories(
         return StoriesResult([], query, 0, 0, filters.describe(), time.perf_counter() - started)
     grouped = _stories(snap)
     chosen: Sequence[int] = range(len(grouped.rows))
+    partial = 0
     if query or filters.describe():
         matching = set(snap.match(query or "*", filters))
         chosen = [n for n in chosen if any(d in matching for d in grouped.rows[n])]
         items = len(matching)
+        if not matching:
+            partial = partial_matches(snap, query or "*", filters)
     else:
         items = snap.count()
     ranked = []
@@ -407,6 +412,7 @@ def find_stories(
         items=items,
         filters=filters.describe(),
         seconds=time.perf_counter() - started,
+        partial=partial,
     )
 
 

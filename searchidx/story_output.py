@@ -12,6 +12,7 @@ from searchidx.output import (
     close_listing,
     display_path,
     lag,
+    partial_note,
     plural,
     short_date,
     to_json,
@@ -77,7 +78,8 @@ def render_stories(r: StoriesResult, style: Style) -> str:
     summary = f"{plural(r.total, 'story', 'stories')} among {plural(r.items, 'item')}"
     if r.query:
         summary += f" matching {r.query!r}"
-    return close_listing(lines, summary, r.filters, len(r.stories), r.total)
+    text = close_listing(lines, summary, r.filters, len(r.stories), r.total)
+    return f"{text}\n{partial_note(r.partial)}" if r.partial else text
 
 
 def story_rows(r: StoriesResult) -> list[dict[str, Any]]:

@@ -601,3 +601,20 @@ def test_search_for_a_providers_name_points_to_the_filter(sample_index: str) -> 
     ]
     data = json.loads(run("--index", sample_index, "search", "harbor wire", "-fjson").output)
     assert (data["provider_named"], data["provider_items"]) == ("Harbor Wire", 8)
+
+
+NOTE = (
+    "No item has all the words; 7 items have some of them (search shows them as partial matches)."
+)
+
+
+@pytest.mark.parametrize("command", [["facets", "provider"], ["stories"], ["dupes"]])
+def test_commands_that_find_no_item_with_every_word_say_some_have_some(
+    sample_index: str, command: list[str]
+) -> None:
+    partial = run("--index", sample_index, *command, "flood qwertyuiop")
+    assert partial.exit_code == 0
+    assert partial.output.splitlines()[-1] == NOTE
+    assert "search shows them" not in run("--index", sample_index, *command, "flood").output
+    none = run("--index", sample_index, *command, "qwertyuiop zxcvbnm")
+    assert "search shows them" not in none.output
