@@ -130,14 +130,18 @@ def test_related_claim_counts_only_when_the_text_backs_it() -> None:
     assert keyed(es, storycore.group(es, links)) == {frozenset({"lens", "nola"})}
 
 
-def test_kept_parts_are_reused_and_give_what_grouping_again_gives() -> None:
-    es = [
+def two_stories_a_month_apart() -> list[Entry]:
+    return [
         entry("a", "quillon systems to cut 1200 jobs in ai restructuring", 0),
         entry("b", "quillon systems to lay off 1200 workers", 0.5),
         entry("p", "port ellery council approves flood barrier", 30),
         entry("q", "port ellery flood barrier approved by council", 30.2),
         *FILLER,
     ]
+
+
+def test_kept_parts_are_reused_and_give_what_grouping_again_gives() -> None:
+    es = two_stories_a_month_apart()
     first = storycore.group_parts(es)
     assert not any(p.reused for p in first)
     barrier = next(p for p in first for g in p.groups if {es[i].key for i in g} == set("pq"))
@@ -152,13 +156,7 @@ def test_kept_parts_are_reused_and_give_what_grouping_again_gives() -> None:
 
 
 def test_progress_counts_the_parts_clustered_and_not_the_kept_ones() -> None:
-    es = [
-        entry("a", "quillon systems to cut 1200 jobs in ai restructuring", 0),
-        entry("b", "quillon systems to lay off 1200 workers", 0.5),
-        entry("p", "port ellery council approves flood barrier", 30),
-        entry("q", "port ellery flood barrier approved by council", 30.2),
-        *FILLER,
-    ]
+    es = two_stories_a_month_apart()
     told: list[tuple[int, int]] = []
     first = storycore.group_parts(es, progress=lambda done, total: told.append((done, total)))
     parts = len(first)
