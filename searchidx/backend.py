@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from searchidx.errors import ItemNotFound
-from searchidx.fields import as_text
+from searchidx.fields import as_text, provider_key
 from searchidx.items import StoredItem
-from searchidx.query import Filters
+from searchidx.query import NONE, Filters
 
 
 @dataclass(slots=True)
@@ -79,6 +79,33 @@ def partial_matches(snap: Snapshot, text: str, filters: Filters, literal: bool =
         return 0
     found = snap.rank(text, filters, literal=literal, sort="relevance", fetch=1)
     return found.total if found.partial else 0
+
+
+def closest_providers(snap: Snapshot, names: Iterable[str], limit: int = 3) -> list[str]:
+    """Known provider names closest to names that are not known."""
+    from rapidfuzz import fuzz, process
+
+    # In order: a set's order changes from process to process, and with it which of
+    # two spellings of a name is shown and which of two names that score alike comes first.
+    known: dict[str, str] = {}
+    for n in sorted(_live_values(snap, "provider_name")):
+        known.setdefault(provider_key(n), n)
+    unknown = [n for n in names if n != NONE and provider_key(n) not in known]
+    out: list[str] = []
+    for name in unknown:
+        for key, _, _ in process.extract(
+            provider_key(name), list(known), scorer=fuzz.WRatio, limit=limit, score_cutoff=60
+        ):
+            if known[key] not in out:
+                out.append(known[key])
+    return out[:limit]
+
+
+def _live_values(snap: Snapshot, name: str) -> set[str]:
+    """The distinct values of a column among live items (not deleted ones an updated
+    index still holds)."""
+    column = snap.column_values(name)
+    return {text for text in (as_text(column[row]) for row in snap.live()) if text}
 
 
 def column_texts(snap: Snapshot, name: str) -> list[str]:

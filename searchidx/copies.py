@@ -36,7 +36,14 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from searchidx import options
-from searchidx.backend import Snapshot, TitleWordRows, column_texts, find_row, partial_matches
+from searchidx.backend import (
+    Snapshot,
+    TitleWordRows,
+    closest_providers,
+    column_texts,
+    find_row,
+    partial_matches,
+)
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption
 from searchidx.fields import MISSING_LAST, as_text
@@ -96,6 +103,8 @@ class DupesResult:
     seconds: float = 0.0
     #: No item has all the query's words, and this many have some (as search shows).
     partial: int = 0
+    #: Known providers closest to a --provider that none is (when nothing matched).
+    provider_suggestions: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -271,6 +280,7 @@ def find_dupes(
         of=of,
         seconds=time.perf_counter() - started,
         partial=partial,
+        provider_suggestions=closest_providers(snap, filters.providers) if not compared else [],
     )
 
 

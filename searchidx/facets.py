@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from searchidx import options
-from searchidx.backend import Snapshot, partial_matches
+from searchidx.backend import Snapshot, closest_providers, partial_matches
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption
 from searchidx.fields import MISSING_LAST, as_text, provider_key, topic_key
@@ -68,6 +68,8 @@ class FacetResult:
     seconds: float = 0.0
     #: No item has all the query's words, and this many have some (as search shows).
     partial: int = 0
+    #: Known providers closest to a --provider that none is (when nothing matched).
+    provider_suggestions: list[str] = dataclasses.field(default_factory=list)
 
 
 @reads_index
@@ -131,6 +133,7 @@ def facet_counts(
         filters=filters.describe(),
         seconds=time.perf_counter() - started,
         partial=partial_matches(snap, text, filters, literal) if docs == [] else 0,
+        provider_suggestions=closest_providers(snap, filters.providers) if docs == [] else [],
     )
 
 

@@ -175,7 +175,7 @@ def render_search(r: SearchResult, style: Style) -> str:
     if r.suggestion:
         lines.append(f"Did you mean: {shortened(r.suggestion)}?")
     if r.provider_suggestions:
-        lines.append("No such provider is known. Closest: " + ", ".join(r.provider_suggestions))
+        lines.append(provider_note(r.provider_suggestions))
     if r.provider_named:
         lines.append(
             f"{r.provider_named} is a provider: --provider {_quoted(r.provider_named)} "
@@ -341,8 +341,7 @@ def render_facets(r: FacetResult, style: Style) -> str:
     lines.append(
         f"{plural(r.total, 'item')}, {r.distinct} {noun if r.distinct != 1 else noun[:-1]}"
     )
-    if r.partial:
-        lines.append(partial_note(r.partial))
+    lines += notes(r.partial, r.provider_suggestions)
     return "\n".join(lines)
 
 
@@ -408,7 +407,20 @@ def render_dupes(r: DupesResult, style: Style) -> str:
         found = plural(max(0, r.items - 1), "near-duplicate")
         summary = f"{found} of {r.of} (threshold {r.threshold:g}, {window})"
     text = close_listing(lines, summary, r.filters, len(r.clusters), r.total_clusters)
-    return f"{text}\n{partial_note(r.partial)}" if r.partial else text
+    return "\n".join([text, *notes(r.partial, r.provider_suggestions)])
+
+
+def provider_note(closest: list[str]) -> str:
+    """What a command says when its --provider names no known provider."""
+    return "No such provider is known. Closest: " + ", ".join(closest)
+
+
+def notes(partial: int, closest: list[str]) -> list[str]:
+    """The lines that end a listing of nothing: why (see :func:`partial_note` and
+    :func:`provider_note`)."""
+    return ([partial_note(partial)] if partial else []) + (
+        [provider_note(closest)] if closest else []
+    )
 
 
 def partial_note(items: int) -> str:

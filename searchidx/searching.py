@@ -8,17 +8,15 @@ it (:meth:`searchidx.backend.Snapshot.rank`).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from searchidx import options
-from searchidx.backend import Ranking, Snapshot
+from searchidx.backend import Ranking, Snapshot, closest_providers
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption
-from searchidx.fields import as_text, provider_key
 from searchidx.items import StoredItem
-from searchidx.query import NONE, Filters, split_dates
+from searchidx.query import Filters, split_dates
 
 
 @dataclass(slots=True)
@@ -190,30 +188,3 @@ def _provider_named(snap: Snapshot, text: str) -> tuple[str, int] | None:
     if not found.total:
         return None
     return snap.item(found.rows[0]).provider, found.total
-
-
-def closest_providers(snap: Snapshot, names: Iterable[str], limit: int = 3) -> list[str]:
-    """Known provider names closest to names that are not known."""
-    from rapidfuzz import fuzz, process
-
-    # In order: a set's order changes from process to process, and with it which of
-    # two spellings of a name is shown and which of two names that score alike comes first.
-    known: dict[str, str] = {}
-    for n in sorted(_live_values(snap, "provider_name")):
-        known.setdefault(provider_key(n), n)
-    unknown = [n for n in names if n != NONE and provider_key(n) not in known]
-    out: list[str] = []
-    for name in unknown:
-        for key, _, _ in process.extract(
-            provider_key(name), list(known), scorer=fuzz.WRatio, limit=limit, score_cutoff=60
-        ):
-            if known[key] not in out:
-                out.append(known[key])
-    return out[:limit]
-
-
-def _live_values(snap: Snapshot, name: str) -> set[str]:
-    """The distinct values of a column among live items (not deleted ones an updated
-    index still holds)."""
-    column = snap.column_values(name)
-    return {text for text in (as_text(column[row]) for row in snap.live()) if text}

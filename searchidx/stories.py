@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from searchidx import options, progress, storycore, storystate
-from searchidx.backend import Snapshot, column_texts, partial_matches
+from searchidx.backend import Snapshot, closest_providers, column_texts, partial_matches
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.fields import MISSING_LAST, as_text, provider_key
@@ -79,6 +79,8 @@ class StoriesResult:
     seconds: float = 0.0
     #: No item has all the query's words, and this many have some (as search shows).
     partial: int = 0
+    #: Known providers closest to a --provider that none is (when nothing matched).
+    provider_suggestions: list[str] = field(default_factory=list)
 
     def public(self) -> StoriesJson:
         """What JSON output shows: ``{"stories": [...]}``."""
@@ -413,6 +415,7 @@ def find_stories(
         filters=filters.describe(),
         seconds=time.perf_counter() - started,
         partial=partial,
+        provider_suggestions=closest_providers(snap, filters.providers) if not items else [],
     )
 
 

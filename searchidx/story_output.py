@@ -12,7 +12,7 @@ from searchidx.output import (
     close_listing,
     display_path,
     lag,
-    partial_note,
+    notes,
     plural,
     short_date,
     to_json,
@@ -79,7 +79,7 @@ def render_stories(r: StoriesResult, style: Style) -> str:
     if r.query:
         summary += f" matching {r.query!r}"
     text = close_listing(lines, summary, r.filters, len(r.stories), r.total)
-    return f"{text}\n{partial_note(r.partial)}" if r.partial else text
+    return "\n".join([text, *notes(r.partial, r.provider_suggestions)])
 
 
 def story_rows(r: StoriesResult) -> list[dict[str, Any]]:

@@ -618,3 +618,16 @@ def test_commands_that_find_no_item_with_every_word_say_some_have_some(
     assert "search shows them" not in run("--index", sample_index, *command, "flood").output
     none = run("--index", sample_index, *command, "qwertyuiop zxcvbnm")
     assert "search shows them" not in none.output
+
+
+@pytest.mark.parametrize("command", [["facets", "provider"], ["stories"], ["dupes"]])
+def test_a_provider_none_is_named_gets_the_closest_ones(
+    sample_index: str, command: list[str]
+) -> None:
+    result = run("--index", sample_index, *command, "--provider", "Harbr Wire")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-1] == (
+        "No such provider is known. Closest: Harbor Wire, Harbor Wire radio bulletin"
+    )
+    known = run("--index", sample_index, *command, "--provider", "harbor wire")
+    assert "No such provider" not in known.output
