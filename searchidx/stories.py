@@ -469,6 +469,10 @@ class FirstsResult:
     distinct: int
     buckets: list[FirstBucket]
     filters: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: No item has all the query's words, and this many have some (as search shows).
+    partial: int = 0
+    #: Known providers closest to a --provider that none is (when nothing matched).
+    provider_suggestions: list[str] = dataclasses.field(default_factory=list)
 
 
 @reads_index
@@ -491,9 +495,13 @@ def provider_firsts(
     if not docnum:
         return FirstsResult("provider", query, 0, 0, [], filters.describe())
     groups = [[docnum[i] for i in g if i in docnum] for g in index_stories(snap)]
+    partial, closest = 0, []
     if query or filters.describe():
         matching = set(snap.match(query or "*", filters))
         groups = [g for g in groups if any(d in matching for d in g)]
+        if not matching:
+            partial = partial_matches(snap, query or "*", filters)
+            closest = closest_providers(snap, filters.providers)
     providers = column_texts(snap, "provider")
     names = column_texts(snap, "provider_name")
     ids = column_texts(snap, "id")
@@ -523,4 +531,6 @@ def provider_firsts(
         len(buckets),
         buckets if limit == 0 else buckets[:limit],
         filters.describe(),
+        partial,
+        closest,
     )

@@ -112,7 +112,9 @@ def item_json(item: Item, story: Story | None) -> str:
 def render_firsts(r: FirstsResult) -> str:
     """Providers by the stories they published first, beside the stories they covered."""
     if not r.buckets:
-        return "no stories of 2 or more outlets"
+        return "\n".join(
+            ["no stories of 2 or more outlets", *notes(r.partial, r.provider_suggestions)]
+        )
     width = max(len(b.value) for b in r.buckets)
     largest = max(b.first for b in r.buckets) or 1
     lines = [f"{'provider':<{width}}  {'first':>5}  {'stories':>7}"]

@@ -608,7 +608,9 @@ NOTE = (
 )
 
 
-@pytest.mark.parametrize("command", [["facets", "provider"], ["stories"], ["dupes"]])
+@pytest.mark.parametrize(
+    "command", [["facets", "provider"], ["facets", "provider", "--first"], ["stories"], ["dupes"]]
+)
 def test_commands_that_find_no_item_with_every_word_say_some_have_some(
     sample_index: str, command: list[str]
 ) -> None:
@@ -620,7 +622,9 @@ def test_commands_that_find_no_item_with_every_word_say_some_have_some(
     assert "search shows them" not in none.output
 
 
-@pytest.mark.parametrize("command", [["facets", "provider"], ["stories"], ["dupes"]])
+@pytest.mark.parametrize(
+    "command", [["facets", "provider"], ["facets", "provider", "--first"], ["stories"], ["dupes"]]
+)
 def test_a_provider_none_is_named_gets_the_closest_ones(
     sample_index: str, command: list[str]
 ) -> None:
