@@ -72,17 +72,25 @@ def find_row(snap: Snapshot, item_id: str) -> int:
     return row
 
 
-def partial_matches(snap: Snapshot, text: str, filters: Filters, literal: bool = False) -> int:
-    """How many items have some of a query's words when none has all of them (the
-    partial matches ``search`` shows); 0 when some item has them all, or none has any."""
-    if text.strip() in ("", "*"):
-        return 0
-    found = snap.rank(text, filters, literal=literal, sort="relevance", fetch=1)
-    return found.total if found.partial else 0
+def why_nothing(
+    snap: Snapshot, text: str, filters: Filters, literal: bool = False
+) -> tuple[int, list[str]]:
+    """What a command that found no item says of why: how many items have some of the
+    query's words when none has all of them (the partial matches ``search`` shows; 0
+    when none has any), and the known providers closest to a ``--provider`` that names
+    none."""
+    partial = 0
+    if text.strip() not in ("", "*"):
+        found = snap.rank(text, filters, literal=literal, sort="relevance", fetch=1)
+        partial = found.total if found.partial else 0
+    return partial, closest_providers(snap, filters.providers)
 
 
 def closest_providers(snap: Snapshot, names: Iterable[str], limit: int = 3) -> list[str]:
     """Known provider names closest to names that are not known."""
+    names = list(names)
+    if not names:  # nothing to compare: every provider's name is not read
+        return []
     from rapidfuzz import fuzz, process
 
     # In order: a set's order changes from process to process, and with it which of

@@ -39,10 +39,9 @@ from searchidx import options
 from searchidx.backend import (
     Snapshot,
     TitleWordRows,
-    closest_providers,
     column_texts,
     find_row,
-    partial_matches,
+    why_nothing,
 )
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption
@@ -253,13 +252,14 @@ def find_dupes(
     started = time.perf_counter()
     snap = index_at(index).snapshot()
     text, filters = split_dates(query or "*", filters or Filters())
-    partial = 0
+    partial, closest = 0, list[str]()
     if of is not None:
         members, compared = _dupes_of(snap, of, text, filters, threshold, window_days)
         groups = [members] if len(members) >= min(min_size, 2) else []
     else:
         matching = snap.match(text, filters)
-        partial = 0 if matching else partial_matches(snap, text, filters)
+        if not matching:
+            partial, closest = why_nothing(snap, text, filters)
         titles = load_titles(snap, matching)
         compared = len(titles.ids)
         pairs = candidate_pairs(titles.norms, titles.times, threshold, window_days)
@@ -280,7 +280,7 @@ def find_dupes(
         of=of,
         seconds=time.perf_counter() - started,
         partial=partial,
-        provider_suggestions=closest_providers(snap, filters.providers) if not compared else [],
+        provider_suggestions=closest,
     )
 
 

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from searchidx import options
-from searchidx.backend import Snapshot, closest_providers, partial_matches
+from searchidx.backend import Snapshot, why_nothing
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption
 from searchidx.fields import MISSING_LAST, as_text, provider_key, topic_key
@@ -121,6 +121,7 @@ def facet_counts(
     buckets = [b for b in buckets if b.count >= floor]
     shown = buckets if limit == 0 else buckets[:limit]
     other = sum(b.count for b in buckets[len(shown) :])
+    partial, closest = why_nothing(snap, text, filters, literal) if docs == [] else (0, [])
     return FacetResult(
         field=fieldname,
         query=query,
@@ -132,8 +133,8 @@ def facet_counts(
         by_domain=grouped_by == "domain" and fieldname == "provider",
         filters=filters.describe(),
         seconds=time.perf_counter() - started,
-        partial=partial_matches(snap, text, filters, literal) if docs == [] else 0,
-        provider_suggestions=closest_providers(snap, filters.providers) if docs == [] else [],
+        partial=partial,
+        provider_suggestions=closest,
     )
 
 

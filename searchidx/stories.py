@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from searchidx import options, progress, storycore, storystate
-from searchidx.backend import Snapshot, closest_providers, column_texts, partial_matches
+from searchidx.backend import Snapshot, column_texts, why_nothing
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.fields import MISSING_LAST, as_text, provider_key
@@ -389,13 +389,13 @@ def find_stories(
         return StoriesResult([], query, 0, 0, filters.describe(), time.perf_counter() - started)
     grouped = _stories(snap)
     chosen: Sequence[int] = range(len(grouped.rows))
-    partial = 0
+    partial, closest = 0, list[str]()
     if query or filters.describe():
         matching = set(snap.match(query or "*", filters))
         chosen = [n for n in chosen if any(d in matching for d in grouped.rows[n])]
         items = len(matching)
         if not matching:
-            partial = partial_matches(snap, query or "*", filters)
+            partial, closest = why_nothing(snap, query or "*", filters)
     else:
         items = snap.count()
     ranked = []
@@ -415,7 +415,7 @@ def find_stories(
         filters=filters.describe(),
         seconds=time.perf_counter() - started,
         partial=partial,
-        provider_suggestions=closest_providers(snap, filters.providers) if not items else [],
+        provider_suggestions=closest,
     )
 
 
@@ -495,13 +495,12 @@ def provider_firsts(
     if not docnum:
         return FirstsResult("provider", query, 0, 0, [], filters.describe())
     groups = [[docnum[i] for i in g if i in docnum] for g in index_stories(snap)]
-    partial, closest = 0, []
+    partial, closest = 0, list[str]()
     if query or filters.describe():
         matching = set(snap.match(query or "*", filters))
         groups = [g for g in groups if any(d in matching for d in g)]
         if not matching:
-            partial = partial_matches(snap, query or "*", filters)
-            closest = closest_providers(snap, filters.providers)
+            partial, closest = why_nothing(snap, query or "*", filters)
     providers = column_texts(snap, "provider")
     names = column_texts(snap, "provider_name")
     ids = column_texts(snap, "id")
