@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from searchidx import __version__, options
+from searchidx import __version__, options, progress
 from searchidx.errors import InvalidOption, SearchidxError
 from searchidx.store import ENV_VAR, resolve_index_path
 
@@ -124,8 +124,6 @@ def cli(ctx: click.Context, index_path: str | None, color: str, no_pager: bool) 
     ctx.meta[COLOR_KEY] = color
     ctx.meta[PAGER_KEY] = not no_pager
     if sys.stderr.isatty():
-        from searchidx import progress
-
         line = GroupingLine()
         progress.grouping.set(line)
         ctx.call_on_close(line.clear)
@@ -150,7 +148,7 @@ class GroupingLine:
             text = f"grouping stories: {done:,} of {total:,} {what}"
             click.echo(f"\r{text:<{self.width}}", err=True, nl=False)
             self.width = len(text)
-        if what == "steps done" and done == total:
+        if what == progress.STEPS_DONE and done == total:
             self.clear()
 
     def clear(self) -> None:

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar
 
-#: Told ``(done, total, what)`` as stories are grouped: ``what`` is "items read" (0 of
-#: them before the reading, every one after) or "steps done" (blocks of days and
-#: boundaries between them, one by one).
+#: What a report counts: items read (0 of them before the reading, every one after),
+#: or steps done (blocks of days and boundaries between them, one by one; the last
+#: report of a grouping says every step is done).
+ITEMS_READ = "items read"
+STEPS_DONE = "steps done"
+#: Told ``(done, total, what)`` as stories are grouped, ``what`` one of the above.
 Report = Callable[[int, int, str], None]
 grouping: ContextVar[Report | None] = ContextVar("grouping", default=None)
 

@@ -156,9 +156,9 @@ def group_index(
     runs = snap.row_runs()
 
     def read(rows: list[int]) -> list[tuple[str, storystate.Item]]:
-        progress.report(0, len(rows), "items read")
+        progress.report(0, len(rows), progress.ITEMS_READ)
         found = _read_items(snap, rows)
-        progress.report(len(rows), len(rows), "items read")
+        progress.report(len(rows), len(rows), progress.ITEMS_READ)
         return found
 
     with gc_paused():
@@ -167,7 +167,7 @@ def group_index(
             snap.live(),
             read,
             jobs=jobs,
-            progress=lambda done, total: progress.report(done, total, "steps done"),
+            progress=lambda done, total: progress.report(done, total, progress.STEPS_DONE),
         )
         row_of: dict[str, int] = {}
         for token, first, _ in runs:
