@@ -433,7 +433,7 @@ class _Plan:
         # one file, indexed under its real path; ``chosen`` holds the real paths seen.
         self._chosen: set[str] = set()
         self._kept: set[str] = set()  # paths not indexed but kept as they were (unreadable)
-        self._kept_folders: list[str] = []  # folders whose files are all kept so (unreadable)
+        kept_folders: list[str] = []  # folders whose files are all kept so (unreadable)
         self._real_roots = real_roots = [os.path.realpath(r) for r in roots]
         # The roots are absolute and normalised, so are the paths found under them.
         for root, real_root in zip(roots, real_roots, strict=True):
@@ -443,11 +443,12 @@ class _Plan:
             found = False
             unreadable = len(self.stat_errors)
 
-            def folder_error(folder: str, exc: OSError, root: str = root) -> None:
+            def folder_error(
+                folder: str, exc: OSError, root: str = root, real_root: str = real_root
+            ) -> None:
                 """Its files stay indexed as they were, as an unreadable file's do."""
                 self._stat_error(folder, os_reason(exc, "folder"))
-                real = os.path.realpath(root) + folder[len(root) :]
-                self._kept_folders += [folder, real]
+                kept_folders.extend((folder, real_root + folder[len(root) :]))
 
             for entries in scan_article_folders(root, folder_error):
                 found = True
@@ -456,7 +457,7 @@ class _Plan:
                 self.empty_roots.append(root)
         # Global path order: with one URL in several files, the first by path wins.
         self.tasks.sort()
-        chosen, kept, kept_folders = self._chosen, self._kept, self._kept_folders
+        chosen, kept = self._chosen, self._kept
         self.removed = sorted(
             p
             for p in self._files
