@@ -101,6 +101,7 @@ class WhooshSnapshot:
             bad = unreadable_postings(leaf)
             if bad is not None:
                 raise self._damaged(segment.make_filename(bad[0]), bad[2], bad[1])
+            read: dict[str, list[Any]] = {}  # each column's values
             for name in self.schema.names():
                 field = self.schema[name]
                 has_terms = field.indexed and any(True for _ in leaf.lexicon(name))
@@ -117,10 +118,10 @@ class WhooshSnapshot:
                         raise self._damaged(found, FileNotFoundError(found), None)
                     continue
                 try:
-                    whole_values(leaf, name)
+                    read[name] = whole_values(leaf, name)
                 except Exception as exc:  # whatever wrong bytes raise is damage
                     raise self._damaged(found, exc, str(exc) or type(exc).__name__) from None
-            self._verify_dates(leaf)
+            self._verify_dates(leaf, read)
             self._verify_stored(leaf)
 
     def _verify_stored(self, leaf: Any) -> None:
@@ -140,21 +141,22 @@ class WhooshSnapshot:
         except Exception as exc:  # whatever wrong bytes raise is damage
             raise self._damaged(name, exc, str(exc) or type(exc).__name__) from None
 
-    def _verify_dates(self, leaf: Any) -> None:
-        """The two columns of an item's date agree on which items are dated. Whoosh
-        leaves a numeric column's trailing default values unwritten, so a column cut
-        short at a value's boundary reads as its items being undated: the column that
-        stops before such an item is the damaged one."""
+    def _verify_dates(self, leaf: Any, read: dict[str, list[Any]]) -> None:
+        """The two columns of an item's date (their values ``read`` whole by
+        :meth:`verify`) agree on which items are dated. Whoosh leaves a numeric column's
+        trailing default values unwritten, so a column cut short at a value's boundary
+        reads as its items being undated: the column that stops before such an item is
+        the damaged one."""
         from whoosh.codec.whoosh3 import W3Codec
 
-        if not (leaf.has_column("published") and leaf.has_column("oldest")):
+        if "published" not in read or "oldest" not in read:
             return  # no item of the segment is dated (or a column is missing: above)
         columns = {
             name: leaf.column_reader(name, translate=False) for name in ("published", "oldest")
         }
         if not all(type(c) is NumericColumn.Reader for c in columns.values()):
             return
-        published, oldest = (whole_values(leaf, name) for name in columns)
+        published, oldest = read["published"], read["oldest"]
         default = columns["published"]._default
         for row, (p, o) in enumerate(zip(published, oldest, strict=True)):
             if (p == default) != (o == MISSING_LAST):
