@@ -22,7 +22,7 @@ import io
 import os
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -51,14 +51,129 @@ def parse_any_file(path: str, data: bytes) -> tuple[list[Article], list[ParseErr
 
 # --- text -----------------------------------------------------------------------------------
 
-_TAG = re.compile(r"<[^>]*>")
+#: A tag, comment or declaration: "<" then a letter, "/", "!" or "?" (a "<" before a
+#: space or digit is text, as in "rates < 6%"), its name in group 1.
+_TAG = re.compile(r"<(?:/?([A-Za-z][\w:-]*)|[!?])[^>]*>")
+#: Elements that end a run of text: their tags read as a space. Others (``b``, ``a``,
+#: ``span`` ...) are inline, and read as nothing, so "<b>Thursday</b>," stays "Thursday,".
+_BLOCK = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "img",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
+)
+
+
+def _tag_gap(m: re.Match[str]) -> str:
+    name = m.group(1)
+    return "" if name and name.lower() not in _BLOCK else " "
 
 
 def plain_text(value: str, is_html: bool = True) -> str:
     """Text of a feed or table value: tags dropped, entities decoded, spaces collapsed."""
     if is_html:
-        value = html.unescape(_TAG.sub(" ", value))
+        value = html.unescape(_TAG.sub(_tag_gap, value))
     return " ".join(value.split())
+
+
+#: Time zones by name, as feeds and exports write them, in seconds east of UTC. IST is
+#: India's, Ireland's and Israel's time: not here.
+ZONES: dict[str, int] = {
+    name: int(hours * 3600)
+    for name, hours in {
+        "UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 1, "BST": 1, "CET": 1,
+        "CEST": 2, "MET": 1, "MEST": 2, "EET": 2, "EEST": 3, "MSK": 3, "WAT": 1, "CAT": 2,
+        "SAST": 2, "EAT": 3, "PKT": 5, "NPT": 5.75, "HKT": 8, "SGT": 8, "PHT": 8,
+        "AWST": 8, "JST": 9, "KST": 9, "ACST": 9.5, "ACDT": 10.5, "AEST": 10, "AEDT": 11,
+        "NZST": 12, "NZDT": 13, "HST": -10, "AKST": -9, "AKDT": -8, "NST": -3.5,
+        "NDT": -2.5, "BRT": -3, "ART": -3, "AST": -4, "ADT": -3, "EST": -5, "EDT": -4,
+        "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7, "ET": -5,
+        "CT": -6, "MT": -7, "PT": -8,
+    }.items()
+}  # fmt: skip
+#: The names feedparser reads itself (RFC 822's, US zones, MET, MEST; UTC as unknown,
+#: which it reads as UTC), and those the email module reads (for tables).
+FEEDPARSER_ZONES = frozenset(
+    [
+        "UT",
+        "UTC",
+        "GMT",
+        "Z",
+        "A",
+        "N",
+        "M",
+        "Y",
+        "AST",
+        "ADT",
+        "AT",
+        "EST",
+        "EDT",
+        "ET",
+        "CST",
+        "CDT",
+        "CT",
+        "MST",
+        "MDT",
+        "MT",
+        "PST",
+        "PDT",
+        "PT",
+        "MET",
+        "MEST",
+    ]
+)
+EMAIL_ZONES = frozenset(
+    ["UT", "UTC", "GMT", "Z", "AST", "ADT", "EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT"]
+)
+#: A time of day, then a zone by name alone (no "+0100" before it), at the end.
+_NAMED_ZONE = re.compile(r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*\(?([A-Za-z]{1,5})\)?\s*$")
+
+
+def zone_shift(text: str, read: frozenset[str]) -> int:
+    """Seconds to take from a date whose reader read it as UTC although it names its
+    time zone ("14:30:00 CEST"): 0 when it names none, or one of the names its reader
+    (``read``) knows. ValueError for a name not known here either."""
+    m = _NAMED_ZONE.search(text)
+    if m is None or m.group(1).upper() in read:
+        return 0
+    name = m.group(1).upper()
+    if name not in ZONES:
+        raise ValueError(f"names a time zone that cannot be read: {m.group(1)!r}")
+    return ZONES[name]
 
 
 def host_of(url: str) -> str:
@@ -70,6 +185,34 @@ def host_of(url: str) -> str:
 
 
 # --- feeds ----------------------------------------------------------------------------------
+
+#: What separates an outlet's name from a section or tagline in a feed's title: "BBC
+#: News - World", "World news | The Guardian", "NYT > Top Stories", "Reuters: World".
+_TITLE_PARTS = re.compile(r"\s+[-|>\u00bb\u2013\u2014\u2022\u00b7]\s+|:\s+")
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def outlet_name(title: str, domain: str) -> str:
+    """The outlet's name in a feed's title: of the parts a separator splits it into, the
+    one that names the site's domain ("BBC News" of "BBC News - World" on bbc.co.uk, "The
+    Guardian" of "World news | The Guardian" on theguardian.com), so that one outlet's
+    feeds give one provider; the whole title when no part, or more than one, does."""
+    parts = [p.strip() for p in _TITLE_PARTS.split(title) if p.strip()]
+    # The domain's names but the last ("edition.cnn.com": edition, cnn), of 3+ letters.
+    sites = [s for s in map(_letters, domain.split(".")[:-1]) if len(s) >= 3]
+    if len(parts) < 2 or not sites:
+        return title
+
+    def names_site(part: str) -> bool:
+        name = _letters(part)
+        return len(name) >= 3 and any(name.startswith(s) or s.startswith(name) for s in sites)
+
+    named = [p for p in parts if names_site(p)]
+    return named[0] if len(named) == 1 else title
+
 
 #: Comments and CDATA sections (skipped), and the opening tags of items and entries.
 _ITEM_SCAN = re.compile(
@@ -140,6 +283,10 @@ def feed_article(path: str, feed: Any, entry: Any, line: int | None, number: int
         raise fail("missing title" if "title" not in entry else "title is empty")
     link = str(entry.get("link") or "").strip()
     home = str(feed.get("link") or "")
+    if entry.get("guidislink") and not is_url(link):
+        # feedparser's link of an item with none is its RSS guid or Atom id, which need
+        # not be a URL ("edge-000982", "urn:uuid:..."): such an item has no link.
+        link = ""
     if link and not is_url(link) and is_url(home):
         link = urljoin(home, link)  # relative to the feed's site (no xml:base given)
     if link and not is_url(link):
@@ -150,7 +297,11 @@ def feed_article(path: str, feed: Any, entry: Any, line: int | None, number: int
             when = entry.get(f"{key}_parsed")
             if when is None:
                 raise fail(f"{key} date cannot be read: {str(entry[key])[:60]!r}")
-            published = datetime.fromtimestamp(calendar.timegm(when), UTC)
+            try:
+                shift = zone_shift(str(entry[key]), FEEDPARSER_ZONES)
+            except ValueError as exc:
+                raise fail(f"{key} date {exc}") from None
+            published = datetime.fromtimestamp(calendar.timegm(when) - shift, UTC)
             break
     source = entry.get("source") or {}
     provider = plain_text(str(source.get("title") or ""), False)
@@ -158,8 +309,8 @@ def feed_article(path: str, feed: Any, entry: Any, line: int | None, number: int
     if provider:
         domain = host_of(source_link) or host_of(link)
     else:
-        provider = _detail_text(feed, "title")
         domain = host_of(link) or host_of(home)
+        provider = outlet_name(_detail_text(feed, "title"), host_of(home) or domain)
     topics: list[str] = []
     for tag in entry.get("tags") or []:
         topic = plain_text(str(tag.get("label") or tag.get("term") or ""), False)
@@ -267,8 +418,12 @@ def _header(
 
 def _rows(path: str, text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """Non-blank rows with the line each starts on; a row the csv module cannot read
-    ends the file there."""
+    ends the file there, as does a quoted field that is never closed (reported)."""
+    if delimiter == "\t":
+        yield from _tsv_rows(text)
+        return
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    last = text.count("\n") + (not text.endswith("\n"))
     end = 0
     while True:
         start = end + 1
@@ -279,8 +434,39 @@ def _rows(path: str, text: str, delimiter: str) -> Iterator[tuple[int, list[str]
         except csv.Error as exc:
             raise ParseError(path, f"unreadable row: {exc}", start) from None
         end = reader.line_num
+        if end > start and end >= last and _unclosed(text, start):
+            raise ParseError(
+                path,
+                f"a quote opened in this row is never closed (lines {start}-{end} unread)",
+                start,
+            )
         if any(cell.strip() for cell in row):
             yield start, row
+
+
+def _unclosed(text: str, line: int) -> bool:
+    """Whether the last row of a table, from ``line`` on, opens a quoted field it never
+    closes (the csv module reads such a field to the end of the file)."""
+    rest = text.split("\n", line - 1)[-1]
+    return rest.count('"') % 2 == 1
+
+
+def _tsv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a TSV file: a line each, split at tabs. TSV has no quoting (a field
+    cannot hold a tab or a line break), so a quote is a character like any other (UCI's
+    headline '"Peaches has died. We are beyond pain.'), except around a whole field with
+    any quote in it doubled, as spreadsheets write one: that is taken off."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        row = [_unquoted(cell) for cell in line.split("\t")]
+        if any(cell.strip() for cell in row):
+            yield number, row
+
+
+def _unquoted(cell: str) -> str:
+    inner = cell[1:-1]
+    if len(cell) >= 2 and cell[0] == cell[-1] == '"' and '"' not in inner.replace('""', ""):
+        return inner.replace('""', '"')
+    return cell
 
 
 def table_article(
@@ -349,6 +535,8 @@ def table_datetime(text: str) -> datetime:
             value = parsedate_to_datetime(s)
         except (TypeError, ValueError, IndexError):
             raise ValueError(f"is not a date: {text[:60]!r}") from None
+        if value.tzinfo is None:  # a zone by a name the email module does not know
+            value = value.replace(tzinfo=UTC) - timedelta(seconds=zone_shift(s, EMAIL_ZONES))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     try:

@@ -12,7 +12,15 @@ from click.testing import CliRunner
 
 from searchidx.cli import cli
 from searchidx.documents import Article
-from searchidx.feeds import item_lines, parse_any_file, parse_feed, parse_table, table_datetime
+from searchidx.feeds import (
+    item_lines,
+    outlet_name,
+    parse_any_file,
+    parse_feed,
+    parse_table,
+    plain_text,
+    table_datetime,
+)
 from searchidx.indexing import update_index
 from searchidx.query import Filters
 from searchidx.searching import search
@@ -89,7 +97,7 @@ def test_rss2_items_are_articles() -> None:
             path="f.rss",
             line=6,
             title="Port strike ends after tentative deal",
-            excerpt="Dockworkers return Monday .",
+            excerpt="Dockworkers return Monday.",
             topics=["Labor"],
             provider="Metro Ledger",  # the item's source, not the feed
             domain="metroledger.com",
@@ -268,14 +276,49 @@ def test_bad_tables_and_rows(data: bytes, expected: list[str]) -> None:
     assert [str(e) for e in errors] == expected
 
 
-def test_unterminated_quote_is_one_field_to_the_end() -> None:
-    articles, errors = parse_table("t.csv", b'title,url\nB,https://x.com/b\n"A,https://x.com/a\n')
+def test_a_quote_never_closed_is_reported_with_the_lines_it_swallowed() -> None:
+    data = b'title,url\nB,https://x.com/b\n"A,https://x.com/a\nC,https://x.com/c\n'
+    articles, errors = parse_table("t.csv", data)
+    assert [str(e) for e in errors] == [
+        "t.csv:3: a quote opened in this row is never closed (lines 3-4 unread)"
+    ]
+    assert [a.title for a in articles] == ["B"]
+    # A quoted line break closed in the last row is no such thing.
+    articles, errors = parse_table(
+        "t.csv", b'title,url\nB,https://x.com/b\n"A\nA2",https://x.com/a'
+    )
+    assert (errors, [a.title for a in articles]) == ([], ["B", "A A2"])
+
+
+def test_tsv_quotes_are_characters_but_around_a_whole_field() -> None:
+    # UCI's headlines, unquoted, some starting with a quote: each row is its line.
+    data = (
+        b'title\turl\n"Peaches has died. We are beyond pain.\thttps://x.com/p\n'
+        b'"Death stars" in Orion blast planets\thttps://x.com/d\n'
+        b'"A ""quoted"" headline"\thttps://x.com/q\n'
+        b"Last row\thttps://x.com/l"
+    )
+    articles, errors = parse_table("t.tsv", data)
     assert errors == []
-    assert [a.title for a in articles] == ["B", "A,https://x.com/a"]
+    assert [(a.line, a.title) for a in articles] == [
+        (2, '"Peaches has died. We are beyond pain.'),
+        (3, '"Death stars" in Orion blast planets'),
+        (4, 'A "quoted" headline'),
+        (5, "Last row"),
+    ]
 
 
 def test_table_datetime() -> None:
     assert table_datetime("2024-03-05") == datetime(2024, 3, 5, tzinfo=UTC)
+    assert table_datetime("Thu, 07 Mar 2024 14:30:00 CEST") == datetime(
+        2024, 3, 7, 12, 30, tzinfo=UTC
+    )
+    assert table_datetime("Thu, 07 Mar 2024 14:30:00 ET") == datetime(
+        2024, 3, 7, 19, 30, tzinfo=UTC
+    )
+    assert table_datetime("Thu, 07 Mar 2024 14:30:00") == datetime(2024, 3, 7, 14, 30, tzinfo=UTC)
+    with pytest.raises(ValueError, match="names a time zone that cannot be read: 'IST'"):
+        table_datetime("Thu, 07 Mar 2024 14:30:00 IST")
     assert table_datetime("2024-03-05T09:00:00Z") == datetime(2024, 3, 5, 9, tzinfo=UTC)
     assert table_datetime("Tue, 05 Mar 2024 04:45:00 GMT") == datetime(
         2024, 3, 5, 4, 45, tzinfo=UTC
@@ -434,3 +477,95 @@ def test_entity_bombs_and_external_entities_are_not_expanded() -> None:
     )
     (a,), errors = parse_feed("xxe.rss", xxe)
     assert (a.title, errors) == ("A B", [])
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        # A "<" before a space or digit is text, not the start of a tag.
+        ("rates &lt; 6% while inflation stays &gt; 3%", "rates < 6% while inflation stays > 3%"),
+        ("rates < 6% while inflation stays > 3%", "rates < 6% while inflation stays > 3%"),
+        # Inline tags join what they separate; block tags part it.
+        ("<p>Power by <b>Thursday</b>, <a href='x'>the</a> utility said.</p><p>Next</p>",
+         "Power by Thursday, the utility said. Next"),
+        ("one<br/>two<li>three</li><!-- c -->four", "one two three four"),
+    ],
+)  # fmt: skip
+def test_plain_text_of_html(html: str, text: str) -> None:
+    assert plain_text(html) == text
+
+
+@pytest.mark.parametrize(
+    ("title", "domain", "outlet"),
+    [
+        ("BBC News - World", "bbc.co.uk", "BBC News"),
+        ("World news | The Guardian", "theguardian.com", "The Guardian"),
+        ("NYT > Top Stories", "nytimes.com", "NYT"),
+        ("Reuters: World News", "reuters.com", "Reuters"),
+        ("CNN.com - RSS Channel - App International Edition", "edition.cnn.com", "CNN.com"),
+        # No part names the site, or it is not split: the whole title.
+        ("Top Stories - World", "bbc.co.uk", "Top Stories - World"),
+        ("Harbor & Bay Wire", "harborwire.com", "Harbor & Bay Wire"),
+        ("BBC - BBC News", "bbc.co.uk", "BBC - BBC News"),
+        ("BBC News - World", "", "BBC News - World"),
+    ],
+)
+def test_outlet_name_of_a_feed_title(title: str, domain: str, outlet: str) -> None:
+    assert outlet_name(title, domain) == outlet
+
+
+def _rss(title: str, items: str) -> bytes:
+    return (
+        "<?xml version='1.0'?><rss version='2.0'><channel>"
+        f"<title>{title}</title><link>https://www.bbc.co.uk/news</link>\n{items}"
+        "</channel></rss>"
+    ).encode()
+
+
+def test_one_outlet_s_feeds_give_one_provider(tmp_path: Path, index_path: str) -> None:
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    for section in ("World", "Business"):
+        item = f"<item><title>{section} story</title><link>https://www.bbc.co.uk/{section}</link></item>"
+        (folder / f"bbc-{section}.rss").write_bytes(_rss(f"BBC News - {section}", item))
+    result = CliRunner().invoke(cli, ["--index", index_path, "index", str(folder)])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli, ["--index", index_path, "facets", "provider", "-f", "csv"])
+    assert result.output.splitlines()[1:] == ["BBC News,2,1.0,bbc.co.uk"]
+
+
+def test_an_item_whose_guid_or_id_is_no_url_has_no_link() -> None:
+    items = (
+        "<item><title>Guid only</title><guid>edge-000982</guid></item>\n"
+        "<item><title>Urn id</title><guid>urn:uuid:1225c695-cfb8</guid></item>\n"
+        "<item><title>Guid URL</title><guid>https://www.bbc.co.uk/a</guid></item>\n"
+    )
+    articles, errors = parse_feed("f.rss", _rss("BBC News", items))
+    assert errors == []
+    assert [(a.title, a.web_url, a.line) for a in articles] == [
+        ("Guid only", "", 2),
+        ("Urn id", "", 3),
+        ("Guid URL", "https://www.bbc.co.uk/a", 4),
+    ]
+
+
+def test_feed_dates_with_zone_names() -> None:
+    items = "".join(
+        f"<item><title>{zone}</title><pubDate>Thu, 07 Mar 2024 14:30:00 {zone}</pubDate></item>\n"
+        for zone in ("CEST", "BST", "AEDT", "EST", "MEST", "GMT", "IST", "XYZ")
+    )
+    articles, errors = parse_feed("f.rss", _rss("BBC News", items))
+    assert [
+        (a.title, a.published.strftime("%d %H:%M") if a.published else None) for a in articles
+    ] == [
+        ("CEST", "07 12:30"),
+        ("BST", "07 13:30"),
+        ("AEDT", "07 03:30"),
+        ("EST", "07 19:30"),
+        ("MEST", "07 12:30"),
+        ("GMT", "07 14:30"),
+    ]
+    assert [str(e) for e in errors] == [
+        "f.rss:8: published date names a time zone that cannot be read: 'IST'",
+        "f.rss:9: published date names a time zone that cannot be read: 'XYZ'",
+    ]
