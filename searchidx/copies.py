@@ -396,15 +396,33 @@ def _dupes_of(
     window_days: float | None,
 ) -> tuple[list[tuple[int, float]], int]:
     """The item and its near-duplicates in publication order, each with its similarity
-    to the first of them."""
+    to the first of them. Unlike a page's "+N similar" (:func:`near_duplicates`), every
+    item the query allows inside the window is compared, so that no near-duplicate is
+    left out: the answer to one question is exact (the window's titles are read, which
+    on a large index takes a fraction of a second)."""
     row = find_row(snap, item_id)
-    allowed = set(snap.match(text, filters))
-    found = near_duplicates(snap, row, threshold, window_days, allowed)
+    found = _all_near_duplicates(snap, row, snap.match(text, filters), threshold, window_days)
     titles = load_titles(snap, [row, *(d for d, _ in found)])
     order = sorted(range(len(titles.ids)), key=titles.order_key)
     first = titles.norms[order[0]]
     members = [(titles.rows[i], float(fuzz.ratio(first, titles.norms[i]))) for i in order]
     return members, len(titles.ids)
+
+
+def _all_near_duplicates(
+    snap: Snapshot, row: int, allowed: Iterable[int], threshold: float, window: float | None
+) -> list[tuple[int, float]]:
+    """Every item of ``allowed`` near-identical to ``row``, as (row, similarity)."""
+    norm = Lookup(snap).norm(row)
+    if not norm:
+        return []
+    oldest = snap.column_values("oldest")  # read whole: most rows are looked at
+    when, span = _time(oldest[row]), _window_us(window)
+    candidates = [d for d in allowed if d != row and _in_window(when, _time(oldest[d]), span)]
+    docs, others = snap.titles_sized(candidates, *_sizes(len(norm), threshold))
+    mine = numbers(norm)
+    found = process.extract(norm, others, scorer=fuzz.ratio, score_cutoff=threshold, limit=None)
+    return [(docs[k], float(score)) for _, score, k in found if numbers(others[k]) == mine]
 
 
 def similar_counts(

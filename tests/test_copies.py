@@ -154,6 +154,23 @@ def test_query_filters_and_of(sample_index: str) -> None:
         find_dupes(sample_index, of="ffffffffffffffff")
 
 
+def test_of_finds_a_near_duplicate_that_shares_none_of_its_rarest_words(
+    write: Callable[..., object], corpus: Path, index_path: str
+) -> None:
+    # The first title's rarest words (each in one title) are not in the second one,
+    # which "+N similar" looks candidates up by; dupes pairs the two (93.8).
+    write("a.md", article("Bitcoin enthusiasm weathers chaotic week", "https://a.com/1"))
+    write("b.md", article("Bitcoin's enthusiasts weather chaotic week", "https://b.com/1"))
+    for n, title in enumerate(["Bitcoin prices chaotic", "Bitcoin week ahead", "A chaotic week"]):
+        write(f"c{n}.md", article(title, f"https://c.com/{n}"))
+    update_index(index_path, [str(corpus)])
+    (cluster,) = find_dupes(index_path).clusters
+    ids = sorted(m.id for m in cluster.members)
+    for item in ids:
+        (found,) = find_dupes(index_path, of=item).clusters
+        assert sorted(m.id for m in found.members) == ids
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
