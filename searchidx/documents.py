@@ -395,18 +395,17 @@ def parse_file(path: str, data: bytes) -> tuple[list[Article], list[ParseError]]
         if suffix not in FRONT_MATTER_SUFFIXES | JSON_SUFFIXES:
             raise ParseError(path, f"unsupported file type {suffix or '(no suffix)'!r}")
         text = decode_text(path, data)
-        if suffix == ".jsonl":
+        if suffix == ".jsonl" or (suffix == ".json" and _is_json_lines(text)):
             for lineno, line in enumerate(text.split("\n"), start=1):
                 if not line.strip():
                     continue
                 try:
-                    articles.append(
-                        article_from_mapping(_load_json(path, line, lineno), path, lineno)
-                    )
+                    mapping = _aliased(_load_json(path, line, lineno))
+                    articles.append(article_from_mapping(mapping, path, lineno))
                 except ParseError as exc:
                     errors.append(exc)
         elif suffix == ".json":
-            articles.append(article_from_mapping(_load_json(path, text, None), path))
+            articles.append(article_from_mapping(_aliased(_load_json(path, text, None)), path))
         else:
             yaml_files = suffix in {".yaml", ".yml"}
             mapping, body = load_front_matter(path, text, whole_file_yaml=yaml_files)
@@ -416,6 +415,59 @@ def parse_file(path: str, data: bytes) -> tuple[list[Article], list[ParseError]]
     except ParseError as exc:
         errors.append(exc)
     return articles, errors
+
+
+def _is_json_lines(text: str) -> bool:
+    """Whether a ``.json`` file holds JSON Lines (as the HuffPost News Category Dataset's
+    ``News_Category_Dataset_v3.json`` does): its first line a whole JSON object, and more
+    lines after it. A single object written over several lines starts with a line that
+    is no whole object."""
+    first, _, rest = text.strip().partition("\n")
+    if not rest.strip() or not first.rstrip().endswith("}"):
+        return False
+    try:
+        return isinstance(json.loads(first), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+#: Other names of article fields in JSON objects, as tables accept them and datasets
+#: write them (the HuffPost News Category Dataset: headline, link, short_description,
+#: date); used when the field's own name is absent.
+JSON_ALIASES = {
+    "headline": "title",
+    "link": "webUrl",
+    "url": "webUrl",
+    "short_description": "excerpt",
+    "description": "excerpt",
+    "summary": "excerpt",
+    "date": "publishedDateTime",
+}
+
+
+#: Names of a provider's name in JSON objects without a ``provider`` mapping.
+JSON_PROVIDER_NAMES = ("source", "outlet", "publisher")
+
+
+def _aliased(data: Any) -> Any:
+    """A JSON object with the other names of its fields (:data:`JSON_ALIASES`) read as
+    the fields, and, when it has no ``provider``, one made of a text ``source``,
+    ``outlet`` or ``publisher`` and its link's domain, as a table's row gets."""
+    if not isinstance(data, dict) or not any(
+        k in JSON_ALIASES or k in JSON_PROVIDER_NAMES for k in data
+    ):
+        return data
+    out = dict(data)
+    for alias, name in JSON_ALIASES.items():
+        if alias in data and name not in out:
+            out[name] = data[alias]
+    if "provider" not in out:
+        name = next((v for k in JSON_PROVIDER_NAMES if isinstance(v := out.get(k), str)), "")
+        link = out.get("webUrl")
+        domain = urlsplit(link).hostname or "" if isinstance(link, str) and is_url(link) else ""
+        if name or domain:
+            out["provider"] = {"name": name, "domain": domain}
+    return out
 
 
 def decode_text(path: str, data: bytes) -> str:

@@ -88,6 +88,53 @@ def test_other_formats(name: str, data: str) -> None:
     assert a.topics == ["X"]
 
 
+HUFFPOST = (
+    '{"link": "https://www.huffpost.com/entry/covid-boosters_n_632d", "headline": "Over 4 '
+    'Million Americans Roll Up Sleeves", "category": "U.S. NEWS", "short_description": "Too '
+    'early to predict.", "authors": "Carla K. Johnson, AP", "date": "2022-09-23"}\n'
+    '{"link": "https://www.huffpost.com/entry/b_n_1", "headline": "", "date": "2022-09-22"}\n'
+    '{"headline": "Wire story", "source": "Reuters", "link": "https://reuters.com/a", '
+    '"date": "2022-09-21", "title": "Its own title wins"}'
+)
+
+
+def test_a_json_file_of_json_lines_with_dataset_names_is_read() -> None:
+    # The HuffPost News Category Dataset: JSON Lines in a .json file, its own key names.
+    articles, errors = parse("News_Category_Dataset_v3.json", HUFFPOST)
+    assert errors == ["News_Category_Dataset_v3.json:2: title is empty"]
+    assert [
+        (a.line, a.title, a.excerpt, a.category, a.provider, a.domain, a.web_url, a.published)
+        for a in articles
+    ] == [
+        (
+            1,
+            "Over 4 Million Americans Roll Up Sleeves",
+            "Too early to predict.",
+            "U.S. NEWS",
+            "",
+            "huffpost.com",
+            "https://www.huffpost.com/entry/covid-boosters_n_632d",
+            datetime(2022, 9, 23, tzinfo=UTC),
+        ),
+        (
+            3,
+            "Its own title wins",
+            "",
+            "",
+            "Reuters",
+            "reuters.com",
+            "https://reuters.com/a",
+            datetime(2022, 9, 21, tzinfo=UTC),
+        ),
+    ]
+    # One object over several lines, or on one line, is one article, as before.
+    pretty = '{\n  "headline": "Pretty",\n  "link": "https://x.com/p"\n}\n'
+    assert [a.title for a in parse("p.json", pretty)[0]] == ["Pretty"]
+    assert parse("two.json", '{"title": "a"}\n{"title": ')[1] == [
+        "two.json:2: invalid JSON: Expecting value (column 11)"
+    ]
+
+
 def test_jsonl_keeps_good_lines_and_reports_bad_ones() -> None:
     data = '{"title": "one"}\n\n{"title": \n{"title": "three"}\n{"title": 3}\n'
     articles, errors = parse("feed.jsonl", data)
