@@ -557,14 +557,20 @@ def facets(
     """
     from searchidx import output
 
+    if by_domain and field != "provider":
+        raise click.UsageError("--by-domain groups providers: use it with 'facets provider'")
     if first:
+        if by_domain or min_count > 1 or literal:
+            used = "--by-domain" if by_domain else "--min-count" if min_count > 1 else "--literal"
+            raise click.UsageError(
+                f"--first counts stories by provider name: {used} does not apply"
+            )
         _facets_first(
             index_path,
             field,
             " ".join(query) or None,
             20 if limit is None else limit,
             fmt,
-            by_domain,
             kwargs,
         )
         return
@@ -595,13 +601,12 @@ def _facets_first(
     query: str | None,
     limit: int,
     fmt: str,
-    by_domain: bool,
     kwargs: dict[str, Any],
 ) -> None:
     from searchidx import output, story_output
     from searchidx.stories import provider_firsts
 
-    if field != "provider" or by_domain:
+    if field != "provider":
         raise click.UsageError("--first counts providers: use it with 'facets provider'")
     result = provider_firsts(index_path, query, make_filters(kwargs), limit=limit)
     echo_result(

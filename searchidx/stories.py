@@ -22,7 +22,7 @@ import dataclasses
 import json
 import os
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -502,27 +502,32 @@ def provider_firsts(
         if not matching:
             partial, closest = why_nothing(snap, query or "*", filters)
     providers = column_texts(snap, "provider")
-    names = column_texts(snap, "provider_name")
     ids = column_texts(snap, "id")
     oldest = snap.column("oldest")
     first: dict[str, int] = defaultdict(int)
     covered: dict[str, int] = defaultdict(int)
-    shown: dict[str, str] = {}
     total = 0
     for g in groups:
         if _outlets(providers, g) < min_outlets:
             continue
         total += 1
-        for d in g:
-            if providers[d]:
-                shown.setdefault(providers[d], names[d] or providers[d])
         for p in {providers[d] for d in g if providers[d]}:
             covered[p] += 1
         lead = min(g, key=lambda d: (oldest[d] == MISSING_LAST, -oldest[d], ids[d]))
         if providers[lead]:
             first[providers[lead]] += 1
     ranked = sorted(covered, key=lambda p: (-first[p], -covered[p], p))
-    buckets = [FirstBucket(shown[p], first[p], covered[p]) for p in ranked]
+    # Each provider by the spelling of its name most items have, as facets provider
+    # labels it (not that of the first item met).
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for (key, name), n in snap.value_counts(("provider", "provider_name"), None).items():
+        spellings[as_text(key)][as_text(name)] += n
+
+    def shown(p: str) -> str:
+        counts = spellings.get(p)
+        return min(counts, key=lambda v: (-counts[v], v)) if counts else p
+
+    buckets = [FirstBucket(shown(p) or p, first[p], covered[p]) for p in ranked]
     return FirstsResult(
         "provider",
         query,

@@ -748,6 +748,70 @@ def test_facets_provider_first(write: Write, index_path: str) -> None:
     assert "--first counts providers" in res.output
 
 
+def test_facets_provider_first_names_providers_as_facets_does(
+    write: Write, index_path: str
+) -> None:
+    # The story's item spells its provider as one file of three does.
+    write(
+        "a.md",
+        article(
+            "Port Ellery council approves 40 million flood barrier",
+            url="https://coastaldaily.com/barrier",
+            provider="coastal daily",
+            domain="coastaldaily.com",
+            related=[
+                related(
+                    "Port Ellery council approves $40 million flood barrier",
+                    "https://baychronicle.com/barrier",
+                    "Bay Chronicle",
+                    "baychronicle.com",
+                    publishedDateTime="2024-03-05T12:00:00Z",
+                )
+            ],
+        ),
+    )
+    for n, title in enumerate(["Sea otters return to the bay", "Harbor ferry fares rise"]):
+        write(f"c{n}.md", article(title, f"https://coastaldaily.com/{n}", "Coastal Daily"))
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    runner = CliRunner()
+    first = runner.invoke(
+        cli, ["--index", index_path, "facets", "provider", "--first", "-f", "csv"]
+    )
+    assert first.output.splitlines() == [
+        "value,first,stories",
+        "Coastal Daily,1,1",
+        "Bay Chronicle,0,1",
+    ]
+    plain = runner.invoke(cli, ["--index", index_path, "facets", "provider", "-f", "csv"])
+    assert plain.output.splitlines()[1].startswith("Coastal Daily,3,")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["topic", "--first"], "--first counts providers: use it with 'facets provider'"),
+        (["topic", "--by-domain"], "--by-domain groups providers: use it with 'facets provider'"),
+        (["month", "--by-domain"], "--by-domain groups providers: use it with 'facets provider'"),
+        (
+            ["provider", "--first", "--by-domain"],
+            "--first counts stories by provider name: --by-domain does not apply",
+        ),
+        (
+            ["provider", "--first", "--min-count", "2"],
+            "--first counts stories by provider name: --min-count does not apply",
+        ),
+        (
+            ["provider", "--first", "--literal"],
+            "--first counts stories by provider name: --literal does not apply",
+        ),
+    ],
+)
+def test_facets_options_that_do_not_apply(sample_index: str, args: list[str], message: str) -> None:
+    res = CliRunner().invoke(cli, ["--index", sample_index, "facets", *args])
+    assert res.exit_code == 2
+    assert res.output.splitlines()[-1] == f"Error: {message}"
+
+
 @pytest.mark.parametrize("damaged", ["stories", "story-state", "both"])
 def test_a_damaged_cache_is_grouped_again(write: Write, index_path: str, damaged: str) -> None:
     seedlike(write)
