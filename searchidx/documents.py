@@ -9,6 +9,7 @@ line (``.jsonl``); RSS and Atom feeds and CSV/TSV tables are read by
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
 import json
@@ -471,7 +472,15 @@ def _aliased(data: Any) -> Any:
 
 
 def decode_text(path: str, data: bytes) -> str:
-    """Decode UTF-8 (a BOM is allowed) and normalise line ends."""
+    """Decode UTF-8 (a BOM is allowed), or UTF-16 with its BOM (as spreadsheets export
+    "Unicode text"), and normalise line ends."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ParseError(
+                path, f"not UTF-16, though it starts as UTF-16 does: {exc.reason}"
+            ) from None
     if not data.strip():
         raise ParseError(path, "empty file")
     if b"\x00" in data:

@@ -135,6 +135,17 @@ def test_a_json_file_of_json_lines_with_dataset_names_is_read() -> None:
     ]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_with_a_bom_is_read(encoding: str) -> None:
+    text = '{"title": "Über den Hafen"}\n{"title": "Zweite Zeile"}'
+    data = text.encode(encoding) if encoding == "utf-16" else b"\xfe\xff" + text.encode(encoding)
+    articles, errors = parse("export.jsonl", data)
+    assert (errors, [a.title for a in articles]) == ([], ["Über den Hafen", "Zweite Zeile"])
+    assert parse("cut.jsonl", data[:-1])[1] == [
+        "cut.jsonl: not UTF-16, though it starts as UTF-16 does: truncated data"
+    ]
+
+
 def test_jsonl_keeps_good_lines_and_reports_bad_ones() -> None:
     data = '{"title": "one"}\n\n{"title": \n{"title": "three"}\n{"title": 3}\n'
     articles, errors = parse("feed.jsonl", data)
