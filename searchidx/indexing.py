@@ -111,7 +111,10 @@ def related_fields(item: str, lines: list[str]) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class IndexSummary:
-    """The outcome of one ``index`` run."""
+    """The outcome of one ``index`` run. ``added`` to ``failed`` count files (a file
+    once): ``failed`` those that gave no item (or folders and links that could not be
+    read), ``skipped`` the records (rows, feed items, JSON Lines lines) reported and
+    left out of the files that did give items."""
 
     index: str
     added: int = 0
@@ -119,6 +122,7 @@ class IndexSummary:
     removed: int = 0
     unchanged: int = 0
     failed: int = 0
+    skipped: int = 0
     seconds: float = 0.0
     files: int = 0
     items: int = 0
@@ -698,7 +702,6 @@ def _apply(
                 on_progress(done)
                 for err in loaded.errors:
                     on_error(err)
-                summary.failed += len(loaded.errors)
                 previous = old.files.get(loaded.path)
                 if loaded.same_content:
                     assert previous is not None
@@ -717,7 +720,10 @@ def _apply(
                     touched += 1
                     continue
                 if not loaded.docs:
-                    continue  # nothing usable: whatever was indexed from it before stays
+                    # Nothing usable: whatever was indexed from it before stays.
+                    summary.failed += bool(loaded.errors)
+                    continue
+                summary.skipped += len(loaded.errors)
                 if previous is not None:
                     summary.updated += 1
                     dirty.add(loaded.path)

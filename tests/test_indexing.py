@@ -190,6 +190,28 @@ def test_a_file_that_goes_bad_keeps_its_indexed_content(
     assert (s.failed, len(errors)) == (1, 1)
 
 
+def test_failed_counts_files_that_gave_nothing_and_skipped_the_bad_records_of_the_rest(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    write("good.md", article("Harbor vote passes", "https://harborwire.com/a"))
+    rows = write(
+        "rows.csv",
+        "title,url\nOne,https://harborwire.com/1\nTwo,https://harborwire.com/2\n"
+        ",https://harborwire.com/3\nFour,notaurl\n",
+    )
+    bad = write("bad.md", "no front matter\n")
+    all_bad = write("all-bad.csv", "title,url\n,https://harborwire.com/5\n")
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert errors == [
+        f"{all_bad}:2: title is empty",
+        f"{bad}:1: no front matter: the file must start with a '---' line",
+        f"{rows}:4: title is empty",
+        f"{rows}:5: url is not a URL: 'notaurl'",
+    ]
+    assert (s.added, s.updated, s.unchanged, s.failed, s.skipped) == (2, 0, 0, 2, 2)
+    assert (s.files, s.items) == (2, 3)
+
+
 def test_removing_an_article_exposes_the_related_item(
     write: Write, corpus: Path, index_path: str
 ) -> None:
