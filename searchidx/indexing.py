@@ -13,7 +13,8 @@ What is stored where
     The article document holds the article and every related entry it lists, so related
     items are derived data: rebuilt from the articles that cite them (``cites:ID``)
     whenever one of those changes. The manifest records, per file, its size, mtime,
-    content hash, the ids it claims and the ids it cites.
+    content hash, the ids it claims, the ids it cites and the errors found in it (its
+    bad rows, say), which are reported again, unread, while the file is unchanged.
 
 Updates
     Files are compared by size and mtime, then by content hash; only new and changed
@@ -429,6 +430,7 @@ class _Plan:
     def _plan(self, roots: list[str], manifest: Manifest, threshold: float) -> None:
         self.tasks: list[Task] = []
         self.unchanged: list[str] = []
+        self.unchanged_with_errors: list[str] = []
         self.stat_errors: list[ParseError] = []
         self.empty_roots: list[str] = []
         self.threshold = threshold
@@ -461,6 +463,7 @@ class _Plan:
                 self.empty_roots.append(root)
         # Global path order: with one URL in several files, the first by path wins.
         self.tasks.sort()
+        self.unchanged_with_errors.sort()
         chosen, kept = self._chosen, self._kept
         self.removed = sorted(
             p
@@ -514,10 +517,14 @@ class _Plan:
             return
         self._chosen.add(real)
         old = self._files.get(real)
-        if old is None or old.errors:
+        if old is None or (old.errors and isinstance(old.errors, int)):
+            # New, or its errors are known by their number only (in a manifest written
+            # before they were kept): read whole, to learn them.
             self.tasks.append((real, None, self.threshold))
         elif old.mtime_ns == st.st_mtime_ns and old.size == st.st_size:
             self.unchanged.append(real)
+            if old.errors:
+                self.unchanged_with_errors.append(real)
         else:
             self.tasks.append((real, old.digest, self.threshold))
 
@@ -692,6 +699,18 @@ def _apply(
     spill = _Spill(data_dir) if fresh else None
     touched = 0
 
+    # The errors of unchanged files, from the manifest, come in path order among those
+    # of the files read, as a first build reports them.
+    recorded = deque(plan.unchanged_with_errors)
+
+    def report_recorded(before: str | None) -> None:
+        while recorded and (before is None or recorded[0] < before):
+            path = recorded.popleft()
+            errors = recorded_errors(path, old.files[path])
+            for err in errors:
+                on_error(err)
+            summary.skipped += len(errors)
+
     batch_folder = writer.batch_folder
     done = 0
     try:
@@ -700,6 +719,7 @@ def _apply(
             for loaded in chunk.files:
                 done += 1
                 on_progress(done)
+                report_recorded(loaded.path)
                 for err in loaded.errors:
                     on_error(err)
                 previous = old.files.get(loaded.path)
@@ -713,9 +733,13 @@ def _apply(
                             loaded.digest,
                             previous.ids,
                             previous.cites,
-                            0,
+                            previous.errors,
                         ),
                     )
+                    known = recorded_errors(loaded.path, previous)
+                    for err in known:
+                        on_error(err)
+                    summary.skipped += len(known)
                     summary.unchanged += 1
                     touched += 1
                     continue
@@ -751,6 +775,7 @@ def _apply(
         if spill is not None:  # the run fails: its data folder, spill included, goes
             spill.fh.close()
         raise
+    report_recorded(None)
 
     for path in plan.removed:
         new.drop(path)
@@ -771,6 +796,14 @@ def _apply(
     return True
 
 
+def recorded_errors(path: str, entry: FileEntry) -> list[ParseError]:
+    """The errors of a file as its manifest entry keeps them (none when it kept only
+    their number)."""
+    if isinstance(entry.errors, int):
+        return []
+    return [ParseError(path, reason, line) for line, reason in entry.errors]
+
+
 def _file_entry(loaded: Loaded) -> FileEntry:
     """The manifest entry of a file read anew: the ids it claims and those it cites (of
     items with one URL on several lines, only the first, which is the one indexed)."""
@@ -785,7 +818,7 @@ def _file_entry(loaded: Loaded) -> FileEntry:
         cites=[
             sys.intern(i) for i in dict.fromkeys(r for d in first.values() for r in d.related_ids)
         ],
-        errors=len(loaded.errors),
+        errors=[[e.line, e.reason] for e in loaded.errors] or 0,
     )
 
 

@@ -172,6 +172,80 @@ def test_touched_files_are_hashed_not_reparsed(write: Write, corpus: Path, index
     assert (s.unchanged, s.updated) == (1, 0)
 
 
+def manifests(index_path: str) -> list[str]:
+    return sorted(n for n in os.listdir(IndexDir(index_path).data_dir()) if "manifest" in n)
+
+
+def test_an_unchanged_file_with_bad_rows_is_not_read_again_and_its_errors_are_reported(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    rows = write(
+        "b-rows.csv",
+        "title,url,date\nOne,https://harborwire.com/1,2024-03-05\n"
+        "Two,https://harborwire.com/2,notadate\n",
+    )
+    first = [f"{rows}:3: date is not a date: 'notadate'"]
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert (errors, s.added, s.failed, s.skipped) == (first, 1, 0, 1)
+    written = manifests(index_path)
+    # Garbage of the same size and mtime: a file read again would fail otherwise.
+    st = rows.stat()
+    rows.write_bytes(b"\x00" * st.st_size)
+    os.utime(rows, ns=(st.st_atime_ns, st.st_mtime_ns))
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert errors == first
+    assert (s.added, s.updated, s.unchanged, s.failed, s.skipped) == (0, 0, 1, 0, 1)
+    assert manifests(index_path) == written  # nothing committed
+    # Its errors come in path order among those of the files read.
+    write("a.md", "---\ntitle: [broken\n---\n")
+    write("c.md", "no front matter\n")
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert errors == [
+        f"{corpus / 'a.md'}:2: invalid YAML: did not find expected ',' or ']'",
+        *first,
+        f"{corpus / 'c.md'}:1: no front matter: the file must start with a '---' line",
+    ]
+    assert (s.added, s.updated, s.unchanged, s.failed, s.skipped) == (0, 0, 1, 2, 1)
+    assert manifests(index_path) == written
+
+
+def test_a_touched_file_with_bad_rows_is_hashed_and_its_errors_reported(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    rows = write(
+        "rows.jsonl",
+        '{"title": "One", "webUrl": "https://harborwire.com/1"}\n{"title": ""}\n',
+    )
+    first = [f"{rows}:2: title is empty"]
+    assert errors_of(index_path, [str(corpus)])[1] == first
+    os.utime(rows, ns=(1, 1))
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert (errors, s.updated, s.unchanged, s.skipped) == (first, 0, 1, 1)
+    written = manifests(index_path)
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert (errors, s.updated, s.unchanged, s.skipped) == (first, 0, 1, 1)
+    assert manifests(index_path) == written
+    # Changed: read again, its errors are the new content's.
+    write(
+        "rows.jsonl", '{"title": "One", "webUrl": "https://harborwire.com/1"}\n{"title": "Two"}\n'
+    )
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert (errors, s.updated, s.skipped, s.items) == ([], 1, 0, 2)
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert (errors, s.unchanged, s.skipped) == ([], 1, 0)
+    # A rebuild reads it as the first build did.
+    write("rows.jsonl", '{"title": ""}\n{"title": "Two"}\n')
+    assert errors_of(index_path, [str(corpus)])[1] == [f"{rows}:1: title is empty"]
+    s, errors = errors_of(index_path, [str(corpus)], rebuild=True)
+    assert (errors, s.added, s.unchanged, s.skipped, s.items) == (
+        [f"{rows}:1: title is empty"],
+        1,
+        0,
+        1,
+        1,
+    )
+
+
 def test_a_file_that_goes_bad_keeps_its_indexed_content(
     write: Write, corpus: Path, index_path: str
 ) -> None:
