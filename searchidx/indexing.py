@@ -21,7 +21,8 @@ Updates
     files are read. Parsing runs in worker processes and overlaps with writing; in a big
     first build the workers write each chunk's documents to a batch file that Whoosh's
     sub-writers read, so documents do not pass through the main process. A file that
-    fails keeps what was indexed from it before. Everything is committed at once.
+    fails keeps what was indexed from it before, and its error says so. Everything is
+    committed at once.
 """
 
 from __future__ import annotations
@@ -720,8 +721,6 @@ def _apply(
                 done += 1
                 on_progress(done)
                 report_recorded(loaded.path)
-                for err in loaded.errors:
-                    on_error(err)
                 previous = old.files.get(loaded.path)
                 if loaded.same_content:
                     assert previous is not None
@@ -743,11 +742,19 @@ def _apply(
                     summary.unchanged += 1
                     touched += 1
                     continue
+                errors = loaded.errors
                 if not loaded.docs:
-                    # Nothing usable: whatever was indexed from it before stays.
-                    summary.failed += bool(loaded.errors)
+                    # Nothing usable: whatever was indexed from it before stays, as its
+                    # (last) error says.
+                    if previous is not None and previous.ids and errors:
+                        errors = [*errors[:-1], kept_before(errors[-1], len(previous.ids))]
+                    for err in errors:
+                        on_error(err)
+                    summary.failed += bool(errors)
                     continue
-                summary.skipped += len(loaded.errors)
+                for err in errors:
+                    on_error(err)
+                summary.skipped += len(errors)
                 if previous is not None:
                     summary.updated += 1
                     dirty.add(loaded.path)
@@ -794,6 +801,19 @@ def _apply(
     with writer.reading() as snap:
         _refresh(writer, snap, old, dirty, articles, citations, plan.threshold)
     return True
+
+
+def kept_before(err: ParseError, articles: int) -> ParseError:
+    """``err``, the error of a file that gave nothing, saying that the ``articles``
+    indexed from the file before are kept."""
+    if articles == 1:
+        kept = "the article indexed from this file before is kept; index --rebuild drops it"
+    else:
+        kept = (
+            f"the {articles} articles indexed from this file before are kept; "
+            "index --rebuild drops them"
+        )
+    return ParseError(err.path, f"{err.reason} ({kept})", err.line)
 
 
 def recorded_errors(path: str, entry: FileEntry) -> list[ParseError]:

@@ -97,6 +97,25 @@ def test_index_summary_tells_failed_files_from_skipped_records(
     )
 
 
+def test_index_says_what_a_file_that_went_bad_keeps(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    write("a.md", article("Harbor vote passes", "https://harborwire.com/a"))
+    write("b.md", article("Fare rise approved", "https://harborwire.com/b"))
+    assert run("--index", index_path, "index", str(corpus)).exit_code == 0
+    bad = write("a.md", article("Harbor vote passes", "https://harborwire.com/a", excerpt=[]))
+    result = run("--index", index_path, "index", str(corpus))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{bad}: excerpt must be text, not a list (the article indexed from this file before "
+        "is kept; index --rebuild drops it)\n"
+    )
+    assert timeless(result.stdout) == (
+        f"added 0, updated 0, removed 0, unchanged 1, failed 1, skipped 0 records in T (2 items from 2 files in {index_path})\n"
+    )
+    assert "Harbor vote passes" in run("--index", index_path, "search", "harbor").stdout
+
+
 def test_search_text_output(small: str) -> None:
     result = run("--index", small, "search", "harbor")
     assert result.exit_code == 0

@@ -255,13 +255,47 @@ def test_a_file_that_goes_bad_keeps_its_indexed_content(
     bad = write("a.md", "---\ntitle: [broken\n---\n")
     write("c.md", article("Port strike", "https://harborwire.com/c"))
     s, errors = errors_of(index_path, [str(corpus)])
-    assert errors == [f"{bad}:2: invalid YAML: did not find expected ',' or ']'"]
+    error = (
+        f"{bad}:2: invalid YAML: did not find expected ',' or ']' "
+        "(the article indexed from this file before is kept; index --rebuild drops it)"
+    )
+    assert errors == [error]
     assert (s.added, s.updated, s.failed) == (1, 0, 1)
     titles = sorted(r["title"] for r in records(index_path).values())
     assert titles == ["Fare rise approved", "Harbor vote passes", "Port strike"]
     # Still failing next time: reported again, not silently accepted.
     s, errors = errors_of(index_path, [str(corpus)])
-    assert (s.failed, len(errors)) == (1, 1)
+    assert (s.failed, errors) == (1, [error])
+    # A rebuild drops it, as the error said.
+    s, errors = errors_of(index_path, [str(corpus)], rebuild=True)
+    assert errors == [f"{bad}:2: invalid YAML: did not find expected ',' or ']'"]
+    titles = sorted(r["title"] for r in records(index_path).values())
+    assert titles == ["Fare rise approved", "Port strike"]
+
+
+def test_the_error_of_a_file_that_goes_bad_says_how_many_articles_it_keeps(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    table = write(
+        "t.csv", "title,url\nOne,https://harborwire.com/1\nTwo,https://harborwire.com/2\n"
+    )
+    lines = write("l.jsonl", '{"title": "Three"}\n{"title": "Four"}\n{"title": "Five"}\n')
+    write("a.md", article("Harbor vote passes", "https://harborwire.com/a"))
+    update_index(index_path, [str(corpus)], jobs=1)
+    write("t.csv", "headline?,url\nOne,https://harborwire.com/1\nTwo,https://harborwire.com/2\n")
+    write("l.jsonl", '{"title": ""}\n{"title": 3}\n{"title": "Five", "excerpt": []}\n')
+    new = write("new.md", "---\ntitle: [broken\n---\n")
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert errors == [
+        f"{lines}:1: title is empty",
+        f"{lines}:2: title must be text, not a number",
+        f"{lines}:3: excerpt must be text, not a list "
+        "(the 3 articles indexed from this file before are kept; index --rebuild drops them)",
+        f"{new}:2: invalid YAML: did not find expected ',' or ']'",
+        f"{table}:1: the header names no title column (title or headline): 'headline?', 'url' "
+        "(the 2 articles indexed from this file before are kept; index --rebuild drops them)",
+    ]
+    assert (s.added, s.updated, s.unchanged, s.failed, s.skipped, s.items) == (0, 0, 1, 3, 0, 6)
 
 
 def test_failed_counts_files_that_gave_nothing_and_skipped_the_bad_records_of_the_rest(
