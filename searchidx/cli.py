@@ -319,7 +319,7 @@ def index(
         if bar is not None:
             bar.__exit__(None, None, None)
     click.echo(render_summary(summary))
-    if summary.failed:
+    if summary.failed or summary.skipped:
         sys.exit(1)
 
 

@@ -13,14 +13,16 @@ What is stored where
     The article document holds the article and every related entry it lists, so related
     items are derived data: rebuilt from the articles that cite them (``cites:ID``)
     whenever one of those changes. The manifest records, per file, its size, mtime,
-    content hash, the ids it claims and the ids it cites.
+    content hash, the ids it claims, the ids it cites and the errors found in it (its
+    bad rows, say), which are reported again, unread, while the file is unchanged.
 
 Updates
     Files are compared by size and mtime, then by content hash; only new and changed
     files are read. Parsing runs in worker processes and overlaps with writing; in a big
     first build the workers write each chunk's documents to a batch file that Whoosh's
     sub-writers read, so documents do not pass through the main process. A file that
-    fails keeps what was indexed from it before. Everything is committed at once.
+    fails keeps what was indexed from it before, and its error says so. Everything is
+    committed at once.
 """
 
 from __future__ import annotations
@@ -111,7 +113,10 @@ def related_fields(item: str, lines: list[str]) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class IndexSummary:
-    """The outcome of one ``index`` run."""
+    """The outcome of one ``index`` run. ``added`` to ``failed`` count files (a file
+    once): ``failed`` those that gave no item (or folders and links that could not be
+    read), ``skipped`` the records (rows, feed items, JSON Lines lines) reported and
+    left out of the files that did give items."""
 
     index: str
     added: int = 0
@@ -119,6 +124,7 @@ class IndexSummary:
     removed: int = 0
     unchanged: int = 0
     failed: int = 0
+    skipped: int = 0
     seconds: float = 0.0
     files: int = 0
     items: int = 0
@@ -425,6 +431,7 @@ class _Plan:
     def _plan(self, roots: list[str], manifest: Manifest, threshold: float) -> None:
         self.tasks: list[Task] = []
         self.unchanged: list[str] = []
+        self.unchanged_with_errors: list[str] = []
         self.stat_errors: list[ParseError] = []
         self.empty_roots: list[str] = []
         self.threshold = threshold
@@ -457,6 +464,7 @@ class _Plan:
                 self.empty_roots.append(root)
         # Global path order: with one URL in several files, the first by path wins.
         self.tasks.sort()
+        self.unchanged_with_errors.sort()
         chosen, kept = self._chosen, self._kept
         self.removed = sorted(
             p
@@ -510,10 +518,14 @@ class _Plan:
             return
         self._chosen.add(real)
         old = self._files.get(real)
-        if old is None or old.errors:
+        if old is None or (old.errors and isinstance(old.errors, int)):
+            # New, or its errors are known by their number only (in a manifest written
+            # before they were kept): read whole, to learn them.
             self.tasks.append((real, None, self.threshold))
         elif old.mtime_ns == st.st_mtime_ns and old.size == st.st_size:
             self.unchanged.append(real)
+            if old.errors:
+                self.unchanged_with_errors.append(real)
         else:
             self.tasks.append((real, old.digest, self.threshold))
 
@@ -688,6 +700,18 @@ def _apply(
     spill = _Spill(data_dir) if fresh else None
     touched = 0
 
+    # The errors of unchanged files, from the manifest, come in path order among those
+    # of the files read, as a first build reports them.
+    recorded = deque(plan.unchanged_with_errors)
+
+    def report_recorded(before: str | None) -> None:
+        while recorded and (before is None or recorded[0] < before):
+            path = recorded.popleft()
+            errors = recorded_errors(path, old.files[path])
+            for err in errors:
+                on_error(err)
+            summary.skipped += len(errors)
+
     batch_folder = writer.batch_folder
     done = 0
     try:
@@ -696,9 +720,7 @@ def _apply(
             for loaded in chunk.files:
                 done += 1
                 on_progress(done)
-                for err in loaded.errors:
-                    on_error(err)
-                summary.failed += len(loaded.errors)
+                report_recorded(loaded.path)
                 previous = old.files.get(loaded.path)
                 if loaded.same_content:
                     assert previous is not None
@@ -710,14 +732,29 @@ def _apply(
                             loaded.digest,
                             previous.ids,
                             previous.cites,
-                            0,
+                            previous.errors,
                         ),
                     )
+                    known = recorded_errors(loaded.path, previous)
+                    for err in known:
+                        on_error(err)
+                    summary.skipped += len(known)
                     summary.unchanged += 1
                     touched += 1
                     continue
+                errors = loaded.errors
                 if not loaded.docs:
-                    continue  # nothing usable: whatever was indexed from it before stays
+                    # Nothing usable: whatever was indexed from it before stays, as its
+                    # (last) error says.
+                    if previous is not None and previous.ids and errors:
+                        errors = [*errors[:-1], kept_before(errors[-1], len(previous.ids))]
+                    for err in errors:
+                        on_error(err)
+                    summary.failed += bool(errors)
+                    continue
+                for err in errors:
+                    on_error(err)
+                summary.skipped += len(errors)
                 if previous is not None:
                     summary.updated += 1
                     dirty.add(loaded.path)
@@ -745,6 +782,7 @@ def _apply(
         if spill is not None:  # the run fails: its data folder, spill included, goes
             spill.fh.close()
         raise
+    report_recorded(None)
 
     for path in plan.removed:
         new.drop(path)
@@ -765,6 +803,27 @@ def _apply(
     return True
 
 
+def kept_before(err: ParseError, articles: int) -> ParseError:
+    """``err``, the error of a file that gave nothing, saying that the ``articles``
+    indexed from the file before are kept."""
+    if articles == 1:
+        kept = "the article indexed from this file before is kept; index --rebuild drops it"
+    else:
+        kept = (
+            f"the {articles} articles indexed from this file before are kept; "
+            "index --rebuild drops them"
+        )
+    return ParseError(err.path, f"{err.reason} ({kept})", err.line)
+
+
+def recorded_errors(path: str, entry: FileEntry) -> list[ParseError]:
+    """The errors of a file as its manifest entry keeps them (none when it kept only
+    their number)."""
+    if isinstance(entry.errors, int):
+        return []
+    return [ParseError(path, reason, line) for line, reason in entry.errors]
+
+
 def _file_entry(loaded: Loaded) -> FileEntry:
     """The manifest entry of a file read anew: the ids it claims and those it cites (of
     items with one URL on several lines, only the first, which is the one indexed)."""
@@ -779,7 +838,7 @@ def _file_entry(loaded: Loaded) -> FileEntry:
         cites=[
             sys.intern(i) for i in dict.fromkeys(r for d in first.values() for r in d.related_ids)
         ],
-        errors=len(loaded.errors),
+        errors=[[e.line, e.reason] for e in loaded.errors] or 0,
     )
 
 

@@ -123,7 +123,8 @@ def plural(n: int, noun: str, nouns: str = "") -> str:
 def render_summary(s: IndexSummary) -> str:
     return (
         f"added {s.added}, updated {s.updated}, removed {s.removed}, "
-        f"unchanged {s.unchanged}, failed {s.failed} in {s.seconds:.2f}s "
+        f"unchanged {s.unchanged}, failed {s.failed}, skipped {plural(s.skipped, 'record')} "
+        f"in {s.seconds:.2f}s "
         f"({plural(s.items, 'item')} from {plural(s.files, 'file')} in {s.index})"
     )
 

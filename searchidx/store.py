@@ -58,7 +58,10 @@ class FileEntry:
     digest: str
     ids: list[str] = field(default_factory=list)
     cites: list[str] = field(default_factory=list)
-    errors: int = 0
+    #: What could not be used of it, each error as ``[line, reason]`` (line None: the
+    #: whole file), reported again while the file is unchanged; 0 for none (as in a
+    #: manifest written before errors were kept, which has only their number).
+    errors: list[list[Any]] | int = 0
 
     def to_json(self) -> list[Any]:
         """The entry as a manifest row, which ``FileEntry(*row)`` reads back."""

@@ -275,7 +275,9 @@ def test_bad_file_in_parallel(indexed: tuple[Path, str], name: str) -> None:
     result = CliRunner().invoke(cli, ["--index", index, "index", "--jobs", "2", str(corpus)])
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [shown(bad) + reason]
-    assert result.stdout.startswith("added 60, updated 0, removed 0, unchanged 1, failed 1 in ")
+    assert result.stdout.startswith(
+        "added 60, updated 0, removed 0, unchanged 1, failed 1, skipped 0 records in "
+    )
     assert titles(index) == sorted(["Earlier story stays", *fresh])
     check = CliRunner().invoke(cli, ["--index", index, "check"])
     assert check.exit_code == 0, check.output
@@ -463,7 +465,9 @@ def test_unreadable_folder_is_reported_and_its_files_stay_indexed(
         folder.chmod(0o755)
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.splitlines() == [f"{folder}: cannot read folder: permission denied"]
-    assert proc.stdout.startswith("added 1, updated 0, removed 0, unchanged 1, failed 1 in ")
+    assert proc.stdout.startswith(
+        "added 1, updated 0, removed 0, unchanged 1, failed 1, skipped 0 records in "
+    )
     kept = ["Earlier story stays", "Fresh story arrives", "Kept story one", "Kept story two"]
     assert titles(index) == kept
     assert run_index(index, corpus) == (0, [])  # readable again: nothing to do

@@ -73,7 +73,7 @@ def test_index_summary_and_status(write: Write, corpus: Path, index_path: str) -
     result = run("--index", index_path, "index", str(corpus))
     assert result.exit_code == 0
     assert timeless(result.stdout) == (
-        f"added 1, updated 0, removed 0, unchanged 0, failed 0 in T (1 item from 1 file in {index_path})\n"
+        f"added 1, updated 0, removed 0, unchanged 0, failed 0, skipped 0 records in T (1 item from 1 file in {index_path})\n"
     )
     assert result.stderr == f"created index at {index_path}\n"
     bad = write("bad.md", "---\ntitle: [oops\n---\n")
@@ -81,8 +81,39 @@ def test_index_summary_and_status(write: Write, corpus: Path, index_path: str) -
     assert result.exit_code == 1
     assert result.stderr == f"{bad}:2: invalid YAML: did not find expected ',' or ']'\n"
     assert timeless(result.stdout) == (
-        f"added 0, updated 0, removed 0, unchanged 1, failed 1 in T (1 item from 1 file in {index_path})\n"
+        f"added 0, updated 0, removed 0, unchanged 1, failed 1, skipped 0 records in T (1 item from 1 file in {index_path})\n"
     )
+
+
+def test_index_summary_tells_failed_files_from_skipped_records(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    rows = write("rows.csv", "title,url\nOne,https://harborwire.com/1\n,https://harborwire.com/2\n")
+    result = run("--index", index_path, "index", str(corpus))
+    assert result.exit_code == 1
+    assert result.stderr == f"{rows}:3: title is empty\ncreated index at {index_path}\n"
+    assert timeless(result.stdout) == (
+        f"added 1, updated 0, removed 0, unchanged 0, failed 0, skipped 1 record in T (1 item from 1 file in {index_path})\n"
+    )
+
+
+def test_index_says_what_a_file_that_went_bad_keeps(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    write("a.md", article("Harbor vote passes", "https://harborwire.com/a"))
+    write("b.md", article("Fare rise approved", "https://harborwire.com/b"))
+    assert run("--index", index_path, "index", str(corpus)).exit_code == 0
+    bad = write("a.md", article("Harbor vote passes", "https://harborwire.com/a", excerpt=[]))
+    result = run("--index", index_path, "index", str(corpus))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{bad}: excerpt must be text, not a list (the article indexed from this file before "
+        "is kept; index --rebuild drops it)\n"
+    )
+    assert timeless(result.stdout) == (
+        f"added 0, updated 0, removed 0, unchanged 1, failed 1, skipped 0 records in T (2 items from 2 files in {index_path})\n"
+    )
+    assert "Harbor vote passes" in run("--index", index_path, "search", "harbor").stdout
 
 
 def test_search_text_output(small: str) -> None:
@@ -355,7 +386,7 @@ def test_seed_files_done_when(seeds: Path, tmp_path: Path) -> None:
     first = run("--index", index, "index", str(seeds))
     assert first.exit_code == 0
     assert timeless(first.stdout).startswith(
-        "added 2, updated 0, removed 0, unchanged 0, failed 0 in T (8 items"
+        "added 2, updated 0, removed 0, unchanged 0, failed 0, skipped 0 records in T (8 items"
     )
     result = run("--index", index, "search", "facial recognition", "--format", "json")
     data = json.loads(result.output)
@@ -376,7 +407,9 @@ def test_seed_files_done_when(seeds: Path, tmp_path: Path) -> None:
     ]
     assert sum("assurances to the contrary" in h["title"] for h in data["hits"]) == 1
     again = run("--index", index, "index", str(seeds))
-    assert timeless(again.output).startswith("added 0, updated 0, removed 0, unchanged 2, failed 0")
+    assert timeless(again.output).startswith(
+        "added 0, updated 0, removed 0, unchanged 2, failed 0, skipped 0 records in T"
+    )
 
 
 # --- options: short forms, --index after the command, the default index ------------------

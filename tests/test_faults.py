@@ -506,7 +506,9 @@ def test_an_unforeseen_failure_on_one_file_is_that_files_error(
     assert result.stderr == (
         f"{corpus}/042.md: cannot be read: Unpicklable('1/2')\ncreated index at {index}\n"
     )
-    assert result.stdout.startswith("added 119, updated 0, removed 0, unchanged 0, failed 1 ")
+    assert result.stdout.startswith(
+        "added 119, updated 0, removed 0, unchanged 0, failed 1, skipped 0 records "
+    )
 
 
 def test_parse_errors_pickle() -> None:

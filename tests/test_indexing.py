@@ -172,6 +172,80 @@ def test_touched_files_are_hashed_not_reparsed(write: Write, corpus: Path, index
     assert (s.unchanged, s.updated) == (1, 0)
 
 
+def manifests(index_path: str) -> list[str]:
+    return sorted(n for n in os.listdir(IndexDir(index_path).data_dir()) if "manifest" in n)
+
+
+def test_an_unchanged_file_with_bad_rows_is_not_read_again_and_its_errors_are_reported(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    rows = write(
+        "b-rows.csv",
+        "title,url,date\nOne,https://harborwire.com/1,2024-03-05\n"
+        "Two,https://harborwire.com/2,notadate\n",
+    )
+    first = [f"{rows}:3: date is not a date: 'notadate'"]
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert (errors, s.added, s.failed, s.skipped) == (first, 1, 0, 1)
+    written = manifests(index_path)
+    # Garbage of the same size and mtime: a file read again would fail otherwise.
+    st = rows.stat()
+    rows.write_bytes(b"\x00" * st.st_size)
+    os.utime(rows, ns=(st.st_atime_ns, st.st_mtime_ns))
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert errors == first
+    assert (s.added, s.updated, s.unchanged, s.failed, s.skipped) == (0, 0, 1, 0, 1)
+    assert manifests(index_path) == written  # nothing committed
+    # Its errors come in path order among those of the files read.
+    write("a.md", "---\ntitle: [broken\n---\n")
+    write("c.md", "no front matter\n")
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert errors == [
+        f"{corpus / 'a.md'}:2: invalid YAML: did not find expected ',' or ']'",
+        *first,
+        f"{corpus / 'c.md'}:1: no front matter: the file must start with a '---' line",
+    ]
+    assert (s.added, s.updated, s.unchanged, s.failed, s.skipped) == (0, 0, 1, 2, 1)
+    assert manifests(index_path) == written
+
+
+def test_a_touched_file_with_bad_rows_is_hashed_and_its_errors_reported(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    rows = write(
+        "rows.jsonl",
+        '{"title": "One", "webUrl": "https://harborwire.com/1"}\n{"title": ""}\n',
+    )
+    first = [f"{rows}:2: title is empty"]
+    assert errors_of(index_path, [str(corpus)])[1] == first
+    os.utime(rows, ns=(1, 1))
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert (errors, s.updated, s.unchanged, s.skipped) == (first, 0, 1, 1)
+    written = manifests(index_path)
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert (errors, s.updated, s.unchanged, s.skipped) == (first, 0, 1, 1)
+    assert manifests(index_path) == written
+    # Changed: read again, its errors are the new content's.
+    write(
+        "rows.jsonl", '{"title": "One", "webUrl": "https://harborwire.com/1"}\n{"title": "Two"}\n'
+    )
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert (errors, s.updated, s.skipped, s.items) == ([], 1, 0, 2)
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert (errors, s.unchanged, s.skipped) == ([], 1, 0)
+    # A rebuild reads it as the first build did.
+    write("rows.jsonl", '{"title": ""}\n{"title": "Two"}\n')
+    assert errors_of(index_path, [str(corpus)])[1] == [f"{rows}:1: title is empty"]
+    s, errors = errors_of(index_path, [str(corpus)], rebuild=True)
+    assert (errors, s.added, s.unchanged, s.skipped, s.items) == (
+        [f"{rows}:1: title is empty"],
+        1,
+        0,
+        1,
+        1,
+    )
+
+
 def test_a_file_that_goes_bad_keeps_its_indexed_content(
     write: Write, corpus: Path, index_path: str
 ) -> None:
@@ -181,13 +255,69 @@ def test_a_file_that_goes_bad_keeps_its_indexed_content(
     bad = write("a.md", "---\ntitle: [broken\n---\n")
     write("c.md", article("Port strike", "https://harborwire.com/c"))
     s, errors = errors_of(index_path, [str(corpus)])
-    assert errors == [f"{bad}:2: invalid YAML: did not find expected ',' or ']'"]
+    error = (
+        f"{bad}:2: invalid YAML: did not find expected ',' or ']' "
+        "(the article indexed from this file before is kept; index --rebuild drops it)"
+    )
+    assert errors == [error]
     assert (s.added, s.updated, s.failed) == (1, 0, 1)
     titles = sorted(r["title"] for r in records(index_path).values())
     assert titles == ["Fare rise approved", "Harbor vote passes", "Port strike"]
     # Still failing next time: reported again, not silently accepted.
     s, errors = errors_of(index_path, [str(corpus)])
-    assert (s.failed, len(errors)) == (1, 1)
+    assert (s.failed, errors) == (1, [error])
+    # A rebuild drops it, as the error said.
+    s, errors = errors_of(index_path, [str(corpus)], rebuild=True)
+    assert errors == [f"{bad}:2: invalid YAML: did not find expected ',' or ']'"]
+    titles = sorted(r["title"] for r in records(index_path).values())
+    assert titles == ["Fare rise approved", "Port strike"]
+
+
+def test_the_error_of_a_file_that_goes_bad_says_how_many_articles_it_keeps(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    table = write(
+        "t.csv", "title,url\nOne,https://harborwire.com/1\nTwo,https://harborwire.com/2\n"
+    )
+    lines = write("l.jsonl", '{"title": "Three"}\n{"title": "Four"}\n{"title": "Five"}\n')
+    write("a.md", article("Harbor vote passes", "https://harborwire.com/a"))
+    update_index(index_path, [str(corpus)], jobs=1)
+    write("t.csv", "headline?,url\nOne,https://harborwire.com/1\nTwo,https://harborwire.com/2\n")
+    write("l.jsonl", '{"title": ""}\n{"title": 3}\n{"title": "Five", "excerpt": []}\n')
+    new = write("new.md", "---\ntitle: [broken\n---\n")
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert errors == [
+        f"{lines}:1: title is empty",
+        f"{lines}:2: title must be text, not a number",
+        f"{lines}:3: excerpt must be text, not a list "
+        "(the 3 articles indexed from this file before are kept; index --rebuild drops them)",
+        f"{new}:2: invalid YAML: did not find expected ',' or ']'",
+        f"{table}:1: the header names no title column (title or headline): 'headline?', 'url' "
+        "(the 2 articles indexed from this file before are kept; index --rebuild drops them)",
+    ]
+    assert (s.added, s.updated, s.unchanged, s.failed, s.skipped, s.items) == (0, 0, 1, 3, 0, 6)
+
+
+def test_failed_counts_files_that_gave_nothing_and_skipped_the_bad_records_of_the_rest(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    write("good.md", article("Harbor vote passes", "https://harborwire.com/a"))
+    rows = write(
+        "rows.csv",
+        "title,url\nOne,https://harborwire.com/1\nTwo,https://harborwire.com/2\n"
+        ",https://harborwire.com/3\nFour,notaurl\n",
+    )
+    bad = write("bad.md", "no front matter\n")
+    all_bad = write("all-bad.csv", "title,url\n,https://harborwire.com/5\n")
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert errors == [
+        f"{all_bad}:2: title is empty",
+        f"{bad}:1: no front matter: the file must start with a '---' line",
+        f"{rows}:4: title is empty",
+        f"{rows}:5: url is not a URL: 'notaurl'",
+    ]
+    assert (s.added, s.updated, s.unchanged, s.failed, s.skipped) == (2, 0, 0, 2, 2)
+    assert (s.files, s.items) == (2, 3)
 
 
 def test_removing_an_article_exposes_the_related_item(

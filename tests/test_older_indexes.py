@@ -66,3 +66,35 @@ def test_an_index_with_a_manifest_in_full_only_takes_updates(tmp_path: Path) -> 
         assert checked.exit_code == 0, checked.output
     stats = runner.invoke(cli, ["--index", str(index), "stats"])
     assert "files:     3" in stats.output, stats.output
+
+
+def test_an_index_that_kept_only_the_number_of_a_files_errors_learns_them_once(
+    tmp_path: Path,
+) -> None:
+    """Manifests used to keep how many errors a file had, not what they were: such a
+    file is read again once, and is unchanged from then on, its errors reported."""
+    index, corpus = tmp_path / "index", tmp_path / "corpus"
+    corpus.mkdir()
+    rows = corpus / "rows.csv"
+    rows.write_text("title,url\nOne,https://example.com/1\nTwo,notaurl\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--index", str(index), "index", str(corpus)]).exit_code == 1
+    manifest = index / "data-1" / "manifest-1.json"
+    raw = json.loads(manifest.read_text(encoding="utf-8"))
+    raw["files"][str(rows)][5] = 1  # as an earlier release wrote it
+    manifest.write_text(json.dumps(raw), encoding="utf-8")
+    error = f"{rows}:3: url is not a URL: 'notaurl'\n"
+    for run, counts in enumerate(
+        ["updated 1, removed 0, unchanged 0"] + 2 * ["updated 0, removed 0, unchanged 1"]
+    ):
+        result = runner.invoke(cli, ["--index", str(index), "index", str(corpus)])
+        assert result.exit_code == 1
+        assert result.stderr == error
+        assert result.stdout.startswith(f"added 0, {counts}, failed 0, skipped 1 record in ")
+        if run == 0:
+            kept = json.loads((index / "data-1" / "manifest-2.json").read_text())
+            assert kept["changed"][str(rows)][5] == [[3, "url is not a URL: 'notaurl'"]]
+    assert sorted(p.name for p in (index / "data-1").glob("manifest-*")) == [
+        "manifest-1.json",
+        "manifest-2.json",
+    ]

@@ -163,11 +163,23 @@ def test_to_csv_keeps_the_columns_asked_for_in_order() -> None:
 
 def test_render_summary() -> None:
     summary = IndexSummary(
-        index="idx", added=3, updated=1, unchanged=1, failed=1, seconds=1.234, files=1, items=12
+        index="idx",
+        added=3,
+        updated=1,
+        unchanged=1,
+        failed=1,
+        skipped=14,
+        seconds=1.234,
+        files=1,
+        items=12,
     )
     assert render_summary(summary) == (
-        "added 3, updated 1, removed 0, unchanged 1, failed 1 in 1.23s "
+        "added 3, updated 1, removed 0, unchanged 1, failed 1, skipped 14 records in 1.23s "
         "(12 items from 1 file in idx)"
+    )
+    summary.skipped = 1
+    assert render_summary(summary).startswith(
+        "added 3, updated 1, removed 0, unchanged 1, failed 1, skipped 1 record in "
     )
 
 

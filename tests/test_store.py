@@ -126,7 +126,10 @@ def test_manifests_round_trip(tmp_path: Path) -> None:
     ixdir, data_dir = fresh(tmp_path / "index")
     files = {
         "/corpus/b.md": FileEntry(10, 1_700_000_000_000_000_000, "d1", ["0a"], ["0b", "0c"]),
-        "/corpus/a.md": FileEntry(0, 1, "d2", [], [], errors=2),
+        "/corpus/a.md": FileEntry(0, 1, "d2", [], [], errors=[[None, "empty file"]]),
+        "/corpus/c.csv": FileEntry(0, 1, "d4", ["0e"], [], errors=[[3, "title is empty"]]),
+        # As a manifest of an earlier release has a file's errors: their number only.
+        "/corpus/d.csv": FileEntry(0, 1, "d5", ["0f"], [], errors=2),
         "/corpus/é ü.md": FileEntry(5, 2, "d3", ["0d"]),
     }
     ixdir.write_manifest(data_dir, Manifest(generation=4, files=dict(files)))
