@@ -52,6 +52,7 @@ class StoryMember:
     published: str | None
     url: str
     path: str
+    line: int | None
     copy_of: str | None
 
 
@@ -340,6 +341,7 @@ def build_story(snap: Snapshot, docnums: Sequence[int]) -> Story:
             published=r.published,
             url=r.url,
             path=r.path,
+            line=r.line,
             copy_of=recs[copy_of[i]].id if i in copy_of else None,
         )
         for i, r in enumerate(recs)

@@ -593,12 +593,13 @@ def test_cli_formats(write: Write, index_path: str) -> None:
         "published",
         "url",
         "path",
+        "line",
         "copy_of",
     ]
     assert story["members"][1]["url"] == "https://harborwire.com/barrier"
     assert story["members"][1]["path"].endswith("a.md")
     csv = runner.invoke(cli, [*base, "--format", "csv"]).output.splitlines()
-    assert csv[0] == "story,story_id,id,kind,title,provider,published,url,path,copy_of"
+    assert csv[0] == "story,story_id,id,kind,title,provider,published,url,path,line,copy_of"
     assert len(csv) == 1 + 5
     lines = runner.invoke(cli, [*base, "--format", "jsonl"]).output.splitlines()
     assert [json.loads(x)["story"] for x in lines] == [1, 1, 1, 2, 2]
