@@ -84,15 +84,18 @@ class StoriesResult:
     provider_suggestions: list[str] = field(default_factory=list)
 
     def public(self) -> StoriesJson:
-        """What JSON output shows: ``{"stories": [...]}``."""
-        return StoriesJson(self.stories)
+        """What JSON output shows: ``{"stories": [...], "total_stories", "items"}``."""
+        return StoriesJson(self.stories, self.total, self.items)
 
 
 @dataclass(slots=True)
 class StoriesJson:
-    """The JSON form of a result."""
+    """The JSON form of a result: the stories shown, how many there are in all (as
+    ``dupes`` gives ``total_clusters``), and among how many items."""
 
     stories: list[Story]
+    total_stories: int
+    items: int
 
 
 # --- grouping the index --------------------------------------------------------------------
