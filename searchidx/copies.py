@@ -76,6 +76,7 @@ class Member:
     published: str | None
     url: str
     path: str
+    line: int | None
     similarity: float
 
 
@@ -294,6 +295,7 @@ def _member(snap: Snapshot, row: int, similarity: float) -> Member:
         published=item.published,
         url=item.url,
         path=item.path,
+        line=item.line,
         similarity=round(similarity, 1),
     )
 

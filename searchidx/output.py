@@ -31,6 +31,7 @@ HIT_COLUMNS = (
     "published",
     "url",
     "path",
+    "line",
     "score",
     "match",
     "similar",
@@ -111,6 +112,13 @@ def display_path(path: str) -> str:
         return ""
     rel = os.path.relpath(path)
     return printable(path if rel.startswith("..") else rel)
+
+
+def located(path: str, line: int | None) -> str:
+    """Where an item is read from: its path (see :func:`display_path`), then
+    ``:line`` when it has a line (a JSON Lines article, a feed item, a table row)."""
+    shown = display_path(path)
+    return f"{shown}:{line}" if shown and line else shown
 
 
 def plural(n: int, noun: str, nouns: str = "") -> str:
@@ -201,7 +209,7 @@ def render_search(r: SearchResult, style: Style) -> str:
             lines.append("     also: " + ", ".join(hit.also))
         if hit.excerpt:
             lines.append("     " + _marked(snippet(hit.excerpt, r.terms), r.terms, style))
-        where = hit.url or display_path(hit.path)
+        where = hit.url or located(hit.path, hit.line)
         if where:
             lines.append("     " + style.link(where))
     shown_to = first + len(r.hits)
@@ -237,7 +245,7 @@ def render_item(item: Item, style: Style) -> str:
         ("quality", "" if item.quality is None else f"{item.quality:g}"),
         ("heat", "" if item.heat is None else f"{item.heat:g}"),
         ("url", item.url),
-        ("path", display_path(item.path) + (f":{item.line}" if item.line else "")),
+        ("path", located(item.path, item.line)),
     ]
     for label, value in fields:
         if value:
@@ -392,7 +400,7 @@ def render_dupes(r: DupesResult, style: Style) -> str:
         pwidth = max(len(m.provider or "(no provider)") for m in c.members)
         for i, m in enumerate(c.members):
             when = short_date(m.published) if i == 0 else lag(first.published, m.published)
-            where = m.url or display_path(m.path)
+            where = m.url or located(m.path, m.line)
             lines.append(
                 f"    {when:<16}  {m.provider or '(no provider)':<{pwidth}}  {m.kind:<7}  "
                 f"{m.similarity:5.1f}  {m.id}  {style.link(where)}".rstrip()
@@ -462,6 +470,7 @@ DUPES_COLUMNS = (
     "published",
     "url",
     "path",
+    "line",
     "similarity",
 )
 

@@ -33,6 +33,7 @@ class Hit:
     published: str | None
     url: str
     path: str
+    line: int | None
     score: float | None
     match: str = "all"
     similar: int = 0
@@ -75,6 +76,7 @@ def _hit(item: StoredItem, score: float | None) -> Hit:
         published=item.published,
         url=item.url,
         path=item.path,
+        line=item.line,
         score=round(score, 4) if score is not None else None,
     )
 

@@ -52,6 +52,7 @@ class StoryMember:
     published: str | None
     url: str
     path: str
+    line: int | None
     copy_of: str | None
 
 
@@ -83,15 +84,18 @@ class StoriesResult:
     provider_suggestions: list[str] = field(default_factory=list)
 
     def public(self) -> StoriesJson:
-        """What JSON output shows: ``{"stories": [...]}``."""
-        return StoriesJson(self.stories)
+        """What JSON output shows: ``{"stories": [...], "total_stories", "items"}``."""
+        return StoriesJson(self.stories, self.total, self.items)
 
 
 @dataclass(slots=True)
 class StoriesJson:
-    """The JSON form of a result."""
+    """The JSON form of a result: the stories shown, how many there are in all (as
+    ``dupes`` gives ``total_clusters``), and among how many items."""
 
     stories: list[Story]
+    total_stories: int
+    items: int
 
 
 # --- grouping the index --------------------------------------------------------------------
@@ -340,6 +344,7 @@ def build_story(snap: Snapshot, docnums: Sequence[int]) -> Story:
             published=r.published,
             url=r.url,
             path=r.path,
+            line=r.line,
             copy_of=recs[copy_of[i]].id if i in copy_of else None,
         )
         for i, r in enumerate(recs)

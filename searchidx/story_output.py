@@ -10,8 +10,8 @@ from searchidx.output import (
     _filters_text,
     bar,
     close_listing,
-    display_path,
     lag,
+    located,
     notes,
     plural,
     short_date,
@@ -51,7 +51,7 @@ def story_lines(s: Story, style: Style, heading: str) -> list[str]:
     def line(i: int, indent: str) -> list[str]:
         m = s.members[i]
         when = short_date(m.published) if i == 0 else lag(first.published, m.published)
-        where = m.url or display_path(m.path)
+        where = m.url or located(m.path, m.line)
         out = [
             f"{indent}{when:<16}  {m.provider or '(no provider)':<{pwidth}}  {m.kind:<7}  "
             f"{m.id}  {style.link(where)}".rstrip()

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -166,6 +167,7 @@ def test_search_json(small: str) -> None:
         "published",
         "url",
         "path",
+        "line",
         "score",
         "match",
         "similar",
@@ -668,3 +670,95 @@ def test_a_provider_none_is_named_gets_the_closest_ones(
     )
     known = run("--index", sample_index, *command, "--provider", "harbor wire")
     assert "No such provider" not in known.output
+
+
+@pytest.fixture
+def bulletins(
+    write: Write, index_path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """An index of a table whose rows have no URL (each known by its file and line),
+    run from the folder above the corpus."""
+    table = write(
+        "bulletins.csv",
+        "title,date,provider,description\n"
+        "Council approves flood barrier for the harbor,2024-03-05 09:00,Harbor Wire,Voted 7-2.\n"
+        "Council approves flood barrier for the harbor,2024-03-05 11:30,Bay Chronicle,Voted.\n"
+        "Fare rise approved,2024-04-01 12:00,Coastal Daily,Transit fares go up.\n",
+    )
+    assert run("--index", index_path, "index", str(table.parent)).exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    return table
+
+
+def test_items_without_a_url_are_shown_by_file_and_line(bulletins: Path, index_path: str) -> None:
+    from searchidx.documents import item_id, path_key
+
+    first, second = (item_id(path_key(str(bulletins), line)) for line in (2, 3))
+    search = run("--index", index_path, "search", "flood")
+    assert (search.exit_code, timeless(search.output)) == (
+        0,
+        "2 results for 'flood' (T)\n"
+        "\n"
+        "  1. Council approves flood barrier for the harbor\n"
+        f"     Harbor Wire · 2024-03-05 09:00 · article · id {first} · +1 similar\n"
+        "     Voted 7-2.\n"
+        "     corpus/bulletins.csv:2\n"
+        "\n"
+        "  2. Council approves flood barrier for the harbor\n"
+        f"     Bay Chronicle · 2024-03-05 11:30 · article · id {second} · +1 similar\n"
+        "     Voted.\n"
+        "     corpus/bulletins.csv:3\n",
+    )
+    stories = run("--index", index_path, "stories")
+    assert (stories.exit_code, stories.output) == (
+        0,
+        "[1] Council approves flood barrier for the harbor  (2 outlets, 2 items, over 2.5 h)\n"
+        f"    2024-03-05 09:00  Harbor Wire    article  {first}  corpus/bulletins.csv:2\n"
+        f"      = +2h30m            Bay Chronicle  article  {second}  corpus/bulletins.csv:3\n"
+        "\n"
+        "1 story among 3 items\n",
+    )
+    dupes = run("--index", index_path, "dupes")
+    assert (dupes.exit_code, dupes.output) == (
+        0,
+        "[1] Council approves flood barrier for the harbor  (2 items, 2 providers)\n"
+        f"    2024-03-05 09:00  Harbor Wire    article  100.0  {first}  corpus/bulletins.csv:2\n"
+        f"    +2h30m            Bay Chronicle  article  100.0  {second}  corpus/bulletins.csv:3\n"
+        "\n"
+        "1 cluster among 3 items (threshold 90, window 7 days)\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "members"),
+    [
+        (["search", "flood"], lambda data: data["hits"]),
+        (["stories"], lambda data: data["stories"][0]["members"]),
+        (["dupes"], lambda data: data["clusters"][0]["members"]),
+    ],
+)
+def test_machine_output_gives_each_items_line_beside_its_path(
+    bulletins: Path, index_path: str, command: list[str], members: Callable[[Any], Any]
+) -> None:
+    data = json.loads(run("--index", index_path, *command, "-fjson").output)
+    assert [(m["path"], m["line"]) for m in members(data)] == [
+        (str(bulletins), 2),
+        (str(bulletins), 3),
+    ]
+    keys = list(members(data)[0])
+    assert keys[keys.index("path") + 1] == "line"
+    rows = [
+        json.loads(x) for x in run("--index", index_path, *command, "-fjsonl").output.splitlines()
+    ]
+    assert [(r["path"], r["line"]) for r in rows] == [(str(bulletins), 2), (str(bulletins), 3)]
+    table = list(csv.DictReader(io.StringIO(run("--index", index_path, *command, "-fcsv").output)))
+    assert [(r["path"], r["line"]) for r in table] == [(str(bulletins), "2"), (str(bulletins), "3")]
+
+
+def test_items_of_whole_files_have_no_line(small: str) -> None:
+    data = json.loads(run("--index", small, "search", "harbor", "-fjson").output)
+    assert [hit["line"] for hit in data["hits"]] == [None, None]
+    table = list(
+        csv.DictReader(io.StringIO(run("--index", small, "search", "harbor", "-fcsv").output))
+    )
+    assert [r["line"] for r in table] == ["", ""]

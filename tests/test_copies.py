@@ -353,6 +353,7 @@ def test_cli_dupes_text_and_json(sample_index: str) -> None:
         "published",
         "url",
         "path",
+        "line",
         "similarity",
     ]
     lines = runner.invoke(

@@ -18,6 +18,7 @@ from searchidx.output import (
     dupes_rows,
     human_size,
     lag,
+    located,
     render_dupes,
     render_facets,
     render_facets_csv,
@@ -56,6 +57,7 @@ def search_result() -> SearchResult:
         published="2024-03-05T09:00:00Z",
         url="https://harborwire.com/a",
         path="",
+        line=None,
         score=12.5,
         similar=2,
         also=["Bay Chronicle", "Coastal Daily"],
@@ -70,7 +72,8 @@ def search_result() -> SearchResult:
         topics=[],
         published=None,
         url="",
-        path="/elsewhere/b.md",
+        path="/elsewhere/bulletins.csv",
+        line=1432,
         score=None,
         match="partial",
     )
@@ -104,7 +107,7 @@ No such provider is known. Closest: Harbor Wire, Harbour Times
 
   4. Barrier vote, with "quotes", commas
      (no provider) · (no date) · related · id ffffeeeeddddcccc
-     /elsewhere/b.md
+     /elsewhere/bulletins.csv:1432
 
 showing 3-4 of 7; --page 3 for more"""
 
@@ -142,13 +145,14 @@ def test_render_search_of_a_page_past_the_last() -> None:
 
 def test_render_hits_csv() -> None:
     assert render_hits_csv(search_result()) == (
-        "id,kind,title,excerpt,provider,domain,topics,published,url,path,score,match,similar,also\n"
+        "id,kind,title,excerpt,provider,domain,topics,published,url,path,line,score,match,"
+        "similar,also\n"
         "a1b2c3d4e5f60718,article,Flood barrier approved,"
         "The council approved a flood barrier on Tuesday.,Harbor Wire,harborwire.com,"
-        "Climate; Local politics,2024-03-05T09:00:00Z,https://harborwire.com/a,,12.5,all,2,"
+        "Climate; Local politics,2024-03-05T09:00:00Z,https://harborwire.com/a,,,12.5,all,2,"
         "Bay Chronicle; Coastal Daily\n"
         'ffffeeeeddddcccc,related,"Barrier vote, with ""quotes"", commas",,,,,,,'
-        "/elsewhere/b.md,,partial,0,\n"
+        "/elsewhere/bulletins.csv,1432,,partial,0,\n"
     )
 
 
@@ -364,6 +368,7 @@ FIRST = Member(
     "2024-03-05T09:00:00Z",
     "https://harborwire.com/a",
     "",
+    None,
     100.0,
 )
 SECOND = Member(
@@ -373,11 +378,12 @@ SECOND = Member(
     "Bay Chronicle",
     "2024-03-06T12:30:00Z",
     "",
-    "/x/b.md",
+    "/x/b.jsonl",
+    12,
     93.4,
 )
 UNDATED = Member(
-    "c3", "article", "Flood barrier approved", "", None, "https://c.example/c", "", 100.0
+    "c3", "article", "Flood barrier approved", "", None, "https://c.example/c", "", None, 100.0
 )
 
 
@@ -396,7 +402,7 @@ def dupes_result() -> DupesResult:
 CLUSTER_TEXT = """\
 [1] Flood barrier approved  (3 items, 3 providers)
     2024-03-05 09:00  Harbor Wire    article  100.0  a1  https://harborwire.com/a
-    +1d3h             Bay Chronicle  related   93.4  b2  /x/b.md
+    +1d3h             Bay Chronicle  related   93.4  b2  /x/b.jsonl:12
                         Flood barrier is approved
     (no date)         (no provider)  article  100.0  c3  https://c.example/c"""
 
@@ -436,14 +442,15 @@ def test_render_dupes_that_found_nothing() -> None:
 
 def test_dupes_rows_as_csv() -> None:
     assert to_csv(dupes_rows(dupes_result()), DUPES_COLUMNS) == (
-        "cluster,id,kind,title,provider,published,url,path,similarity\n"
+        "cluster,id,kind,title,provider,published,url,path,line,similarity\n"
         "1,a1,article,Flood barrier approved,Harbor Wire,2024-03-05T09:00:00Z,"
-        "https://harborwire.com/a,,100.0\n"
-        "1,b2,related,Flood barrier is approved,Bay Chronicle,2024-03-06T12:30:00Z,,/x/b.md,93.4\n"
-        "1,c3,article,Flood barrier approved,,,https://c.example/c,,100.0\n"
+        "https://harborwire.com/a,,,100.0\n"
+        "1,b2,related,Flood barrier is approved,Bay Chronicle,2024-03-06T12:30:00Z,,/x/b.jsonl,12,"
+        "93.4\n"
+        "1,c3,article,Flood barrier approved,,,https://c.example/c,,,100.0\n"
         "2,a1,article,Flood barrier approved,Harbor Wire,2024-03-05T09:00:00Z,"
-        "https://harborwire.com/a,,100.0\n"
-        "2,c3,article,Flood barrier approved,,,https://c.example/c,,100.0\n"
+        "https://harborwire.com/a,,,100.0\n"
+        "2,c3,article,Flood barrier approved,,,https://c.example/c,,,100.0\n"
     )
 
 
@@ -452,7 +459,7 @@ def test_json_and_json_lines() -> None:
         '{"a": 1}\n'
         '{"id": "b2", "kind": "related", "title": "Flood barrier is approved", '
         '"provider": "Bay Chronicle", "published": "2024-03-06T12:30:00Z", "url": "", '
-        '"path": "/x/b.md", "similarity": 93.4}\n'
+        '"path": "/x/b.jsonl", "line": 12, "similarity": 93.4}\n'
     )
     assert to_json(UNDATED) == (
         "{\n"
@@ -463,6 +470,7 @@ def test_json_and_json_lines() -> None:
         '  "published": null,\n'
         '  "url": "https://c.example/c",\n'
         '  "path": "",\n'
+        '  "line": null,\n'
         '  "similarity": 100.0\n'
         "}"
     )
@@ -518,3 +526,9 @@ def test_display_path(tmp_path: Path) -> None:
     assert display_path(str(tmp_path / "corpus" / "a.md")) == "corpus/a.md"
     assert display_path("/elsewhere/a.md") == "/elsewhere/a.md"
     assert display_path("") == ""
+
+
+def test_located(tmp_path: Path) -> None:
+    assert located(str(tmp_path / "corpus" / "bulletins.csv"), 1432) == "corpus/bulletins.csv:1432"
+    assert located("/elsewhere/a.md", None) == "/elsewhere/a.md"
+    assert located("", None) == ""

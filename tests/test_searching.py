@@ -502,3 +502,64 @@ def test_provider_suggestions_do_not_depend_on_the_process(sample_index: str) ->
     }
     assert len(seen) == 1
     assert next(iter(seen)).startswith("['Coastal Daily'")
+
+
+# --- ties ---------------------------------------------------------------------------------
+
+SORTED = ("newest", "oldest", "quality", "heat")
+
+
+def _tied(write: Write, n: int, note: str = "") -> None:
+    """An article of one of three times (or none), of quality and heat 1, 2 or none:
+    each sort has many ties."""
+    when = [None, "2024-03-05T09:00:00Z", "2024-03-06T09:00:00Z", "2024-03-07T09:00:00Z"][n % 4]
+    extra = {"quality": n % 3, "heat": n % 3} if n % 3 else {}
+    write(
+        f"{n:03d}.md",
+        article(f"Harbor report {n}", f"https://x.example/{n}", published=when, **extra),
+        note,
+    )
+
+
+def test_ties_break_by_id_alike_on_an_updated_index_and_a_rebuilt_one(
+    write: Write, corpus: Path, tmp_path: Path
+) -> None:
+    updated, rebuilt = str(tmp_path / "updated"), str(tmp_path / "rebuilt")
+    for n in range(0, 40):
+        _tied(write, n)
+    update_index(updated, [str(corpus)], jobs=1)
+    for n in range(40, 60):
+        _tied(write, n)
+    update_index(updated, [str(corpus)], jobs=1)
+    for n in range(0, 60, 3):  # edited: deleted where they were, added in a new segment
+        _tied(write, n, "Edited.")
+    update_index(updated, [str(corpus)], jobs=1)
+    update_index(rebuilt, [str(corpus)], jobs=1, rebuild=True)
+    for query in ("harbor", "harb*"):  # ranked in bulk; by Whoosh
+        for sort in SORTED:
+            every = search(updated, query, sort=sort, limit=0, similar=False).hits
+            assert len(every) == 60
+            ids = [h.id for h in every]
+            assert ids == [
+                h.id for h in search(rebuilt, query, sort=sort, limit=0, similar=False).hits
+            ], (query, sort)
+            for index in (updated, rebuilt):
+                paged = [
+                    h.id
+                    for page in range(1, 8)
+                    for h in search(index, query, sort=sort, limit=9, page=page, similar=False).hits
+                ]
+                assert paged == ids, (query, sort, index)
+            if sort in ("newest", "oldest"):
+                sign = -1 if sort == "newest" else 1
+                assert ids == [
+                    h.id
+                    for h in sorted(
+                        every,
+                        key=lambda h: (
+                            h.published is None,
+                            sign * datetime.fromisoformat(h.published or "2000-01-01").timestamp(),
+                            h.id,
+                        ),
+                    )
+                ], (query, sort)

@@ -558,7 +558,8 @@ def test_seeds_show_the_two_stories(seeds: Path, tmp_path: Path) -> None:
     res = runner.invoke(cli, ["--index", index, "stories", "--format", "json"])
     assert res.exit_code == 0
     out = json.loads(res.output)
-    assert list(out) == ["stories"]
+    assert list(out) == ["stories", "total_stories", "items"]
+    assert (out["total_stories"], out["items"]) == (2, 8)
     got = [[m["provider"] for m in s["members"]] for s in out["stories"]]
     assert got == [
         ["The Lens", "Aclu.org", "NOLA.com", "Governing", "Government Technology"],
@@ -593,12 +594,13 @@ def test_cli_formats(write: Write, index_path: str) -> None:
         "published",
         "url",
         "path",
+        "line",
         "copy_of",
     ]
     assert story["members"][1]["url"] == "https://harborwire.com/barrier"
     assert story["members"][1]["path"].endswith("a.md")
     csv = runner.invoke(cli, [*base, "--format", "csv"]).output.splitlines()
-    assert csv[0] == "story,story_id,id,kind,title,provider,published,url,path,copy_of"
+    assert csv[0] == "story,story_id,id,kind,title,provider,published,url,path,line,copy_of"
     assert len(csv) == 1 + 5
     lines = runner.invoke(cli, [*base, "--format", "jsonl"]).output.splitlines()
     assert [json.loads(x)["story"] for x in lines] == [1, 1, 1, 2, 2]
@@ -607,6 +609,28 @@ def test_cli_formats(write: Write, index_path: str) -> None:
         text.rstrip().splitlines()[-1] == "2 stories among 12 items; showing 1, --limit 0 for all"
     )
     assert "      = +5h00m" in text  # the copy, folded under the item it copies
+
+
+def test_json_gives_the_number_of_stories_and_of_items_as_text_does(
+    write: Write, index_path: str
+) -> None:
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    runner = CliRunner()
+    base = ["--index", index_path, "stories", "--limit", "1"]
+    js = json.loads(runner.invoke(cli, [*base, "--format", "json"]).output)
+    assert list(js) == ["stories", "total_stories", "items"]
+    assert (len(js["stories"]), js["total_stories"], js["items"]) == (1, 2, 12)
+    text = runner.invoke(cli, base).output
+    assert (
+        text.rstrip().splitlines()[-1] == "2 stories among 12 items; showing 1, --limit 0 for all"
+    )
+    # Nothing matching: no story, and the items that matched (none).
+    none = runner.invoke(cli, [*base, "zeppelin", "--format", "json"])
+    assert (none.exit_code, json.loads(none.output)) == (
+        0,
+        {"stories": [], "total_stories": 0, "items": 0},
+    )
 
 
 @pytest.mark.parametrize(

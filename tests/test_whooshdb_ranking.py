@@ -123,8 +123,10 @@ FILTERS = [
 def _both(snap: WhooshSnapshot, text: str, filters: Filters, sort: str, limit: int | None) -> Any:
     sortedby, reverse = SORTS[sort]
     q = parse_query(snap.schema, text, snap=snap)
-    fast = run(snap.searcher, q, filters, sortedby, reverse, limit, snap.numbers)
-    whoosh = run(snap.searcher, q, filters, sortedby, reverse, limit, snap.numbers, bulk=False)
+    fast = run(snap.searcher, q, filters, sortedby, reverse, limit, snap.numbers, snap.ids)
+    whoosh = run(
+        snap.searcher, q, filters, sortedby, reverse, limit, snap.numbers, snap.ids, bulk=False
+    )
     return fast, whoosh
 
 
@@ -145,7 +147,7 @@ def _same(fast: Any, whoosh: Any, complete: bool = True) -> None:
     assert fast is not None and whoosh is not None
     rows, scores, total = fast
     assert (total, len(rows)) == (whoosh[2], len(whoosh[0]))
-    if not rows or scores[0] is None:  # sorted by a column: ties go by row
+    if not rows or scores[0] is None:  # sorted by a column: ties go by item id
         assert rows == whoosh[0]
         return
     assert scores == pytest.approx(whoosh[1], rel=1e-12)
@@ -168,7 +170,7 @@ def _optional_words_reference(
     intersection, its AND-MAYBE matcher moves the optional part to the row asked
     for, not to the row the required part moved on to.)"""
     q = parse_query(snap.schema, text, snap=snap)
-    alone = run(snap.searcher, q, Filters(), None, False, None, snap.numbers, bulk=False)
+    alone = run(snap.searcher, q, Filters(), None, False, None, snap.numbers, snap.ids, bulk=False)
     assert alone is not None
     allowed = set(snap.match("*", filters))
     extra = 1.0 if build_filter(filters) is not None else 0.0
@@ -208,7 +210,9 @@ def test_every_form_a_user_types_is_ranked_in_bulk(updated: WhooshSnapshot) -> N
         q = parse_query(snap.schema, text, snap=snap)
         for filters in FILTERS:
             q_f = restrict(q, build_filter(filters))
-            found = ranked(snap.searcher, q_f, None, False, 10, snap.numbers, date_bounds(filters))
+            found = ranked(
+                snap.searcher, q_f, None, False, 10, snap.numbers, snap.ids, date_bounds(filters)
+            )
             bulk.append((text, found is not None))
     left = sorted({text for text, used in bulk if not used})
     assert left == ["appl*", "apple -court"]  # NOT and wildcards: Whoosh
@@ -255,7 +259,7 @@ def test_a_partial_match_is_scored_by_the_coordination_formula(
         if n > 1:
             total = (total + (having - 1) / (n - loose.scale) ** 2) * (n - 1) / n
         expected[d] = total
-    result = ranked(snap.searcher, loose, None, False, None, snap.numbers)
+    result = ranked(snap.searcher, loose, None, False, None, snap.numbers, snap.ids)
     assert result is not None
     rows, scores, total = result
     assert total == len(expected) > 0

@@ -25,7 +25,7 @@ from searchidx.query import NONE, WORD, Filters, literal_words, minus_to_not
 from searchidx.whooshdb.schema import column_reader, text_analyzer
 
 if TYPE_CHECKING:
-    from searchidx.whooshdb.ranking import Numbers
+    from searchidx.whooshdb.ranking import Ids, Numbers
     from searchidx.whooshdb.snapshot import WhooshSnapshot
 
 #: Each sort's column, and whether it runs in reverse (relevance: the score).
@@ -274,24 +274,34 @@ def run(
     reverse: bool,
     limit: int | None,
     numbers: Numbers,
+    ids: Ids,
     bulk: bool = True,
 ) -> tuple[list[int], list[float | None], int] | None:
     """Search; return the rows of the top ``limit`` hits (all for None), their scores
-    (None when sorted by a column) and the exact number of matches, or None if Whoosh
+    (None when sorted by a column, whose ties go in order of item id, as
+    :func:`~searchidx.whooshdb.ranking.by_column` sorts them: rows change with
+    updates, ids do not) and the exact number of matches, or None if Whoosh
     cannot run the query (a malformed query object). Any other failure, such as a
     damaged index, is raised. Queries of words and phrases are ranked in bulk
     (:mod:`~searchidx.whooshdb.ranking`), the others (and all, without ``bulk``) by
-    Whoosh."""
+    Whoosh: by score, or matched by Whoosh and put in order of the column here."""
     from whoosh import collectors
     from whoosh import query as wq
     from whoosh.query import QueryError
 
-    from searchidx.whooshdb.ranking import ranked
+    from searchidx.whooshdb.ranking import column_order, ranked
 
     flt = build_filter(filters)
     if bulk:
         found = ranked(
-            searcher, restrict(q, flt), sortedby, reverse, limit, numbers, date_bounds(filters)
+            searcher,
+            restrict(q, flt),
+            sortedby,
+            reverse,
+            limit,
+            numbers,
+            ids,
+            date_bounds(filters),
         )
         if found is not None:
             return found
@@ -302,10 +312,20 @@ def run(
         allowed = set(matching_docs(searcher, q, filters))
         if not allowed:  # Whoosh reads an empty filter as no filter at all
             q, flt, allowed = wq.NullQuery, None, None
+    if sortedby is not None:
+        # The matches, put in order as ranking in bulk does (ties by id, see
+        # :func:`~searchidx.whooshdb.ranking.by_column`): Whoosh's sorting by the column
+        # and the id would read an id for every match.
+        try:
+            matches = list(searcher.docs_for_query(restrict(q, flt)))
+        except QueryError:
+            return None
+        if allowed is not None:
+            matches = [d for d in matches if d in allowed]
+        ordered = column_order(matches, sortedby, reverse, limit, numbers, ids)
+        return ordered, [None] * len(ordered), len(matches)
     try:
-        collector = searcher.collector(
-            limit=limit, sortedby=sortedby, reverse=reverse, optimize=False, filter=allowed
-        )
+        collector = searcher.collector(limit=limit, optimize=False, filter=allowed)
         # Once its top N is full, Whoosh's scoring collector swaps in matchers that skip
         # what cannot reach the top N, and no longer counts those documents: the total
         # then depends on the page asked for. Counting every match keeps it exact.
@@ -319,7 +339,7 @@ def run(
     except QueryError:  # a query Whoosh cannot run: the caller falls back
         return None
     rows = [hit.docnum for hit in results]
-    scores = [hit.score if sortedby is None else None for hit in results]
+    scores: list[float | None] = [hit.score for hit in results]
     return rows, scores, (len(allowed) if allowed is not None else len(results))
 
 

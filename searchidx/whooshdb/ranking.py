@@ -5,8 +5,9 @@ word in four text fields, a dozen calls a document, which is most of the time of
 search for a common word (35 ms for the 8,000 items having "apple" among 340,000).
 The queries users type most are words and phrases, ANDs and ORs of them, with
 filters; these are scored here with Whoosh's own BM25F formula and statistics, from
-posting blocks read whole, and ranked as Whoosh ranks them: by score, ties by document number (or
-by the sort column, ties the other way round, as Whoosh sorts). Scores are sums of
+posting blocks read whole, and ranked as Whoosh ranks them: by score, ties by document number
+(or by the sort column, ties by item id, as :func:`by_column` also orders the matches of
+the queries only Whoosh runs). Scores are sums of
 the same terms as Whoosh's, possibly added in another order, so they may differ from
 Whoosh's in the last bits, far below the four decimals shown.
 
@@ -22,7 +23,8 @@ from __future__ import annotations
 import bisect
 import heapq
 from array import array
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from whoosh import query as wq
@@ -44,6 +46,8 @@ IN_BULK = True
 
 #: A snapshot's numeric column, each segment's values read whole: (first row, values).
 Numbers = Callable[[str], list[tuple[int, Any]]]
+#: The item ids (as UTF-8 bytes) of some rows of a snapshot, in the order of the rows.
+Ids = Callable[[Sequence[int]], list[bytes]]
 
 
 def ranked(
@@ -53,6 +57,7 @@ def ranked(
     reverse: bool,
     limit: int | None,
     numbers: Numbers,
+    ids: Ids,
     dates: tuple[int, int] | None = None,
 ) -> tuple[list[int], list[float | None], int] | None:
     """The top ``limit`` rows (all for None) matching ``q`` and, when given, whose
@@ -70,7 +75,7 @@ def ranked(
         if sortedby is None:
             rows = _by_score(found, limit)
             return rows, [found[d] for d in rows], len(found)
-        rows = _by_column(_values(numbers, sortedby, found), reverse, limit)
+        rows = by_column(_values(numbers, sortedby, found), reverse, limit, ids)
     except _Unsupported:
         return None
     return rows, [None] * len(rows), len(found)
@@ -88,20 +93,44 @@ def _by_score(found: Scores, limit: int | None) -> list[int]:
     return rows if limit is None else rows[:limit]
 
 
-def _by_column(keys: dict[int, Any], reverse: bool, limit: int | None) -> list[int]:
-    """As Whoosh's sorting collector: by the column's raw value, ties by row, the
-    whole order reversed when asked (then ties go last row first)."""
-    rows = sorted(keys, reverse=reverse)  # ties keep this order below
-    if limit is None or limit >= len(rows):
-        return sorted(rows, key=keys.__getitem__, reverse=reverse)
-    pick = heapq.nlargest if reverse else heapq.nsmallest
-    return pick(limit, rows, key=keys.__getitem__)
+def by_column(keys: dict[int, Any], reverse: bool, limit: int | None, ids: Ids) -> list[int]:
+    """The top ``limit`` rows (all for None) by their column's raw value (largest first
+    when ``reverse``), ties by item id: the order of the items, whatever rows an update
+    or a rebuild gave them. For a page, only the rows at least as good as the page's
+    last one are put in order, and only the ids of rows tied with another are read."""
+    if limit is not None and limit < len(keys):
+        if limit <= 0:
+            return []
+        pick = heapq.nlargest if reverse else heapq.nsmallest
+        edge = pick(limit, keys.values())[-1]
+        keys = {d: v for d, v in keys.items() if (v >= edge if reverse else v <= edge)}
+    shared = {v for v, n in Counter(keys.values()).items() if n > 1}
+    tied = [d for d in keys if keys[d] in shared] if shared else []
+    of = dict(zip(tied, ids(tied), strict=True))
+    rows = sorted(keys, key=lambda d: of.get(d, b""))
+    rows.sort(key=keys.__getitem__, reverse=reverse)  # stable: ties stay in order of id
+    return rows if limit is None else rows[:limit]
 
 
-def _values(numbers: Numbers, name: str, rows: Iterable[int]) -> dict[int, Any]:
-    """The raw values of a numeric column for some rows."""
+def column_order(
+    rows: Iterable[int],
+    sortedby: str,
+    reverse: bool,
+    limit: int | None,
+    numbers: Numbers,
+    ids: Ids,
+) -> list[int]:
+    """The top ``limit`` of ``rows`` by a numeric column, as :func:`by_column` orders
+    them (for the matches of a query that only Whoosh runs)."""
+    return by_column(_values(numbers, sortedby, rows, whole=False), reverse, limit, ids)
+
+
+def _values(numbers: Numbers, name: str, rows: Iterable[int], whole: bool = True) -> dict[int, Any]:
+    """The raw values of a numeric column for some rows; with ``whole``, only from a
+    column read whole (else _Unsupported), else also from Whoosh's reader of a segment's
+    column (such as one of a segment with no value of it)."""
     parts = numbers(name)
-    if any(not isinstance(values, array) for _, values in parts):
+    if whole and any(not isinstance(values, array) for _, values in parts):
         raise _Unsupported(name)  # a column not read whole
     bases = [base for base, _ in parts]
     out: dict[int, Any] = {}

@@ -72,6 +72,7 @@ class WhooshSnapshot:
         self._vocabulary: list[str] | None = None
         self._leaves: list[tuple[Any, int, Any]] | None = None
         self._numbers: dict[str, list[tuple[int, Any]]] = {}
+        self._ids: list[bytes] | None = None
         self._term_indexes: list[tuple[Any, TermIndex | None]] | None = None
         self._word_counts: dict[str, int] = {}
         self._word_rows: OrderedDict[str, WordRows] = OrderedDict()
@@ -356,16 +357,18 @@ class WhooshSnapshot:
     ) -> Ranking:
         sortedby, reverse = SORTS[sort]
         q = parse_query(self.schema, text, literal, snap=self)
-        ran = run(self.searcher, q, filters, sortedby, reverse, fetch, self.numbers)
+        ran = run(self.searcher, q, filters, sortedby, reverse, fetch, self.numbers, self.ids)
         if ran is None:  # Whoosh could not run it: the plain words instead
             q = parse_query(self.schema, text, literal=True)
-            ran = run(self.searcher, q, filters, sortedby, reverse, fetch, self.numbers)
+            ran = run(self.searcher, q, filters, sortedby, reverse, fetch, self.numbers, self.ids)
         partial = False
         # Only a query of plain words falls back to its best partial matches: with NOT, a
         # phrase or a field, "no match" is the answer.
         if ran is not None and not ran[2] and plain_words(q) > 1:
             loose = parse_query(self.schema, text, literal, or_group=True, snap=self)
-            found = run(self.searcher, loose, filters, sortedby, reverse, fetch, self.numbers)
+            found = run(
+                self.searcher, loose, filters, sortedby, reverse, fetch, self.numbers, self.ids
+            )
             if found is not None and found[2]:
                 ran, q, partial = found, loose, True
         out = Ranking(partial=partial, terms=query_terms(self.searcher, q))
@@ -464,6 +467,17 @@ class WhooshSnapshot:
                 for leaf, (base, values) in zip(leaves, self.numbers("oldest"), strict=True)
             ]
         return self._leaves
+
+    def ids(self, rows: Sequence[int]) -> list[bytes]:
+        """The item ids of ``rows``, as UTF-8 bytes (ranking breaks ties with them): from
+        the whole column, read once, when they are many, else row by row."""
+        if len(rows) * 8 > self.rows():
+            if self._ids is None:
+                self._ids = self.column_values("id")
+            every: Sequence[bytes] = self._ids
+        else:
+            every = self.column("id", translate=False)
+        return [every[d] for d in rows]
 
     def numbers(self, name: str) -> list[tuple[int, Any]]:
         """A numeric column, each segment's values read whole once (see
