@@ -319,6 +319,20 @@ def builds(
                 "art/s",
             )
         )
+        # What a build spends beyond the writer's own work (reading and parsing the
+        # files, making the documents and the related items): each build's CPU against
+        # that of the floor run after it. The ratio below falls when the writer gets
+        # faster and this does not; this figure does not move with the writer's speed.
+        report.add(
+            Figure(
+                f"build {label}: CPU outside the writer, per article",
+                [
+                    1000 * (b / r - c * per_article)
+                    for b, r, c in zip(busy, rates, engine_cpu, strict=True)
+                ],
+                "ms",
+            )
+        )
         # Both as items per second: each build's time against that of the engine floor
         # run right after it, for the same items.
         ratios = [
