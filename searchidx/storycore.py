@@ -25,7 +25,8 @@ Similarity
 Candidate graph
     Each item is compared with the ``KEY_RECENT`` latest earlier items within
     ``window_days`` that share one of its ``KEY_WORDS`` rarest words; pairs whose cosine
-    reaches ``EDGE_MIN`` are linked (no two clusters can merge without such a pair), and
+    reaches ``EDGE_MIN`` and whose texts share ``EDGE_WORDS`` words are linked (no two
+    clusters can merge without such a pair), and
     pairs a related list names are linked whatever their text.
 
 Clusters
@@ -70,6 +71,10 @@ DEFAULT_THRESHOLD = 0.5
 #: pair of their members reaches TEXT_FLOOR, so pairs below it need not be edges; the
 #: graph then links items by what they say, not by their day.
 EDGE_MIN = TEXT_FLOOR = 0.2
+#: Words two items' texts must share to be a candidate pair (unless a related list
+#: names them): one word, however rare, is a coincidence ("Lohan offered $1m book deal"
+#: and "Colorado raises $2M in first month of marijuana taxes" share "million").
+EDGE_WORDS = 2
 #: Candidate pairs are at most this many days apart (undated items pair with undated items).
 DEFAULT_WINDOW_DAYS = 3.0
 #: Added to the similarity of two items a related list names as one story.
@@ -126,6 +131,12 @@ _DATE_WORDS = frozenset(
     ).split()
 )
 _ORDINALS = frozenset(("st", "nd", "rd", "th"))
+_MONTHS = frozenset(
+    (  # noqa: SIM905
+        "january february march april may june july august september october november "
+        "december jan feb mar apr jun jul aug sep sept oct nov dec"
+    ).split()
+)
 
 
 @dataclass(slots=True)
@@ -140,8 +151,20 @@ class Entry:
 
 
 def words(norm: str) -> list[str]:
-    """The words of a normalised text that count: stop words and single letters out."""
-    return [w for w in norm.split() if w not in STOP_WORDS and (w[1:] or w.isdigit())]
+    """The words of a normalised text that count: stop words and single letters out, and
+    dates: weekday and month names and the like, and numbers next to a month name (the
+    day and year of "March 10, 2014"), which the days of items say better ("Stock Market
+    News for March 10, 2014" and "News in Pictures - 10 March, 2014" are not one story)."""
+    toks = norm.split()
+    months = [k for k, w in enumerate(toks) if w in _MONTHS]
+    out = []
+    for k, w in enumerate(toks):
+        if w in STOP_WORDS or not (w[1:] or w.isdigit()) or w in _DATE_WORDS:
+            continue
+        if months and w.isdecimal() and any(abs(k - m) <= 2 for m in months):
+            continue
+        out.append(w)
+    return out
 
 
 def template(norm: str) -> str:
@@ -380,6 +403,19 @@ def key_words(vector: dict[int, float], rank: Sequence[int], df: Sequence[int]) 
     return sorted((w for w in vector if df[w] > 1), key=rank.__getitem__)[:KEY_WORDS]
 
 
+def _shares(a: dict[int, float], b: dict[int, float], n: int) -> bool:
+    """Whether two vectors have ``n`` words in common."""
+    if len(b) < len(a):
+        a, b = b, a
+    found = 0
+    for w in a:
+        if w in b:
+            found += 1
+            if found >= n:
+                return True
+    return False
+
+
 def candidate_edges(
     members: Iterable[int],
     vectors: Sequence[dict[int, float]],
@@ -393,8 +429,8 @@ def candidate_edges(
     """Candidate pairs (i < j) among ``members`` with the cosine of their vectors. Each
     item is paired with the ``KEY_RECENT`` latest earlier items (by time, then key)
     within the window that share one of the words it is ``found_by`` (see
-    :func:`key_words`), and kept when the cosine reaches ``edge_min``; pairs in
-    ``links`` are kept whatever their text."""
+    :func:`key_words`), and kept when the cosine reaches ``edge_min`` and their texts
+    share ``EDGE_WORDS`` words; pairs in ``links`` are kept whatever their text."""
     window = int(window_days * _DAY)
     order = sorted(
         (i for i in members if vectors[i]),
@@ -416,8 +452,9 @@ def candidate_edges(
                 for j in ps[max(lo, 0) :]:
                     if j not in seen:
                         seen.add(j)
-                        s = dot(vi, vectors[j])
-                        if s >= edge_min:
+                        vj = vectors[j]
+                        s = dot(vi, vj)
+                        if s >= edge_min and _shares(vi, vj, EDGE_WORDS):
                             edges[(j, i) if j < i else (i, j)] = s
             ps.append(i)
             stamps[w].append(-(2**62) if t is None else t)

@@ -61,7 +61,7 @@ from searchidx.storycore import (
 #: list names, space-separated ("" when none).
 Item = tuple[int | None, str, str, str]
 #: Bump when what the state holds changes, so that older states are not used.
-STATE_VERSION = 6
+STATE_VERSION = 7
 _DAY = 86_400
 
 

@@ -63,6 +63,42 @@ def test_rewordings_of_one_story_group_and_others_stay_apart() -> None:
     assert keyed(es, storycore.group(es)) == {frozenset("abc")}
 
 
+def test_one_shared_word_makes_no_candidate_pair_two_do() -> None:
+    # A short title sharing one rare word with a story's titles ("Lohan offered $1m book
+    # deal", "Colorado raises $2M in first month of marijuana taxes": "million") scored
+    # over the least cosine, and with its day joined the story, of which, published
+    # first, it was then taken for the first publisher.
+    one = {1: 0.8, 2: 0.6}  # "million", "lohan"
+    vectors = [one, {1: 0.8, 3: 0.6}, {1: 0.6, 2: 0.6, 4: 0.52915}]
+    edges = storycore.candidate_edges(
+        range(3), vectors, [0, 3600, 7200], ["a", "b", "c"], [[1], [1], [1]], 3.0
+    )
+    assert sorted(edges) == [(0, 2)]  # "million lohan"; (0, 1) and (1, 2) share one word
+    assert round(storycore.dot(vectors[0], vectors[1]), 2) == 0.64
+    # A related list names its pairs whatever they share.
+    linked = storycore.candidate_edges(
+        range(3), vectors, [0, 3600, 7200], ["a", "b", "c"], [[1], [1], [1]], 3.0, [(0, 1)]
+    )
+    assert sorted(linked) == [(0, 1), (0, 2)]
+
+
+def test_dates_in_titles_make_no_story() -> None:
+    es = [
+        entry("a", "stock market news for march 10 2014", 0),
+        entry("b", "news in pictures 10 march 2014", 0.1),
+        entry("c", "business news and markets as it happened march 10 2014", 0.2),
+        *FILLER,
+    ]
+    assert keyed(es, storycore.group(es)) == set()
+    assert storycore.words("stock market news for march 10 2014 10 things") == [
+        "stock",
+        "market",
+        "news",
+        "10",
+        "things",
+    ]
+
+
 def test_average_link_does_not_chain() -> None:
     # a~b and b~c share different rare words; a and c share none: no chain a-b-c.
     es = [

@@ -224,6 +224,15 @@ def _block(day: int) -> int:
     return (T0 // DAY + day) // storycore.BLOCK_DAYS
 
 
+@pytest.fixture
+def one_word_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests of what an update regroups below are built on a pair of items sharing
+    one rare word ("zeta"), whose weight decides whether they are a story: candidate
+    pairs then need one shared word, not ``storycore.EDGE_WORDS`` (which
+    tests/test_stories.py tests)."""
+    monkeypatch.setattr(storycore, "EDGE_WORDS", 1)
+
+
 def _zeta_pair(day: int) -> list[tuple[str, Item]]:
     """Two items of one day sharing only "zeta": a story while "zeta" is rare."""
     return [
@@ -256,6 +265,7 @@ def _zeta_items(count: int, day: int) -> list[tuple[str, Item]]:
     ids=["older-week", "newest-week-leaves-older", "newest-week-reweighs-newest"],
 )
 def test_a_word_whose_weight_changes_regroups_the_blocks_having_it(
+    one_word_pairs: None,
     pair_day: int,
     others: list[tuple[int, int]],
     update: list[tuple[str, Item]],
@@ -274,7 +284,7 @@ def test_a_word_whose_weight_changes_regroups_the_blocks_having_it(
     assert state.changes.dirty == {_block(d) for d in dirty_days}
 
 
-def test_a_step_in_the_number_of_items_regroups_the_newest_blocks() -> None:
+def test_a_step_in_the_number_of_items_regroups_the_newest_blocks(one_word_pairs: None) -> None:
     # As below, for the newest two weeks, weighed over every item: items added to the
     # newest week make the number cross a step, and the pair of the week before it,
     # none of whose words' counts changed, becomes a story.
@@ -291,7 +301,7 @@ def test_a_step_in_the_number_of_items_regroups_the_newest_blocks() -> None:
     assert state.changes.dirty == {_block(21), _block(27)}
 
 
-def test_a_word_another_item_comes_to_have_regroups_its_blocks() -> None:
+def test_a_word_another_item_comes_to_have_regroups_its_blocks(one_word_pairs: None) -> None:
     # Among 2,048 items or more, a word of one item weighs as a word of two: when an
     # item weeks away gets "aaa" too, no weight changes, but "a" looks its candidates up
     # by "aaa" now (the first of its words of two items), no longer by "gamma", and so
@@ -314,7 +324,9 @@ def test_a_word_another_item_comes_to_have_regroups_its_blocks() -> None:
     assert state.changes is not None and _block(0) in state.changes.dirty
 
 
-def test_an_item_dated_years_ahead_leaves_the_newest_weeks_as_they_are() -> None:
+def test_an_item_dated_years_ahead_leaves_the_newest_weeks_as_they_are(
+    one_word_pairs: None,
+) -> None:
     # The newest week is the newest holding one item in 2,000 of all (2 of 4,123 here):
     # an item dated years ahead by mistake does not make every week of the collection
     # older, so the 30 items with "zeta" added to the last real week still leave the
@@ -374,7 +386,7 @@ def _df_between(low: int, high: int) -> int:
     return next(d for d in range(2, 60) if cosine(d, low) < 0.2 <= cosine(d, high))
 
 
-def test_a_step_in_the_number_of_items_regroups_every_older_block() -> None:
+def test_a_step_in_the_number_of_items_regroups_every_older_block(one_word_pairs: None) -> None:
     # Every weight depends on the number of items, rounded to a step: when it crosses
     # one, a pair whose similarity was just under the threshold can reach it. Here the
     # older blocks' number (every item but those of the newest two weeks) crosses one.
