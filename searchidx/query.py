@@ -154,6 +154,13 @@ def _bounds(inner: str | None, single: str | None) -> tuple[Any, Any]:
     return since, until
 
 
+#: What before or after a date clause would make it a part of the query's logic: a
+#: minus or NOT before it, OR on either side, an open parenthesis before it.
+_NEGATED = re.compile(r"(?:(?:^|[\s(])-|\b(?:NOT|OR)\s+)$")
+_ORED = re.compile(r"\s+OR\b")
+_GROUPED = re.compile(r"\([^)]*$")
+
+
 def split_dates(text: str, filters: Filters) -> tuple[str, Filters]:
     """Take ``published:`` clauses out of a query and into the filters (narrowing any
     ``--since``/``--until`` already given), so that a range in the query selects exactly
@@ -165,6 +172,12 @@ def split_dates(text: str, filters: Filters) -> tuple[str, Filters]:
         nonlocal since, until, taken
         if m.group(0).startswith('"'):
             return m.group(0)
+        before, after = text[: m.start()], text[m.end() :]
+        if _NEGATED.search(before) or _ORED.match(after) or _GROUPED.search(before):
+            raise InvalidOption(
+                f"{m.group(0)!r} selects a range of dates, as --since and --until do, for "
+                "the whole query: it cannot be negated, ORed or put in parentheses"
+            )
         taken = True
         lo, hi = _date_bounds(m.group(0), m.group(1), m.group(2))
         if lo is not None:

@@ -33,7 +33,7 @@ from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption, ItemNotFound
 from searchidx.fields import MISSING_LAST, as_text, provider_key
 from searchidx.items import StoredItem
-from searchidx.query import Filters
+from searchidx.query import Filters, split_dates
 from searchidx.store import gc_paused
 
 #: Bump when the grouping changes, so cached groupings of older versions are not used.
@@ -395,12 +395,14 @@ def find_stories(
     grouped = _stories(snap)
     chosen: Sequence[int] = range(len(grouped.rows))
     partial, closest = 0, list[str]()
-    if query or filters.describe():
-        matching = set(snap.match(query or "*", filters))
+    text, filters = split_dates(query or "*", filters)  # published: clauses are filters
+    if text.strip() not in ("", "*") or filters.describe():
+        text = text.strip() or "*"
+        matching = set(snap.match(text, filters))
         chosen = [n for n in chosen if any(d in matching for d in grouped.rows[n])]
         items = len(matching)
         if not matching:
-            partial, closest = why_nothing(snap, query or "*", filters)
+            partial, closest = why_nothing(snap, text, filters)
     else:
         items = snap.count()
     ranked = []
@@ -501,11 +503,13 @@ def provider_firsts(
         return FirstsResult("provider", query, 0, 0, [], filters.describe())
     groups = [[docnum[i] for i in g if i in docnum] for g in index_stories(snap)]
     partial, closest = 0, list[str]()
-    if query or filters.describe():
-        matching = set(snap.match(query or "*", filters))
+    text, filters = split_dates(query or "*", filters)  # published: clauses are filters
+    if text.strip() not in ("", "*") or filters.describe():
+        text = text.strip() or "*"
+        matching = set(snap.match(text, filters))
         groups = [g for g in groups if any(d in matching for d in g)]
         if not matching:
-            partial, closest = why_nothing(snap, query or "*", filters)
+            partial, closest = why_nothing(snap, text, filters)
     providers = column_texts(snap, "provider")
     ids = column_texts(snap, "id")
     oldest = snap.column("oldest")

@@ -154,6 +154,27 @@ def test_unreadable_ranges_are_errors(query: str, message: str) -> None:
     assert str(info.value) == message
 
 
+LOGIC = "selects a range of dates, as --since and --until do, for the whole query: it cannot be negated, ORed or put in parentheses"
+
+
+@pytest.mark.parametrize(
+    ("query", "clause"),
+    [
+        ("biden -published:2020", "published:2020"),
+        ("biden NOT published:2020", "published:2020"),
+        ("biden -date:2020", "date:2020"),
+        ("biden OR published:2018-03-01", "published:2018-03-01"),
+        ("published:2018 OR biden", "published:2018"),
+        ("biden (published:2020 OR published:2021)", "published:2020"),
+    ],
+)
+def test_date_clauses_in_the_query_s_logic_are_errors(query: str, clause: str) -> None:
+    # Taken out as filters, they selected the dates they meant to leave out.
+    with pytest.raises(InvalidOption) as info:
+        split_dates(query, Filters())
+    assert str(info.value) == f"{clause!r} {LOGIC}"
+
+
 REVERSED = (
     "the dates select nothing: since {} is after until {}".format(
         "2024-03-05T00:00:00Z", "2024-03-04T23:59:59.999999Z"

@@ -15,7 +15,7 @@ from searchidx import progress, storycore, storystate
 from searchidx.cli import cli
 from searchidx.engine import index_at
 from searchidx.indexing import update_index
-from searchidx.query import Filters
+from searchidx.query import Filters, parse_date_option
 from searchidx.searching import search
 from searchidx.stories import (
     GROUPING_VERSION,
@@ -23,6 +23,7 @@ from searchidx.stories import (
     group_index,
     index_stories,
     kept_state,
+    provider_firsts,
     story_of,
 )
 from searchidx.storycore import Entry
@@ -806,6 +807,30 @@ def test_facets_provider_first(write: Write, index_path: str) -> None:
     res = runner.invoke(cli, ["--index", index_path, "facets", "topic", "--first"])
     assert res.exit_code == 2
     assert "--first counts providers" in res.output
+
+
+def test_date_clauses_select_as_since_and_until_do(write: Write, index_path: str) -> None:
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    march = Filters(
+        since=parse_date_option("2024-03-05"), until=parse_date_option("2024-03-05", True)
+    )
+    by_options = find_stories(index_path, "flood", march)
+    assert by_options.total == 1
+    for query in ("flood published:2024-03-05", "flood date:[2024-03-05 to 2024-03-05]"):
+        in_query = find_stories(index_path, query)
+        assert (in_query.total, in_query.items, in_query.filters) == (
+            by_options.total,
+            by_options.items,
+            by_options.filters,
+        )
+        assert [m.id for m in in_query.stories[0].members] == [
+            m.id for m in by_options.stories[0].members
+        ]
+        firsts = provider_firsts(index_path, query)
+        assert firsts.buckets == provider_firsts(index_path, "flood", march).buckets
+        assert (firsts.total, firsts.filters) == (1, by_options.filters)
+    assert find_stories(index_path, "flood published:2023").total == 0
 
 
 def test_facets_provider_first_names_providers_as_facets_does(
