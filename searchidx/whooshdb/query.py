@@ -131,19 +131,35 @@ def _plain_word(q: Any) -> str | None:
     return str(next(iter(texts)))
 
 
-def plain_words(q: Any) -> int:
+def plain_words(q: Any, phrases: bool = False) -> int:
     """How many bare words an AND of bare words has (common ones included); 0 for any
-    other query."""
+    other query. With ``phrases``, a phrase in every default field counts as a word:
+    one typed word that the analyzer splits ("covid-19", "Trump's")."""
     from whoosh import query as wq
 
-    if _plain_word(q) is not None:
+    if _plain_word(q) is not None or (phrases and _plain_phrase(q)):
         return 1
     if isinstance(q, wq.AndMaybe):  # common words made optional
-        return plain_words(q.a) + plain_words(q.b) if plain_words(q.a) else 0
+        first = plain_words(q.a, phrases)
+        return first + plain_words(q.b, phrases) if first else 0
     if type(q) in (wq.And, wq.Or):
-        counts = [plain_words(sub) for sub in q.subqueries]
+        counts = [plain_words(sub, phrases) for sub in q.subqueries]
         return sum(counts) if all(counts) else 0
     return 0
+
+
+def _plain_phrase(q: Any) -> bool:
+    """Whether ``q`` is one phrase searched in each default field."""
+    from whoosh import query as wq
+
+    if not isinstance(q, wq.Or) or len(q.subqueries) != len(DEFAULT_FIELDS):
+        return False
+    subs = q.subqueries
+    return (
+        all(type(sub) is wq.Phrase for sub in subs)
+        and len({tuple(sub.words) for sub in subs}) == 1
+        and sorted(sub.fieldname for sub in subs) == sorted(DEFAULT_FIELDS)
+    )
 
 
 def relax_common(q: Any, reader: Any) -> Any:
@@ -169,6 +185,40 @@ def relax_common(q: Any, reader: Any) -> Any:
     return wq.AndMaybe(must, wq.Or(optional))
 
 
+#: An operator with nothing on one side (a query being edited: "trump AND", "OR biden"),
+#: outside quotes; a leading NOT keeps its meaning (everything but).
+_DANGLING_END = re.compile(
+    r"(?:\s+(?:AND|OR|NOT))+\s*$|(?<=\()\s*(?:AND|OR)\s+|\s+(?:AND|OR|NOT)\s*(?=\))"
+)
+_DANGLING_START = re.compile(r"^\s*(?:(?:AND|OR)\s+)+")
+
+
+def _dangling(text: str) -> str:
+    """The query without operators that join nothing, which Whoosh reads as words."""
+    if text.count('"') % 2:
+        return text
+    return _DANGLING_START.sub("", _DANGLING_END.sub("", text))
+
+
+#: A field name before a colon, outside quotes ("report:police", "Mission:Impossible").
+_FIELD = re.compile(r'"[^"]*"|(?<![\w.:/])([A-Za-z_]\w*):(?=[^\s:])(?!//)')
+
+
+def _unknown_fields(schema: Any, text: str) -> str:
+    """The query with ``name:`` read as the word "name" where no field has that name,
+    as the README says (Whoosh would search the rest in a field that does not exist,
+    and find nothing)."""
+    names = set(schema.names())
+
+    def plain(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name is None or name in names:
+            return m.group(0)
+        return f"{name.lower()}:" if name.lower() in names else f"{name} "
+
+    return _FIELD.sub(plain, text) if ":" in text else text
+
+
 def parse_query(
     schema: Any,
     text: str,
@@ -185,7 +235,7 @@ def parse_query(
         return wq.Every()
     parser = _parser(schema, or_group)
     if not literal:
-        query_text = minus_to_not(text)
+        query_text = _unknown_fields(schema, _dangling(minus_to_not(text)))
         if snap is not None:  # reads the index: its failures are not the query's
             query_text = expand_fuzzy(query_text, snap)
         try:

@@ -363,8 +363,10 @@ class WhooshSnapshot:
             ran = run(self.searcher, q, filters, sortedby, reverse, fetch, self.numbers, self.ids)
         partial = False
         # Only a query of plain words falls back to its best partial matches: with NOT, a
-        # phrase or a field, "no match" is the answer.
-        if ran is not None and not ran[2] and plain_words(q) > 1:
+        # quoted phrase or a field, "no match" is the answer. A word the analyzer splits
+        # ("covid-19", "Trump's") is a phrase, but no quoted one: still plain words.
+        typed = not literal and '"' not in text
+        if ran is not None and not ran[2] and plain_words(q, typed) > 1:
             loose = parse_query(self.schema, text, literal, or_group=True, snap=self)
             found = run(
                 self.searcher, loose, filters, sortedby, reverse, fetch, self.numbers, self.ids
