@@ -132,7 +132,9 @@ def search(
     result.suggestion = snap.suggest(text_query)
     if result.total == 0 and filters.providers:
         result.provider_suggestions = closest_providers(snap, filters.providers)
-    if (result.partial or result.total == 0) and not filters.providers:
+    if not filters.providers:
+        # The words name a provider: said also when items have the words ("reuters"
+        # finds the items that mention Reuters, not the 72 Reuters ran).
         named = _provider_named(snap, text_query)
         if named is not None:  # the words are a name, not a misspelling
             result.provider_named, result.provider_items = named
