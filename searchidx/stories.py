@@ -132,12 +132,12 @@ class Stories:
 
     @classmethod
     def of(cls, snap: Snapshot, ids: list[list[str]], rows: list[list[int]]) -> Stories:
-        providers = column_texts(snap, "provider") if rows else []
+        outlets = outlet_keys(snap) if rows else []
         oldest = snap.column_values("oldest") if rows else []
         return cls(
             ids,
             rows,
-            [_outlets(providers, g) for g in rows],
+            [_outlets(outlets, g) for g in rows],
             [max(oldest[d] for d in g) for g in rows],
         )
 
@@ -351,7 +351,14 @@ def build_story(snap: Snapshot, docnums: Sequence[int]) -> Story:
     ]
     dated = [t for t in times if t is not None]
     span = round((max(dated) - min(dated)) / 3.6e9, 1) if dated else None
-    outlets = len({provider_key(m.provider) for m in members if m.provider})
+    # As outlet_keys: a provider, else a domain.
+    outlets = len(
+        {
+            provider_key(r.provider) if r.provider else f"@{r.domain}"
+            for r in recs
+            if r.provider or r.domain
+        }
+    )
     return Story(
         id=members[0].id,
         size=len(members),
@@ -370,8 +377,16 @@ def _micros(published: str | None) -> int | None:
     return int(datetime.fromisoformat(published).timestamp() * 1_000_000)
 
 
-def _outlets(providers: Any, docs: Iterable[int]) -> int:
-    return len({providers[d] for d in docs if providers[d]})
+def outlet_keys(snap: Snapshot) -> list[str]:
+    """Each row's outlet: its provider (keyed), else its domain (an item without a
+    provider, as in datasets that name none, is its site's), else none ("")."""
+    providers = column_texts(snap, "provider")
+    domains = column_texts(snap, "domain")
+    return [p or (f"@{d}" if d else "") for p, d in zip(providers, domains, strict=True)]
+
+
+def _outlets(outlets: Sequence[str], docs: Iterable[int]) -> int:
+    return len({outlets[d] for d in docs if outlets[d]})
 
 
 @reads_index
@@ -511,13 +526,14 @@ def provider_firsts(
         if not matching:
             partial, closest = why_nothing(snap, text, filters)
     providers = column_texts(snap, "provider")
+    outlets = outlet_keys(snap)
     ids = column_texts(snap, "id")
     oldest = snap.column("oldest")
     first: dict[str, int] = defaultdict(int)
     covered: dict[str, int] = defaultdict(int)
     total = 0
     for g in groups:
-        if _outlets(providers, g) < min_outlets:
+        if _outlets(outlets, g) < min_outlets:
             continue
         total += 1
         for p in {providers[d] for d in g if providers[d]}:

@@ -809,6 +809,23 @@ def test_facets_provider_first(write: Write, index_path: str) -> None:
     assert "--first counts providers" in res.output
 
 
+def test_items_without_a_provider_are_their_site_s(write: Write, index_path: str) -> None:
+    # A dataset that names no provider (HuffPost's): its stories had 0 outlets, and
+    # --min-outlets 1 showed none of them.
+    for n, title in enumerate(
+        [
+            "Hostage standoff ends at Yountville veterans home",
+            "Yountville veterans home hostage standoff: 4 dead",
+        ]
+    ):
+        write(f"h{n}.md", article(title, f"https://huffpost.com/{n}", "", "huffpost.com"))
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    assert find_stories(index_path).total == 0  # one outlet
+    (story,) = find_stories(index_path, min_outlets=1).stories
+    assert (story.outlets, story.size) == (1, 2)
+    assert story_of(index_path, story.members[0].id).outlets == 1
+
+
 def test_date_clauses_select_as_since_and_until_do(write: Write, index_path: str) -> None:
     seedlike(write)
     update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
