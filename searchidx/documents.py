@@ -452,8 +452,9 @@ JSON_PROVIDER_NAMES = ("source", "outlet", "publisher")
 
 def _aliased(data: Any) -> Any:
     """A JSON object with the other names of its fields (:data:`JSON_ALIASES`) read as
-    the fields, and, when it has no ``provider``, one made of a text ``source``,
-    ``outlet`` or ``publisher`` and its link's domain, as a table's row gets."""
+    the fields; its ``category`` also as its topic when it has no ``topics``; and, when
+    it has no ``provider``, one made of a text ``source``, ``outlet`` or ``publisher``
+    and its link's domain: as a table's row gets them."""
     if not isinstance(data, dict) or not any(
         k in JSON_ALIASES or k in JSON_PROVIDER_NAMES for k in data
     ):
@@ -462,6 +463,9 @@ def _aliased(data: Any) -> Any:
     for alias, name in JSON_ALIASES.items():
         if alias in data and name not in out:
             out[name] = data[alias]
+    category = out.get("category")
+    if "topics" not in out and isinstance(category, str) and category.strip():
+        out["topics"] = [category]  # as a table's category column gives topics
     if "provider" not in out:
         name = next((v for k in JSON_PROVIDER_NAMES if isinstance(v := out.get(k), str)), "")
         link = out.get("webUrl")

@@ -102,6 +102,7 @@ def test_a_json_file_of_json_lines_with_dataset_names_is_read() -> None:
     # The HuffPost News Category Dataset: JSON Lines in a .json file, its own key names.
     articles, errors = parse("News_Category_Dataset_v3.json", HUFFPOST)
     assert errors == ["News_Category_Dataset_v3.json:2: title is empty"]
+    assert [a.topics for a in articles] == [["U.S. NEWS"], []]
     assert [
         (a.line, a.title, a.excerpt, a.category, a.provider, a.domain, a.web_url, a.published)
         for a in articles
