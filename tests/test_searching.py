@@ -171,6 +171,23 @@ def test_did_you_mean(sample_index: str) -> None:
     assert search(sample_index, "flood barrier").suggestion is None
 
 
+def test_a_domain_filter_takes_its_subdomains(
+    write: Callable[..., object], corpus: Path, index_path: str
+) -> None:
+    # The Wall Street Journal's items are on online.wsj.com, live.wsj.com...: --domain
+    # wsj.com found none of them.
+    for n, domain in enumerate(["wsj.com", "online.wsj.com", "live.WSJ.com", "notwsj.com"]):
+        write(f"{n}.md", article(f"ECB holds rates {n}", f"https://{domain}/{n}", "WSJ", domain))
+    update_index(index_path, [str(corpus)])
+    for given in ("wsj.com", "WSJ.com", "www.wsj.com"):
+        r = search(index_path, "ecb", Filters(domains=(given,)), limit=0)
+        assert sorted(h.domain for h in r.hits) == ["live.wsj.com", "online.wsj.com", "wsj.com"]
+        assert r.filters == {"domains": [given]}
+    r = search(index_path, "ecb", Filters(domains=("online.wsj.com",)), limit=0)
+    assert [h.domain for h in r.hits] == ["online.wsj.com"]
+    assert search(index_path, "ecb", Filters(domains=("sj.com",))).total == 0
+
+
 def test_provider_filter_is_case_and_space_insensitive(sample_index: str) -> None:
     for name in ("Coastal Daily", "coastal daily", "  COASTAL   daily "):
         r = search(sample_index, "*", Filters(providers=(name,)), limit=50)

@@ -10,6 +10,7 @@ import sys
 from array import array
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from whoosh.columns import NumericColumn, VarBytesColumn
@@ -18,7 +19,7 @@ from searchidx.backend import Ranking, Snapshot
 from searchidx.errors import IndexDamaged
 from searchidx.fields import MISSING_LAST, as_text
 from searchidx.items import StoredItem
-from searchidx.query import Filters
+from searchidx.query import NONE, Filters
 from searchidx.store import IndexDir
 from searchidx.whooshdb.bulk import (
     MappedColumn,
@@ -73,6 +74,7 @@ class WhooshSnapshot:
         self._leaves: list[tuple[Any, int, Any]] | None = None
         self._numbers: dict[str, list[tuple[int, Any]]] = {}
         self._ids: list[bytes] | None = None
+        self._domains: list[str] | None = None
         self._term_indexes: list[tuple[Any, TermIndex | None]] | None = None
         self._word_counts: dict[str, int] = {}
         self._word_rows: OrderedDict[str, WordRows] = OrderedDict()
@@ -356,6 +358,7 @@ class WhooshSnapshot:
         self, text: str, filters: Filters, *, literal: bool, sort: str, fetch: int | None
     ) -> Ranking:
         sortedby, reverse = SORTS[sort]
+        filters = self._with_subdomains(filters)
         q = parse_query(self.schema, text, literal, snap=self)
         ran = run(self.searcher, q, filters, sortedby, reverse, fetch, self.numbers, self.ids)
         if ran is None:  # Whoosh could not run it: the plain words instead
@@ -381,8 +384,25 @@ class WhooshSnapshot:
     def match(self, text: str, filters: Filters, literal: bool = False) -> list[int]:
         if text.strip() in ("", "*") and filters == Filters():
             return list(self.live())
+        filters = self._with_subdomains(filters)
         q = parse_query(self.schema, text or "*", literal, snap=self)
         return matching_docs(self.searcher, q, filters)
+
+    def _with_subdomains(self, filters: Filters) -> Filters:
+        """``filters`` with the known subdomains of each ``--domain`` added to it: the
+        registered domain takes its hosts (wsj.com: online.wsj.com, live.wsj.com)."""
+        if not filters.domains:
+            return filters
+        from searchidx.documents import normalize_domain  # YAML comes with it: only here
+
+        if self._domains is None:
+            counts = self.value_counts(("provider_name", "domain"))
+            self._domains = sorted({as_text(d) for _, d in counts} - {""})
+        wanted = list(filters.domains)
+        for given in filters.domains:
+            if given != NONE and (d := normalize_domain(given)):
+                wanted += [x for x in self._domains if x.endswith("." + d)]
+        return replace(filters, domains=tuple(dict.fromkeys(wanted)))
 
     def suggest(self, text: str) -> str | None:
         return did_you_mean(self, text)
