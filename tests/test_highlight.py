@@ -37,8 +37,9 @@ from searchidx.highlight import mark, snippet
         (
             "U.S. aid, US troops used",
             ["us"],
-            [("U.S", True), (". aid, ", False), ("US", True), (" troops ", False), ("used", True)],
+            [("U.S", True), (". aid, ", False), ("US", True), (" troops used", False)],
         ),
+        ("US troops used", ["use"], [("US troops ", False), ("used", True)]),
         # A search of "us" matches both terms of "US": the word is marked once.
         ("US troops", ["u.s", "us"], [("US", True), (" troops", False)]),
         ("no match here", ["flood"], [("no match here", False)]),

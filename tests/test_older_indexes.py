@@ -14,6 +14,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from searchidx.cli import cli
+from searchidx.engine import index_at
+from searchidx.indexing import update_index
 from tests.conftest import SAMPLES
 
 OLD = Path(__file__).parent / "data" / "index-schema-6-before-whooshdb"
@@ -29,6 +31,21 @@ def test_an_index_built_before_the_backend_moved_opens(tmp_path: Path) -> None:
     checked = runner.invoke(cli, ["--index", str(index), "stats"])
     assert checked.exit_code == 0, checked.output
     assert "items:     4 (2 articles, 2 related)" in checked.output
+
+
+def test_an_index_built_before_use_stemmed_apart_from_us_stems_as_it_was_built(
+    tmp_path: Path,
+) -> None:
+    # Its terms were made with Porter's stem "us" for "used": its queries keep it, so
+    # that "used" still finds what it holds; a rebuild stems it "use".
+    index = tmp_path / "index"
+    shutil.copytree(OLD, index)
+    analyzer = index_at(str(index)).snapshot().schema["title"].analyzer
+    assert [t.text for t in analyzer("used us", mode="query")] == ["us", "us"]
+    fresh = tmp_path / "fresh"
+    update_index(str(fresh), [str(SAMPLES / "002-flood-barrier-coastal-daily.md")])
+    analyzer = index_at(str(fresh)).snapshot().schema["title"].analyzer
+    assert [t.text for t in analyzer("used us", mode="query")] == ["use", "us"]
 
 
 def test_an_index_with_a_manifest_in_full_only_takes_updates(tmp_path: Path) -> None:

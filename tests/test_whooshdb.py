@@ -44,8 +44,11 @@ def terms(analyzer: object, text: str, mode: str = "index") -> list[str]:
         ("It", ["it"], ["it"]),
         ("ABCDEF", ["abcdef"], ["abcdef"]),
         ("A", ["a"], ["a"]),
-        # Stems: "used" is "us", never "u.s"; a dotted number is left alone.
-        ("used", ["us"], ["us"]),
+        # Stems: "used" is "use", never "us" (Porter's stem, the plain word of "US") or
+        # "u.s"; "us" is "us"; a dotted number is left alone.
+        ("used", ["use"], ["use"]),
+        ("using uses useful", ["use", "use", "use"], ["use", "use", "use"]),
+        ("us", ["us"], ["us"]),
         ("Recognised recognise", ["recognis", "recognis"], ["recognis", "recognis"]),
         ("immigration", ["immigr"], ["immigr"]),
         ("3.5", ["3.5"], ["3.5"]),

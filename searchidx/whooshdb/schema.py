@@ -60,14 +60,29 @@ class AcronymFilter(Filter):  # type: ignore[misc]
 
 
 class StemUnlessAcronym(StemFilter):  # type: ignore[misc]
-    """Whoosh's Porter stemming, leaving terms with a dot ("u.s", "3.5") as they are."""
+    """Whoosh's Porter stemming, leaving terms with a dot ("u.s", "3.5") as they are.
+    Porter stems "use", "used", "uses", "using" and "useful" to "us", the plain word of
+    "US" (see :class:`AcronymFilter`): with ``use_is_not_us`` (set by
+    :func:`text_analyzer`), they stem to "use", so that "used" does not find every item
+    about the US, nor "us" every use. The filter is kept in each index's schema: an
+    index made before, whose filter has not the attribute, stems as Porter does, as its
+    terms were made, until it is rebuilt."""
+
+    use_is_not_us = False
 
     def __call__(self, tokens: Iterator[Any]) -> Iterator[Any]:
         stem = self._stem
+        fix = self.use_is_not_us
         for t in tokens:
             if "." not in t.text:
-                t.text = stem(t.text)
+                t.text = not_us(stem, t.text) if fix else stem(t.text)
             yield t
+
+
+def not_us(stem: Callable[[str], str], word: str) -> str:
+    """``word`` stemmed, "use" where Porter gives "us" to any word but "us" itself."""
+    found = stem(word)
+    return "use" if found == "us" and word != "us" else found
 
 
 def word_analyzer() -> CompositeAnalyzer:
@@ -77,12 +92,10 @@ def word_analyzer() -> CompositeAnalyzer:
 
 def text_analyzer() -> CompositeAnalyzer:
     """As :func:`word_analyzer`, and stemmed (before accents are folded)."""
+    stemmer = StemUnlessAcronym()
+    stemmer.use_is_not_us = True
     return (
-        RegexTokenizer()
-        | AcronymFilter()
-        | LowercaseFilter()
-        | StemUnlessAcronym()
-        | CharsetFilter(accent_map)
+        RegexTokenizer() | AcronymFilter() | LowercaseFilter() | stemmer | CharsetFilter(accent_map)
     )
 
 
@@ -97,10 +110,13 @@ Postings = list[tuple[bytes, int, float, bytes]]
 
 
 @functools.cache
-def _cached_stemmer(stemfn: Callable[[str], str]) -> Callable[[str], str]:
+def _cached_stemmer(stemfn: Callable[[str], str], fix: bool) -> Callable[[str], str]:
     """A stemming function with the stems of the words it was last given kept: one for
-    every field stemmed by it (the text fields share one analyzer and stemmer)."""
-    return functools.lru_cache(maxsize=1 << 17)(stemfn)
+    every field stemmed by it (the text fields share one analyzer and stemmer), as
+    :class:`StemUnlessAcronym` stems."""
+    return functools.lru_cache(maxsize=1 << 17)(
+        functools.partial(not_us, stemfn) if fix else stemfn
+    )
 
 
 def _indexer(field: Any) -> Callable[[str], Postings] | None:
@@ -122,7 +138,7 @@ def _indexer(field: Any) -> Callable[[str], Postings] | None:
         kinds == [RegexTokenizer, AcronymFilter, LowercaseFilter, StemUnlessAcronym, CharsetFilter]
         and not items[3].lang
     ):
-        stem: Callable[[str], str] | None = _cached_stemmer(items[3].stemfn)
+        stem: Callable[[str], str] | None = _cached_stemmer(items[3].stemfn, items[3].use_is_not_us)
     elif kinds == [RegexTokenizer, AcronymFilter, LowercaseFilter, CharsetFilter]:
         stem = None
     else:
