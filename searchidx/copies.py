@@ -4,7 +4,7 @@ Similarity
     Two items are near-identical when their normalised titles
     (:func:`searchidx.titles.normalize_title`) score at least ``threshold`` with
     rapidfuzz's ``fuzz.ratio``, carry the same numbers, and, when both are dated, were
-    published within ``window_days`` of each other.
+    published less than ``window_days`` apart.
 
 Candidates
     Comparing every pair is quadratic. Instead each title is keyed by its
@@ -139,7 +139,10 @@ def load_titles(snap: Snapshot, rows: Iterable[int]) -> Titles:
 
 
 def _window_us(window_days: float | None) -> int | None:
-    return None if window_days is None else int(window_days * _DAY_US)
+    """The window in microseconds, a microsecond short: items exactly ``window_days``
+    apart are outside it (a weekly column's issues, "The 20 Funniest Tweets From Women
+    This Week", are 7 days apart to the minute, and are no copies)."""
+    return None if window_days is None else max(int(window_days * _DAY_US) - 1, 0)
 
 
 def candidate_pairs(

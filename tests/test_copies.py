@@ -88,6 +88,22 @@ def test_window_limits_pairs() -> None:
     assert set(candidate_pairs(titles, [0, None, 10 * day], 90, 7)) == {(0, 1), (1, 2)}
 
 
+def test_items_exactly_a_window_apart_are_no_copies(
+    write: Callable[..., object], corpus: Path, index_path: str
+) -> None:
+    # A weekly column's issues, 7 days apart to the minute, were "duplicates".
+    title = "The 20 Funniest Tweets From Women This Week"
+    dates = ["2024-03-01T08:00:00Z", "2024-03-08T08:00:00Z", "2024-03-15T07:59:00Z"]
+    for n, when in enumerate(dates):
+        write(f"{n}.md", article(title, f"https://h.com/{n}", "H", "h.com", published=when))
+    update_index(index_path, [str(corpus)])
+    (cluster,) = find_dupes(index_path).clusters  # the last two: 6 days 23:59 apart
+    assert [m.published for m in cluster.members] == [
+        "2024-03-08T08:00:00Z",
+        "2024-03-15T07:59:00Z",
+    ]
+
+
 def test_star_clusters_do_not_chain() -> None:
     # 0~1 and 1~2, but 0 and 2 are not alike: 2 must not join 0's cluster through 1.
     pairs = {(0, 1): 95.0, (1, 2): 95.0, (3, 4): 91.0}
@@ -368,14 +384,15 @@ def test_cli_dupes_text_and_json(sample_index: str) -> None:
 
 
 def _within(a: int | None, b: int | None, window: int | None) -> bool:
-    return window is None or a is None or b is None or abs(a - b) <= window
+    """Less than the window apart: items exactly a window apart are outside it."""
+    return window is None or a is None or b is None or abs(a - b) < window
 
 
 def reference_counts(
     index: str, threshold: float = DEFAULT_THRESHOLD, window_days: float | None = 7
 ) -> dict[str, int]:
     """Each live item's near-duplicate count, by id, computed as the definition reads:
-    the live items other than it, published within the window of it (or undated, or it
+    the live items other than it, published less than the window from it (or undated, or it
     undated), whose normalised title has one of its ``LOOKUP_KEYS`` rarest words (by the
     index's document frequency), score at least ``threshold`` and have its numbers."""
     snap = index_at(index).snapshot()
