@@ -26,6 +26,7 @@ import fcntl
 import gc
 import json
 import os
+import shlex
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -244,7 +245,8 @@ class IndexDir:
         self.check_usable()
         if not self.exists():
             raise IndexNotFound(
-                f"no index at {self.path}; create one with: searchidx index PATH..."
+                f"no index at {self.path}; create one with: "
+                f"searchidx --index {shlex.quote(str(self.path))} index PATH..."
             )
         self.check_schema()
 

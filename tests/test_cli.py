@@ -300,8 +300,8 @@ def test_missing_index_is_an_error(tmp_path: Path, command: list[str]) -> None:
     result = run("--index", str(tmp_path / "none"), *command)
     assert result.exit_code == 1
     assert (
-        result.output
-        == f"Error: no index at {tmp_path / 'none'}; create one with: searchidx index PATH...\n"
+        result.output == f"Error: no index at {tmp_path / 'none'}; create one with: "
+        f"searchidx --index {tmp_path / 'none'} index PATH...\n"
     )
 
 
@@ -501,8 +501,8 @@ def test_default_index_is_found_up_the_tree(
     elsewhere = str(tmp_path / "elsewhere")
     missing = run("stats", env={"SEARCHIDX_INDEX": elsewhere})
     assert (
-        missing.output
-        == f"Error: no index at {elsewhere}; create one with: searchidx index PATH...\n"
+        missing.output == f"Error: no index at {elsewhere}; create one with: "
+        f"searchidx --index {elsewhere} index PATH...\n"
     )
 
 

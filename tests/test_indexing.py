@@ -594,7 +594,9 @@ def test_folder_that_is_not_an_index_is_left_alone(
 
 
 def test_missing_index_says_how_to_create_one(tmp_path: Path) -> None:
-    with pytest.raises(IndexNotFound, match=r"create one with: searchidx index PATH\.\.\."):
+    with pytest.raises(
+        IndexNotFound, match=r"create one with: searchidx --index \S+ index PATH\.\.\."
+    ):
         IndexDir(str(tmp_path / "nothing")).require()
 
 

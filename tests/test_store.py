@@ -44,7 +44,8 @@ def test_creating_the_object_touches_nothing(tmp_path: Path) -> None:
     with pytest.raises(IndexNotFound) as info:
         ixdir.require()
     assert str(info.value) == (
-        f"no index at {tmp_path / 'index'}; create one with: searchidx index PATH..."
+        f"no index at {tmp_path / 'index'}; create one with: "
+        f"searchidx --index {tmp_path / 'index'} index PATH..."
     )
 
 
