@@ -130,6 +130,8 @@ def _date_bounds(clause: str, inner: str | None, single: str | None) -> tuple[An
 
 def _bounds(inner: str | None, single: str | None) -> tuple[Any, Any]:
     if single is not None:
+        if len(single) > 2 and single[0] == single[-1] == '"':  # published:"2020-11"
+            single = single[1:-1]
         op = re.match(r"[<>]=?", single)
         if op:  # published:>=A, published:<B ...
             single = single[op.end() :]

@@ -103,6 +103,12 @@ def test_date_clauses_become_filters(
     assert since_until(filters) == (since, until)
 
 
+def test_a_quoted_date_is_a_date() -> None:
+    assert split_dates('biden published:"2020-11"', Filters()) == split_dates(
+        "biden published:2020-11", Filters()
+    )
+
+
 @pytest.mark.parametrize(
     "text", ['"published:2024" flood', "title:published:2024", "xpublished:2024", "flood"]
 )
