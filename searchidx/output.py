@@ -237,13 +237,15 @@ def render_item(item: Item, style: Style) -> str:
     fields = [
         ("id", item.id),
         ("kind", item.kind),
-        ("provider", f"{item.provider} ({item.domain})" if item.domain else item.provider),
+        ("provider", _provider_line(item.provider, item.domain)),
         ("published", short_date(item.published) if item.published else ""),
         ("topics", ", ".join(item.topics)),
         ("category", item.category),
         ("type", item.type),
         ("quality", "" if item.quality is None else f"{item.quality:g}"),
         ("heat", "" if item.heat is None else f"{item.heat:g}"),
+        ("status", {True: "published", False: "not published", None: ""}[item.is_published]),
+        ("images", str(item.images) if item.images else ""),
         ("url", item.url),
         ("path", located(item.path, item.line)),
     ]
@@ -264,6 +266,12 @@ def render_item(item: Item, style: Style) -> str:
                     f"{ref.title}"
                 )
     return "\n".join(lines)
+
+
+def _provider_line(name: str, domain: str) -> str:
+    if name and domain:
+        return f"{name} ({domain})"
+    return name or (f"{domain} (no name given)" if domain else "")
 
 
 def human_size(n: int) -> str:

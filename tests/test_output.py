@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from searchidx import output
 from searchidx.copies import Cluster, DupesResult, Member
 from searchidx.facets import Bucket, FacetResult
 from searchidx.indexing import IndexSummary
@@ -247,6 +248,19 @@ def test_render_stats(stats: Stats, text: str) -> None:
     assert render_stats(stats) == text
 
 
+@pytest.mark.parametrize(
+    ("name", "domain", "line"),
+    [
+        ("Harbor Wire", "harborwire.com", "Harbor Wire (harborwire.com)"),
+        ("Harbor Wire", "", "Harbor Wire"),
+        ("", "huffpost.com", "huffpost.com (no name given)"),
+        ("", "", ""),
+    ],
+)
+def test_provider_line(name: str, domain: str, line: str) -> None:
+    assert output._provider_line(name, domain) == line
+
+
 def test_render_item() -> None:
     item = Item(
         id="a1b2c3d4e5f60718",
@@ -292,6 +306,7 @@ def test_render_item() -> None:
         "  type:      article\n"
         "  quality:   87.5\n"
         "  heat:      3\n"
+        "  status:    published\n"
         "  url:       https://harborwire.com/a\n"
         "  path:      /elsewhere/a.md:3\n"
         "  also at:   https://m.harborwire.com/a\n"
