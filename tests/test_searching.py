@@ -150,6 +150,19 @@ def test_a_name_before_a_colon_that_is_no_field_is_a_word(sample_index: str) -> 
         assert r.total > 0
 
 
+def test_an_acronym_no_item_has_is_searched_as_the_plain_word(sample_index: str) -> None:
+    # "FED" found nothing where items say "Fed": typed in capitals, it asked for the
+    # acronym f.e.d, which no item has.
+    for caps, word in (
+        ("FLOOD", "flood"),
+        ("FLOOD barrier", "flood barrier"),
+        ("title:GATE", "title:gate"),
+    ):
+        r, want = search(sample_index, caps, limit=0), search(sample_index, word, limit=0)
+        assert [h.id for h in r.hits] == [h.id for h in want.hits]
+        assert r.total > 0
+
+
 def test_literal_ignores_query_syntax(sample_index: str) -> None:
     # Read literally, "title" and "OR" are words that no item has together with the rest.
     assert search(sample_index, "title:quillon", literal=True).partial

@@ -162,6 +162,31 @@ def _plain_phrase(q: Any) -> bool:
     )
 
 
+#: A word that asks for an acronym, outside quotes: 2-5 capitals, or letters joined by
+#: dots ("FED", "U.S.").
+_ACRONYM = re.compile(r'"[^"]*"|(?<![\w.])([A-Z]{2,5}|[^\W\d_](?:\.[^\W\d_])+\.?)(?![\w.])')
+#: The query language's words in capitals: no acronyms.
+_OPERATORS = frozenset(("AND", "OR", "NOT", "TO"))
+
+
+def absent_acronyms(text: str, reader: Any) -> str:
+    """The query with the acronyms no item has written as plain words: capitals ask for
+    the acronym ("US"), but "FED", typed in capitals, found nothing where the items say
+    "Fed"."""
+
+    def plain(m: re.Match[str]) -> str:
+        word = m.group(1)
+        if word is None or word in _OPERATORS:
+            return m.group(0)
+        letters = word.replace(".", "").lower()
+        term = ".".join(letters)
+        if any(reader.doc_frequency(field, term) for field in DEFAULT_FIELDS):
+            return m.group(0)
+        return letters
+
+    return _ACRONYM.sub(plain, text) if any(c.isupper() or c == "." for c in text) else text
+
+
 def relax_common(q: Any, reader: Any) -> Any:
     """Make the very common plain words of an AND query optional (see COMMON_SHARE)."""
     from whoosh import query as wq
@@ -237,7 +262,7 @@ def parse_query(
     if not literal:
         query_text = _unknown_fields(schema, _dangling(minus_to_not(text)))
         if snap is not None:  # reads the index: its failures are not the query's
-            query_text = expand_fuzzy(query_text, snap)
+            query_text = expand_fuzzy(absent_acronyms(query_text, snap.reader), snap)
         try:
             q = parser.parse(query_text)
         except Exception:  # any parser failure means "read it literally"
