@@ -704,13 +704,16 @@ def _apply(
     # of the files read, as a first build reports them.
     recorded = deque(plan.unchanged_with_errors)
 
+    def report(errors: list[ParseError]) -> int:
+        """Report each error; how many there were."""
+        for err in errors:
+            on_error(err)
+        return len(errors)
+
     def report_recorded(before: str | None) -> None:
         while recorded and (before is None or recorded[0] < before):
             path = recorded.popleft()
-            errors = recorded_errors(path, old.files[path])
-            for err in errors:
-                on_error(err)
-            summary.skipped += len(errors)
+            summary.skipped += report(recorded_errors(path, old.files[path]))
 
     batch_folder = writer.batch_folder
     done = 0
@@ -735,10 +738,7 @@ def _apply(
                             previous.errors,
                         ),
                     )
-                    known = recorded_errors(loaded.path, previous)
-                    for err in known:
-                        on_error(err)
-                    summary.skipped += len(known)
+                    summary.skipped += report(recorded_errors(loaded.path, previous))
                     summary.unchanged += 1
                     touched += 1
                     continue
@@ -748,13 +748,9 @@ def _apply(
                     # (last) error says.
                     if previous is not None and previous.ids and errors:
                         errors = [*errors[:-1], kept_before(errors[-1], len(previous.ids))]
-                    for err in errors:
-                        on_error(err)
-                    summary.failed += bool(errors)
+                    summary.failed += bool(report(errors))
                     continue
-                for err in errors:
-                    on_error(err)
-                summary.skipped += len(errors)
+                summary.skipped += report(errors)
                 if previous is not None:
                     summary.updated += 1
                     dirty.add(loaded.path)

@@ -53,8 +53,8 @@ class SearchResult:
     partial: bool = False
     suggestion: str | None = None
     provider_suggestions: list[str] = field(default_factory=list)
-    #: When no item has the query's words and the query is a provider's name: the
-    #: name as the items give it, and how many items are of that provider.
+    #: When the query is a provider's name (and no --provider is given): the name as
+    #: the items give it, and how many items are of that provider.
     provider_named: str | None = None
     provider_items: int = 0
     collapsed: bool = False
@@ -186,7 +186,7 @@ def _provider_named(snap: Snapshot, text: str) -> tuple[str, int] | None:
     name = text.strip()
     if len(name) > 2 and name[0] == name[-1] == '"':
         name = name[1:-1].strip()
-    if not name or len(name) > 200 or '"' in name:
+    if name in ("", "*") or len(name) > 200 or '"' in name:
         return None
     found = snap.rank("*", Filters(providers=(name,)), literal=False, sort="relevance", fetch=1)
     if not found.total:

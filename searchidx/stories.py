@@ -351,14 +351,7 @@ def build_story(snap: Snapshot, docnums: Sequence[int]) -> Story:
     ]
     dated = [t for t in times if t is not None]
     span = round((max(dated) - min(dated)) / 3.6e9, 1) if dated else None
-    # As outlet_keys: a provider, else a domain.
-    outlets = len(
-        {
-            provider_key(r.provider) if r.provider else f"@{r.domain}"
-            for r in recs
-            if r.provider or r.domain
-        }
-    )
+    outlets = len({o for r in recs if (o := _outlet(provider_key(r.provider), r.domain))})
     return Story(
         id=members[0].id,
         size=len(members),
@@ -382,11 +375,31 @@ def outlet_keys(snap: Snapshot) -> list[str]:
     provider, as in datasets that name none, is its site's), else none ("")."""
     providers = column_texts(snap, "provider")
     domains = column_texts(snap, "domain")
-    return [p or (f"@{d}" if d else "") for p, d in zip(providers, domains, strict=True)]
+    return [_outlet(p, d) for p, d in zip(providers, domains, strict=True)]
+
+
+def _outlet(provider: str, domain: str) -> str:
+    """An item's outlet from its provider's key and its domain ("" for none)."""
+    return provider or (f"@{domain}" if domain else "")
 
 
 def _outlets(outlets: Sequence[str], docs: Iterable[int]) -> int:
     return len({outlets[d] for d in docs if outlets[d]})
+
+
+def _selected(
+    snap: Snapshot, query: str | None, filters: Filters
+) -> tuple[set[int] | None, Filters, int, list[str]]:
+    """The rows the query and filters select (None: every item), the filters with the
+    query's ``published:`` clauses in them, and, when no row is selected, why
+    (:func:`searchidx.backend.why_nothing`)."""
+    text, filters = split_dates(query or "*", filters)
+    text = text.strip() or "*"
+    if text == "*" and not filters.describe():
+        return None, filters, 0, []
+    matching = set(snap.match(text, filters))
+    partial, closest = (0, []) if matching else why_nothing(snap, text, filters)
+    return matching, filters, partial, closest
 
 
 @reads_index
@@ -409,17 +422,10 @@ def find_stories(
         return StoriesResult([], query, 0, 0, filters.describe(), time.perf_counter() - started)
     grouped = _stories(snap)
     chosen: Sequence[int] = range(len(grouped.rows))
-    partial, closest = 0, list[str]()
-    text, filters = split_dates(query or "*", filters)  # published: clauses are filters
-    if text.strip() not in ("", "*") or filters.describe():
-        text = text.strip() or "*"
-        matching = set(snap.match(text, filters))
+    matching, filters, partial, closest = _selected(snap, query, filters)
+    if matching is not None:
         chosen = [n for n in chosen if any(d in matching for d in grouped.rows[n])]
-        items = len(matching)
-        if not matching:
-            partial, closest = why_nothing(snap, text, filters)
-    else:
-        items = snap.count()
+    items = snap.count() if matching is None else len(matching)
     ranked = []
     for n in chosen:
         g, outlets = grouped.rows[n], grouped.outlets[n]
@@ -517,14 +523,9 @@ def provider_firsts(
     if not docnum:
         return FirstsResult("provider", query, 0, 0, [], filters.describe())
     groups = [[docnum[i] for i in g if i in docnum] for g in index_stories(snap)]
-    partial, closest = 0, list[str]()
-    text, filters = split_dates(query or "*", filters)  # published: clauses are filters
-    if text.strip() not in ("", "*") or filters.describe():
-        text = text.strip() or "*"
-        matching = set(snap.match(text, filters))
+    matching, filters, partial, closest = _selected(snap, query, filters)
+    if matching is not None:
         groups = [g for g in groups if any(d in matching for d in g)]
-        if not matching:
-            partial, closest = why_nothing(snap, text, filters)
     providers = column_texts(snap, "provider")
     outlets = outlet_keys(snap)
     ids = column_texts(snap, "id")
@@ -545,8 +546,9 @@ def provider_firsts(
     # Each provider by the spelling of its name most items have, as facets provider
     # labels it (not that of the first item met).
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
-    for (key, name), n in snap.value_counts(("provider", "provider_name"), None).items():
-        spellings[as_text(key)][as_text(name)] += n
+    for (name, _), n in snap.value_counts(("provider_name", "domain")).items():
+        text = as_text(name)
+        spellings[provider_key(text)][text] += n
 
     def shown(p: str) -> str:
         counts = spellings.get(p)
