@@ -419,6 +419,12 @@ class BatchWriter(MpWriter):  # type: ignore[misc]
             self.jobqueue.put(None)
         self.closed = True
 
+    def _commit_toc(self, segments: list[Any]) -> None:
+        """Commit without the empty segments of sub-writers given no batch (another
+        took them all, as timing decides), which every search would open for nothing;
+        Whoosh then deletes their files."""
+        super()._commit_toc([segment for segment in segments if segment.doc_count_all()])
+
     def add_document(self, **fields: Any) -> None:
         if self.closed:
             SegmentWriter.add_document(self, **fields)
