@@ -1,8 +1,8 @@
 """Article files: finding them, reading them, and turning them into typed records.
 
 An article file holds YAML front matter between ``---`` lines (``.md``, ``.markdown``,
-``.txt``, ``.yaml``, ``.yml``), one JSON article object (``.json``) or one JSON article per
-line (``.jsonl``); RSS and Atom feeds and CSV/TSV tables are read by
+``.txt``, ``.yaml``, ``.yml``), one JSON article object or a list of them (``.json``) or
+one JSON article per line (``.jsonl``); RSS and Atom feeds and CSV/TSV tables are read by
 :mod:`searchidx.feeds`. Everything that can be wrong with a file is reported as a
 :class:`~searchidx.errors.ParseError` naming the file (and line, where there is one).
 """
@@ -406,7 +406,15 @@ def parse_file(path: str, data: bytes) -> tuple[list[Article], list[ParseError]]
                 except ParseError as exc:
                     errors.append(exc)
         elif suffix == ".json":
-            articles.append(article_from_mapping(_aliased(_load_json(path, text, None)), path))
+            value = _load_json(path, text, None)
+            if isinstance(value, list):  # a list of article objects, each on its line
+                for mapping, lineno in zip(value, _element_lines(text), strict=True):
+                    try:
+                        articles.append(article_from_mapping(_aliased(mapping), path, lineno))
+                    except ParseError as exc:
+                        errors.append(exc)
+            else:
+                articles.append(article_from_mapping(_aliased(value), path))
         else:
             yaml_files = suffix in {".yaml", ".yml"}
             mapping, body = load_front_matter(path, text, whole_file_yaml=yaml_files)
@@ -430,6 +438,21 @@ def _is_json_lines(text: str) -> bool:
         return isinstance(json.loads(first), dict)
     except (ValueError, RecursionError):
         return False
+
+
+def _element_lines(text: str) -> list[int]:
+    """The line each element of the JSON list ``text`` (already read whole, so valid)
+    starts on."""
+    decoder = json.JSONDecoder()
+    lines: list[int] = []
+    at = text.index("[") + 1
+    while True:
+        while text[at] in " \t\r\n,":
+            at += 1
+        if text[at] == "]":
+            return lines
+        lines.append(text.count("\n", 0, at) + 1)
+        _, at = decoder.raw_decode(text, at)
 
 
 #: Other names of article fields in JSON objects, as tables accept them and datasets

@@ -181,7 +181,7 @@ CASES: list[tuple[str, str | bytes, str]] = [
         '{"title": "x",',
         ":1: invalid JSON: Expecting property name enclosed in double quotes (column 15)",
     ),
-    ("list.json", '[{"title": "x"}]', ": expected an article mapping, found a list"),
+    ("list.json", '[{"title": 3}]', ":1: title must be text, not a number"),
     ("dupkey.json", '{"title": "a", "title": "b"}', ": duplicate key 'title'"),
     ("latin1.json", b'{"title": "caf\xe9"}', ":1: not UTF-8: byte 0xe9 at offset 14"),
     ("file with spaces.md", fm("title: [x"), ":2: invalid YAML: did not find expected ',' or ']'"),

@@ -136,6 +136,30 @@ def test_a_json_file_of_json_lines_with_dataset_names_is_read() -> None:
     ]
 
 
+def test_a_json_list_of_articles_is_read_each_with_its_line() -> None:
+    """Exports often hold a list of articles; it was refused whole ("expected an
+    article mapping, found a list")."""
+    data = (
+        '[\n  {"headline": "One [a], {b}", "link": "https://harborwire.com/1"},\n'
+        '  {"title": 3},\n  "not an article",\n\n'
+        '  {"title": "Four",\n   "url": "https://harborwire.com/4"}, {"title": "Five"}\n]\n'
+    )
+    articles, errors = parse("export.json", data)
+    assert [(a.line, a.title, a.web_url) for a in articles] == [
+        (2, "One [a], {b}", "https://harborwire.com/1"),
+        (6, "Four", "https://harborwire.com/4"),
+        (7, "Five", ""),
+    ]
+    assert errors == [
+        "export.json:3: title must be text, not a number",
+        "export.json:4: expected an article mapping, found text",
+    ]
+    assert parse("none.json", " [ ] ") == ([], [])
+    assert parse("cut.json", '[{"title": "a"},\n{"title": ')[1] == [
+        "cut.json:2: invalid JSON: Expecting value (column 11)"
+    ]
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
 def test_utf16_with_a_bom_is_read(encoding: str) -> None:
     text = '{"title": "Über den Hafen"}\n{"title": "Zweite Zeile"}'
@@ -258,7 +282,7 @@ BAD_FILES = [
         "recursive.md: YAML alias refers to itself",
     ),
     ("bad.json", '{"title": ', "bad.json:1: invalid JSON: Expecting value (column 11)"),
-    ("list.json", "[]", "list.json: expected an article mapping, found a list"),
+    ("number.json", "3", "number.json: expected an article mapping, found a number"),
     ("dup.json", '{"title": "a", "title": "b"}', "dup.json: duplicate key 'title'"),
     ("nul.md", "---\ntitle: x\x00\n---\n", "nul.md: binary file: contains NUL bytes"),
     ("a.csv", "title,x\n", "a.csv: unsupported file type '.csv'"),
