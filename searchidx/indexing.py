@@ -743,12 +743,15 @@ def _apply(
                     touched += 1
                     continue
                 errors = loaded.errors
-                if not loaded.docs:
+                if not loaded.docs and errors:
                     # Nothing usable: whatever was indexed from it before stays, as its
-                    # (last) error says.
-                    if previous is not None and previous.ids and errors:
+                    # (last) error says. (A file read without error that has no items,
+                    # a CSV of a header alone, say, is a file of no items: its earlier
+                    # items go.)
+                    if previous is not None and previous.ids:
                         errors = [*errors[:-1], kept_before(errors[-1], len(previous.ids))]
-                    summary.failed += bool(report(errors))
+                    summary.failed += 1
+                    report(errors)
                     continue
                 summary.skipped += report(errors)
                 if previous is not None:

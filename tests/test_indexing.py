@@ -298,6 +298,48 @@ def test_the_error_of_a_file_that_goes_bad_says_how_many_articles_it_keeps(
     assert (s.added, s.updated, s.unchanged, s.failed, s.skipped, s.items) == (0, 0, 1, 3, 0, 6)
 
 
+@pytest.mark.parametrize(
+    ("name", "before", "after"),
+    [
+        ("t.csv", "title,url\nOne,https://harborwire.com/1\n", "title,url\n"),
+        ("l.json", '[{"title": "One", "url": "https://harborwire.com/1"}]', "[]"),
+        (
+            "f.xml",
+            '<rss version="2.0"><channel><title>Harbor Wire</title><item><title>One</title>'
+            "<link>https://harborwire.com/1</link></item></channel></rss>",
+            '<rss version="2.0"><channel><title>Harbor Wire</title></channel></rss>',
+        ),
+    ],
+)
+def test_a_file_read_without_error_that_has_no_items_any_more_drops_its_items(
+    write: Write, corpus: Path, index_path: str, name: str, before: str, after: str
+) -> None:
+    """A CSV cut to its header, an empty JSON list, a feed with no entries: the file says
+    there are no items, and no error says otherwise. Its earlier items went on being
+    found, and the update counted the file nowhere."""
+    write(name, before)
+    write("a.md", article("Harbor vote passes", "https://harborwire.com/a"))
+    update_index(index_path, [str(corpus)], jobs=1)
+    assert sorted(r["title"] for r in records(index_path).values()) == ["Harbor vote passes", "One"]
+    write(name, after)
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert errors == []
+    assert (s.added, s.updated, s.unchanged, s.failed, s.files, s.items) == (0, 1, 1, 0, 2, 1)
+    assert [r["title"] for r in records(index_path).values()] == ["Harbor vote passes"]
+    s, errors = errors_of(index_path, [str(corpus)])  # then unchanged, not read again
+    assert (s.updated, s.unchanged, s.items, errors) == (0, 2, 1, [])
+
+
+def test_a_new_file_of_no_items_is_added_with_none(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    write("t.csv", "title,url\n")
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert (s.added, s.failed, s.files, s.items, errors) == (1, 0, 1, 0, [])
+    s, errors = errors_of(index_path, [str(corpus)])
+    assert (s.added, s.unchanged, errors) == (0, 1, [])
+
+
 def test_failed_counts_files_that_gave_nothing_and_skipped_the_bad_records_of_the_rest(
     write: Write, corpus: Path, index_path: str
 ) -> None:
