@@ -15,7 +15,12 @@ def mark(text: str, terms: list[str]) -> list[tuple[str, bool]]:
     pieces: list[tuple[str, bool]] = []
     pos = 0
     for term, start, end in text_tokens(text):
-        if term in wanted and start >= pos:  # an acronym has two terms
+        word = text[start:end]
+        if (
+            term in wanted
+            # an index made before numbers kept their commas has "2" and "000" for "2,000"
+            or ("," in word and all(part in wanted for part in word.split(",")))
+        ) and start >= pos:  # an acronym has two terms
             if start > pos:
                 pieces.append((text[pos:start], False))
             pieces.append((text[start:end], True))

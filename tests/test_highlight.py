@@ -77,3 +77,12 @@ WORDS_AFTER = " ".join(f"v{i}" for i in range(60))
 def test_snippet(text: str, terms: list[str], width: int, expected: str) -> None:
     assert snippet(text, terms, width=width) == expected
     assert len(expected) <= width + 2  # the text, and a "…" at each end
+
+
+def test_a_number_with_separators_is_marked_whole() -> None:
+    text = "Storm leaves 2,000 homes without power"
+    marked = [("Storm leaves ", False), ("2,000", True), (" homes without power", False)]
+    assert mark(text, ["2000"]) == marked
+    # an index made before numbers kept their separators matches "2" and "000"
+    assert mark(text, ["2", "000"]) == marked
+    assert mark(text, ["2"]) == [(text, False)]

@@ -115,3 +115,18 @@ def test_an_index_that_kept_only_the_number_of_a_files_errors_learns_them_once(
         "manifest-1.json",
         "manifest-2.json",
     ]
+
+
+def test_an_index_built_before_numbers_kept_their_separators_splits_them_as_it_was_built(
+    tmp_path: Path,
+) -> None:
+    # Its terms for "2,000" are "2" and "000": its queries make the same, so "2,000" finds
+    # it as a phrase, and a hit is marked; a rebuild makes "2000" of it.
+    index = tmp_path / "index"
+    shutil.copytree(OLD, index)
+    analyzer = index_at(str(index)).snapshot().schema["title"].analyzer
+    assert [t.text for t in analyzer("2,000", mode="query")] == ["2", "000"]
+    fresh = tmp_path / "fresh"
+    update_index(str(fresh), [str(SAMPLES / "002-flood-barrier-coastal-daily.md")])
+    analyzer = index_at(str(fresh)).snapshot().schema["title"].analyzer
+    assert [t.text for t in analyzer("2,000", mode="query")] == ["2000"]

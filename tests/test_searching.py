@@ -411,6 +411,9 @@ NEWS_WORDS = [
     ("sprains.md", "Ankle sprains keep striker out for a month"),
     ("covid.md", "Covid-19 vaccine rollout speeds up"),
     ("covid-booster.md", "Covid-19 booster approved for adults"),
+    ("thousands.md", "Storm leaves 2,000 homes without power"),
+    ("year.md", "The year 2000 remembered"),
+    ("million.md", "Lottery pays 1,250,000.50 to a nurse"),
 ]
 
 
@@ -464,9 +467,15 @@ def news_index(tmp_path_factory: pytest.TempPathFactory) -> str:
         ('covid -"booster approved"', {"covid.md"}),
         ("sanctions -(moscow OR russian)", set()),
         (
-            "-covid -sanctions -us -may -who -it -eu -happiness -immigration",
+            "-covid -sanctions -us -may -who -it -eu -happiness -immigration -2000 -nurse",
             {"ukraine.md", "sprains.md", "used.md"},
         ),
+        # A number is one word with or without its thousands separators.
+        ("2000", {"thousands.md", "year.md"}),
+        ("2,000", {"thousands.md", "year.md"}),
+        ('"2,000 homes"', {"thousands.md"}),
+        ("1250000.50", {"million.md"}),
+        ("1,250,000.50 nurse", {"million.md"}),
     ],
 )
 def test_every_word_is_searchable(news_index: str, query: str, expected: set[str]) -> None:
@@ -490,7 +499,7 @@ def test_ranges_in_the_query_select_what_since_and_until_select(news_index: str)
     assert names("date:[2021-05-03 to 2021-05-06]") == expected
     assert names("published:>=2021-05-03 published:<=2021-05-06") == expected
     assert names("published:>2021-05-02 published:<2021-05-07") == expected
-    assert len(names("published:[2021-05-11 to]")) == 4
+    assert len(names("published:[2021-05-11 to]")) == len(NEWS_WORDS) - 10
     assert len(names("published:[to 2021-05-02]")) == 2
     assert (
         names("published:2021-05-04")

@@ -34,19 +34,35 @@ from searchidx.fields import MISSING_LAST
 sys.modules.setdefault("searchidx.schema", sys.modules[__name__])
 
 
+#: Words as Whoosh's RegexTokenizer finds them (``\w+(\.?\w+)*``), and before them a
+#: number with thousands separators ("2,000", "1,250,000.5") as one word, which
+#: :class:`AcronymFilter` writes without its commas: "2000" finds "2,000" and "2,000"
+#: finds "2000". (An index made before keeps its schema's tokenizer, and so its terms:
+#: "2" and "000".)
+WORD_PATTERN = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?\b|\w+(\.?\w+)*"
+
+
+def tokenizer() -> RegexTokenizer:
+    """The tokenizer of the text fields (see :data:`WORD_PATTERN`)."""
+    return RegexTokenizer(WORD_PATTERN)
+
+
 class AcronymFilter(Filter):  # type: ignore[misc]
     """Acronyms get a term of their own, their letters joined by dots and never
     stemmed: "US" and "U.S." are "u.s", which no word stems to ("used", "use" and
     "using" all stem to "us"). Letters joined by dots, in any case, and words of two
     to five capitals ("WHO", "IT", "NATO") are acronyms. When indexing, an acronym is
     also kept as a plain word, so that "news" still finds an all-caps headline's
-    "NEWS" and "us" finds "U.S."; in a query, capitals or dots ask for the acronym."""
+    "NEWS" and "us" finds "U.S."; in a query, capitals or dots ask for the acronym.
+    A number's thousands separators are dropped ("2,000" is "2000")."""
 
     _DOTTED = re.compile(r"[^\W\d_](?:\.[^\W\d_])+\.?")
 
     def __call__(self, tokens: Iterator[Any]) -> Iterator[Any]:
         for t in tokens:
             text = t.text
+            if "," in text:
+                text = t.text = text.replace(",", "")
             dotted = "." in text and self._DOTTED.fullmatch(text) is not None
             if not dotted and not (2 <= len(text) <= 5 and text.isalpha() and text.isupper()):
                 yield t
@@ -87,16 +103,14 @@ def not_us(stem: Callable[[str], str], word: str) -> str:
 
 def word_analyzer() -> CompositeAnalyzer:
     """Words, lower-cased, acronyms marked, accents folded; nothing dropped or stemmed."""
-    return RegexTokenizer() | AcronymFilter() | LowercaseFilter() | CharsetFilter(accent_map)
+    return tokenizer() | AcronymFilter() | LowercaseFilter() | CharsetFilter(accent_map)
 
 
 def text_analyzer() -> CompositeAnalyzer:
     """As :func:`word_analyzer`, and stemmed (before accents are folded)."""
     stemmer = StemUnlessAcronym()
     stemmer.use_is_not_us = True
-    return (
-        RegexTokenizer() | AcronymFilter() | LowercaseFilter() | stemmer | CharsetFilter(accent_map)
-    )
+    return tokenizer() | AcronymFilter() | LowercaseFilter() | stemmer | CharsetFilter(accent_map)
 
 
 def text_tokens(text: str) -> Iterator[tuple[str, int, int]]:
@@ -156,6 +170,8 @@ def _indexer(field: Any) -> Callable[[str], Postings] | None:
         places: dict[str, list[int]] = defaultdict(list)
         for pos, match in enumerate(finditer(value)):
             text = match.group(0)
+            if "," in text:  # as AcronymFilter
+                text = text.replace(",", "")
             if ("." in text and dotted(text) is not None) or (
                 2 <= len(text) <= 5 and text.isalpha() and text.isupper()
             ):  # as AcronymFilter, indexing
