@@ -11,11 +11,11 @@ Vectors
     Stop words are dropped; words with digits count ``NUMBER_BOOST`` times. The counts
     are rounded down to steps of ``2 ** (1/4)`` (:func:`coarse`), and a rare word weighs
     as a word of a few items (:func:`weighed_count`), so that a few more items leave
-    nearly every weight, and so nearly every vector, as it was. The items
-    of the newest ``FRESH_BLOCKS`` blocks of days (see Blocks) are weighed over every
-    item; the older ones over every item but those of the newest blocks, so that items
-    added to the newest days, as a collection grows, leave the older items' vectors as
-    they were.
+    nearly every weight, and so nearly every vector, as it was. An item of a block of
+    days (see Blocks) is weighed over the dated items of its block and of every block
+    before it (its view; an undated item over every item), so that items added to the
+    newest days, or a new week, as a collection grows, leave every older item's vector
+    as it was.
 
 Similarity
     The cosine of two items' vectors, plus what their days give (``TIME_WEIGHT``: the
@@ -100,19 +100,21 @@ STEPS_PER_DOUBLING = 4
 #: A word in fewer items than one in RARE_SHARE, or than RARE_FLOOR, weighs as one in
 #: that many (see ``weighed_count``).
 RARE_SHARE = 1024
-RARE_FLOOR = 16
+RARE_FLOOR = 32
 #: How many of an item's rarest words find its candidates ...
 KEY_WORDS = 3
 #: ... among how many of the latest earlier items having each word.
 KEY_RECENT = 20
+#: An item's view (see ``Counts``) takes in the blocks after its own until it holds this
+#: many items.
+VIEW_MIN = 20_000
 #: A title template seen on this many distinct days is boilerplate.
 BOILERPLATE_DAYS = 4
-#: How many of the newest blocks of days are weighed over every item (see ``Counts``) ...
-FRESH_BLOCKS = 2
-#: ... counted back from the newest block holding at least one item in this many.
-FRESH_SHARE = 2000
 
 _DAY = 86_400
+
+#: A block of days: days since 1970-01-01 divided by BLOCK_DAYS (None: undated items).
+Block = int | None
 
 STOP_WORDS = frozenset(
     (  # noqa: SIM905
@@ -206,8 +208,10 @@ def weighed_count(df: int, n: int) -> float:
     up to ``RARE_FLOOR``. Below that, a word is rare enough that its exact count says
     little, and weighing by it would change the vector of every item having a rare word
     each time one more item has it. (On the UCI sample of
-    ``tests/bench/stories_bench.py``, with no floor: P 0.907, R 0.410; a floor of 8:
-    0.906, 0.417; 16: 0.905, 0.424; 32: 0.903, 0.435.)"""
+    ``tests/bench/stories_bench.py``, with every item weighed over every item, no
+    floor: P 0.907, R 0.410; a floor of 8: 0.906, 0.417; 16: 0.905, 0.424; 32: 0.903,
+    0.435. Weighed over views, which hold fewer items, a floor of 16: 0.914, 0.414;
+    24: 0.915, 0.421; 32: 0.913, 0.425.)"""
     floor = min(RARE_FLOOR, coarse(n) / RARE_SHARE)
     return max(coarse(df), floor)
 
@@ -221,33 +225,57 @@ def word_weight(word: str, df: int, n: int) -> float:
 
 @dataclass(slots=True)
 class Counts:
-    """How many items of a whole collection have each word, and how many items it has;
-    the same for the items of its newest blocks, from block ``first_fresh`` on (None:
-    no dated item). The newest blocks' items are weighed by the first counts, the other
-    items by the counts of every item not in the newest blocks."""
+    """A collection's word counts, which its items are weighed by: how many items of
+    each block of days have each word (``df``), and how many items each block has
+    (``sizes``). An item of a dated block is weighed over the dated items of its block
+    and of every block before it (its view), an undated item over every item."""
 
-    df: dict[str, int]
-    items: int
-    fresh_df: dict[str, int]
-    fresh_items: int
-    first_fresh: int | None
+    df: Mapping[Block, Mapping[str, int]]
+    sizes: Mapping[Block, int]
+
+    @classmethod
+    def of(cls, found: Sequence[set[str]], blocks: Sequence[Block]) -> Counts:
+        """The counts of items having the words ``found``, in ``blocks``."""
+        df: dict[Block, Counter[str]] = defaultdict(Counter)
+        for ws, b in zip(found, blocks, strict=True):
+            df[b].update(ws)
+        return cls(df, Counter(blocks))
+
+    def views(
+        self, wanted: Mapping[Block, Iterable[str]]
+    ) -> dict[Block, tuple[dict[str, int], int]]:
+        """For each block of ``wanted``, the counts of its words (those given) over its
+        view, and how many items its view has."""
+        dated = sorted(b for b in self.df.keys() | self.sizes.keys() if b is not None)
+        ends = view_ends(dated, self.sizes)
+        out: dict[Block, tuple[dict[str, int], int]] = {}
+        for b, ws in wanted.items():
+            before: list[Block] = [*dated, None]
+            if b is not None:
+                before = before[: bisect.bisect_right(dated, ends[b])]
+            tables = [t for c in before if (t := self.df.get(c))]
+            out[b] = (
+                {w: sum([t.get(w, 0) for t in tables]) for w in ws},
+                sum(self.sizes.get(c, 0) for c in before),
+            )
+        return out
 
 
-def first_fresh(sizes: Mapping[Block, int]) -> int | None:
-    """The first of the newest ``FRESH_BLOCKS`` blocks, counted back from the newest
-    block holding one item in ``FRESH_SHARE`` of all (``sizes``: items by block), so
-    that a few items dated years ahead by mistake do not make every other block older
-    (from 4,000 items on: below that, any block holding an item counts; None: no dated
-    block holds so many)."""
-    need = max(1, sum(sizes.values()) // FRESH_SHARE)
-    latest = max((b for b, n in sizes.items() if b is not None and n >= need), default=None)
-    return None if latest is None else latest - FRESH_BLOCKS + 1
-
-
-def is_fresh(block: Block, first: int | None) -> bool:
-    """Whether ``block`` is one of the newest blocks, which begin at ``first`` (see
-    :func:`first_fresh`)."""
-    return block is not None and first is not None and block >= first
+def view_ends(dated: Sequence[int], sizes: Mapping[Block, int]) -> dict[Block, int]:
+    """The last block of each of the ``dated`` blocks' views (in order; ``sizes``: how
+    many items each has): the block itself, or a later one, so that the view holds
+    ``VIEW_MIN`` items (or every dated item, when fewer)."""
+    ends: dict[Block, int] = {}
+    total = 0
+    full: int | None = None  # the first block whose prefix holds VIEW_MIN items
+    for c in dated:
+        total += sizes.get(c, 0)
+        if full is None and total >= VIEW_MIN:
+            full = c
+    last = dated[-1] if dated else 0
+    for b in dated:
+        ends[b] = max(b, last if full is None else full)
+    return ends
 
 
 class _Prepared:
@@ -256,24 +284,22 @@ class _Prepared:
     regrouping clusters again only the parts an update touched); with ``counts``, words
     are weighed by a whole collection's counts instead of these items'.
 
-    ``df`` and ``rank`` come in two kinds, indexed by :attr:`fresh`: 0 for the older
-    blocks (counts of every item but the newest blocks'), 1 for the newest (every
-    item's)."""
+    An item's words are weighed over its block's view (see :class:`Counts`):
+    :attr:`weight` and :attr:`rank` hold, for each block, the weights of its items'
+    words and the order their candidates are looked up in (rarest first)."""
 
     __slots__ = (
+        "_block",
         "_done",
         "_toks",
-        "_weight",
         "_wid",
         "days",
-        "df",
-        "first_fresh",
         "found_by",
-        "fresh",
         "keys",
         "rank",
         "vectors",
         "vocab",
+        "weight",
         "words",
     )
 
@@ -289,35 +315,24 @@ class _Prepared:
             found.append(set(title).union(excerpt) if excerpt else set(title))
         n = len(entries)
         self.days = [None if e.time is None else e.time // _DAY for e in entries]
-        blocks = [None if d is None else d // BLOCK_DAYS for d in self.days]
+        blocks: list[Block] = [None if d is None else d // BLOCK_DAYS for d in self.days]
         if counts is None:  # these items are the whole collection
-            first = first_fresh(Counter(blocks))
-            df: Counter[str] = Counter()
-            fresh_df: Counter[str] = Counter()
-            n_fresh = 0
-            for ws, b in zip(found, blocks, strict=True):
-                df.update(ws)
-                if is_fresh(b, first):
-                    fresh_df.update(ws)
-                    n_fresh += 1
-            counts = Counts(df, n, fresh_df, n_fresh, first)
-        first = self.first_fresh = counts.first_fresh
-        #: Whether each item is of the newest blocks (1) or not (0).
-        self.fresh = bytes(is_fresh(b, first) for b in blocks)
+            counts = Counts.of(found, blocks)
+        self._block = blocks
         vocab = sorted(set().union(*found))
-        self._wid = {w: i for i, w in enumerate(vocab)}
-        every_df = [counts.df[w] for w in vocab]
-        older_df = [d - counts.fresh_df.get(w, 0) for w, d in zip(vocab, every_df, strict=True)]
-        older_n = counts.items - counts.fresh_items
-        self.df = (older_df, every_df)
-        self._weight = (
-            [word_weight(w, d, older_n) for w, d in zip(vocab, older_df, strict=True)],
-            [word_weight(w, d, counts.items) for w, d in zip(vocab, every_df, strict=True)],
-        )
-        self.rank = (
-            self._ranks(vocab, older_df, older_n),
-            self._ranks(vocab, every_df, counts.items),
-        )
+        self._wid = wid = {w: i for i, w in enumerate(vocab)}
+        wanted: dict[Block, set[str]] = defaultdict(set)
+        for ws, b in zip(found, blocks, strict=True):
+            wanted[b].update(ws)
+        #: By block: each word's weight, and its place when candidates are looked up
+        #: (None: no other item of the view has it, so it finds no candidate).
+        self.weight: dict[Block, dict[int, float]] = {}
+        self.rank: dict[Block, dict[int, tuple[float, int] | None]] = {}
+        for b, (df, items) in counts.views(wanted).items():
+            self.weight[b] = {wid[w]: word_weight(w, d, items) for w, d in df.items()}
+            self.rank[b] = {
+                wid[w]: (weighed_count(d, items), wid[w]) if d > 1 else None for w, d in df.items()
+            }
         self._toks = toks
         self.vocab = vocab
         #: Whether each item has a word that counts (its vector is not empty).
@@ -330,26 +345,16 @@ class _Prepared:
         if every:
             self.fill(range(n))
 
-    @staticmethod
-    def _ranks(vocab: list[str], df: list[int], n: int) -> list[int]:
-        """Each word's place when candidates are looked up by rare words first: weighed
-        count, then the word."""
-        order = sorted(range(len(vocab)), key=lambda i: (weighed_count(df[i], n), vocab[i]))
-        rank = [0] * len(vocab)
-        for r, i in enumerate(order):
-            rank[i] = r
-        return rank
-
     def fill(self, items: Iterable[int]) -> None:
         """Make the vectors (and the words candidates are found by) of ``items`` that
         are not made yet."""
-        wid, done, vectors, fresh = self._wid, self._done, self.vectors, self.fresh
+        wid, done, vectors, blocks = self._wid, self._done, self.vectors, self._block
         sqrt = math.sqrt
         for k in items:
             if done[k]:
                 continue
-            kind = fresh[k]
-            weight = self._weight[kind]
+            b = blocks[k]
+            weight = self.weight[b]
             title, excerpt = self._toks[k]
             vec: dict[int, float] = {}
             for w in excerpt:
@@ -360,7 +365,7 @@ class _Prepared:
                 vec[i] = weight[i]
             norm = sqrt(sum([v * v for v in vec.values()]))
             vectors[k] = {w: v / norm for w, v in vec.items()} if norm else {}
-            self.found_by[k] = key_words(vec, self.rank[kind], self.df[kind])
+            self.found_by[k] = key_words(vec, self.rank[b])
             done[k] = 1
 
 
@@ -397,10 +402,12 @@ def dot(a: dict[int, float], b: dict[int, float]) -> float:
     return s
 
 
-def key_words(vector: dict[int, float], rank: Sequence[int], df: Sequence[int]) -> list[int]:
+def key_words(vector: dict[int, float], rank: Mapping[int, tuple[float, int] | None]) -> list[int]:
     """The words an item's candidates are looked up by: its ``KEY_WORDS`` first words by
-    ``rank`` (rarest first), among words of ``df`` over 1."""
-    return sorted((w for w in vector if df[w] > 1), key=rank.__getitem__)[:KEY_WORDS]
+    ``rank`` (rarest first), among those another item has (their rank is not None)."""
+    ranked = [(r, w) for w in vector if (r := rank[w]) is not None]
+    ranked.sort()
+    return [w for _, w in ranked[:KEY_WORDS]]
 
 
 def _shares(a: dict[int, float], b: dict[int, float], n: int) -> bool:
@@ -646,10 +653,6 @@ def average_link(
         version[keep] = v
         version[gone] = -1
     return [sorted(v) for v in items if len(v) > 1]
-
-
-#: A block of days: days since 1970-01-01 divided by BLOCK_DAYS (None: undated items).
-Block = int | None
 
 
 @dataclass(slots=True)

@@ -17,23 +17,19 @@ beside them; the other parts are kept. A block's inputs change when
 - an item of it is added, removed or changed (its old and new blocks);
 - an article's related list names an item of it (every block its old and new list
   names, and its own): the related pairs inside and across blocks;
-- a word of it gets another weight (its count crosses a step of
+- a word of it gets another weight over its view (its count crosses a step of
   :func:`searchidx.storycore.weighed_count`, or the number of items a step of
-  :func:`coarse`, which changes every weight), or another item comes to have it or
-  none does (candidates are looked up by words another item has). The newest blocks'
-  items are weighed over every item, the older ones' over every item but the newest
-  blocks' (:class:`searchidx.storycore.Counts`), so items added to the newest blocks
-  change the weights of the newest blocks only. When the newest block changes, every
-  block is clustered again;
+  :func:`coarse`, which changes every weight), or another item of its view comes to
+  have it or none does (candidates are looked up by words another item has). A
+  block's items are weighed over its view, the dated items of its block and of every
+  block before it (:class:`searchidx.storycore.Counts`), so items added to the newest
+  block, or a new newest block, change no older block's weights;
 - a template of it recurs on enough days to become boilerplate, or stops doing so.
-
-The blocks having a word are kept as a superset (a block is added when an item with
-the word joins it, and kept until the word is gone): a block marked by mistake is only
-clustered again, to the same stories.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import marshal
 from collections.abc import Callable, Iterable, Sequence
@@ -47,11 +43,10 @@ from searchidx.storycore import (
     Entry,
     Kept,
     coarse,
-    first_fresh,
     group_parts,
-    is_fresh,
     join_parts,
     template,
+    view_ends,
     weighed_count,
     words,
 )
@@ -61,7 +56,7 @@ from searchidx.storycore import (
 #: list names, space-separated ("" when none).
 Item = tuple[int | None, str, str, str]
 #: Bump when what the state holds changes, so that older states are not used.
-STATE_VERSION = 7
+STATE_VERSION = 8
 _DAY = 86_400
 
 
@@ -99,6 +94,23 @@ def _step(df: int, n: int) -> tuple[bool, float]:
     return df > 1, weighed_count(df, n)
 
 
+def _views(sizes: dict[Block, int]) -> tuple[dict[Block, int], dict[Block, int]]:
+    """For blocks of ``sizes`` items: the last block of each dated block's view, and
+    how many items each block's view has (the undated block's: every item)."""
+    dated = sorted(b for b in sizes if b is not None)
+    ends = view_ends(dated, sizes)
+    counts: dict[Block, int] = {}
+    total = 0
+    through: list[int] = []
+    for b in dated:
+        total += sizes[b]
+        through.append(total)
+    for b in dated:
+        counts[b] = through[bisect.bisect_right(dated, ends[b]) - 1]
+    counts[None] = sum(sizes.values())
+    return ends, counts
+
+
 def _word_set(item: Item) -> set[str]:
     title = words(item[1])
     return set(title).union(words(item[2])) if item[2] else set(title)
@@ -113,20 +125,19 @@ class Changes:
     removed: int = 0
     changed: int = 0
     dirty: set[Block] = field(default_factory=set)
-    everything: bool = False
 
 
 @dataclass(slots=True)
 class _Touched:
-    """What an update's changes touched so far: each word's count (over every item and
-    over the newest blocks') and each template's number of days before the update (as
-    first seen), the blocks to cluster again, and the first of the newest blocks when
-    the update began."""
+    """What an update's changes touched so far: the count of each word in each block,
+    each block's number of items and each template's number of days before the update
+    (as first seen: the counts only when ``counted``), and the blocks to cluster again."""
 
-    df: dict[str, tuple[int, int]]
+    df: dict[str, dict[Block, int]]
+    sizes: dict[Block, int]
     days: dict[int, int]
     dirty: set[Block]
-    first_fresh: int | None
+    counted: bool
 
 
 class GroupingState:
@@ -140,9 +151,8 @@ class GroupingState:
         #: The item key of every row of each run of rows (None: deleted when read).
         self.runs: dict[str, list[str | None]] = {}
         self.items: dict[str, Item] = {}
-        #: How many items have each word, and how many of the newest blocks' items do.
-        self.df: dict[str, int] = {}
-        self.fresh_df: dict[str, int] = {}
+        #: How many items of each block have each word.
+        self.block_df: dict[Block, dict[str, int]] = {}
         #: How many dated items have each title template (by :func:`_template_id`) on
         #: each day (by :func:`_day_key`), on how many days each template is seen ...
         self.days: dict[int, int] = {}
@@ -151,8 +161,6 @@ class GroupingState:
         self.undated: dict[int, int] = {}
         #: Every item's key by block of days (items grouped or not).
         self.members: dict[Block, set[str]] = {}
-        #: The blocks having each word (a superset: see the module's notes).
-        self.word_blocks: dict[str, tuple[Block, ...]] = {}
         #: The template id of every item that has a word that counts and a template
         #: (the others are never grouped).
         self.templates: dict[str, int] = {}
@@ -174,13 +182,11 @@ class GroupingState:
                 self.settings,
                 self.runs,
                 self.items,
-                self.df,
-                self.fresh_df,
+                self.block_df,
                 self.days,
                 self.ndays,
                 self.undated,
                 self.members,
-                self.word_blocks,
                 self.templates,
                 self.cited_by,
                 self.parts.blocks,
@@ -200,13 +206,11 @@ class GroupingState:
             (
                 state.runs,
                 state.items,
-                state.df,
-                state.fresh_df,
+                state.block_df,
                 state.days,
                 state.ndays,
                 state.undated,
                 state.members,
-                state.word_blocks,
                 state.templates,
                 state.cited_by,
                 state.parts.blocks,
@@ -258,10 +262,9 @@ class GroupingState:
         self.runs = new_runs
 
         changes = Changes()
-        newest = self._first_fresh()
-        before_n, before_fresh = len(self.items), self._newest_items(newest)
         dirty = changes.dirty
-        touched = _Touched({}, {}, dirty, newest)
+        # A first grouping clusters every block: no count needs comparing.
+        touched = _Touched({}, {}, {}, dirty, counted=bool(self.items))
         for key in [k for k in self.items if k not in seen and k not in read_now]:
             changes.removed += 1
             self._remove(key, touched)
@@ -278,16 +281,8 @@ class GroupingState:
             cites = old[3] != item[3]
             self._remove(key, touched, cites)
             self._add(key, item, touched, cites)
-        now_newest = self._first_fresh()
-        if now_newest != newest:
-            # other newest blocks: the older blocks' counts gain or lose whole blocks
-            changes.everything = True
-            self.fresh_df = self._count_newest(now_newest)
-        else:
-            self._reweighed(touched, before_n, before_fresh)
-        for w in touched.df:
-            if w not in self.df:
-                self.word_blocks.pop(w, None)
+        if touched.counted:
+            self._reweighed(touched)
         flipped = {
             t
             for t, was in touched.days.items()
@@ -295,72 +290,76 @@ class GroupingState:
         }
         if flipped:
             dirty.update(self._template_blocks(flipped))
-        if changes.everything:
-            dirty.update(self.members)
         del seen, read_now, touched
         self._regroup(dirty, jobs, progress)
         self.changes = changes
         return changes
 
-    def _first_fresh(self) -> int | None:
-        return first_fresh({b: len(keys) for b, keys in self.members.items()})
-
-    def _newest_items(self, first: int | None) -> int:
-        """How many items the newest blocks, from ``first`` on, have."""
-        return sum(len(keys) for b, keys in self.members.items() if is_fresh(b, first))
-
-    def _count_newest(self, first: int | None) -> dict[str, int]:
-        """How many items of the newest blocks, from ``first`` on, have each word."""
-        df: dict[str, int] = {}
-        for b, keys in self.members.items():
-            if is_fresh(b, first):
-                for key in keys:
-                    for w in _word_set(self.items[key]):
-                        df[w] = df.get(w, 0) + 1
-        return df
-
-    def _reweighed(self, touched: _Touched, before_n: int, before_fresh: int) -> None:
-        """Mark the blocks whose words' weights an update changed (the newest blocks
-        stayed the newest): the newest blocks' weights come from every item's counts,
-        the older blocks' from the counts of every item but the newest blocks'."""
-        first, dirty = touched.first_fresh, touched.dirty
-        n, n_fresh = len(self.items), self._newest_items(first)
-        if coarse(before_n) != coarse(n):
-            dirty.update(b for b in self.members if is_fresh(b, first))
-        before_older, n_older = before_n - before_fresh, n - n_fresh
-        if coarse(before_older) != coarse(n_older):
-            dirty.update(b for b in self.members if not is_fresh(b, first))
-        for w, (was, was_fresh) in touched.df.items():
-            now, now_fresh = self.df.get(w, 0), self.fresh_df.get(w, 0)
-            every = _step(was, before_n) != _step(now, n)
-            older = _step(was - was_fresh, before_older) != _step(now - now_fresh, n_older)
-            if every or older:
-                dirty.update(
-                    b
-                    for b in self.word_blocks.get(w, ())
-                    if (every if is_fresh(b, first) else older)
-                )
+    def _reweighed(self, touched: _Touched) -> None:
+        """Mark the blocks whose words' weights or candidates' keys an update changed
+        over their views (see :class:`searchidx.storycore.Counts`): the views that
+        another block joined or left, or whose number of items crossed a step; and for
+        each word whose counts changed, the blocks having it whose view counts it
+        across a step, or comes to have it in a second item or no more."""
+        dirty = touched.dirty
+        now = {b: len(keys) for b, keys in self.members.items()}
+        if all(b in dirty for b in now):
+            return
+        before = {**now, **touched.sizes}
+        before = {b: n for b, n in before.items() if n}
+        ends_now, n_now = _views(now)
+        ends_before, n_before = _views(before)
+        for b in now:
+            if b not in dirty and (
+                ends_now.get(b) != ends_before.get(b)
+                or coarse(n_now[b]) != coarse(n_before.get(b, 0))
+            ):
+                dirty.add(b)
+        # every dated block, those an update emptied too (their counts were in views)
+        dated = sorted(b for b in before.keys() | now.keys() if b is not None)
+        tables = [(c, self.block_df.get(c, {})) for c in dated]
+        undated = self.block_df.get(None, {})
+        for w, was in touched.df.items():
+            after_sum = before_sum = 0
+            sums: list[tuple[int, int]] = []  # through each dated block, now and before
+            for c, table in tables:
+                count = table.get(w, 0)
+                after_sum += count
+                before_sum += was.get(c, count)
+                sums.append((after_sum, before_sum))
+            for c, table in tables:
+                if c in dirty or w not in table:
+                    continue
+                end = bisect.bisect_right(dated, ends_now[c]) - 1
+                after, prior = sums[end]
+                if _step(prior, n_before[c]) != _step(after, n_now[c]):
+                    dirty.add(c)
+            if None in now and None not in dirty and w in undated:
+                count = undated[w]
+                if _step(before_sum + was.get(None, count), n_before[None]) != _step(
+                    after_sum + count, n_now[None]
+                ):
+                    dirty.add(None)
 
     def _remove(self, key: str, touched: _Touched, cites: bool = True) -> None:
         item = self.items.pop(key)
         self.templates.pop(key, None)
         b = block_of(item)
         touched.dirty.add(b)
+        touched.sizes.setdefault(b, len(self.members[b]))
         self.members[b].discard(key)
         if not self.members[b]:
             del self.members[b]
-        newest = is_fresh(b, touched.first_fresh)
+        table = self.block_df[b]
         for w in _word_set(item):
-            touched.df.setdefault(w, (self.df[w], self.fresh_df.get(w, 0)))
-            if self.df[w] == 1:
-                del self.df[w]
+            if touched.counted:
+                touched.df.setdefault(w, {}).setdefault(b, table[w])
+            if table[w] == 1:
+                del table[w]
             else:
-                self.df[w] -= 1
-            if newest:
-                if self.fresh_df[w] == 1:
-                    del self.fresh_df[w]
-                else:
-                    self.fresh_df[w] -= 1
+                table[w] -= 1
+        if not table:
+            del self.block_df[b]
         t = _template_id(item)
         if t is not None:
             touched.days.setdefault(t, self.ndays.get(t, 0))
@@ -383,17 +382,15 @@ class GroupingState:
         self.items[key] = item
         b = block_of(item)
         touched.dirty.add(b)
-        self.members.setdefault(b, set()).add(key)
+        keys = self.members.setdefault(b, set())
+        touched.sizes.setdefault(b, len(keys))
+        keys.add(key)
         found = _word_set(item)
-        newest = is_fresh(b, touched.first_fresh)
+        table = self.block_df.setdefault(b, {})
         for w in found:
-            touched.df.setdefault(w, (self.df.get(w, 0), self.fresh_df.get(w, 0)))
-            self.df[w] = self.df.get(w, 0) + 1
-            if newest:
-                self.fresh_df[w] = self.fresh_df.get(w, 0) + 1
-            have = self.word_blocks.get(w, ())
-            if b not in have:
-                self.word_blocks[w] = (*have, b)
+            if touched.counted:
+                touched.df.setdefault(w, {}).setdefault(b, table.get(w, 0))
+            table[w] = table.get(w, 0) + 1
         t = _template_id(item)
         if found and t is not None:
             self.templates[key] = t
@@ -492,8 +489,7 @@ class GroupingState:
                 blocks[p.block] = groups
 
     def _counts(self) -> Counts:
-        first = self._first_fresh()
-        return Counts(self.df, len(self.items), self.fresh_df, self._newest_items(first), first)
+        return Counts(self.block_df, {b: len(keys) for b, keys in self.members.items()})
 
     def _pairs(self, keys: list[str], pos: dict[str, int]) -> list[tuple[int, int]]:
         """The related pairs among ``keys`` (positions in it): an article with each item

@@ -580,7 +580,7 @@ def test_an_update_regroups_only_the_parts_it_touches(write: Write, index_path: 
         (1, 8, 1.0),  # a small collection weighs by counts as they are
         (3, 8, storycore.coarse(3)),
         (3, 4096, 4.0),  # at least one in 1,024 items ...
-        (1, 100_000, 16.0),  # ... up to 16
+        (1, 100_000, 32.0),  # ... up to 32
         (1000, 100_000, storycore.coarse(1000)),
     ],
 )

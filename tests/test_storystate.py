@@ -113,8 +113,14 @@ def make_item(rng: random.Random, n: int, keys: list[str]) -> Item:
     return (time, title, excerpt, named if rng.random() < 0.3 else "")
 
 
+@pytest.mark.parametrize("view_min", [0, 25, storycore.VIEW_MIN])
 @pytest.mark.parametrize("seed", range(5))
-def test_updates_give_what_grouping_everything_gives(seed: int) -> None:
+def test_updates_give_what_grouping_everything_gives(
+    seed: int, view_min: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Views of one block each, of blocks until 25 items, of every item (a collection
+    # smaller than VIEW_MIN).
+    monkeypatch.setattr(storycore, "VIEW_MIN", view_min)
     rng = random.Random(seed)
     rows = Rows()
     made = 0
@@ -183,7 +189,7 @@ def test_a_merge_reads_its_rows_again_and_changes_nothing() -> None:
     assert state.parts == before
 
 
-def test_one_change_clusters_again_its_block_alone() -> None:
+def test_one_change_clusters_again_its_block_alone(prefix_views: None) -> None:
     rows = Rows()
     rng = random.Random(2)
     rows.add([(f"k{i:03d}", make_item(rng, i, [])) for i in range(200)])
@@ -225,7 +231,15 @@ def _block(day: int) -> int:
 
 
 @pytest.fixture
-def one_word_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+def prefix_views(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each block's view is its block and those before it, as in a collection of
+    ``storycore.VIEW_MIN`` items or more in its first block (the tests below are built
+    on a few hundred items)."""
+    monkeypatch.setattr(storycore, "VIEW_MIN", 0)
+
+
+@pytest.fixture
+def one_word_pairs(monkeypatch: pytest.MonkeyPatch, prefix_views: None) -> None:
     """The tests of what an update regroups below are built on a pair of items sharing
     one rare word ("zeta"), whose weight decides whether they are a story: candidate
     pairs then need one shared word, not ``storycore.EDGE_WORDS`` (which
@@ -251,18 +265,20 @@ def _zeta_items(count: int, day: int) -> list[tuple[str, Item]]:
 @pytest.mark.parametrize(
     ("pair_day", "others", "update", "story_after", "dirty_days"),
     [
-        # 30 items of an older week changed to have "zeta": the older items' count of
-        # it crosses steps, its weight falls, and the pair of week 0 is no story
-        (0, [(190, 10), (20, 28)], _fillers(30, 10, "zeta"), False, {0, 10}),
-        # 30 items with "zeta" added to the newest week: the older items' counts are
-        # as they were, and so are the pair and its block
+        # 30 items of a week before the pair's changed to have "zeta": its count over
+        # the pair's view crosses steps, its weight falls, and the pair is no story
+        (21, [(190, 7), (20, 28)], _fillers(30, 7, "zeta"), False, {7, 21}),
+        # 30 items of a later week changed to have it: the pair's view is as it was,
+        # and so are the pair and its block
+        (0, [(190, 10), (20, 28)], _fillers(30, 10, "zeta"), True, {10}),
+        # 30 items with "zeta" added to the newest week: the older weeks' views are as
+        # they were
         (0, [(190, 10), (20, 28)], _zeta_items(30, 28), True, {28}),
-        # 30 items of the newest week changed to have "zeta": the pair of the week
-        # before the newest, weighed over every item, is clustered again (none of its
-        # items changed) and is no story
-        (21, [(190, 0), (40, 28)], _fillers(30, 28, "zeta"), False, {21, 28}),
+        # ... and the pair of the newest week, none of whose items changed, is clustered
+        # again and is no story
+        (28, [(190, 0), (40, 21)], _fillers(30, 21, "zeta"), False, {21, 28}),
     ],
-    ids=["older-week", "newest-week-leaves-older", "newest-week-reweighs-newest"],
+    ids=["earlier-week", "later-week", "newest-week-leaves-older", "newest-week-reweighed"],
 )
 def test_a_word_whose_weight_changes_regroups_the_blocks_having_it(
     one_word_pairs: None,
@@ -280,77 +296,67 @@ def test_a_word_whose_weight_changes_regroups_the_blocks_having_it(
     assert _stories_after(rows, state) == {frozenset("ab")}
     rows.add(update)
     assert _stories_after(rows, state) == ({frozenset("ab")} if story_after else set())
-    assert state.changes is not None and not state.changes.everything
+    assert state.changes is not None
     assert state.changes.dirty == {_block(d) for d in dirty_days}
-
-
-def test_a_step_in_the_number_of_items_regroups_the_newest_blocks(one_word_pairs: None) -> None:
-    # As below, for the newest two weeks, weighed over every item: items added to the
-    # newest week make the number cross a step, and the pair of the week before it,
-    # none of whose words' counts changed, becomes a story.
-    low, high = 100, 130
-    df = _df_between(low, high)
-    rows = Rows()
-    pair = _zeta_pair(21)
-    rows.add(pair + _fillers(df - 2, 28, "zeta") + _fillers(low - df, 0))
-    state = GroupingState(SETTINGS)
-    assert _stories_after(rows, state) == set()
-    rows.add([(f"n{i}", (T0 + 27 * DAY + i, f"extra{i} more{i}", "", "")) for i in range(30)])
-    assert _stories_after(rows, state) == {frozenset("ab")}
-    assert state.changes is not None and not state.changes.everything
-    assert state.changes.dirty == {_block(21), _block(27)}
 
 
 def test_a_word_another_item_comes_to_have_regroups_its_blocks(one_word_pairs: None) -> None:
     # Among 2,048 items or more, a word of one item weighs as a word of two: when an
-    # item weeks away gets "aaa" too, no weight changes, but "a" looks its candidates up
-    # by "aaa" now (the first of its words of two items), no longer by "gamma", and so
-    # no longer finds "c", whose only word of two items is "gamma".
+    # item days before gets "aaa" too, no weight changes, but "a" looks its candidates
+    # up by "aaa" now (the first of its words of two items), no longer by "gamma", and
+    # so no longer finds "c", whose only word of two items is "gamma".
     rows = Rows()
     rows.add(
         [
-            ("a", (T0, "aaa alpha beta gamma", "", "")),
-            ("c", (T0 + 3600, "gamma delta epsilon", "", "")),
-            ("x1", (T0 + 10 * DAY, "alpha omega", "", "")),
-            ("x2", (T0 + 10 * DAY + 1, "beta psi", "", "")),
-            *_fillers(2100, 20),
+            *_fillers(2100, 0),
+            ("a", (T0 + 7 * DAY, "aaa alpha beta gamma", "", "")),
+            ("c", (T0 + 7 * DAY + 3600, "gamma delta epsilon", "", "")),
+            ("x1", (T0 + 1, "alpha omega", "", "")),
+            ("x2", (T0 + 2, "beta psi", "", "")),
             *_fillers(10, 35),
         ]
     )
     state = GroupingState(SETTINGS)
     assert _stories_after(rows, state) == {frozenset("ac")}
-    rows.add([("z", (T0 + 10 * DAY + 2, "aaa chi", "", ""))])
+    rows.add([("z", (T0 + 2 * DAY, "aaa chi", "", ""))])
     assert _stories_after(rows, state) == set()
-    assert state.changes is not None and _block(0) in state.changes.dirty
+    assert state.changes is not None and _block(7) in state.changes.dirty
 
 
-def test_an_item_dated_years_ahead_leaves_the_newest_weeks_as_they_are(
-    one_word_pairs: None,
-) -> None:
-    # The newest week is the newest holding one item in 2,000 of all (2 of 4,123 here):
-    # an item dated years ahead by mistake does not make every week of the collection
-    # older, so the 30 items with "zeta" added to the last real week still leave the
-    # pair of week 0 (older) a story, and its block as it was.
+def test_an_item_dated_years_ahead_changes_no_other_weeks_view(one_word_pairs: None) -> None:
+    # A block's view ends with it: an item dated years ahead by mistake, with "zeta",
+    # leaves the pair's week as it was, and so do 30 items with "zeta" in a later week
+    # (which the view of the item ahead counts).
     rows = Rows()
-    pair = _zeta_pair(0)
-    ahead = [("ahead", (T0 + 1000 * DAY, "far ahead of its time", "", ""))]
-    rows.add(pair + _fillers(4100, 10) + _fillers(20, 28) + ahead)
+    rows.add(_zeta_pair(0) + _fillers(190, 10) + _fillers(20, 28))
     state = GroupingState(SETTINGS)
     assert _stories_after(rows, state) == {frozenset("ab")}
+    ahead = T0 + 1000 * DAY
+    rows.add([("ahead", (ahead, "zeta far ahead of its time", "", ""))])
+    assert _stories_after(rows, state) == {frozenset("ab")}
+    assert state.changes is not None
+    assert state.changes.dirty == {ahead // DAY // storycore.BLOCK_DAYS}
     rows.add(_zeta_items(30, 28))
     assert _stories_after(rows, state) == {frozenset("ab")}
-    assert state.changes is not None and state.changes.dirty == {_block(28)}
+    assert state.changes is not None
+    assert state.changes.dirty == {_block(28), ahead // DAY // storycore.BLOCK_DAYS}
 
 
-def test_a_new_newest_week_regroups_every_block() -> None:
+@pytest.mark.parametrize(("view_min", "dirty_days"), [(0, {30}), (1_000, {0, 10, 20, 30})])
+def test_a_new_newest_week_regroups_that_week_alone(
+    view_min: int, dirty_days: set[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ... unless the collection is smaller than VIEW_MIN: then every view holds every
+    # item, and the new item's words are counted in every week's.
+    monkeypatch.setattr(storycore, "VIEW_MIN", view_min)
     rows = Rows()
     rows.add(_fillers(40, 0) + _fillers(40, 10) + _fillers(40, 20))
     state = GroupingState(SETTINGS)
     _stories_after(rows, state)
-    rows.add(_fillers(1, 30))
+    rows.add([("new", (T0 + 30 * DAY, "filler1 note2 fresh", "", ""))])
     _stories_after(rows, state)
-    assert state.changes is not None and state.changes.everything
-    assert state.changes.dirty == {_block(0), _block(10), _block(20), _block(30)}
+    assert state.changes is not None
+    assert state.changes.dirty == {_block(d) for d in dirty_days}
 
 
 def test_a_template_that_becomes_boilerplate_regroups_the_blocks_having_it() -> None:
@@ -386,22 +392,53 @@ def _df_between(low: int, high: int) -> int:
     return next(d for d in range(2, 60) if cosine(d, low) < 0.2 <= cosine(d, high))
 
 
-def test_a_step_in_the_number_of_items_regroups_every_older_block(one_word_pairs: None) -> None:
-    # Every weight depends on the number of items, rounded to a step: when it crosses
-    # one, a pair whose similarity was just under the threshold can reach it. Here the
-    # older blocks' number (every item but those of the newest two weeks) crosses one.
+@pytest.mark.parametrize(
+    ("added_day", "story", "dirty_days"),
+    [(0, True, {0, 7, 14, 21, 35}), (28, False, {28, 35})],
+)
+def test_a_step_in_the_number_of_items_of_a_view_regroups_its_block(
+    one_word_pairs: None, added_day: int, story: bool, dirty_days: set[int]
+) -> None:
+    # Every weight depends on the number of items of the view, rounded to a step: when
+    # it crosses one, a pair whose similarity was just under the threshold can reach it.
+    # Items added before the pair's week cross one in the views of every later week;
+    # in a later week, in no view before it.
     low, high = 100, 130
     df = _df_between(low, high)
     rows = Rows()
-    pair = _zeta_pair(0)
-    newest = _fillers(5, 35)
-    rows.add(pair + _fillers(df - 2, 7, "zeta") + _fillers(low - df, 14) + newest)
+    pair = _zeta_pair(21)
+    rows.add(pair + _fillers(df - 2, 14, "zeta") + _fillers(low - df, 7) + _fillers(5, 35))
     state = GroupingState(SETTINGS)
     assert _stories_after(rows, state) == set()
-    rows.add(_fillers(high - low, 21))
+    rows.add(_fillers(high - low, added_day))
+    assert _stories_after(rows, state) == ({frozenset("ab")} if story else set())
+    assert state.changes is not None
+    assert state.changes.dirty == {_block(d) for d in dirty_days}
+
+
+def test_views_reach_forward_to_hold_view_min_items(
+    one_word_pairs: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With VIEW_MIN 150, the first weeks' views reach the week in which the items of
+    # the collection so far reach 150: "zeta" added to week 7 is counted in week 0's
+    # view, and the pair of week 0 is no story; week 14 has no "zeta", week 21's view
+    # is its own.
+    monkeypatch.setattr(storycore, "VIEW_MIN", 150)
+    sizes = {_block(0): 2, _block(7): 100, _block(14): 100, _block(21): 10}
+    assert storycore.view_ends(sorted(sizes), sizes) == {
+        _block(0): _block(14),
+        _block(7): _block(14),
+        _block(14): _block(14),
+        _block(21): _block(21),
+    }
+    rows = Rows()
+    rows.add(_zeta_pair(0) + _fillers(100, 7) + _fillers(100, 14) + _fillers(10, 21))
+    state = GroupingState(SETTINGS)
     assert _stories_after(rows, state) == {frozenset("ab")}
-    assert state.changes is not None and not state.changes.everything
-    assert state.changes.dirty == {_block(d) for d in (0, 7, 14, 21, 35)}  # all: n too
+    rows.add(_fillers(30, 7, "zeta"))
+    assert _stories_after(rows, state) == set()
+    assert state.changes is not None
+    assert state.changes.dirty == {_block(0), _block(7)}
 
 
 @pytest.mark.parametrize("day", [0, 1, 16_000, -1, -30_000, 2**31 - 1, -(2**31)])
@@ -427,3 +464,54 @@ def test_an_item_changed_to_a_title_never_grouped_leaves_its_story(title: str) -
     assert _stories_after(rows, state) == {frozenset("abc")}
     rows.add([("c", (T0 + 7200, title, "", ""))])
     assert _stories_after(rows, state) == {frozenset("ab")}
+
+
+def test_a_view_that_ends_sooner_regroups_its_block(
+    one_word_pairs: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With VIEW_MIN 150, week 0's view reaches week 14, whose 30 items with "zeta" make
+    # the pair no story. 80 items added to week 7 make the collection reach 150 items
+    # there: week 0's view ends with week 7, of as many items to a step (202, then 182),
+    # without "zeta" but in the pair: a story.
+    monkeypatch.setattr(storycore, "VIEW_MIN", 150)
+    rows = Rows()
+    rows.add(_zeta_pair(0) + _fillers(100, 7) + _fillers(70, 14) + _zeta_items(30, 14))
+    state = GroupingState(SETTINGS)
+    assert _stories_after(rows, state) == set()
+    rows.add([(f"n{i}", (T0 + 6 * DAY + i, f"extra{i} other{i}", "", "")) for i in range(80)])
+    assert _stories_after(rows, state) == {frozenset("ab")}
+    assert state.changes is not None
+    assert state.changes.dirty == {_block(0), _block(7), _block(14)}
+
+
+def test_undated_items_are_weighed_over_every_item(one_word_pairs: None) -> None:
+    # An undated pair (no day to add to its score) sharing "zeta" and "alpha": 30 dated
+    # items changed to have "zeta" make it common, and the pair no story.
+    rows = Rows()
+    rows.add(
+        [
+            ("a", (None, "zeta alpha beta", "", "")),
+            ("b", (None, "zeta alpha gamma delta", "", "")),
+            *_fillers(190, 10),
+            *_fillers(20, 28),
+        ]
+    )
+    state = GroupingState(SETTINGS)
+    assert _stories_after(rows, state) == {frozenset("ab")}
+    rows.add(_fillers(30, 10, "zeta"))
+    assert _stories_after(rows, state) == set()
+    assert state.changes is not None and state.changes.dirty == {_block(10), None}
+
+
+def test_a_week_whose_items_all_go_leaves_the_later_views(one_word_pairs: None) -> None:
+    # The 30 items of week 7, all with "zeta", go, and 30 others come in week 14: the
+    # pair's view holds as many items, and "zeta" in two: a story.
+    rows = Rows()
+    rows.add(_zeta_pair(21) + _fillers(190, 0) + _zeta_items(30, 7) + _fillers(20, 28))
+    state = GroupingState(SETTINGS)
+    assert _stories_after(rows, state) == set()
+    for key, _ in _zeta_items(30, 7):
+        rows.remove(key)
+    rows.add([(f"n{i}", (T0 + 14 * DAY + i, f"new{i} more{i}", "", "")) for i in range(30)])
+    assert _stories_after(rows, state) == {frozenset("ab")}
+    assert state.changes is not None and _block(21) in state.changes.dirty

@@ -155,17 +155,15 @@ def baseline(rows: Sequence[Row], threshold: float) -> list[list[int]]:
     n = len(rows)
     vocab = sorted(df)
     wid = {w: i for i, w in enumerate(vocab)}
-    counts = [df[w] for w in vocab]
-    rank = [0] * len(vocab)
-    for r, i in enumerate(sorted(range(len(vocab)), key=lambda i: (counts[i], vocab[i]))):
-        rank[i] = r
+    # rarest first, then in word order; a word of one headline finds no candidate
+    rank = {i: (float(df[w]), i) if df[w] > 1 else None for i, w in enumerate(vocab)}
     vecs = []
     for t in toks:
         v = {wid[w]: math.log((n + 1) / (df[w] + 1)) + 1.0 for w in set(t)}
         z = math.sqrt(sum(x * x for x in v.values())) or 1.0
         vecs.append({w: x / z for w, x in v.items()})
     keys = [f"{r.uid:09d}" for r in rows]
-    found_by = [storycore.key_words(v, rank, counts) for v in vecs]
+    found_by = [storycore.key_words(v, rank) for v in vecs]
     edges = storycore.candidate_edges(
         range(n), vecs, [r.time for r in rows], keys, found_by, 3.0, edge_min=0.3
     )
