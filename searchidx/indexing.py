@@ -421,8 +421,27 @@ def _under(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
+#: A file modified this close to the manifest's writing (or after it) may have been
+#: written again within one tick of the file system's clock (a second or two on some,
+#: FAT's two), keeping its size and time: it is read again and its digest compared.
+RACY_SECONDS = 3
+
+
+def _racy_from(manifest: Manifest) -> int:
+    """The modification time (ns) from which a file the manifest records with its size
+    and time may have changed since, unseen (as git's "racily clean" entries): the time
+    the manifest was written, less RACY_SECONDS (its time is to the second)."""
+    try:
+        written = datetime.fromisoformat(manifest.updated)
+    except ValueError:
+        return 1 << 62  # no time kept: nothing is taken as unchanged by its time alone
+    return int(written.timestamp() - RACY_SECONDS) * 1_000_000_000
+
+
 class _Plan:
-    """Which files to read, which are unchanged and which are gone."""
+    """Which files to read, which are unchanged and which are gone. A file is unchanged
+    when the manifest has its size and modification time, from before the manifest was
+    written (:func:`_racy_from`); else it is read, and unchanged if its digest is."""
 
     def __init__(self, roots: list[str], manifest: Manifest, threshold: float) -> None:
         with gc_paused():
@@ -436,6 +455,7 @@ class _Plan:
         self.empty_roots: list[str] = []
         self.threshold = threshold
         self._files = manifest.files
+        self._racy_from = _racy_from(manifest)
         # One file reached by several paths (through a linked folder or a file link) is
         # one file, indexed under its real path; ``chosen`` holds the real paths seen.
         self._chosen: set[str] = set()
@@ -513,7 +533,8 @@ class _Plan:
 
     def _place(self, real: str, st: os.stat_result) -> None:
         """A file found (by its real path, once): unchanged when its size and mtime are
-        as the manifest has them, else to read (with the digest it had, if any)."""
+        as the manifest has them (and from before it), else to read (with the digest it
+        had, if any)."""
         if real in self._chosen:
             return
         self._chosen.add(real)
@@ -522,7 +543,11 @@ class _Plan:
             # New, or its errors are known by their number only (in a manifest written
             # before they were kept): read whole, to learn them.
             self.tasks.append((real, None, self.threshold))
-        elif old.mtime_ns == st.st_mtime_ns and old.size == st.st_size:
+        elif (
+            old.mtime_ns == st.st_mtime_ns
+            and old.size == st.st_size
+            and old.mtime_ns < self._racy_from
+        ):
             self.unchanged.append(real)
             if old.errors:
                 self.unchanged_with_errors.append(real)
@@ -727,20 +752,23 @@ def _apply(
                 previous = old.files.get(loaded.path)
                 if loaded.same_content:
                     assert previous is not None
-                    new.put(
-                        loaded.path,
-                        FileEntry(
-                            loaded.size,
-                            loaded.mtime_ns,
-                            loaded.digest,
-                            previous.ids,
-                            previous.cites,
-                            previous.errors,
-                        ),
-                    )
+                    # A new time is kept; a file read again for its recent time alone
+                    # (see _racy_from) changes nothing.
+                    if loaded.mtime_ns != previous.mtime_ns:
+                        new.put(
+                            loaded.path,
+                            FileEntry(
+                                loaded.size,
+                                loaded.mtime_ns,
+                                loaded.digest,
+                                previous.ids,
+                                previous.cites,
+                                previous.errors,
+                            ),
+                        )
+                        touched += 1
                     summary.skipped += report(recorded_errors(loaded.path, previous))
                     summary.unchanged += 1
-                    touched += 1
                     continue
                 errors = loaded.errors
                 if not loaded.docs and errors:

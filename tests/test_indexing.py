@@ -6,6 +6,7 @@ import gc
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -152,8 +153,16 @@ def test_incremental_add_change_remove(write: Write, corpus: Path, index_path: s
     assert list(records(index_path)) == [rid("https://harborwire.com/c")]
 
 
+def an_hour_ago(path: Path) -> None:
+    """Date a file's last change an hour back: a file modified just before an update is
+    read again at the next (see test_a_file_rewritten_within_one_tick_...)."""
+    then = time.time_ns() - 3600 * 10**9
+    os.utime(path, ns=(then, then))
+
+
 def test_unchanged_files_are_not_read(write: Write, corpus: Path, index_path: str) -> None:
     path = write("a.md", article("Original title", "https://harborwire.com/a"))
+    an_hour_ago(path)
     update_index(index_path, [str(corpus)], jobs=1)
     st = path.stat()
     path.write_bytes(b"\x00" * st.st_size)  # garbage of the same size, same mtime
@@ -184,6 +193,7 @@ def test_an_unchanged_file_with_bad_rows_is_not_read_again_and_its_errors_are_re
         "title,url,date\nOne,https://harborwire.com/1,2024-03-05\n"
         "Two,https://harborwire.com/2,notadate\n",
     )
+    an_hour_ago(rows)
     first = [f"{rows}:3: date is not a date: 'notadate'"]
     s, errors = errors_of(index_path, [str(corpus)])
     assert (errors, s.added, s.failed, s.skipped) == (first, 1, 0, 1)
@@ -802,3 +812,23 @@ def test_a_related_item_cited_once_is_what_one_citation_of_many_would_make(
     twice = indexing.merged_related("r1", [("a1", entry), ("a2", entry)])  # type: ignore[list-item]
     assert once == twice
     assert once.kind == "related" and once.title == entry["title"]
+
+
+def test_a_file_rewritten_within_one_tick_of_the_clock_is_read_again(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    """A file rewritten to the same size within one tick of the file system's clock
+    keeps its modification time (a second or two on some file systems): taken as
+    unchanged by its size and time, its new title was never indexed."""
+    path = write("a.md", article("Harbor vote passes", "https://harborwire.com/a"))
+    update_index(index_path, [str(corpus)], jobs=1)
+    before = os.stat(path)
+    write("a.md", article("Harbor vote failed", "https://harborwire.com/a"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(path).st_size == before.st_size
+    s = update_index(index_path, [str(corpus)], jobs=1)
+    assert (s.updated, s.unchanged) == (1, 0)
+    assert [r["title"] for r in records(index_path).values()] == ["Harbor vote failed"]
+    # Read again with the same content, it is unchanged.
+    s = update_index(index_path, [str(corpus)], jobs=1)
+    assert (s.updated, s.unchanged) == (0, 1)
