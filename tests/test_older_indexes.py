@@ -11,6 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from searchidx.cli import cli
@@ -33,19 +34,29 @@ def test_an_index_built_before_the_backend_moved_opens(tmp_path: Path) -> None:
     assert "items:     4 (2 articles, 2 related)" in checked.output
 
 
-def test_an_index_built_before_use_stemmed_apart_from_us_stems_as_it_was_built(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("text", "as_built", "rebuilt"),
+    [
+        # Its terms were made with Porter's stem "us" for "used": its queries keep it, so
+        # that "used" still finds what it holds; a rebuild stems it "use".
+        ("used us", ["us", "us"], ["use", "us"]),
+        # Its terms for "2,000" are "2" and "000": its queries make the same, so "2,000"
+        # finds it as a phrase (and a hit is marked); a rebuild makes "2000" of it.
+        ("2,000", ["2", "000"], ["2000"]),
+    ],
+    ids=["use-apart-from-us", "numbers-without-separators"],
+)
+def test_an_index_built_before_an_analysis_changed_queries_as_it_was_built(
+    tmp_path: Path, text: str, as_built: list[str], rebuilt: list[str]
 ) -> None:
-    # Its terms were made with Porter's stem "us" for "used": its queries keep it, so
-    # that "used" still finds what it holds; a rebuild stems it "use".
     index = tmp_path / "index"
     shutil.copytree(OLD, index)
     analyzer = index_at(str(index)).snapshot().schema["title"].analyzer
-    assert [t.text for t in analyzer("used us", mode="query")] == ["us", "us"]
+    assert [t.text for t in analyzer(text, mode="query")] == as_built
     fresh = tmp_path / "fresh"
     update_index(str(fresh), [str(SAMPLES / "002-flood-barrier-coastal-daily.md")])
     analyzer = index_at(str(fresh)).snapshot().schema["title"].analyzer
-    assert [t.text for t in analyzer("used us", mode="query")] == ["use", "us"]
+    assert [t.text for t in analyzer(text, mode="query")] == rebuilt
 
 
 def test_an_index_with_a_manifest_in_full_only_takes_updates(tmp_path: Path) -> None:
@@ -115,18 +126,3 @@ def test_an_index_that_kept_only_the_number_of_a_files_errors_learns_them_once(
         "manifest-1.json",
         "manifest-2.json",
     ]
-
-
-def test_an_index_built_before_numbers_kept_their_separators_splits_them_as_it_was_built(
-    tmp_path: Path,
-) -> None:
-    # Its terms for "2,000" are "2" and "000": its queries make the same, so "2,000" finds
-    # it as a phrase, and a hit is marked; a rebuild makes "2000" of it.
-    index = tmp_path / "index"
-    shutil.copytree(OLD, index)
-    analyzer = index_at(str(index)).snapshot().schema["title"].analyzer
-    assert [t.text for t in analyzer("2,000", mode="query")] == ["2", "000"]
-    fresh = tmp_path / "fresh"
-    update_index(str(fresh), [str(SAMPLES / "002-flood-barrier-coastal-daily.md")])
-    analyzer = index_at(str(fresh)).snapshot().schema["title"].analyzer
-    assert [t.text for t in analyzer("2,000", mode="query")] == ["2000"]
