@@ -442,16 +442,19 @@ def _is_json_lines(text: str) -> bool:
 
 def _element_lines(text: str) -> list[int]:
     """The line each element of the JSON list ``text`` (already read whole, so valid)
-    starts on."""
+    starts on (the lines counted on from the element before, not from the start)."""
     decoder = json.JSONDecoder()
     lines: list[int] = []
+    line, counted = 1, 0
     at = text.index("[") + 1
     while True:
         while text[at] in " \t\r\n,":
             at += 1
         if text[at] == "]":
             return lines
-        lines.append(text.count("\n", 0, at) + 1)
+        line += text.count("\n", counted, at)
+        counted = at
+        lines.append(line)
         _, at = decoder.raw_decode(text, at)
 
 
