@@ -246,36 +246,35 @@ class Counts:
     ) -> dict[Block, tuple[dict[str, int], int]]:
         """For each block of ``wanted``, the counts of its words (those given) over its
         view, and how many items its view has."""
-        dated = sorted(b for b in self.df.keys() | self.sizes.keys() if b is not None)
-        ends = view_ends(dated, self.sizes)
+        dated = sorted(b for b in self.sizes if b is not None)
+        ends, items = views_of(self.sizes)
         out: dict[Block, tuple[dict[str, int], int]] = {}
         for b, ws in wanted.items():
-            before: list[Block] = [*dated, None]
+            seen: list[Block] = [*dated, None]
             if b is not None:
-                before = before[: bisect.bisect_right(dated, ends[b])]
-            tables = [t for c in before if (t := self.df.get(c))]
-            out[b] = (
-                {w: sum([t.get(w, 0) for t in tables]) for w in ws},
-                sum(self.sizes.get(c, 0) for c in before),
-            )
+                seen = seen[: bisect.bisect_right(dated, ends[b])]
+            tables = [t for c in seen if (t := self.df.get(c))]
+            out[b] = ({w: sum([t.get(w, 0) for t in tables]) for w in ws}, items[b])
         return out
 
 
-def view_ends(dated: Sequence[int], sizes: Mapping[Block, int]) -> dict[Block, int]:
-    """The last block of each of the ``dated`` blocks' views (in order; ``sizes``: how
-    many items each has): the block itself, or a later one, so that the view holds
-    ``VIEW_MIN`` items (or every dated item, when fewer)."""
-    ends: dict[Block, int] = {}
-    total = 0
+def views_of(sizes: Mapping[Block, int]) -> tuple[dict[Block, int], dict[Block, int]]:
+    """For blocks of ``sizes`` items: the last block of each dated block's view (the
+    block itself, or a later one, so that the view holds ``VIEW_MIN`` items, or every
+    dated item when fewer), and how many items each block's view has (the undated
+    block's: every item)."""
+    dated = sorted(b for b in sizes if b is not None)
+    through: list[int] = []  # the items of the dated blocks up to each
     full: int | None = None  # the first block whose prefix holds VIEW_MIN items
     for c in dated:
-        total += sizes.get(c, 0)
-        if full is None and total >= VIEW_MIN:
+        through.append((through[-1] if through else 0) + sizes[c])
+        if full is None and through[-1] >= VIEW_MIN:
             full = c
     last = dated[-1] if dated else 0
-    for b in dated:
-        ends[b] = max(b, last if full is None else full)
-    return ends
+    ends: dict[Block, int] = {b: max(b, last if full is None else full) for b in dated}
+    items: dict[Block, int] = {b: through[bisect.bisect_right(dated, ends[b]) - 1] for b in dated}
+    items[None] = sum(sizes.values())
+    return ends, items
 
 
 class _Prepared:

@@ -46,7 +46,7 @@ from searchidx.storycore import (
     group_parts,
     join_parts,
     template,
-    view_ends,
+    views_of,
     weighed_count,
     words,
 )
@@ -92,23 +92,6 @@ def _step(df: int, n: int) -> tuple[bool, float]:
     """What grouping reads of the count of a word in ``df`` of ``n`` items: whether
     another item has it (a candidate's key), and the count it is weighed by."""
     return df > 1, weighed_count(df, n)
-
-
-def _views(sizes: dict[Block, int]) -> tuple[dict[Block, int], dict[Block, int]]:
-    """For blocks of ``sizes`` items: the last block of each dated block's view, and
-    how many items each block's view has (the undated block's: every item)."""
-    dated = sorted(b for b in sizes if b is not None)
-    ends = view_ends(dated, sizes)
-    counts: dict[Block, int] = {}
-    total = 0
-    through: list[int] = []
-    for b in dated:
-        total += sizes[b]
-        through.append(total)
-    for b in dated:
-        counts[b] = through[bisect.bisect_right(dated, ends[b]) - 1]
-    counts[None] = sum(sizes.values())
-    return ends, counts
 
 
 def _word_set(item: Item) -> set[str]:
@@ -307,8 +290,8 @@ class GroupingState:
             return
         before = {**now, **touched.sizes}
         before = {b: n for b, n in before.items() if n}
-        ends_now, n_now = _views(now)
-        ends_before, n_before = _views(before)
+        ends_now, n_now = views_of(now)
+        ends_before, n_before = views_of(before)
         for b in now:
             if b not in dirty and (
                 ends_now.get(b) != ends_before.get(b)

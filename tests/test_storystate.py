@@ -425,7 +425,7 @@ def test_views_reach_forward_to_hold_view_min_items(
     # is its own.
     monkeypatch.setattr(storycore, "VIEW_MIN", 150)
     sizes = {_block(0): 2, _block(7): 100, _block(14): 100, _block(21): 10}
-    assert storycore.view_ends(sorted(sizes), sizes) == {
+    assert storycore.views_of(sizes)[0] == {
         _block(0): _block(14),
         _block(7): _block(14),
         _block(14): _block(14),
