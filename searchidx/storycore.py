@@ -125,20 +125,19 @@ STOP_WORDS = frozenset(
         "when where which who why will with would you your"
     ).split()
 )
-_DATE_WORDS = frozenset(
-    (  # noqa: SIM905
-        "monday tuesday wednesday thursday friday saturday sunday january february march "
-        "april may june july august september october november december jan feb mar apr jun "
-        "jul aug sep sept oct nov dec today tonight week weekend morning evening"
-    ).split()
-)
-_ORDINALS = frozenset(("st", "nd", "rd", "th"))
 _MONTHS = frozenset(
     (  # noqa: SIM905
         "january february march april may june july august september october november "
         "december jan feb mar apr jun jul aug sep sept oct nov dec"
     ).split()
 )
+_DATE_WORDS = _MONTHS | frozenset(
+    (  # noqa: SIM905
+        "monday tuesday wednesday thursday friday saturday sunday today tonight week "
+        "weekend morning evening"
+    ).split()
+)
+_ORDINALS = frozenset(("st", "nd", "rd", "th"))
 
 
 @dataclass(slots=True)
