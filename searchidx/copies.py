@@ -370,6 +370,15 @@ def near_duplicates(
     candidates.pop(docnum, None)
     if not candidates:
         return []
+    return _scored(snap, norm, candidates, threshold)
+
+
+def _scored(
+    snap: Snapshot, norm: str, candidates: Iterable[int], threshold: float
+) -> list[tuple[int, float]]:
+    """The ``candidates`` whose titles are near-identical to ``norm`` (their numbers the
+    same), as (row, similarity): those too short or too long to score ``threshold``
+    are left out before their titles are read (:func:`_sizes`)."""
     docs, others = snap.titles_sized(candidates, *_sizes(len(norm), threshold))
     mine = numbers(norm)
     found = process.extract(norm, others, scorer=fuzz.ratio, score_cutoff=threshold, limit=None)
@@ -424,10 +433,7 @@ def _all_near_duplicates(
     oldest = snap.column_values("oldest")  # read whole: most rows are looked at
     when, span = _time(oldest[row]), _window_us(window)
     candidates = [d for d in allowed if d != row and _in_window(when, _time(oldest[d]), span)]
-    docs, others = snap.titles_sized(candidates, *_sizes(len(norm), threshold))
-    mine = numbers(norm)
-    found = process.extract(norm, others, scorer=fuzz.ratio, score_cutoff=threshold, limit=None)
-    return [(docs[k], float(score)) for _, score, k in found if numbers(others[k]) == mine]
+    return _scored(snap, norm, candidates, threshold)
 
 
 def similar_counts(
