@@ -22,7 +22,7 @@ from searchidx.fields import (
     topic_key,
 )
 from searchidx.query import NONE, WORD, Filters, literal_words, minus_to_not
-from searchidx.whooshdb.schema import column_reader, text_analyzer
+from searchidx.whooshdb.schema import AcronymFilter, column_reader, text_analyzer
 
 if TYPE_CHECKING:
     from searchidx.whooshdb.ranking import Ids, Numbers
@@ -163,8 +163,8 @@ def _plain_phrase(q: Any) -> bool:
 
 
 #: A word that asks for an acronym, outside quotes: 2-5 capitals, or letters joined by
-#: dots ("FED", "U.S.").
-_ACRONYM = re.compile(r'"[^"]*"|(?<![\w.])([A-Z]{2,5}|[^\W\d_](?:\.[^\W\d_])+\.?)(?![\w.])')
+#: dots as the analyzer's acronym filter reads them ("FED", "U.S.").
+_ACRONYM = re.compile(rf'"[^"]*"|(?<![\w.])([A-Z]{{2,5}}|{AcronymFilter._DOTTED.pattern})(?![\w.])')
 #: The query language's words in capitals: no acronyms.
 _OPERATORS = frozenset(("AND", "OR", "NOT", "TO"))
 
