@@ -296,6 +296,42 @@ def test_check_reads_every_posting_list(updated: tuple[Path, str], tmp_path: Pat
     assert runner.invoke(cli, ["--index", index, "search", "barrier"]).exit_code == 0
 
 
+def test_check_finds_a_block_whose_packed_postings_are_not_its_own(
+    updated: tuple[Path, str], tmp_path: Path
+) -> None:
+    """A block of positions carries its documents packed after its pickle, which
+    searches read; a wrong byte there reads as a valid document, so check compares
+    them with the pickle."""
+    from searchidx.whooshdb import bulk
+
+    _, built = updated
+    index = str(tmp_path / "index")
+    shutil.copytree(built, index)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--index", index, "check"]).exit_code == 0
+    data = IndexDir(index).data_dir()
+    for name in sorted(n for n in os.listdir(data) if n.endswith(".pst")):
+        path = os.path.join(data, name)
+        content = Path(path).read_bytes()
+        end = content.find(bulk.SIDE_MAGIC) + len(bulk.SIDE_MAGIC)
+        if end >= len(bulk.SIDE_MAGIC):
+            break
+    else:
+        raise AssertionError("no block carries its documents packed")
+    start = bulk.side_start(content[:end])
+    assert start is not None
+    with open(path, "r+b") as fh:  # the first gap between two documents, one more
+        fh.seek(start)
+        fh.write(bytes([content[start] + 1]))
+    check = runner.invoke(cli, ["--index", index, "check"])
+    assert (check.exit_code, check.stdout) == (1, "")
+    assert check.stderr == (
+        f"Error: index damaged: {data_name(index)}/{name} is cut short or corrupt "
+        "(the postings of excerpt are corrupt "
+        f"(a block's packed documents or weights are not its own)){REBUILD}"
+    )
+
+
 def garble_term_tables(index: str) -> str:
     """Overwrite half of the hash tables after a segment's terms (what a search looks
     terms up through), leaving the terms in order as they were."""

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from whoosh import index as windex
@@ -163,7 +164,21 @@ def test_whooshs_writer_has_what_the_replaced_parts_use(tmp_path: Path) -> None:
 
 def _blocks(folder: str, number: int | None = None) -> list[tuple[int, bytes]]:
     """Every block of postings of the index's one segment (or its segment ``number``):
-    its compression level (from its header) and its data as written."""
+    its compression level (from its header) and its pickled data as written, without
+    the packed documents and weights that may follow it (see :func:`_all_blocks`)."""
+    from searchidx.whooshdb.bulk import side_start
+
+    found = []
+    for _, _, level, data in _all_blocks(folder, number):
+        start = side_start(data)
+        found.append((level, data if start is None else data[:start]))
+    return found
+
+
+def _all_blocks(folder: str, number: int | None = None) -> list[tuple[str, int, int, bytes]]:
+    """Every block of postings of the index's one segment (or its segment ``number``):
+    its field, its number of postings and compression level (from its header), and its
+    data as written."""
     import pickle
     import struct
 
@@ -192,7 +207,7 @@ def _blocks(folder: str, number: int | None = None) -> list[tuple[int, bytes]]:
                 at += 4
                 header_end = at + len(pickle.dumps(pickle.loads(data[at:]), 2))
                 header = pickle.loads(data[at:header_end])
-                found.append((header[3], data[header_end : at + abs(size)]))
+                found.append((field, header[0], header[3], data[header_end : at + abs(size)]))
                 at += abs(size)
     return found
 
@@ -237,6 +252,119 @@ def test_only_blocks_big_enough_are_compressed_and_postings_read_as_whooshs(
         sizes.append(len(pickled))
     assert min(sizes) < writing.COMPRESS_AT <= max(sizes)
     assert sum(len(d) for _, d in ours) < sum(len(d) for _, d in whooshs)
+
+
+def _side_docs(seed: int) -> list[dict[str, str]]:
+    """Items whose words are in many, some or few items, once or several times each,
+    in fields of several boosts."""
+    rng = random.Random(seed)
+    docs = []
+    for n in range(1500):
+        title = " ".join(rng.sample(VOCABULARY, 3) + rng.sample(FILLER, 3) + [f"w{n % 400}"])
+        excerpt = " ".join(rng.choices(VOCABULARY + FILLER, k=rng.randrange(1, 30)))
+        body = " ".join([*rng.choices(VOCABULARY, k=rng.randrange(1, 4)), f"b{n % 40}"])
+        docs.append(
+            {"id": f"{n:05d}", "kind": "article", "title": title, "title_w": title,
+             "norm": title, "excerpt": excerpt, "body": body}
+        )  # fmt: skip
+    return docs
+
+
+def _write(folder: str, docs: list[dict[str, str]]) -> None:
+    writer = windex.open_dir(folder).writer(**WRITER)
+    for fields in docs:
+        writer.add_document(**fields)
+    writer.commit()
+
+
+def test_blocks_of_positions_carry_their_documents_and_weights_packed(tmp_path: Path) -> None:
+    """A block of SIDE_AT postings or more whose values are positions has its documents
+    and weights packed after its pickle, and a query needing no positions reads them
+    there, to what Whoosh reads from the pickle (weights of every kind)."""
+    from searchidx.whooshdb import bulk, writing
+
+    folder = IndexDir(str(tmp_path / "index")).new_data_dir({}, create)
+    _write(folder, _side_docs(7))
+    ix = windex.open_dir(folder)
+    kinds: Counter[tuple[str, bool]] = Counter()
+    for field, count, _, data in _all_blocks(folder):
+        positions = ix.schema[field].format.fixed_value_size() is None
+        start = bulk.side_start(data)
+        assert (start is not None) == (positions and count >= writing.SIDE_AT), (field, count)
+        kinds[field, start is not None] += 1
+        if start is not None:
+            kinds[data[-len(bulk.SIDE_MAGIC) - 1 : -len(bulk.SIDE_MAGIC)].decode(), True] += 1
+    assert kinds["title", True] and kinds["excerpt", True] and kinds["title", False]
+    assert kinds["norm", False] and not kinds["norm", True]  # no positions: no side
+    # Weights: 1.0 each, one for all, whole numbers (body), any number (excerpt).
+    assert all(kinds[kind, True] for kind in "nfBd"), kinds
+    compared = 0
+    with ix.reader() as reader:
+        for field, text in reader.all_terms():
+            matcher = reader.postings(field, text)
+            ids, weights, values = [], [], []
+            while matcher.is_active():
+                ids.append(matcher.id())
+                weights.append(matcher.weight())
+                values.append(matcher.value())
+                matcher.next()
+            assert bulk.postings_with_weights(reader, field, text) == (ids, weights, [])
+            if ix.schema[field].format.fixed_value_size() is None:  # positions
+                found = bulk.postings_with_weights(reader, field, text, values=True)
+                assert found == (ids, weights, values)
+            wanted = ids[::7]
+            assert bulk.postings_with_weights(reader, field, text, wanted) == (
+                wanted,
+                weights[::7],
+                [],
+            )
+            compared += len(ids)
+    assert compared > 20_000
+
+
+def test_blocks_with_and_without_packed_postings_read_alike(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """An index written before blocks carried their documents and weights packed reads
+    as one written with them, in Whoosh's reading and in the bulk reading."""
+    from searchidx.whooshdb import bulk, writing
+
+    docs = _side_docs(8)
+    folders = {}
+    for name, side_at in (("without", 10**9), ("with", writing.SIDE_AT)):
+        monkeypatch.setattr(writing, "SIDE_AT", side_at)
+        folders[name] = IndexDir(str(tmp_path / name)).new_data_dir({}, create)
+        _write(folders[name], docs)
+    sides = {
+        name: sum(bulk.side_start(data) is not None for *_, data in _all_blocks(folder))
+        for name, folder in folders.items()
+    }
+    assert sides["without"] == 0 < sides["with"]
+    assert _postings(folders["with"]) == _postings(folders["without"])
+    read = {}
+    for name, folder in folders.items():
+        with windex.open_dir(folder).reader() as reader:
+            read[name] = [
+                (field, text, bulk.postings_with_weights(reader, field, text))
+                for field, text in reader.all_terms()
+            ]
+    assert read["with"] == read["without"]
+
+
+@pytest.mark.parametrize(
+    ("end", "reason"),
+    [
+        (b"\x00\x00\x00\x00\x05\x00\x00\x00Bx", "of no known kind"),
+        (b"\x00\x00\x00\x00\x05\x00\x00\x00Qn", "of no known kind"),
+        (b"\x00\x00\x00\x00\xff\x00\x00\x00Bn", "do not add up"),
+    ],
+)
+def test_a_damaged_packed_block_is_an_error(end: bytes, reason: str) -> None:
+    from searchidx.whooshdb import bulk
+
+    with pytest.raises(ValueError, match=reason):
+        bulk.side_start(b"\x80\x02." + b"\x01" * 5 + end + bulk.SIDE_MAGIC)
+    assert bulk.side_start(b"\x80\x02." + b"\x01" * 5 + end) is None
 
 
 def test_a_block_of_exactly_the_boundary_size_is_compressed(

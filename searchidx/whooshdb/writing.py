@@ -41,7 +41,7 @@ from searchidx.items import StoredItem
 from searchidx.store import IndexDir, gc_paused
 from searchidx.titles import normalize_title
 from searchidx.whooshdb import tallies  # segments are written with tallies
-from searchidx.whooshdb.bulk import whole_lengths
+from searchidx.whooshdb.bulk import SIDE_AT, block_side, whole_lengths
 from searchidx.whooshdb.snapshot import WhooshSnapshot, tally, whole_values
 from searchidx.whooshdb.storage import READ_FAILURES, damage, open_dir, open_live, opened
 
@@ -204,15 +204,19 @@ def _write_block(self: Any, last: bool = False) -> None:
     them a rare term's few postings, went through zlib: a twentieth of a
     seed-shaped build's writing, for a bigger file. A block's header says whether it is
     compressed, and every reader (Whoosh's, :mod:`searchidx.whooshdb.bulk`) reads it
-    there, so indexes written either way read alike."""
+    there, so indexes written either way read alike. A block of positions carries its
+    documents and weights packed after its pickle (:func:`bulk.block_side`)."""
     if not self._blockcount:
         self._postfile.write(whoosh3.WHOOSH3_HEADER_MAGIC)
     self._terminfo.add_block(self)
-    data = pickle.dumps((self._mini_ids(), self._mini_weights(), self._mini_values()), 2)
+    mini = (self._mini_ids(), self._mini_weights(), self._mini_values())
+    data = pickle.dumps(mini, 2)
     level = self._compression if len(data) >= COMPRESS_AT else 0
     if level:
         data = zlib.compress(data, level)
     ids = self._ids
+    if isinstance(mini[2], tuple) and len(ids) >= SIDE_AT and not self._byteids:
+        data += block_side(*mini[:2])
     info = pickle.dumps(
         (
             len(ids),
