@@ -153,6 +153,13 @@ def find_default_index(start: str | None = None) -> str:
         folder = parent
 
 
+def shown_path(index_path: str, name: str) -> str:
+    """A file's path relative to the index folder when it is inside it, else as given."""
+    base = os.path.abspath(index_path)
+    full = os.path.abspath(name)
+    return os.path.relpath(full, base) if full.startswith(base + os.sep) else name
+
+
 def file_damage(index_path: str, exc: OSError) -> IndexDamaged:
     """What a system error reading one file of the index means, as IndexDamaged, the
     file named relative to the index folder."""
@@ -160,9 +167,7 @@ def file_damage(index_path: str, exc: OSError) -> IndexDamaged:
     name = exc.filename
     if not isinstance(name, str):
         return IndexDamaged(f"read error: {reason}")
-    base = os.path.abspath(index_path)
-    full = os.path.abspath(name)
-    shown = os.path.relpath(full, base) if full.startswith(base + os.sep) else name
+    shown = shown_path(index_path, name)
     if isinstance(exc, FileNotFoundError):
         return IndexDamaged(f"{shown} is missing")
     return IndexDamaged(f"cannot read {shown}: {reason}")

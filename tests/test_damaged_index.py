@@ -289,10 +289,13 @@ def test_check_reads_every_posting_list(updated: tuple[Path, str], tmp_path: Pat
         f"Error: index damaged: {name} is cut short or corrupt "
         f"(invalid load key, '\\xda'.){REBUILD}"
     )
-    # What reads those postings says so; what does not still answers.
+    # What reads those postings says so, naming the file; what does not still answers.
     search = runner.invoke(cli, ["--index", index, "search", "flood"])
     assert (search.exit_code, search.stdout) == (1, "")
-    assert search.stderr.startswith("Error: index damaged: ")
+    assert search.stderr == (
+        f"Error: index damaged: {name} is cut short or corrupt "
+        f"(invalid load key, '\\xda'.){REBUILD}"
+    )
     assert runner.invoke(cli, ["--index", index, "search", "barrier"]).exit_code == 0
 
 
@@ -330,6 +333,27 @@ def test_check_finds_a_block_whose_packed_postings_are_not_its_own(
         "(the postings of excerpt are corrupt "
         f"(a block's packed documents or weights are not its own)){REBUILD}"
     )
+
+
+def test_a_search_names_the_postings_file_it_finds_cut_short(
+    updated: tuple[Path, str], tmp_path: Path
+) -> None:
+    _, built = updated
+    index = str(tmp_path / "index")
+    shutil.copytree(built, index)
+    data = IndexDir(index).data_dir()
+    name = max(
+        (n for n in os.listdir(data) if n.endswith(".pst")),
+        key=lambda n: os.path.getsize(os.path.join(data, n)),
+    )
+    path = os.path.join(data, name)
+    os.truncate(path, os.path.getsize(path) // 2)
+    search = CliRunner().invoke(cli, ["--index", index, "search", "flood"])
+    assert (search.exit_code, search.stdout) == (1, "")
+    assert search.stderr.startswith(
+        f"Error: index damaged: {data_name(index)}/{name} is cut short or corrupt (the postings of "
+    )
+    assert search.stderr.endswith(f" bytes early){REBUILD}")
 
 
 def garble_term_tables(index: str) -> str:

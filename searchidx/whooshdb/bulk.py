@@ -448,12 +448,27 @@ def _posting_list(
     offset, length = _EXTENT.unpack_from(found, _INFO.size)
     data = terms._postfile.get(offset, length)
     if len(data) != length:  # as Whoosh's own reading of the postings would fail
-        raise EOFError(f"the postings of {fieldname} end {length - len(data)} bytes early")
+        missing = length - len(data)
+        raise _in_file(EOFError(f"the postings of {fieldname} end {missing} bytes early"), terms)
     try:
         return _blocks(data, wanted, weights, values, verify)
-    except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError, zlib.error) as exc:
         # Wrong bytes read as pickles or numbers: damage, as Whoosh's own reading finds.
-        raise pickle.UnpicklingError(f"the postings of {fieldname} are corrupt ({exc})") from exc
+        corrupt = pickle.UnpicklingError(f"the postings of {fieldname} are corrupt ({exc})")
+        raise _in_file(corrupt, terms) from exc
+    except pickle.UnpicklingError as exc:
+        _in_file(exc, terms)
+        raise
+
+
+def _in_file(exc: BaseException, terms: Any) -> BaseException:
+    """``exc``, with the path of the postings file it was raised reading as its
+    ``damaged_file``, which the message of the damage names (see
+    :func:`searchidx.whooshdb.storage.damage`)."""
+    name = getattr(getattr(terms._postfile, "file", None), "name", None)
+    if isinstance(name, str):
+        setattr(exc, "damaged_file", name)  # noqa: B010 (an attribute exceptions lack)
+    return exc
 
 
 def unreadable_postings(leaf: Any) -> tuple[str, str, BaseException] | None:

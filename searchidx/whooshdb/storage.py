@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from searchidx.errors import IndexDamaged
-from searchidx.store import IndexDir, file_damage
+from searchidx.store import IndexDir, file_damage, shown_path
 from searchidx.whooshdb import schema as _schema  # noqa: F401 - opens older indexes
 
 #: Whoosh's default index name, which its file names start with.
@@ -59,7 +59,10 @@ def _damage(index_path: str, exc: BaseException) -> IndexDamaged:
             return IndexDamaged(f"{bad} is cut short or corrupt ({reason})")
         return IndexDamaged(f"read error: {reason}")
     detail = str(exc) or type(exc).__name__
-    bad = damaged_file(IndexDir(index_path))
+    named = getattr(exc, "damaged_file", None)  # the file a reader knew it was reading
+    bad = shown_path(index_path, named) if isinstance(named, str) else None
+    if bad is None:
+        bad = damaged_file(IndexDir(index_path))
     if bad is not None:
         return IndexDamaged(f"{bad} is cut short or corrupt ({detail})")
     return IndexDamaged(f"a file of the index is cut short or corrupt ({detail})")
