@@ -6,6 +6,7 @@ them, so ``--help`` and ``--version`` start fast.
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -823,5 +824,16 @@ def check(index_path: str) -> None:
 
 
 def main() -> None:
-    """Run the command line (the console script starts at :mod:`searchidx.__main__`)."""
-    cli(prog_name="searchidx")
+    """Run the command line (the console script starts at :mod:`searchidx.__main__`).
+    Once the command has finished, its output written and its exit status chosen,
+    Ctrl-C is ignored: the process is only exiting, and Python, once it has put its
+    signal handlers away, would die of the signal, silently and with another status
+    (an index just rebuilt and reported exited -2)."""
+    try:
+        cli(prog_name="searchidx")
+    except KeyboardInterrupt:  # between click choosing the exit and exiting
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        click.echo("\nAborted!", err=True)
+        sys.exit(1)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

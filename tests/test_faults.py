@@ -26,7 +26,7 @@ from searchidx.indexing import update_index
 from searchidx.searching import search
 from searchidx.store import IndexDir
 from searchidx.whooshdb.storage import open_live
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SAMPLES
 
 WORDS = [
     "harbor",
@@ -250,6 +250,30 @@ def test_ctrl_c_while_the_command_loads_its_modules_shows_no_traceback() -> None
         check=False,
     )
     assert (proc.returncode, proc.stdout, proc.stderr) == (1, "", "\nAborted!\n")
+
+
+def test_ctrl_c_once_the_command_has_finished_changes_nothing(tmp_path: Path) -> None:
+    # The process sends itself Ctrl-C as the finished command exits.
+    code = (
+        "import os, signal\n"
+        "from searchidx.__main__ import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    raise\n"
+    )
+    index = str(tmp_path / "index")
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "--index", index, "index", str(SAMPLES)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        check=False,
+    )
+    assert (proc.returncode, proc.stderr) == (0, f"created index at {index}\n")
+    assert proc.stdout.startswith("added 34, updated 0, removed 0, unchanged 0, failed 0")
 
 
 def test_stale_lock_of_a_dead_writer_is_taken_over(tmp_path: Path) -> None:
