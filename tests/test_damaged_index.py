@@ -41,6 +41,14 @@ def updated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return corpus, index
 
 
+@pytest.fixture
+def index(updated: tuple[Path, str], tmp_path: Path) -> str:
+    """A copy of the updated index, to damage."""
+    copy = str(tmp_path / "index")
+    shutil.copytree(updated[1], copy)
+    return copy
+
+
 def segments(index: str) -> list[str]:
     """Each segment's terms file: segments are written as separate files, and every
     search opens the terms of every segment."""
@@ -165,12 +173,7 @@ def test_every_command_says_the_index_is_damaged(
     assert result.stderr == f"Error: index damaged: {what}{REBUILD}"
 
 
-def test_commands_that_read_items_name_a_cut_file_of_stored_items(
-    updated: tuple[Path, str], tmp_path: Path
-) -> None:
-    _, built = updated
-    index = str(tmp_path / "index")
-    shutil.copytree(built, index)
+def test_commands_that_read_items_name_a_cut_file_of_stored_items(index: str) -> None:
     item = some_id(index)
     name = cut_stored(index)
     for command in (["search", "flood"], ["show", item], ["check"]):
@@ -196,12 +199,9 @@ def test_core_raises_index_damaged_and_rebuild_recovers(
     assert json.loads(search.output)["total"] == 3
 
 
-def test_an_unreadable_segment(updated: tuple[Path, str], tmp_path: Path) -> None:
+def test_an_unreadable_segment(index: str) -> None:
     """As in test_bad_input: root reads everything, so the command runs without the
     capabilities that override file permissions."""
-    _, built = updated
-    index = str(tmp_path / "index")
-    shutil.copytree(built, index)
     name = segments(index)[0]
     os.chmod(os.path.join(IndexDir(index).data_dir(), name), 0)
     prefix: list[str] = []
@@ -276,10 +276,7 @@ def cut_dates(column: str) -> Callable[[str], str]:
     return cut
 
 
-def test_check_reads_every_posting_list(updated: tuple[Path, str], tmp_path: Path) -> None:
-    _, built = updated
-    index = str(tmp_path / "index")
-    shutil.copytree(built, index)
+def test_check_reads_every_posting_list(index: str) -> None:
     runner = CliRunner()
     assert runner.invoke(cli, ["--index", index, "check"]).exit_code == 0
     name = garble_postings(index)
@@ -299,17 +296,12 @@ def test_check_reads_every_posting_list(updated: tuple[Path, str], tmp_path: Pat
     assert runner.invoke(cli, ["--index", index, "search", "barrier"]).exit_code == 0
 
 
-def test_check_finds_a_block_whose_packed_postings_are_not_its_own(
-    updated: tuple[Path, str], tmp_path: Path
-) -> None:
+def test_check_finds_a_block_whose_packed_postings_are_not_its_own(index: str) -> None:
     """A block of positions carries its documents packed after its pickle, which
     searches read; a wrong byte there reads as a valid document, so check compares
     them with the pickle."""
     from searchidx.whooshdb import bulk
 
-    _, built = updated
-    index = str(tmp_path / "index")
-    shutil.copytree(built, index)
     runner = CliRunner()
     assert runner.invoke(cli, ["--index", index, "check"]).exit_code == 0
     data = IndexDir(index).data_dir()
@@ -335,12 +327,7 @@ def test_check_finds_a_block_whose_packed_postings_are_not_its_own(
     )
 
 
-def test_a_search_names_the_postings_file_it_finds_cut_short(
-    updated: tuple[Path, str], tmp_path: Path
-) -> None:
-    _, built = updated
-    index = str(tmp_path / "index")
-    shutil.copytree(built, index)
+def test_a_search_names_the_postings_file_it_finds_cut_short(index: str) -> None:
     data = IndexDir(index).data_dir()
     name = max(
         (n for n in os.listdir(data) if n.endswith(".pst")),
@@ -406,11 +393,8 @@ def remove_file(ending: str) -> Callable[[str], str]:
     ],
 )
 def test_check_reads_every_term_and_column(
-    updated: tuple[Path, str], tmp_path: Path, damage: Callable[[str], str], message: str
+    index: str, damage: Callable[[str], str], message: str
 ) -> None:
-    _, built = updated
-    index = str(tmp_path / "index")
-    shutil.copytree(built, index)
     name = damage(index)
     check = CliRunner().invoke(cli, ["--index", index, "check"])
     assert (check.exit_code, check.stdout) == (1, "")
