@@ -79,13 +79,10 @@ SIDE_AT = 16
 def block_side(mini_ids: Sequence[int], weights: float | Sequence[float] | None) -> bytes:
     """The documents and weights of a block of postings, packed (little-endian) to
     follow its pickle, from what Whoosh pickles: the first document and the gaps to the
-    next ones, and the weights (None: each 1.0; one number: the same for each, kept
-    as a 4-byte float; else one for each). Empty when they do not pack."""
-    if not mini_ids or not 0 <= mini_ids[0] < 1 << 32:
-        return b""
+    next ones (Whoosh keeps a block's documents as 4-byte numbers), and the weights
+    (None: each 1.0; one number: the same for each, kept as a 4-byte float; else one
+    for each)."""
     widest = max(islice(mini_ids, 1, None), default=0)
-    if widest >= 1 << 32:
-        return b""
     code = "B" if widest < 1 << 8 else "H" if widest < 1 << 16 else "I"
     scores: array[Any]
     if weights is None:
@@ -106,31 +103,36 @@ def block_side(mini_ids: Sequence[int], weights: float | Sequence[float] | None)
     return side + _SIDE.pack(mini_ids[0], len(packed), code.encode(), kind, SIDE_MAGIC)
 
 
-def side_start(block: bytes) -> int | None:
-    """Where a block's packed documents and weights (:func:`block_side`) start after
-    its pickle, None when it has none; ValueError when its end is not of the kind
-    written there."""
+def _footer(block: bytes) -> tuple[int, int, int, bytes, bytes] | None:
+    """Where a block's packed documents and weights (:func:`block_side`) start, and
+    its footer's first document, number of gaps, gaps' type code and weights' kind;
+    None when it has none, ValueError when its end is not of the kind written there."""
     if block[-len(SIDE_MAGIC) :] != SIDE_MAGIC or len(block) < _SIDE.size:
         return None
-    gapcount: int
-    _, gapcount, code, kind, _ = _SIDE.unpack_from(block, len(block) - _SIDE.size)
-    if code not in (b"B", b"H", b"I") or kind not in _WEIGHT_KINDS:
+    first, gapcount, code, kind, _ = _SIDE.unpack_from(block, len(block) - _SIDE.size)
+    if code not in _ITEMSIZE or kind not in _WEIGHT_KINDS:
         raise ValueError("a block's documents and weights are of no known kind")
     scored = {b"n": 0, b"f": 1}.get(kind, gapcount + 1)
     start = len(block) - _SIDE.size - _ITEMSIZE[code] * gapcount - _WEIGHT_KINDS[kind] * scored
     if start < 0:
         raise ValueError("a block's documents and weights do not add up")
-    return start
+    return start, first, gapcount, code, kind
+
+
+def side_start(block: bytes) -> int | None:
+    """Where a block's packed documents and weights start after its pickle, None when
+    it has none (see :func:`_footer`)."""
+    found = _footer(block)
+    return None if found is None else found[0]
 
 
 def _side(block: bytes, count: int, weights: bool) -> tuple[list[int], list[float]] | None:
     """A block's documents and, if asked, weights from its side (:func:`block_side`),
     or None when it has none."""
-    start = side_start(block)
-    if start is None:
+    found = _footer(block)
+    if found is None:
         return None
-    end = len(block) - _SIDE.size
-    first, gapcount, code, kind, _ = _SIDE.unpack_from(block, end)
+    start, first, gapcount, code, kind = found
     if gapcount != count - 1:
         raise ValueError("a block's documents and weights do not add up")
     middle = start + _ITEMSIZE[code] * gapcount
@@ -138,9 +140,11 @@ def _side(block: bytes, count: int, weights: bool) -> tuple[list[int], list[floa
     if sys.byteorder == "big":
         gaps.byteswap()
     ids = list(accumulate(gaps, initial=first))
-    if not weights or kind == b"n":
-        return ids, [1.0] * count if weights else []
-    scores: array[Any] = array(kind.decode("ascii"), block[middle:end])
+    if not weights:
+        return ids, []
+    if kind == b"n":
+        return ids, [1.0] * count
+    scores: array[Any] = array(kind.decode("ascii"), block[middle : len(block) - _SIDE.size])
     if sys.byteorder == "big":
         scores.byteswap()
     if kind == b"f":
