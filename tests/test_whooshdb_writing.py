@@ -212,6 +212,17 @@ def _all_blocks(folder: str, number: int | None = None) -> list[tuple[str, int, 
     return found
 
 
+def _new_index(path: Path, docs: list[dict[str, str]]) -> str:
+    """A new index's data folder at ``path`` holding ``docs``, written in one process
+    with a build's writer settings."""
+    folder = IndexDir(str(path)).new_data_dir({}, create)
+    writer = windex.open_dir(folder).writer(**WRITER)
+    for fields in docs:
+        writer.add_document(**fields)
+    writer.commit()
+    return folder
+
+
 def test_only_blocks_big_enough_are_compressed_and_postings_read_as_whooshs(
     tmp_path: Path, monkeypatch: Any
 ) -> None:
@@ -234,12 +245,7 @@ def test_only_blocks_big_enough_are_compressed_and_postings_read_as_whooshs(
             )
         else:
             monkeypatch.undo()
-        folder = IndexDir(str(tmp_path / name)).new_data_dir({}, create)
-        writer = windex.open_dir(folder).writer(**WRITER)
-        for fields in docs:
-            writer.add_document(**fields)
-        writer.commit()
-        folders[name] = folder
+        folders[name] = _new_index(tmp_path / name, docs)
     assert whoosh3.W3PostingsWriter._write_block is writing._write_block
     assert _postings(folders["ours"]) == _postings(folders["whooshs"])
     whooshs, ours = _blocks(folders["whooshs"]), _blocks(folders["ours"])
@@ -270,21 +276,13 @@ def _side_docs(seed: int) -> list[dict[str, str]]:
     return docs
 
 
-def _write(folder: str, docs: list[dict[str, str]]) -> None:
-    writer = windex.open_dir(folder).writer(**WRITER)
-    for fields in docs:
-        writer.add_document(**fields)
-    writer.commit()
-
-
 def test_blocks_of_positions_carry_their_documents_and_weights_packed(tmp_path: Path) -> None:
     """A block of SIDE_AT postings or more whose values are positions has its documents
     and weights packed after its pickle, and a query needing no positions reads them
     there, to what Whoosh reads from the pickle (weights of every kind)."""
     from searchidx.whooshdb import bulk, writing
 
-    folder = IndexDir(str(tmp_path / "index")).new_data_dir({}, create)
-    _write(folder, _side_docs(7))
+    folder = _new_index(tmp_path / "index", _side_docs(7))
     ix = windex.open_dir(folder)
     kinds: Counter[tuple[str, bool]] = Counter()
     for field, count, _, data in _all_blocks(folder):
@@ -333,8 +331,7 @@ def test_blocks_with_and_without_packed_postings_read_alike(
     folders = {}
     for name, side_at in (("without", 10**9), ("with", writing.SIDE_AT)):
         monkeypatch.setattr(writing, "SIDE_AT", side_at)
-        folders[name] = IndexDir(str(tmp_path / name)).new_data_dir({}, create)
-        _write(folders[name], docs)
+        folders[name] = _new_index(tmp_path / name, docs)
     sides = {
         name: sum(bulk.side_start(data) is not None for *_, data in _all_blocks(folder))
         for name, folder in folders.items()
@@ -382,14 +379,9 @@ def test_a_block_of_exactly_the_boundary_size_is_compressed(
         docs.append({"id": f"{n:05d}", "kind": "article", "title": title})
 
     def write(name: str) -> list[tuple[int, int]]:
-        folder = IndexDir(str(tmp_path / name)).new_data_dir({}, create)
-        writer = windex.open_dir(folder).writer(**WRITER)
-        for fields in docs:
-            writer.add_document(**fields)
-        writer.commit()
         return [
             (level, len(zlib.decompress(data) if level else data))
-            for level, data in _blocks(folder)
+            for level, data in _blocks(_new_index(tmp_path / name, docs))
         ]
 
     made = Counter(size for _, size in write("first"))
