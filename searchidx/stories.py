@@ -37,7 +37,7 @@ from searchidx.query import Filters, split_dates
 from searchidx.store import gc_paused
 
 #: Bump when the grouping changes, so cached groupings of older versions are not used.
-GROUPING_VERSION = 12
+GROUPING_VERSION = 13
 _PREFIX = "stories-"
 
 

@@ -12,10 +12,11 @@ Vectors
     are rounded down to steps of ``2 ** (1/4)`` (:func:`coarse`), and a rare word weighs
     as a word of a few items (:func:`weighed_count`), so that a few more items leave
     nearly every weight, and so nearly every vector, as it was. An item of a block of
-    days (see Blocks) is weighed over the dated items of its block and of every block
-    before it (its view; an undated item over every item), so that items added to the
-    newest days, or a new week, as a collection grows, leave every older item's vector
-    as it was.
+    days (see Blocks) is weighed over the dated items of its block and of the blocks
+    just before it (its view, :func:`views_of`; an undated item over every item), so
+    that items added to the newest days, or a new week, as a collection grows, leave
+    every older item's vector as it was, and a change in an older week leaves the
+    vectors of the weeks past those just after it as they were, however many.
 
 Similarity
     The cosine of two items' vectors, plus what their days give (``TIME_WEIGHT``: the
@@ -105,9 +106,13 @@ RARE_FLOOR = 32
 KEY_WORDS = 3
 #: ... among how many of the latest earlier items having each word.
 KEY_RECENT = 20
-#: An item's view (see ``Counts``) takes in the blocks after its own until it holds this
-#: many items.
-VIEW_MIN = 20_000
+#: An item's view (see ``Counts``) is its block and the blocks before it back until it
+#: holds this many items; when every block up to its own holds fewer, it takes in the
+#: blocks after its own until it does. (On the sample of tests/bench/stories_bench.py,
+#: about 3,500 headlines a week, P and R at the default threshold: 20,000 items, 0.916
+#: and 0.407; 30,000, 0.914 and 0.421; 40,000, 0.914 and 0.428; 50,000, 0.914 and 0.429;
+#: 60,000, 0.914 and 0.427; views of every block up to their own, 0.913 and 0.425.)
+VIEW_MIN = 40_000
 #: A title template seen on this many distinct days is boilerplate.
 BOILERPLATE_DAYS = 4
 
@@ -226,8 +231,8 @@ def word_weight(word: str, df: int, n: int) -> float:
 class Counts:
     """A collection's word counts, which its items are weighed by: how many items of
     each block of days have each word (``df``), and how many items each block has
-    (``sizes``). An item of a dated block is weighed over the dated items of its block
-    and of every block before it (its view), an undated item over every item."""
+    (``sizes``). An item of a dated block is weighed over the dated items of its view
+    (:func:`views_of`), an undated item over every item."""
 
     df: Mapping[Block, Mapping[str, int]]
     sizes: Mapping[Block, int]
@@ -246,34 +251,49 @@ class Counts:
         """For each block of ``wanted``, the counts of its words (those given) over its
         view, and how many items its view has."""
         dated = sorted(b for b in self.sizes if b is not None)
-        ends, items = views_of(self.sizes)
+        starts, ends, items = views_of(self.sizes)
         out: dict[Block, tuple[dict[str, int], int]] = {}
         for b, ws in wanted.items():
             seen: list[Block] = [*dated, None]
             if b is not None:
-                seen = seen[: bisect.bisect_right(dated, ends[b])]
+                lo = bisect.bisect_left(dated, starts[b])
+                seen = seen[lo : bisect.bisect_right(dated, ends[b])]
             tables = [t for c in seen if (t := self.df.get(c))]
             out[b] = ({w: sum([t.get(w, 0) for t in tables]) for w in ws}, items[b])
         return out
 
 
-def views_of(sizes: Mapping[Block, int]) -> tuple[dict[Block, int], dict[Block, int]]:
-    """For blocks of ``sizes`` items: the last block of each dated block's view (the
-    block itself, or a later one, so that the view holds ``VIEW_MIN`` items, or every
-    dated item when fewer), and how many items each block's view has (the undated
-    block's: every item)."""
+def views_of(
+    sizes: Mapping[Block, int],
+) -> tuple[dict[Block, int], dict[Block, int], dict[Block, int]]:
+    """For blocks of ``sizes`` items: the first and last block of each dated block's
+    view, and how many items each block's view has (the undated block's: every item).
+
+    A dated block's view is the block and those before it back until it holds
+    ``VIEW_MIN`` items. When every block up to its own holds fewer, it is every block
+    from the first up to the one at which the collection reaches ``VIEW_MIN`` (every
+    block when it never does). So the views that take in a block are those of the
+    blocks after it up to ``VIEW_MIN`` items on (and of the first blocks): a change in
+    one week changes the views of the weeks just after it at most, however long the
+    collection."""
     dated = sorted(b for b in sizes if b is not None)
     through: list[int] = []  # the items of the dated blocks up to each
-    full: int | None = None  # the first block whose prefix holds VIEW_MIN items
     for c in dated:
         through.append((through[-1] if through else 0) + sizes[c])
-        if full is None and through[-1] >= VIEW_MIN:
-            full = c
-    last = dated[-1] if dated else 0
-    ends: dict[Block, int] = {b: max(b, last if full is None else full) for b in dated}
-    items: dict[Block, int] = {b: through[bisect.bisect_right(dated, ends[b]) - 1] for b in dated}
+    # the first block whose prefix holds VIEW_MIN items (the last when none does)
+    full = min(bisect.bisect_left(through, VIEW_MIN), len(dated) - 1)
+    starts: dict[Block, int] = {}
+    ends: dict[Block, int] = {}
+    items: dict[Block, int] = {}
+    for i, c in enumerate(dated):
+        if through[i] < VIEW_MIN:
+            lo, hi = 0, full
+        else:  # the latest block back to which the view holds VIEW_MIN items
+            lo, hi = min(bisect.bisect_right(through, through[i] - VIEW_MIN), i), i
+        starts[c], ends[c] = dated[lo], dated[hi]
+        items[c] = through[hi] - (through[lo - 1] if lo else 0)
     items[None] = sum(sizes.values())
-    return ends, items
+    return starts, ends, items
 
 
 class _Prepared:

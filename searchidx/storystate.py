@@ -21,9 +21,10 @@ beside them; the other parts are kept. A block's inputs change when
   :func:`searchidx.storycore.weighed_count`, or the number of items a step of
   :func:`coarse`, which changes every weight), or another item of its view comes to
   have it or none does (candidates are looked up by words another item has). A
-  block's items are weighed over its view, the dated items of its block and of every
-  block before it (:class:`searchidx.storycore.Counts`), so items added to the newest
-  block, or a new newest block, change no older block's weights;
+  block's items are weighed over its view, the dated items of its block and of the
+  blocks just before it (:func:`searchidx.storycore.views_of`), so items added to the
+  newest block, or a new newest block, change no older block's weights, and a change
+  in an older block changes those of the blocks whose views reach back to it alone;
 - a template of it recurs on enough days to become boilerplate, or stops doing so.
 """
 
@@ -56,7 +57,7 @@ from searchidx.storycore import (
 #: list names, space-separated ("" when none).
 Item = tuple[int | None, str, str, str]
 #: Bump when what the state holds changes, so that older states are not used.
-STATE_VERSION = 8
+STATE_VERSION = 9
 _DAY = 86_400
 
 
@@ -290,11 +291,12 @@ class GroupingState:
             return
         before = {**now, **touched.sizes}
         before = {b: n for b, n in before.items() if n}
-        ends_now, n_now = views_of(now)
-        ends_before, n_before = views_of(before)
+        starts_now, ends_now, n_now = views_of(now)
+        starts_before, ends_before, n_before = views_of(before)
         for b in now:
             if b not in dirty and (
                 ends_now.get(b) != ends_before.get(b)
+                or starts_now.get(b) != starts_before.get(b)
                 or coarse(n_now[b]) != coarse(n_before.get(b, 0))
             ):
                 dirty.add(b)
@@ -313,8 +315,12 @@ class GroupingState:
             for c, table in tables:
                 if c in dirty or w not in table:
                     continue
-                end = bisect.bisect_right(dated, ends_now[c]) - 1
-                after, prior = sums[end]
+                # the view's counts: through its last block, less those before its first
+                after, prior = sums[bisect.bisect_right(dated, ends_now[c]) - 1]
+                first = bisect.bisect_left(dated, starts_now[c])
+                if first:
+                    after -= sums[first - 1][0]
+                    prior -= sums[first - 1][1]
                 if _step(prior, n_before[c]) != _step(after, n_now[c]):
                     dirty.add(c)
             if None in now and None not in dirty and w in undated:

@@ -189,7 +189,8 @@ def test_a_merge_reads_its_rows_again_and_changes_nothing() -> None:
     assert state.parts == before
 
 
-def test_one_change_clusters_again_its_block_alone(prefix_views: None) -> None:
+def test_one_change_clusters_again_its_block_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(storycore, "VIEW_MIN", 40)  # about a week of these items
     rows = Rows()
     rng = random.Random(2)
     rows.add([(f"k{i:03d}", make_item(rng, i, [])) for i in range(200)])
@@ -231,15 +232,15 @@ def _block(day: int) -> int:
 
 
 @pytest.fixture
-def prefix_views(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each block's view is its block and those before it, as in a collection of
-    ``storycore.VIEW_MIN`` items or more in its first block (the tests below are built
-    on a few hundred items)."""
-    monkeypatch.setattr(storycore, "VIEW_MIN", 0)
+def small_views(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each block's view reaches back until it holds 150 items (the tests below are
+    built on a few hundred items, where ``storycore.VIEW_MIN`` would take in every
+    item)."""
+    monkeypatch.setattr(storycore, "VIEW_MIN", 150)
 
 
 @pytest.fixture
-def one_word_pairs(monkeypatch: pytest.MonkeyPatch, prefix_views: None) -> None:
+def one_word_pairs(monkeypatch: pytest.MonkeyPatch, small_views: None) -> None:
     """The tests of what an update regroups below are built on a pair of items sharing
     one rare word ("zeta"), whose weight decides whether they are a story: candidate
     pairs then need one shared word, not ``storycore.EDGE_WORDS`` (which
@@ -268,9 +269,9 @@ def _zeta_items(count: int, day: int) -> list[tuple[str, Item]]:
         # 30 items of a week before the pair's changed to have "zeta": its count over
         # the pair's view crosses steps, its weight falls, and the pair is no story
         (21, [(190, 7), (20, 28)], _fillers(30, 7, "zeta"), False, {7, 21}),
-        # 30 items of a later week changed to have it: the pair's view is as it was,
-        # and so are the pair and its block
-        (0, [(190, 10), (20, 28)], _fillers(30, 10, "zeta"), True, {10}),
+        # 30 items of a later week changed to have it: the pair's view (its week holds
+        # 150 items) is as it was, and so are the pair and its block
+        (0, [(190, 0), (40, 10), (20, 28)], _fillers(30, 10, "zeta"), True, {10}),
         # 30 items with "zeta" added to the newest week: the older weeks' views are as
         # they were
         (0, [(190, 10), (20, 28)], _zeta_items(30, 28), True, {28}),
@@ -394,15 +395,21 @@ def _df_between(low: int, high: int) -> int:
 
 @pytest.mark.parametrize(
     ("added_day", "story", "dirty_days"),
-    [(0, True, {0, 7, 14, 21, 35}), (28, False, {28, 35})],
+    [(7, True, {7, 14, 21, 35}), (28, False, {28, 35})],
 )
 def test_a_step_in_the_number_of_items_of_a_view_regroups_its_block(
-    one_word_pairs: None, added_day: int, story: bool, dirty_days: set[int]
+    one_word_pairs: None,
+    added_day: int,
+    story: bool,
+    dirty_days: set[int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Every weight depends on the number of items of the view, rounded to a step: when
     # it crosses one, a pair whose similarity was just under the threshold can reach it.
-    # Items added before the pair's week cross one in the views of every later week;
-    # in a later week, in no view before it.
+    # Items added before the pair's week cross one in the views that take them in (the
+    # first weeks' views reach forward to the pair's, which holds VIEW_MIN items; the
+    # last week's reaches back to the first); in a later week, in no view before it.
+    monkeypatch.setattr(storycore, "VIEW_MIN", 100)
     low, high = 100, 130
     df = _df_between(low, high)
     rows = Rows()
@@ -410,7 +417,8 @@ def test_a_step_in_the_number_of_items_of_a_view_regroups_its_block(
     rows.add(pair + _fillers(df - 2, 14, "zeta") + _fillers(low - df, 7) + _fillers(5, 35))
     state = GroupingState(SETTINGS)
     assert _stories_after(rows, state) == set()
-    rows.add(_fillers(high - low, added_day))
+    added = T0 + added_day * DAY
+    rows.add([(f"n{i}", (added + i, f"extra{i} other{i}", "", "")) for i in range(high - low)])
     assert _stories_after(rows, state) == ({frozenset("ab")} if story else set())
     assert state.changes is not None
     assert state.changes.dirty == {_block(d) for d in dirty_days}
@@ -421,15 +429,16 @@ def test_views_reach_forward_to_hold_view_min_items(
 ) -> None:
     # With VIEW_MIN 150, the first weeks' views reach the week in which the items of
     # the collection so far reach 150: "zeta" added to week 7 is counted in week 0's
-    # view, and the pair of week 0 is no story; week 14 has no "zeta", week 21's view
-    # is its own.
+    # view, and the pair of week 0 is no story; the later weeks' views reach back to
+    # week 7 (week 14 has no "zeta").
     monkeypatch.setattr(storycore, "VIEW_MIN", 150)
     sizes = {_block(0): 2, _block(7): 100, _block(14): 100, _block(21): 10}
-    assert storycore.views_of(sizes)[0] == {
-        _block(0): _block(14),
-        _block(7): _block(14),
-        _block(14): _block(14),
-        _block(21): _block(21),
+    starts, ends, items = storycore.views_of(sizes)
+    assert {b: (starts[b], ends[b], items[b]) for b in sizes} == {
+        _block(0): (_block(0), _block(14), 202),
+        _block(7): (_block(0), _block(14), 202),
+        _block(14): (_block(7), _block(14), 200),
+        _block(21): (_block(7), _block(21), 210),
     }
     rows = Rows()
     rows.add(_zeta_pair(0) + _fillers(100, 7) + _fillers(100, 14) + _fillers(10, 21))
@@ -464,6 +473,19 @@ def test_an_item_changed_to_a_title_never_grouped_leaves_its_story(title: str) -
     assert _stories_after(rows, state) == {frozenset("abc")}
     rows.add([("c", (T0 + 7200, title, "", ""))])
     assert _stories_after(rows, state) == {frozenset("ab")}
+
+
+def test_a_change_leaves_the_weeks_whose_views_do_not_reach_it(one_word_pairs: None) -> None:
+    # The pair's week and the one before hold 150 items: 30 items of a week before
+    # those changed to have "zeta" are in no view of theirs, and the pair stays a story
+    # (its week is not clustered again).
+    rows = Rows()
+    rows.add(_zeta_pair(28) + _fillers(190, 0) + _fillers(190, 21))
+    state = GroupingState(SETTINGS)
+    assert _stories_after(rows, state) == {frozenset("ab")}
+    rows.add(_fillers(30, 0, "zeta"))
+    assert _stories_after(rows, state) == {frozenset("ab")}
+    assert state.changes is not None and state.changes.dirty == {_block(0)}
 
 
 def test_a_view_that_ends_sooner_regroups_its_block(
