@@ -481,24 +481,31 @@ class GroupingState:
         return Counts(self.block_df, {b: len(keys) for b, keys in self.members.items()})
 
     def _pairs(self, keys: list[str], pos: dict[str, int]) -> list[tuple[int, int]]:
-        """The related pairs among ``keys`` (positions in it): an article with each item
-        its list names, and the items one list names with each other."""
-        pairs: set[tuple[int, int]] = set()
-        lists: dict[str, list[int]] = {}
-
-        def listed(article: str) -> list[int]:
-            found = lists.get(article)
-            if found is None:
-                item = self.items.get(article)
-                names = item[3].split() if item is not None else []
-                found = lists[article] = [pos[x] for x in names if x in pos]
-            return found
-
-        for i, key in enumerate(keys):
-            pairs.update((i, j) for j in listed(key) if j != i)  # an article, its items
-            for article in self.cited_by.get(key, "").split():  # items of one list
-                pairs.update((i, j) for j in listed(article) if j != i)
-        return sorted((a, b) if a < b else (b, a) for a, b in pairs)
+        """The related pairs among ``keys`` (positions in it), each once and in order: an
+        article with each item its list names, and the items one list names with each
+        other. Each list is read once, whichever of its items ask for it, and a pair is
+        kept as one number until the end (a collection whose items each name five others
+        has millions of pairs)."""
+        articles = set(keys)  # and those whose lists name one of them
+        for key in keys:
+            citing = self.cited_by.get(key)
+            if citing:
+                articles.update(citing.split())
+        n = len(keys)
+        found: set[int] = set()
+        items = self.items
+        for article in articles:
+            item = items.get(article)
+            if item is None or not item[3]:
+                continue
+            listed = sorted({pos[x] for x in item[3].split() if x in pos})
+            a = pos.get(article)
+            if a is not None:  # the article and each item of its list
+                found.update([a * n + j if a < j else j * n + a for j in listed if j != a])
+            for m, x in enumerate(listed):  # the items of its list with each other
+                found.update([x * n + y for y in listed[m + 1 :]])
+        del articles
+        return [divmod(p, n) for p in sorted(found)]
 
     def stories(self) -> list[list[str]]:
         """Every story (two or more items), as sorted lists of keys."""
