@@ -61,6 +61,7 @@ import bisect
 import heapq
 import math
 import multiprocessing as mp
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -303,12 +304,14 @@ class _Prepared:
     are weighed by a whole collection's counts instead of these items'.
 
     An item's words are weighed over its block's view (see :class:`Counts`):
-    :attr:`weight` and :attr:`rank` hold, for each block, the weights of its items'
-    words and the order their candidates are looked up in (rarest first)."""
+    :attr:`weight` and :attr:`rank` hold, for each block filled so far, the weights of
+    its items' words and the order their candidates are looked up in (rarest first)."""
 
     __slots__ = (
         "_block",
+        "_counts",
         "_done",
+        "_items",
         "_toks",
         "_wid",
         "days",
@@ -325,36 +328,36 @@ class _Prepared:
         self, entries: Sequence[Entry], every: bool = True, counts: Counts | None = None
     ) -> None:
         toks: list[tuple[list[str], list[str]]] = []
-        found: list[set[str]] = []
+        every_word: set[str] = set()
         for e in entries:
-            title = words(e.title)
-            excerpt = words(e.excerpt) if e.excerpt else []
+            # one string per word, not one per word of each item (a few hundred MB less
+            # for the items of a whole index)
+            title = list(map(sys.intern, words(e.title)))
+            excerpt = list(map(sys.intern, words(e.excerpt))) if e.excerpt else []
             toks.append((title, excerpt))
-            found.append(set(title).union(excerpt) if excerpt else set(title))
+            every_word.update(title, excerpt)
         n = len(entries)
         self.days = [None if e.time is None else e.time // _DAY for e in entries]
         blocks: list[Block] = [None if d is None else d // BLOCK_DAYS for d in self.days]
         if counts is None:  # these items are the whole collection
-            counts = Counts.of(found, blocks)
+            counts = Counts.of([set(t).union(x) for t, x in toks], blocks)
+        self._counts = counts
         self._block = blocks
-        vocab = sorted(set().union(*found))
-        self._wid = wid = {w: i for i, w in enumerate(vocab)}
-        wanted: dict[Block, set[str]] = defaultdict(set)
-        for ws, b in zip(found, blocks, strict=True):
-            wanted[b].update(ws)
-        #: By block: each word's weight, and its place when candidates are looked up
-        #: (None: no other item of the view has it, so it finds no candidate).
+        vocab = sorted(every_word)
+        del every_word
+        self._wid = {w: i for i, w in enumerate(vocab)}
+        self._items: dict[Block, list[int]] = defaultdict(list)
+        for k, b in enumerate(blocks):
+            self._items[b].append(k)
+        #: By block, worked out when one of its items is first filled: each word's
+        #: weight, and its place when candidates are looked up (None: no other item of
+        #: the view has it, so it finds no candidate).
         self.weight: dict[Block, dict[int, float]] = {}
         self.rank: dict[Block, dict[int, tuple[float, int] | None]] = {}
-        for b, (df, items) in counts.views(wanted).items():
-            self.weight[b] = {wid[w]: word_weight(w, d, items) for w, d in df.items()}
-            self.rank[b] = {
-                wid[w]: (weighed_count(d, items), wid[w]) if d > 1 else None for w, d in df.items()
-            }
         self._toks = toks
         self.vocab = vocab
         #: Whether each item has a word that counts (its vector is not empty).
-        self.words = [bool(ws) for ws in found]
+        self.words = [bool(t or x) for t, x in toks]
         self.vectors: list[dict[int, float]] = [_NO_VECTOR] * n
         #: The words each item's candidates are looked up by (made with its vector).
         self.found_by: list[list[int]] = [[]] * n
@@ -362,6 +365,21 @@ class _Prepared:
         self.keys = [e.key for e in entries]
         if every:
             self.fill(range(n))
+
+    def _weigh(self, b: Block) -> None:
+        """Work out the weights and ranks of the words of block ``b``'s items over its
+        view (when a vector of it is first made: a grouping that runs blocks in other
+        processes works them out there, and a regrouping for the blocks it clusters)."""
+        wanted: set[str] = set()
+        for k in self._items[b]:
+            title, excerpt = self._toks[k]
+            wanted.update(title, excerpt)
+        wid = self._wid
+        df, items = self._counts.views({b: wanted})[b]
+        self.weight[b] = {wid[w]: word_weight(w, d, items) for w, d in df.items()}
+        self.rank[b] = {
+            wid[w]: (weighed_count(d, items), wid[w]) if d > 1 else None for w, d in df.items()
+        }
 
     def fill(self, items: Iterable[int]) -> None:
         """Make the vectors (and the words candidates are found by) of ``items`` that
@@ -372,6 +390,8 @@ class _Prepared:
             if done[k]:
                 continue
             b = blocks[k]
+            if b not in self.weight:
+                self._weigh(b)
             weight = self.weight[b]
             title, excerpt = self._toks[k]
             vec: dict[int, float] = {}
