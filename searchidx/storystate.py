@@ -265,6 +265,29 @@ class GroupingState:
             cites = old[3] != item[3]
             self._remove(key, touched, cites)
             self._add(key, item, touched, cites)
+        self._knock_on(touched)
+        del seen, read_now, touched
+        self._regroup(dirty, jobs, progress)
+        self.changes = changes
+        return changes
+
+    def reach(self, added: Sequence[tuple[str, Item]]) -> set[Block]:
+        """The blocks an update adding ``added`` (items of new keys) would cluster
+        again, the state left as it was: what such an update costs, without clustering
+        anything."""
+        touched = _Touched({}, {}, {}, set(), counted=bool(self.items))
+        for key, item in added:
+            self._add(key, item, touched)
+        self._knock_on(touched)
+        undo = _Touched({}, {}, {}, set(), counted=False)
+        for key, _ in reversed(added):
+            self._remove(key, undo)
+        return touched.dirty
+
+    def _knock_on(self, touched: _Touched) -> None:
+        """Mark the blocks that an update's changes, counted in, touch beyond their own
+        blocks: through the words' weights and keys, and templates that became
+        boilerplate or stopped being it."""
         if touched.counted:
             self._reweighed(touched)
         flipped = {
@@ -273,11 +296,7 @@ class GroupingState:
             if (was >= BOILERPLATE_DAYS) != (self.ndays.get(t, 0) >= BOILERPLATE_DAYS)
         }
         if flipped:
-            dirty.update(self._template_blocks(flipped))
-        del seen, read_now, touched
-        self._regroup(dirty, jobs, progress)
-        self.changes = changes
-        return changes
+            touched.dirty.update(self._template_blocks(flipped))
 
     def _reweighed(self, touched: _Touched) -> None:
         """Mark the blocks whose words' weights or candidates' keys an update changed

@@ -175,6 +175,25 @@ def test_updates_give_what_grouping_everything_gives(
         assert fresh.parts == state.parts
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_reach_is_what_an_update_adding_the_items_clusters_again(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storycore, "VIEW_MIN", 40)  # about a week of these items
+    rng = random.Random(seed)
+    rows = Rows()
+    rows.add([(f"k{i:03d}", make_item(rng, i, [])) for i in range(200)])
+    state = GroupingState(SETTINGS)
+    state.update(*rows.view())
+    before = state.dumps()
+    keys = [k for k, _ in rows.live_items()]
+    added = [(f"n{i}", make_item(rng, 300 + i, keys)) for i in range(3)]
+    reach = state.reach(added)
+    assert state.dumps() == before
+    rows.add(added)
+    assert state.update(*rows.view()).dirty == reach
+
+
 def test_a_merge_reads_its_rows_again_and_changes_nothing() -> None:
     rng = random.Random(5)
     rows = Rows()

@@ -32,7 +32,9 @@ beside:
    after a one-file update in an older week (one seed-shaped article added: its block
    and the later blocks having a word whose rounded count changed over their view),
    after an update that changed nothing it groups, and ``stories QUERY`` with the
-   grouping cached (median of 3; target under 1 s).
+   grouping cached (median of 3; target under 1 s); and, over 40 one-file updates drawn
+   at random (``update_reach``: an article of the index and its related items copied),
+   how many weeks, and of how many items, each would cluster again.
 
 Run: ``python -m tests.bench.stories_bench [--quick] [--stories N] [--skip-all]
 [--skip-index] [--index-size N] [--index-shape seed|uci]``.
@@ -359,6 +361,47 @@ def _run(cmd: list[str]) -> tuple[float, float, str]:
     return wall, cpu, proc.stdout
 
 
+#: How many one-file updates ``update_reach`` draws.
+REACH_FILES = 40
+
+
+def update_reach(index: str, files: int = REACH_FILES) -> str:
+    """What an update adding one file would cluster again, over ``files`` files drawn at
+    random: each an article of the index and the items its related list names, copied
+    under new keys (the seeds' shape, in the article's week), weighed by the index's
+    kept grouping state without clustering anything
+    (:meth:`searchidx.storystate.GroupingState.reach`). Returns the line to print."""
+    import statistics
+
+    from searchidx import stories
+    from searchidx.engine import index_at
+
+    state = stories.kept_state(index_at(index).snapshot().folder)
+    if state is None:
+        return "  one added file: no grouping state kept"
+    items = state.items
+    sizes = {b: len(keys) for b, keys in state.members.items()}
+    articles = sorted(k for k, it in items.items() if it[3] and it[0] is not None)
+    rng = random.Random(SEED)
+    weeks: list[int] = []
+    regrouped: list[int] = []
+    for n in range(files):
+        key = rng.choice(articles)
+        time_, norm, gist, listed = items[key]
+        named = {k: f"reach{n}-{k}" for k in listed.split() if k in items}
+        added = [(f"reach{n}-{key}", (time_, norm, gist, " ".join(named.values())))]
+        added += [(new, (*items[k][:3], "")) for k, new in named.items()]
+        reach = state.reach(added)
+        weeks.append(len(reach))
+        regrouped.append(sum(sizes.get(b, 0) for b in reach))
+    return (
+        f"  one added file ({files} drawn at random): weeks clustered again mean "
+        f"{statistics.mean(weeks):.1f}, median {statistics.median(weeks):g}, max {max(weeks)}; "
+        f"their items mean {statistics.mean(regrouped):,.0f}, max {max(regrouped):,} "
+        f"(of {len(sizes)} weeks, {len(items):,} items)"
+    )
+
+
 def index_steps(size: int, shape: str = "seed") -> bool:
     """The stories command on an index of ``size`` UCI articles (``shape``: "seed", each
     with related items as the seeds have them, or "uci", headlines alone), whole
@@ -379,6 +422,7 @@ def index_steps(size: int, shape: str = "seed") -> bool:
         wall, _, _ = _run([*cli, "--index", index, "index", str(corpus), str(extra)])
         print(f"index of {size:,} UCI articles ({shape} shape) built in {wall:.0f} s")
         first, first_cpu, _ = _run([*cli, "--index", index, "stories", "-n", "1"])
+        reach = update_reach(index)
         day = _new_day(corpus, extra, DAY_ARTICLES)
         _run([*cli, "--index", index, "index", str(corpus), str(extra)])
         added, added_cpu, _ = _run([*cli, "--index", index, "stories", "-n", "1"])
@@ -424,6 +468,7 @@ def index_steps(size: int, shape: str = "seed") -> bool:
     )
     print(f"  after as many of a new week ({week})    {new_week:7.1f} s  {new_week_cpu:7.1f} s")
     print(f"  after one added file of an older week     {one:7.1f} s  {one_cpu:7.1f} s")
+    print(reach)
     print(f"  after adding items with no words that count {same:5.1f} s  {same_cpu:7.1f} s")
     print(f"  'stories obama', cached (median of 3)     {q_wall:7.2f} s  {q_cpu:7.2f} s")
     print(
