@@ -237,6 +237,10 @@ class Counts:
 
     df: Mapping[Block, Mapping[str, int]]
     sizes: Mapping[Block, int]
+    #: The dated blocks in order and :func:`views_of` ``sizes`` (made by :meth:`view`).
+    _views: tuple[list[int], dict[Block, int], dict[Block, int], dict[Block, int]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def of(cls, found: Sequence[set[str]], blocks: Sequence[Block]) -> Counts:
@@ -246,22 +250,17 @@ class Counts:
             df[b].update(ws)
         return cls(df, Counter(blocks))
 
-    def views(
-        self, wanted: Mapping[Block, Iterable[str]]
-    ) -> dict[Block, tuple[dict[str, int], int]]:
-        """For each block of ``wanted``, the counts of its words (those given) over its
-        view, and how many items its view has."""
-        dated = sorted(b for b in self.sizes if b is not None)
-        starts, ends, items = views_of(self.sizes)
-        out: dict[Block, tuple[dict[str, int], int]] = {}
-        for b, ws in wanted.items():
-            seen: list[Block] = [*dated, None]
-            if b is not None:
-                lo = bisect.bisect_left(dated, starts[b])
-                seen = seen[lo : bisect.bisect_right(dated, ends[b])]
-            tables = [t for c in seen if (t := self.df.get(c))]
-            out[b] = ({w: sum([t.get(w, 0) for t in tables]) for w in ws}, items[b])
-        return out
+    def view(self, b: Block, words: Iterable[str]) -> tuple[dict[str, int], int]:
+        """The counts of ``words`` over block ``b``'s view, and how many items its view
+        has (the views worked out once, when the first is asked for)."""
+        if self._views is None:
+            self._views = (sorted(c for c in self.sizes if c is not None), *views_of(self.sizes))
+        dated, starts, ends, items = self._views
+        seen: list[Block] = [*dated, None]
+        if b is not None:
+            seen = seen[bisect.bisect_left(dated, starts[b]) : bisect.bisect_right(dated, ends[b])]
+        tables = [t for c in seen if (t := self.df.get(c))]
+        return {w: sum([t.get(w, 0) for t in tables]) for w in words}, items[b]
 
 
 def views_of(
@@ -375,7 +374,7 @@ class _Prepared:
             title, excerpt = self._toks[k]
             wanted.update(title, excerpt)
         wid = self._wid
-        df, items = self._counts.views({b: wanted})[b]
+        df, items = self._counts.view(b, wanted)
         self.weight[b] = {wid[w]: word_weight(w, d, items) for w, d in df.items()}
         self.rank[b] = {
             wid[w]: (weighed_count(d, items), wid[w]) if d > 1 else None for w, d in df.items()
