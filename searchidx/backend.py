@@ -146,10 +146,11 @@ class Snapshot(Protocol):
     def live(self) -> Sequence[int]:
         """The rows of live items, in order."""
 
-    def row_runs(self) -> list[tuple[str, int, int]]:
-        """The rows in runs ``(token, first row, count)``, in order, covering every row:
-        a run whose token a later snapshot shows again holds the same items in the same
-        order there (some may since be deleted), so what was read of it still holds."""
+    def row_runs(self) -> list[tuple[str, int, int, frozenset[int]]]:
+        """The rows in runs ``(token, first row, count, deleted)``, in order, covering
+        every row (``deleted``: the places in the run of its deleted rows): a run whose
+        token a later snapshot shows again holds the same items in the same order there
+        (more may since be deleted), so what was read of it still holds."""
 
     def column(self, name: str, translate: bool = True) -> Sequence[Any]:
         """A field's value for every row (see :mod:`searchidx.fields`); text columns

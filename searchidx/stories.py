@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
+import sqlite3
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from searchidx import options, progress, storycore, storystate
+from searchidx import options, progress, storycore, storyfile, storystate
 from searchidx.backend import Snapshot, column_texts, why_nothing
 from searchidx.engine import Index, index_at, reads_index
 from searchidx.errors import InvalidOption, ItemNotFound
@@ -38,7 +38,6 @@ from searchidx.store import gc_paused
 
 #: Bump when the grouping changes, so cached groupings of older versions are not used.
 GROUPING_VERSION = 13
-_PREFIX = "stories-"
 
 
 @dataclass(slots=True)
@@ -131,94 +130,132 @@ class Stories:
     first: list[int]
 
     @classmethod
-    def of(cls, snap: Snapshot, ids: list[list[str]], rows: list[list[int]]) -> Stories:
-        outlets = outlet_keys(snap) if rows else []
-        oldest = snap.column_values("oldest") if rows else []
-        return cls(
-            ids,
-            rows,
-            [_outlets(outlets, g) for g in rows],
-            [max(oldest[d] for d in g) for g in rows],
-        )
+    def of(cls, kept: Iterable[storyfile.StoryRow], base: dict[int, int]) -> Stories:
+        """The stories as the grouping file keeps them, their rows as (run id, place),
+        with ``base`` the first row of each run id."""
+        out = cls([], [], [], [])
+        for _, keys, places, outlets, first in kept:
+            out.ids.append(keys)
+            out.rows.append([base[rid] + place for rid, place in places])
+            out.outlets.append(outlets)
+            out.first.append(first)
+        return out
 
 
-_STATE = "story-state-"
 _SETTINGS = (storycore.DEFAULT_THRESHOLD, storycore.DEFAULT_WINDOW_DAYS)
 
 
-def group_index(
-    snap: Snapshot, state: storystate.GroupingState | None = None
-) -> tuple[Stories, storystate.GroupingState]:
-    """Every story (two or more items) of the index as lists of item ids and of rows,
-    and the grouping's state: ``state`` (an earlier one's, changed in place) brought up
-    to this snapshot, or a new one."""
+@dataclass(slots=True)
+class Grouped:
+    """A grouping brought to a snapshot: its stories, its state, and the stories as
+    the grouping file keeps them that it made again (``made``) and that are no more
+    (the first keys ``unmade``), or every one (``every``)."""
+
+    stories: Stories
+    state: storystate.GroupingState
+    made: list[storyfile.StoryRow]
+    unmade: set[str]
+    every: bool
+
+    def write(self, file: storyfile.StateFile, generation: int) -> None:
+        """Write what changed to ``file`` (inside its transaction), as of ``generation``."""
+        self.state.save(file)
+        file.put_stories(self.made, self.unmade)
+        file.set_meta({"grouping": GROUPING_VERSION, "generation": generation})
+
+
+def group_index(snap: Snapshot, file: storyfile.StateFile | None = None) -> Grouped:
+    """Every story (two or more items) of the index, grouped from the state ``file``
+    keeps when it keeps one of an earlier generation (its stories made again where
+    this snapshot changed them), else afresh; nothing is written."""
+    state = None
+    if file is not None and _usable(file.meta(), snap):
+        state = storystate.GroupingState.open(file, _SETTINGS)
     state = state or storystate.GroupingState(_SETTINGS)
-    if snap.rows() == 0:  # an empty index has no columns to read
-        state.update([], [], lambda rows: [])
-        return Stories([], [], [], []), state
-    jobs = min(os.cpu_count() or 1, 4)
     runs = snap.row_runs()
 
     def read(rows: list[int]) -> list[tuple[str, storystate.Item]]:
         progress.report(0, len(rows), progress.ITEMS_READ)
-        found = _read_items(snap, rows)
+        found = _read_items(snap, rows) if rows else []
         progress.report(len(rows), len(rows), progress.ITEMS_READ)
         return found
 
     with gc_paused():
-        state.update(
+        changes = state.update(
             runs,
-            snap.live(),
             read,
-            jobs=jobs,
+            jobs=min(os.cpu_count() or 1, 4),
             progress=lambda done, total: progress.report(done, total, progress.STEPS_DONE),
         )
-        row_of: dict[str, int] = {}
-        for token, first, _ in runs:
-            for k, key in enumerate(state.runs[token]):
-                if key is not None:
-                    row_of[key] = first + k
-        ids = state.stories()
-        return Stories.of(snap, ids, [[row_of[k] for k in g] for g in ids]), state
+        base = {state.runs[token].rid: first for token, first, _, _ in runs}
+        if changes.every:
+            made = _story_rows(snap, state.stories(), state.places(None), base, whole=True)
+            kept: list[storyfile.StoryRow] = []
+        else:
+            wanted = [k for story in changes.stories for k in story]
+            made = _story_rows(snap, changes.stories, state.places(wanted), base, whole=False)
+            assert file is not None  # a state read from a file
+            kept = [s for s in file.stories() if s[0] not in changes.unmade]
+        every = sorted(kept + made)
+        return Grouped(Stories.of(every, base), state, made, changes.unmade, changes.every)
 
 
-def _cache_path(data_dir: str, generation: int, prefix: str = _PREFIX, ext: str = "json") -> str:
-    return os.path.join(data_dir, f"{prefix}{generation}.{ext}")
+def _usable(meta: dict[str, Any], snap: Snapshot) -> bool:
+    """Whether a grouping file's state may be brought to ``snap``: of this version, and
+    of this generation or an earlier one."""
+    generation = meta.get("generation")
+    return (
+        meta.get("grouping") == GROUPING_VERSION
+        and isinstance(generation, int)
+        and generation <= snap.generation
+    )
 
 
-_STORIES_KEYS = ("stories", "docs", "outlets", "first")
+def _story_rows(
+    snap: Snapshot,
+    stories: list[list[str]],
+    places: dict[str, tuple[int, int]],
+    base: dict[int, int],
+    *,
+    whole: bool,
+) -> list[storyfile.StoryRow]:
+    """The stories as the grouping file keeps them: each story's keys, places (with
+    ``base``, each run id's first row), outlets and earliest ``oldest``, read from
+    whole columns when ``whole``, else row by row."""
+    if not stories:
+        return []
+    if whole:
+        outlets = outlet_keys(snap)
+        oldest: Sequence[Any] = snap.column_values("oldest")
+
+        def outlets_of(rows: list[int]) -> int:
+            return _outlets(outlets, rows)
+
+    else:
+        providers = snap.column("provider", translate=False)
+        domains = snap.column("domain", translate=False)
+        oldest = snap.column("oldest", translate=False)
+
+        def outlets_of(rows: list[int]) -> int:
+            found = (_outlet(as_text(providers[d]), as_text(domains[d])) for d in rows)
+            return len({o for o in found if o})
+
+    out: list[storyfile.StoryRow] = []
+    for story in stories:
+        at = [places[k] for k in story]
+        rows = [base[rid] + place for rid, place in at]
+        out.append((story[0], story, at, outlets_of(rows), max(oldest[d] for d in rows)))
+    return out
 
 
-def _read_stories(path: str) -> Stories | None:
-    """The stories a cache file holds, or None when it cannot be read or is of another
-    grouping version."""
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        with open(path, encoding="utf-8") as fh:
-            raw = json.load(fh)
-        found = [raw[name] for name in _STORIES_KEYS]
-        if raw["version"] == GROUPING_VERSION and all(
-            isinstance(f, list) and len(f) == len(found[0]) for f in found
-        ):
-            return Stories(*found)
-    return None
-
-
-def kept_state(data_dir: str) -> storystate.GroupingState | None:
-    """The newest grouping state kept in an index's data folder (None when there is
-    none that can be read)."""
-    older = []
-    with contextlib.suppress(OSError):
-        for name in os.listdir(data_dir):
-            number = name[len(_STATE) : -len(".bin")]
-            if name.startswith(_STATE) and name.endswith(".bin") and number.isdigit():
-                older.append(int(number))
-    for gen in sorted(older, reverse=True):
-        with contextlib.suppress(OSError):
-            with open(_cache_path(data_dir, gen, _STATE, "bin"), "rb") as fh:
-                state = storystate.GroupingState.loads(fh.read(), _SETTINGS)
-            if state is not None:
-                return state
-    return None
+def kept_state(folder: str) -> storystate.GroupingState | None:
+    """The grouping state kept in an index's data folder, read as it is asked for
+    (None when there is none that can be read)."""
+    try:
+        file = storyfile.StateFile.open(os.path.join(folder, storyfile.NAME), writable=False)
+        return storystate.GroupingState.open(file, _SETTINGS)
+    except (sqlite3.Error, OSError):
+        return None
 
 
 def index_stories(snap: Snapshot) -> list[list[str]]:
@@ -232,63 +269,108 @@ def story_docs(snap: Snapshot) -> list[list[int]]:
 
 
 def _stories(snap: Snapshot) -> Stories:
-    """The stories of the snapshot's generation: from its cache file, or grouped now and
-    cached (best effort: an index that cannot be written to is grouped each time). A
-    generation after another starts from the earlier one's state and clusters again
-    only the parts its changes touch (see :mod:`searchidx.storystate`)."""
-    data_dir = snap.folder
-    generation = snap.generation
-    path = _cache_path(data_dir, generation)
-    found = _read_stories(path)
-    if found is not None:
-        return found
-    stories, state = group_index(snap, kept_state(data_dir))
-    _write(data_dir, generation, stories, state)
-    return stories
-
-
-def _write(
-    data_dir: str, generation: int, stories: Stories, state: storystate.GroupingState
-) -> None:
-    """Writes the state file, then the stories file (each atomically), then removes
-    other generations' files."""
-    written = []
-    for path, payload in (
-        (_cache_path(data_dir, generation, _STATE, "bin"), state.dumps()),
-        (
-            _cache_path(data_dir, generation),
-            json.dumps(
-                {
-                    "version": GROUPING_VERSION,
-                    "stories": stories.ids,
-                    "docs": stories.rows,
-                    "outlets": stories.outlets,
-                    "first": stories.first,
-                },
-                separators=(",", ":"),
-            ).encode(),
-        ),
-    ):
-        tmp = f"{path}.tmp-{os.getpid()}"
+    """The stories of the snapshot's generation: as the index's grouping file keeps
+    them, or grouped now from the state it keeps and written there (best effort: an
+    index that cannot be written to is grouped in memory each time). A file that cannot
+    be read is started afresh."""
+    if snap.rows() == 0:  # an empty index has no columns to read
+        return Stories([], [], [], [])
+    path = os.path.join(snap.folder, storyfile.NAME)
+    for _ in range(2):
+        file = None
         try:
-            with open(tmp, "wb") as fh:
-                fh.write(payload)
-            os.replace(tmp, path)
-        except OSError:
+            file = _open(path)
+            if file is None:
+                break
+            return _through(file, snap)
+        except sqlite3.OperationalError:
+            break  # locked for longer than a grouping takes, or the disk failed
+        except _DAMAGED:  # made again
+            if file is not None:
+                file.close()
+                file = None
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            return
-        written.append(os.path.basename(path))
+                os.unlink(path)
+        finally:
+            if file is not None:
+                file.close()
+    return group_index(snap).stories
+
+
+#: What reading a damaged grouping file raises.
+_DAMAGED = (sqlite3.DatabaseError, ValueError, EOFError, TypeError)
+
+
+def _open(path: str) -> storyfile.StateFile | None:
+    """The grouping file, to write when the folder may be written to, else to read
+    (None: there is none, and the folder may not be written to). Raises
+    :class:`sqlite3.DatabaseError` for a file that is no database."""
+    try:
+        return storyfile.StateFile.open(path, writable=True)
+    except (sqlite3.OperationalError, OSError):
+        pass
+    try:
+        return storyfile.StateFile.open(path, writable=False) if os.path.exists(path) else None
+    except (sqlite3.OperationalError, OSError):
+        return None
+
+
+def _through(file: storyfile.StateFile, snap: Snapshot) -> Stories:
+    """The stories of the snapshot's generation, by way of the grouping file: as it
+    keeps them, or grouped from its state and written to it (when it may be written
+    to, and keeps no later generation's)."""
+    kept = _kept(file, snap)
+    if kept is not None:
+        return kept
+    if not file.writable:
+        return group_index(snap, file).stories
+    grouped = None
+    try:
+        with file.writing():
+            kept = _kept(file, snap)  # another process may have written it meanwhile
+            if kept is not None:
+                return kept
+            meta = file.meta()
+            grouped = group_index(snap, file)
+            generation = meta.get("generation")
+            later = (  # a process reading a later generation wrote it: keep it
+                meta.get("grouping") == GROUPING_VERSION
+                and isinstance(generation, int)
+                and generation > snap.generation
+            )
+            if not later:
+                grouped.write(file, snap.generation)
+    except sqlite3.OperationalError:  # the disk is full, the folder read-only
+        if grouped is None:
+            raise
+        return grouped.stories
+    _drop_older(snap.folder)
+    return grouped.stories
+
+
+def _kept(file: storyfile.StateFile, snap: Snapshot) -> Stories | None:
+    """The stories the grouping file keeps, when they are of the snapshot's generation
+    and this version."""
+    meta = file.meta()
+    if meta.get("grouping") != GROUPING_VERSION or meta.get("generation") != snap.generation:
+        return None
+    rids = {token: rid for token, (rid, _, _) in file.runs().items()}
+    base = {rids[token]: first for token, first, _, _ in snap.row_runs() if token in rids}
+    if len(base) != len(rids):
+        raise sqlite3.DatabaseError("the grouping file names runs the index does not have")
+    return Stories.of(file.stories(), base)
+
+
+def _drop_older(folder: str) -> None:
+    """Remove what versions before the grouping file kept: ``stories-*.json``,
+    ``story-state-*.bin``, ``story-parts-*.json``."""
     with contextlib.suppress(OSError):
-        for name in os.listdir(data_dir):
-            if (
-                name.endswith((".json", ".bin"))
-                and name not in written
-                # "story-parts-": what versions before the kept state wrote
-                and name.startswith((_PREFIX, _STATE, "story-parts-"))
+        for name in os.listdir(folder):
+            if name.endswith((".json", ".bin")) and name.startswith(
+                ("stories-", "story-state-", "story-parts-")
             ):
                 with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(data_dir, name))
+                    os.unlink(os.path.join(folder, name))
 
 
 # --- stories for people ----------------------------------------------------------------------

@@ -237,6 +237,9 @@ class Counts:
 
     df: Mapping[Block, Mapping[str, int]]
     sizes: Mapping[Block, int]
+    #: How many dated items have each word, when given: the undated block's view (every
+    #: item) reads these and its own counts instead of every block's.
+    totals: Mapping[str, int] | None = None
     #: The dated blocks in order and :func:`views_of` ``sizes`` (made by :meth:`view`).
     _views: tuple[list[int], dict[Block, int], dict[Block, int], dict[Block, int]] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -259,7 +262,11 @@ class Counts:
         seen: list[Block] = [*dated, None]
         if b is not None:
             seen = seen[bisect.bisect_left(dated, starts[b]) : bisect.bisect_right(dated, ends[b])]
+        elif self.totals is not None:
+            seen = [None]
         tables = [t for c in seen if (t := self.df.get(c))]
+        if b is None and self.totals is not None:
+            tables.append(self.totals)
         return {w: sum([t.get(w, 0) for t in tables]) for w in words}, items[b]
 
 

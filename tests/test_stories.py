@@ -6,6 +6,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,14 +15,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from searchidx import progress, storycore, storystate
+from searchidx import progress, storycore, storyfile
 from searchidx.cli import cli
 from searchidx.engine import index_at
 from searchidx.indexing import update_index
 from searchidx.query import Filters, parse_date_option
 from searchidx.searching import search
 from searchidx.stories import (
-    GROUPING_VERSION,
     find_stories,
     group_index,
     index_stories,
@@ -467,17 +467,30 @@ def test_story_of_an_item(write: Write, index_path: str) -> None:
     assert story_of(index_path, lone.id) is None
 
 
-def test_grouping_is_cached_per_generation(write: Write, index_path: str) -> None:
+def _kept_generation(data: Path) -> object:
+    """The generation whose stories the index's grouping file keeps."""
+    file = storyfile.StateFile.open(str(data / storyfile.NAME), writable=False)
+    try:
+        return file.meta().get("generation")
+    finally:
+        file.close()
+
+
+def test_grouping_is_kept_per_generation(write: Write, index_path: str) -> None:
     seedlike(write)
     update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
-    before = stories_of(index_path)
     data = next(p for p in Path(index_path).iterdir() if p.name.startswith("data-"))
-    assert [p.name for p in data.glob("stories-*.json")] == ["stories-1.json"]
+    # what earlier versions kept, in files of their own: not read, and removed
+    (data / "stories-1.json").write_text('{"version": 12, "stories": []}', "utf-8")
+    (data / "story-state-1.bin").write_bytes(b"\x00 an older state")
+    before = stories_of(index_path)
+    assert sorted(p.name for p in data.glob("stor*")) == [storyfile.NAME]
+    assert _kept_generation(data) == 1
     assert stories_of(index_path) == before
     write("g.md", article("Zorblax recalls toasters", url="https://x.com/zorblax"))
     update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
     assert stories_of(index_path) == before
-    assert [p.name for p in data.glob("stories-*.json")] == ["stories-2.json"]
+    assert _kept_generation(data) == 2
 
 
 def test_grouping_tells_how_far_it_is_to_whoever_asks(write: Write, index_path: str) -> None:
@@ -525,7 +538,7 @@ def test_read_only_index_is_grouped_in_memory(write: Write, index_path: str) -> 
             cwd=ROOT,
             check=False,
         )
-        assert list(data.glob("stories-*")) == []
+        assert not (data / storyfile.NAME).exists()
     finally:
         data.chmod(0o755)
     assert (proc.returncode, proc.stderr) == (0, "")
@@ -533,7 +546,32 @@ def test_read_only_index_is_grouped_in_memory(write: Write, index_path: str) -> 
     assert [len(members) for members in shown] == [3, 2]
     # The same stories as grouped once the folder is writable, which keeps them.
     assert shown == [[m.id for m in s.members] for s in find_stories(index_path).stories]
-    assert [p.name for p in data.glob("stories-*")] == ["stories-1.json"]
+    assert _kept_generation(data) == 1
+    # A file kept of an earlier generation is read, not written, in a read-only folder.
+    write(
+        "n.md",
+        article(
+            "Quillon Systems confirms 1,200 job cuts",
+            url="https://n.com/quillon",
+            provider="Outlet N",
+            domain="n.com",
+            published="2024-06-11T18:00:00Z",
+        ),
+    )
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    data.chmod(0o555)
+    try:
+        proc = subprocess.run(
+            [*prefix, *command], capture_output=True, text=True, cwd=ROOT, check=False
+        )
+    finally:
+        data.chmod(0o755)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert _kept_generation(data) == 1
+    shown = [[m["id"] for m in s["members"]] for s in json.loads(proc.stdout)["stories"]]
+    assert [len(members) for members in shown] == [3, 3]
+    assert shown == [[m.id for m in s.members] for s in find_stories(index_path).stories]
+    assert _kept_generation(data) == 2
 
 
 def test_updates_leave_stories_as_a_rebuild_would(
@@ -584,19 +622,28 @@ def test_an_update_regroups_only_the_parts_it_touches(write: Write, index_path: 
     )
     update_index(index_path, [corpus], jobs=1)
     snap = index_at(index_path).snapshot()
-    grouped, after = group_index(snap, kept_state(str(data)))
+    file = storyfile.StateFile.open(str(data / storyfile.NAME), writable=False)
+    grouped = group_index(snap, file)
+    after = grouped.state
     assert after.changes is not None
     assert (after.changes.added, after.changes.removed, after.changes.changed) == (1, 0, 0)
     june = (T_JUNE // DAY) // storycore.BLOCK_DAYS
     march = (T_MARCH // DAY) // storycore.BLOCK_DAYS
     # June's block is grouped again (the Quillon story has a third item); March's (the
-    # barrier story, the filler's one-outlet cluster) is taken as it was
+    # barrier story, the filler's one-outlet cluster) is taken as it was, its items not
+    # read (its counts are: June's view takes in every item of so small an index)
     assert after.changes.dirty == {june}
     assert [len(g) for g in after.parts.blocks[june]] == [3]
+    assert march not in after.members
+    # the June story is made again (its rows are read from the index), no other
+    assert [len(g) for g in grouped.made[0][1:3]] == [3, 3]
+    assert (len(grouped.made), grouped.unmade) == (1, {grouped.made[0][0]})
+    after.stories()  # every part, read now
+    before.stories()
     assert after.parts.blocks[march] == before.parts.blocks[march]
     assert sorted(len(g) for g in after.parts.blocks[march]) == [3, 6]
-    assert {frozenset(g) for g in grouped.ids} == stories_of(index_path)
-    assert [p.name for p in data.glob("story-state-*")] == ["story-state-2.bin"]
+    assert {frozenset(g) for g in grouped.stories.ids} == stories_of(index_path)
+    assert _kept_generation(data) == 2
 
 
 @pytest.mark.parametrize(
@@ -939,28 +986,33 @@ def test_facets_options_that_do_not_apply(sample_index: str, args: list[str], me
     assert res.output.splitlines()[-1] == f"Error: {message}"
 
 
-@pytest.mark.parametrize("damaged", ["stories", "story-state", "both"])
-def test_a_damaged_cache_is_grouped_again(write: Write, index_path: str, damaged: str) -> None:
+def _damage(path: Path, how: str) -> None:
+    if how == "garbage":
+        path.write_bytes(b"\x00 not a database" * 300)
+    elif how == "cut":  # a copy cut short
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    else:  # a value of one table that cannot be read back
+        conn = sqlite3.connect(path)
+        with conn:
+            conn.execute(f"UPDATE {how} SET {'df' if how == 'blocks' else 'rows'} = x'00ff'")
+        conn.close()
+
+
+@pytest.mark.parametrize("damaged", ["garbage", "cut", "blocks", "stories"])
+def test_a_damaged_grouping_file_is_grouped_again(
+    write: Write, index_path: str, damaged: str
+) -> None:
     seedlike(write)
     corpus = str(Path(index_path).parent / "corpus")
     update_index(index_path, [corpus], jobs=1)
     before = stories_of(index_path)
     data = next(p for p in Path(index_path).iterdir() if p.name.startswith("data-"))
-    if damaged in ("stories", "both"):
-        cut = f'{{"version": {GROUPING_VERSION}, "stories": [["'  # a write cut short
-        (data / "stories-1.json").write_text(cut, "utf-8")
-    if damaged in ("story-state", "both"):
-        (data / "story-state-1.bin").write_bytes(b"\x00 not a state")
+    _damage(data / storyfile.NAME, damaged)
+    # the same generation, and the next one
+    assert stories_of(index_path) == before
+    assert _kept_generation(data) == 1
+    _damage(data / storyfile.NAME, damaged)
     write("g.md", article("Zorblax recalls toasters", url="https://x.com/zorblax"))
-    if damaged == "stories":  # the same generation: the stories file is read again
-        assert stories_of(index_path) == before
-        assert (
-            json.loads((data / "stories-1.json").read_text("utf-8"))["version"] == GROUPING_VERSION
-        )
-        return
     update_index(index_path, [corpus], jobs=1)
     assert stories_of(index_path) == before
-    assert (
-        storystate.GroupingState.loads((data / "story-state-2.bin").read_bytes(), SETTINGS)
-        is not None
-    )
+    assert _kept_generation(data) == 2

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import marshal
 import random
 from collections.abc import Callable
 
 import pytest
 
 from searchidx import storycore, storystate
-from searchidx.storystate import GroupingState, Item
+from searchidx.storyfile import StateFile
+from searchidx.storystate import Changes, GroupingState, Item, Run
 
 DAY = 86_400
 T0 = 1_700_006_400  # a Thursday; blocks of 7 days fall every BLOCK_DAYS from 1970-01-01
 SETTINGS = (storycore.DEFAULT_THRESHOLD, storycore.DEFAULT_WINDOW_DAYS)
-View = tuple[list[tuple[str, int, int]], list[int], Callable[[list[int]], list[tuple[str, Item]]]]
+View = tuple[list[Run], Callable[[list[int]], list[tuple[str, Item]]]]
 
 
 class Rows:
@@ -60,16 +62,50 @@ class Rows:
         self.runs.append((f"run{self.made}", kept))
 
     def view(self) -> View:
-        runs, live, rows = [], [], {}
+        runs, rows = [], {}
         first = 0
         for r, (token, items) in enumerate(self.runs):
-            runs.append((token, first, len(items)))
+            gone = frozenset(k for k in range(len(items)) if (r, k) in self.deleted)
+            runs.append((token, first, len(items), gone))
             for k, pair in enumerate(items):
                 rows[first + k] = pair
-                if (r, k) not in self.deleted:
-                    live.append(first + k)
             first += len(items)
-        return runs, live, lambda wanted: [rows[row] for row in wanted]
+        return runs, lambda wanted: [rows[row] for row in wanted]
+
+
+class Keeper:
+    """A grouping state as an index keeps it: written to its file after each update and
+    read back from it piece by piece, the stories it keeps patched with those each
+    update made again."""
+
+    def __init__(self) -> None:
+        self.file = StateFile.open(":memory:", writable=True)
+        self.state = GroupingState(SETTINGS)
+        self.kept: set[frozenset[str]] = set()
+        self.changes: Changes | None = None
+
+    def update(self, rows: Rows) -> Changes:
+        changes = self.changes = self.state.update(*rows.view())
+        if changes.every:
+            self.kept = {frozenset(g) for g in self.state.stories()}
+        else:
+            assert changes.unmade <= {min(s) for s in self.kept}
+            self.kept = {s for s in self.kept if min(s) not in changes.unmade}
+            made = {frozenset(g) for g in changes.stories}
+            assert all(g == sorted(g) for g in changes.stories)
+            assert not any(s & m for s in self.kept for m in made)
+            self.kept |= made
+        with self.file.writing():
+            self.state.save(self.file)
+        again = GroupingState.open(self.file, SETTINGS)
+        assert again is not None
+        self.state = again
+        return changes
+
+    @property
+    def parts(self) -> storycore.Kept:
+        self.state.stories()  # reads every part
+        return self.state.parts
 
 
 def rebuilt(rows: Rows) -> set[frozenset[str]]:
@@ -135,9 +171,9 @@ def test_updates_give_what_grouping_everything_gives(
         return out
 
     rows.add(new_items(60))
-    state = GroupingState(SETTINGS)
-    state.update(*rows.view())
-    assert {frozenset(g) for g in state.stories()} == rebuilt(rows)
+    state = Keeper()
+    state.update(rows)
+    assert state.kept == rebuilt(rows)
     for step in range(14):
         live = rows.live_items()
         action = step % 7
@@ -165,14 +201,33 @@ def test_updates_give_what_grouping_everything_gives(
                     rows.remove(key)
         else:  # segments merged: rows renumbered, contents the same
             rows.merge(rng.randrange(len(rows.runs)))
-        state.update(*rows.view())
-        again = GroupingState.loads(state.dumps(), SETTINGS)
-        assert again is not None
-        state = again
-        assert {frozenset(g) for g in state.stories()} == rebuilt(rows), step
+        state.update(rows)
+        assert state.kept == rebuilt(rows), step
+        assert {frozenset(g) for g in state.state.stories()} == state.kept
         fresh = GroupingState(SETTINGS)
         fresh.update(*rows.view())
         assert fresh.parts == state.parts
+        # the file holds what a state grouped afresh holds
+        file = StateFile.open(":memory:", writable=True)
+        with file.writing():
+            fresh.save(file)
+        assert _contents(file) == _contents(state.file)
+
+
+def _contents(file: StateFile) -> dict[str, list[tuple[object, ...]]]:
+    """Every table of a grouping file but its runs (whose ids may differ), sorted."""
+    tables = ("items", "blocks", "seams", "templates", "cited", "words")
+    out = {
+        t: sorted(  # each value as read back: a dict's order is the order it was made in
+            tuple(marshal.loads(v) if isinstance(v, bytes) else v for v in row)
+            for row in file.conn.execute(f"SELECT * FROM {t}")
+        )
+        for t in tables
+    }
+    # items name their runs by id: compare their rows through the runs' tokens
+    rids = dict(file.conn.execute("SELECT rid, token FROM runs"))
+    out["items"] = sorted((*row[:7], rids[row[7]], row[8]) for row in out["items"])
+    return out
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -183,15 +238,21 @@ def test_reach_is_what_an_update_adding_the_items_clusters_again(
     rng = random.Random(seed)
     rows = Rows()
     rows.add([(f"k{i:03d}", make_item(rng, i, [])) for i in range(200)])
-    state = GroupingState(SETTINGS)
-    state.update(*rows.view())
-    before = state.dumps()
+    state = Keeper()
+    state.update(rows)
     keys = [k for k, _ in rows.live_items()]
     added = [(f"n{i}", make_item(rng, 300 + i, keys)) for i in range(3)]
-    reach = state.reach(added)
-    assert state.dumps() == before
+    reach = state.state.reach(added)
     rows.add(added)
-    assert state.update(*rows.view()).dirty == reach
+    # the state is left as it was: the update after it is what grouping afresh gives
+    assert state.update(rows).dirty == reach
+    assert state.kept == rebuilt(rows)
+    fresh = GroupingState(SETTINGS)
+    fresh.update(*rows.view())
+    file = StateFile.open(":memory:", writable=True)
+    with file.writing():
+        fresh.save(file)
+    assert _contents(file) == _contents(state.file)
 
 
 def test_a_merge_reads_its_rows_again_and_changes_nothing() -> None:
@@ -199,13 +260,17 @@ def test_a_merge_reads_its_rows_again_and_changes_nothing() -> None:
     rows = Rows()
     rows.add([(f"k{i}", make_item(rng, i, [])) for i in range(40)])
     rows.add([(f"j{i}", make_item(rng, 100 + i, [])) for i in range(10)])
-    state = GroupingState(SETTINGS)
-    state.update(*rows.view())
+    state = Keeper()
+    state.update(rows)
     before = state.parts
+    kept = state.kept
     rows.merge(0)
-    changes = state.update(*rows.view())
+    changes = state.update(rows)
     assert (changes.added, changes.removed, changes.changed, changes.dirty) == (0, 0, 0, set())
     assert state.parts == before
+    # the stories of the rows read again are made again (their rows are others), the same
+    assert {frozenset(g) for g in changes.stories} == kept
+    assert state.kept == kept
 
 
 def test_one_change_clusters_again_its_block_alone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -213,30 +278,46 @@ def test_one_change_clusters_again_its_block_alone(monkeypatch: pytest.MonkeyPat
     rows = Rows()
     rng = random.Random(2)
     rows.add([(f"k{i:03d}", make_item(rng, i, [])) for i in range(200)])
-    state = GroupingState(SETTINGS)
-    state.update(*rows.view())
+    state = Keeper()
+    state.update(rows)
     # an item of a story's words in the newest week: no word crosses a step
     day = T0 + 33 * DAY
     rows.add([("new", (day, "quillon systems cut jobs", "", ""))])
-    changes = state.update(*rows.view())
+    changes = state.update(rows)
     assert changes.added == 1
     assert changes.dirty == {day // DAY // storycore.BLOCK_DAYS}
-    assert {frozenset(g) for g in state.stories()} == rebuilt(rows)
+    assert state.kept == rebuilt(rows)
+    # the stories made again: those having an item of its block (and of the boundary
+    # before it), not the others
+    items = dict(rows.live_items())
+    made = {frozenset(g) for g in changes.stories}
+    week = day // DAY // storycore.BLOCK_DAYS
+    assert {s for s in state.kept if any(storystate.block_of(items[k]) == week for k in s)} <= made
+    assert all(any(storystate.block_of(items[k]) >= week - 1 for k in s) for s in made)
+    assert len(made) < len(state.kept)
 
 
 @pytest.mark.parametrize(
-    "data",
-    [b"", b"\x00garbage", GroupingState((0.4, 3.0)).dumps()],
+    "meta",
+    [
+        {},
+        {"state": storystate.STATE_VERSION, "settings": (0.4, 3.0)},
+        {"state": storystate.STATE_VERSION - 1, "settings": SETTINGS},
+    ],
+    ids=["empty", "other-settings", "older-version"],
 )
-def test_unreadable_or_other_states_are_not_used(data: bytes) -> None:
-    assert GroupingState.loads(data, SETTINGS) is None
+def test_files_of_no_state_or_another_are_not_used(meta: dict[str, object]) -> None:
+    file = StateFile.open(":memory:", writable=True)
+    with file.writing():
+        file.set_meta(meta)
+    assert GroupingState.open(file, SETTINGS) is None
 
 
-def _stories_after(rows: Rows, state: GroupingState) -> set[frozenset[str]]:
-    state.update(*rows.view())
-    got = {frozenset(g) for g in state.stories()}
-    assert got == rebuilt(rows)
-    return got
+def _stories_after(rows: Rows, state: Keeper) -> set[frozenset[str]]:
+    state.update(rows)
+    assert state.kept == rebuilt(rows)
+    assert {frozenset(g) for g in state.state.stories()} == state.kept
+    return state.kept
 
 
 def _fillers(count: int, day: int, word: str = "") -> list[tuple[str, Item]]:
@@ -312,7 +393,7 @@ def test_a_word_whose_weight_changes_regroups_the_blocks_having_it(
     # (the numbers of items stay within one step).
     rows = Rows()
     rows.add(_zeta_pair(pair_day) + [f for count, day in others for f in _fillers(count, day)])
-    state = GroupingState(SETTINGS)
+    state = Keeper()
     assert _stories_after(rows, state) == {frozenset("ab")}
     rows.add(update)
     assert _stories_after(rows, state) == ({frozenset("ab")} if story_after else set())
@@ -336,7 +417,7 @@ def test_a_word_another_item_comes_to_have_regroups_its_blocks(one_word_pairs: N
             *_fillers(10, 35),
         ]
     )
-    state = GroupingState(SETTINGS)
+    state = Keeper()
     assert _stories_after(rows, state) == {frozenset("ac")}
     rows.add([("z", (T0 + 2 * DAY, "aaa chi", "", ""))])
     assert _stories_after(rows, state) == set()
@@ -349,7 +430,7 @@ def test_an_item_dated_years_ahead_changes_no_other_weeks_view(one_word_pairs: N
     # (which the view of the item ahead counts).
     rows = Rows()
     rows.add(_zeta_pair(0) + _fillers(190, 10) + _fillers(20, 28))
-    state = GroupingState(SETTINGS)
+    state = Keeper()
     assert _stories_after(rows, state) == {frozenset("ab")}
     ahead = T0 + 1000 * DAY
     rows.add([("ahead", (ahead, "zeta far ahead of its time", "", ""))])
@@ -371,7 +452,7 @@ def test_a_new_newest_week_regroups_that_week_alone(
     monkeypatch.setattr(storycore, "VIEW_MIN", view_min)
     rows = Rows()
     rows.add(_fillers(40, 0) + _fillers(40, 10) + _fillers(40, 20))
-    state = GroupingState(SETTINGS)
+    state = Keeper()
     _stories_after(rows, state)
     rows.add([("new", (T0 + 30 * DAY, "filler1 note2 fresh", "", ""))])
     _stories_after(rows, state)
@@ -391,7 +472,7 @@ def test_a_template_that_becomes_boilerplate_regroups_the_blocks_having_it() -> 
         + [(f"w{i}", (T0 + 21 * DAY + i, title, "", "")) for i in range(3)]
         + _fillers(40, 10)
     )
-    state = GroupingState(SETTINGS)
+    state = Keeper()
     assert {frozenset("ab"), frozenset("cd")} <= _stories_after(rows, state)
     rows.add([(f"w{i}", (T0 + (21 + i) * DAY, title, "", "")) for i in range(3)])
     assert _stories_after(rows, state) == set()
@@ -434,7 +515,7 @@ def test_a_step_in_the_number_of_items_of_a_view_regroups_its_block(
     rows = Rows()
     pair = _zeta_pair(21)
     rows.add(pair + _fillers(df - 2, 14, "zeta") + _fillers(low - df, 7) + _fillers(5, 35))
-    state = GroupingState(SETTINGS)
+    state = Keeper()
     assert _stories_after(rows, state) == set()
     added = T0 + added_day * DAY
     rows.add([(f"n{i}", (added + i, f"extra{i} other{i}", "", "")) for i in range(high - low)])
@@ -461,7 +542,7 @@ def test_views_reach_forward_to_hold_view_min_items(
     }
     rows = Rows()
     rows.add(_zeta_pair(0) + _fillers(100, 7) + _fillers(100, 14) + _fillers(10, 21))
-    state = GroupingState(SETTINGS)
+    state = Keeper()
     assert _stories_after(rows, state) == {frozenset("ab")}
     rows.add(_fillers(30, 7, "zeta"))
     assert _stories_after(rows, state) == set()
@@ -488,7 +569,7 @@ def test_an_item_changed_to_a_title_never_grouped_leaves_its_story(title: str) -
     story = "quillon systems 1200 2014"
     rows.add([(key, (T0 + n * 3600, story, "", "")) for n, key in enumerate("abc")])
     rows.add(_fillers(30, 10))
-    state = GroupingState(SETTINGS)
+    state = Keeper()
     assert _stories_after(rows, state) == {frozenset("abc")}
     rows.add([("c", (T0 + 7200, title, "", ""))])
     assert _stories_after(rows, state) == {frozenset("ab")}
@@ -500,7 +581,7 @@ def test_a_change_leaves_the_weeks_whose_views_do_not_reach_it(one_word_pairs: N
     # (its week is not clustered again).
     rows = Rows()
     rows.add(_zeta_pair(28) + _fillers(190, 0) + _fillers(190, 21))
-    state = GroupingState(SETTINGS)
+    state = Keeper()
     assert _stories_after(rows, state) == {frozenset("ab")}
     rows.add(_fillers(30, 0, "zeta"))
     assert _stories_after(rows, state) == {frozenset("ab")}
@@ -517,7 +598,7 @@ def test_a_view_that_ends_sooner_regroups_its_block(
     monkeypatch.setattr(storycore, "VIEW_MIN", 150)
     rows = Rows()
     rows.add(_zeta_pair(0) + _fillers(100, 7) + _fillers(70, 14) + _zeta_items(30, 14))
-    state = GroupingState(SETTINGS)
+    state = Keeper()
     assert _stories_after(rows, state) == set()
     rows.add([(f"n{i}", (T0 + 6 * DAY + i, f"extra{i} other{i}", "", "")) for i in range(80)])
     assert _stories_after(rows, state) == {frozenset("ab")}
@@ -537,7 +618,7 @@ def test_undated_items_are_weighed_over_every_item(one_word_pairs: None) -> None
             *_fillers(20, 28),
         ]
     )
-    state = GroupingState(SETTINGS)
+    state = Keeper()
     assert _stories_after(rows, state) == {frozenset("ab")}
     rows.add(_fillers(30, 10, "zeta"))
     assert _stories_after(rows, state) == set()
@@ -549,7 +630,7 @@ def test_a_week_whose_items_all_go_leaves_the_later_views(one_word_pairs: None) 
     # pair's view holds as many items, and "zeta" in two: a story.
     rows = Rows()
     rows.add(_zeta_pair(21) + _fillers(190, 0) + _zeta_items(30, 7) + _fillers(20, 28))
-    state = GroupingState(SETTINGS)
+    state = Keeper()
     assert _stories_after(rows, state) == set()
     for key, _ in _zeta_items(30, 7):
         rows.remove(key)

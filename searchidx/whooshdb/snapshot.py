@@ -213,14 +213,14 @@ class WhooshSnapshot:
             out += [base + d for d in range(leaf.doc_count_all()) if d not in deleted]
         return out
 
-    def row_runs(self) -> list[tuple[str, int, int]]:
+    def row_runs(self) -> list[tuple[str, int, int, frozenset[int]]]:
         """A run per segment: segments are never written again once committed (updates
         delete rows and add segments; merging writes a new one), and each has a random id
         of its own."""
         if self.rows() == 0:
             return []
         return [
-            (f"{leaf.segment().segment_id()}", base, leaf.doc_count_all())
+            (f"{leaf.segment().segment_id()}", base, leaf.doc_count_all(), deleted_docs(leaf))
             for leaf, base in self.reader.leaf_readers()
         ]
 

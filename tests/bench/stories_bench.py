@@ -379,8 +379,9 @@ def update_reach(index: str, files: int = REACH_FILES) -> str:
     state = stories.kept_state(index_at(index).snapshot().folder)
     if state is None:
         return "  one added file: no grouping state kept"
-    items = state.items
-    sizes = {b: len(keys) for b, keys in state.members.items()}
+    assert state.file is not None
+    sizes = dict(state.sizes)
+    items = {row[0]: row[2:6] for b in sizes for row in state.file.block_items(b)}
     articles = sorted(k for k, it in items.items() if it[3] and it[0] is not None)
     rng = random.Random(SEED)
     weeks: list[int] = []

@@ -1,0 +1,369 @@
+"""The file a grouping is kept in: an SQLite database in an index's data folder, read
+and written piece by piece, so that bringing the grouping to the next state of an index
+reads and writes the pieces that state changes, not the whole grouping.
+
+It holds, for one committed generation of the index (see
+:class:`searchidx.storystate.GroupingState` for what each piece is):
+
+- ``meta``: the versions of the code that wrote it, the grouping's settings, the
+  generation;
+- ``runs``: each run of rows (a segment of the index): how many rows, which were deleted
+  when last read, and the item key of every row;
+- ``items``: each item as grouping reads it, its block, title template and row (run
+  and place);
+- ``blocks``: each block of days: its number of items, its words' counts and its
+  stories; ``seams``: the region and stories around each boundary between two blocks;
+- ``templates``: on which days each title template is seen, and how often undated;
+- ``cited``: the articles whose related list names each item; ``words``: how many
+  dated items have each word;
+- ``stories``: every story, by its first key: its keys, rows, outlets and first time.
+
+Every value is a number, text or :mod:`marshal` bytes (fast, and never executes code
+when read). An update is one transaction: a process killed halfway leaves the file as
+it was.
+"""
+
+from __future__ import annotations
+
+import marshal
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+#: Bump when the tables change, so that files of older versions are started afresh.
+FILE_VERSION = 1
+#: The name of the file in an index's data folder.
+NAME = "stories.sqlite"
+#: The block of undated items, as the file keeps it (its key must be a number).
+UNDATED = -(1 << 62)
+#: How many values one query asks for at once.
+_CHUNK = 500
+#: How long to wait for another process writing the file (seconds).
+_WAIT = 3600.0
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (rid INTEGER PRIMARY KEY, token TEXT UNIQUE,
+    count INTEGER, gone BLOB, keys BLOB);
+CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, block INTEGER, time INTEGER,
+    norm TEXT, gist TEXT, links TEXT, template INTEGER, rid INTEGER, place INTEGER)
+    WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_by_block ON items (block);
+CREATE TABLE IF NOT EXISTS blocks (block INTEGER PRIMARY KEY, size INTEGER, df BLOB,
+    groups BLOB);
+CREATE TABLE IF NOT EXISTS seams (block INTEGER PRIMARY KEY, part BLOB);
+CREATE TABLE IF NOT EXISTS templates (template INTEGER PRIMARY KEY, days BLOB,
+    undated INTEGER);
+CREATE TABLE IF NOT EXISTS cited (key TEXT PRIMARY KEY, citing TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS words (word TEXT PRIMARY KEY, n INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stories (key TEXT PRIMARY KEY, keys TEXT, rows BLOB,
+    outlets INTEGER, first INTEGER) WITHOUT ROWID;
+"""
+_ALL = ("meta", "runs", "items", "blocks", "seams", "templates", "cited", "words", "stories")
+
+#: An item's row as the file keeps it: key, block, time, normalised title, gist,
+#: related ids, template (None: never grouped), run id and place in the run.
+ItemRow = tuple[str, int | None, int | None, str, str, str, int | None, int, int]
+#: A run as the file keeps it: its id, token, number of rows, deleted places and the key
+#: of each row (None: deleted when read; the list None: unchanged, not written again).
+RunRow = tuple[int, str, int, set[int], list[str | None] | None]
+#: A boundary's region and stories.
+Seam = tuple[list[str], list[list[str]]]
+#: A story as the file keeps it: its first key, its keys, its rows as (run id, place)
+#: pairs, how many outlets it has and its earliest member's ``oldest``.
+StoryRow = tuple[str, list[str], list[tuple[int, int]], int, int]
+
+
+def _block(b: int | None) -> int:
+    return UNDATED if b is None else b
+
+
+def _unblock(b: int) -> int | None:
+    return None if b == UNDATED else b
+
+
+def _signed(t: int | None) -> int | None:
+    """A 64-bit template id as SQLite keeps it (a signed number)."""
+    return None if t is None else t - (1 << 64) if t >= 1 << 63 else t
+
+
+def _unsigned(t: int | None) -> int | None:
+    return None if t is None else t + (1 << 64) if t < 0 else t
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+class StateFile:
+    """An open grouping file. Reads may run at any time; writes run inside
+    :meth:`writing`, one transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, writable: bool) -> None:
+        self.conn = conn
+        self.writable = writable
+
+    @classmethod
+    def open(cls, path: str, writable: bool) -> StateFile:
+        """The file at ``path``, its tables made when ``writable`` (raises
+        :class:`sqlite3.Error` or :class:`OSError` when it cannot be opened)."""
+        if writable:
+            conn = sqlite3.connect(path, timeout=_WAIT, isolation_level=None)
+        else:
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, timeout=_WAIT, isolation_level=None
+            )
+        try:
+            if writable:
+                conn.executescript(_TABLES)
+            else:
+                conn.execute("SELECT name FROM meta LIMIT 1").fetchall()
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, writable)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """One transaction, begun at once (waiting for another process's to end), so
+        that what was read in it still holds when it writes; rolled back on error."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def clear(self) -> None:
+        """Empty every table (inside :meth:`writing`)."""
+        for table in _ALL:
+            self.conn.execute(f"DELETE FROM {table}")
+
+    # --- meta ---------------------------------------------------------------------------
+
+    def meta(self) -> dict[str, Any]:
+        return {name: marshal.loads(v) for name, v in self.conn.execute("SELECT * FROM meta")}
+
+    def set_meta(self, values: dict[str, Any]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            [(name, marshal.dumps(v)) for name, v in values.items()],
+        )
+
+    # --- runs ---------------------------------------------------------------------------
+
+    def runs(self) -> dict[str, tuple[int, int, set[int]]]:
+        """Every run's token, with its id, number of rows and deleted places."""
+        return {
+            token: (rid, count, set(marshal.loads(gone)))
+            for rid, token, count, gone in self.conn.execute(
+                "SELECT rid, token, count, gone FROM runs"
+            )
+        }
+
+    def run_keys(self, rid: int) -> list[str | None]:
+        row = self.conn.execute("SELECT keys FROM runs WHERE rid = ?", (rid,)).fetchone()
+        keys: list[str | None] = marshal.loads(row[0])
+        return keys
+
+    def put_runs(self, runs: Iterable[RunRow], dropped: Iterable[int]) -> None:
+        """Write runs as (id, token, count, deleted places, keys (None: as kept)), and
+        drop the runs of ids ``dropped``."""
+        conn = self.conn
+        conn.executemany("DELETE FROM runs WHERE rid = ?", [(rid,) for rid in dropped])
+        for rid, token, count, gone, keys in runs:
+            if keys is None:
+                conn.execute(
+                    "UPDATE runs SET gone = ? WHERE rid = ?", (marshal.dumps(sorted(gone)), rid)
+                )
+            else:
+                conn.execute(
+                    "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?)",
+                    (rid, token, count, marshal.dumps(sorted(gone)), marshal.dumps(keys)),
+                )
+
+    # --- items --------------------------------------------------------------------------
+
+    def items(self, keys: Sequence[str]) -> list[ItemRow]:
+        """The rows of those of ``keys`` the file has."""
+        out: list[ItemRow] = []
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            out += self.conn.execute(
+                f"SELECT * FROM items WHERE key IN ({marks})",
+                chunk,
+            )
+        return [_item_row(row) for row in out]
+
+    def block_items(self, block: int | None) -> list[ItemRow]:
+        return [
+            _item_row(row)
+            for row in self.conn.execute("SELECT * FROM items WHERE block = ?", (_block(block),))
+        ]
+
+    def put_items(self, rows: Iterable[ItemRow], dropped: Iterable[str]) -> None:
+        conn = self.conn
+        conn.executemany("DELETE FROM items WHERE key = ?", [(k,) for k in sorted(dropped)])
+        conn.executemany(  # in key order: a B-tree takes them at its end, page by page
+            "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            sorted(
+                (key, _block(b), t, norm, gist, links, _signed(tid), rid, place)
+                for key, b, t, norm, gist, links, tid, rid, place in rows
+            ),
+        )
+
+    # --- blocks and seams ---------------------------------------------------------------
+
+    def sizes(self) -> dict[int | None, int]:
+        return {
+            _unblock(b): n
+            for b, n in self.conn.execute("SELECT block, size FROM blocks WHERE size > 0")
+        }
+
+    def block(self, block: int | None) -> tuple[dict[str, int], list[list[str]] | None]:
+        """A block's words' counts and stories (None: not grouped)."""
+        row = self.conn.execute(
+            "SELECT df, groups FROM blocks WHERE block = ?", (_block(block),)
+        ).fetchone()
+        if row is None:
+            return {}, None
+        df: dict[str, int] = marshal.loads(row[0])
+        groups: list[list[str]] | None = None if row[1] is None else marshal.loads(row[1])
+        return df, groups
+
+    def put_blocks(
+        self,
+        rows: Iterable[tuple[int | None, int, dict[str, int], list[list[str]] | None]],
+    ) -> None:
+        """Write blocks as (block, size, counts, stories); a block of no items and no
+        stories is dropped."""
+        conn = self.conn
+        for b, size, df, groups in rows:
+            if not size and groups is None:
+                conn.execute("DELETE FROM blocks WHERE block = ?", (_block(b),))
+                continue
+            conn.execute(
+                "INSERT OR REPLACE INTO blocks VALUES (?, ?, ?, ?)",
+                (
+                    _block(b),
+                    size,
+                    marshal.dumps(df),
+                    None if groups is None else marshal.dumps(groups),
+                ),
+            )
+
+    def seam(self, block: int) -> Seam | None:
+        row = self.conn.execute("SELECT part FROM seams WHERE block = ?", (block,)).fetchone()
+        if row is None:
+            return None
+        region, groups = marshal.loads(row[0])
+        return region, groups
+
+    def put_seams(
+        self, rows: Iterable[tuple[int, tuple[list[str], list[list[str]]] | None]]
+    ) -> None:
+        conn = self.conn
+        for b, part in rows:
+            if part is None:
+                conn.execute("DELETE FROM seams WHERE block = ?", (b,))
+            else:
+                conn.execute("INSERT OR REPLACE INTO seams VALUES (?, ?)", (b, marshal.dumps(part)))
+
+    # --- templates, related lists, words ------------------------------------------------
+
+    def templates(self, ids: Sequence[int]) -> dict[int, tuple[dict[int, int], int]]:
+        """The days (day: items) and undated items of those of the templates ``ids``
+        the file has."""
+        out: dict[int, tuple[dict[int, int], int]] = {}
+        signed = [_signed(t) for t in ids]
+        for chunk in _chunks(signed):
+            marks = ",".join("?" * len(chunk))
+            for t, days, undated in self.conn.execute(
+                f"SELECT * FROM templates WHERE template IN ({marks})",
+                chunk,
+            ):
+                out[_unsigned(t)] = (dict(marshal.loads(days)), undated)  # type: ignore[index]
+        return out
+
+    def put_templates(self, rows: Iterable[tuple[int, dict[int, int], int]]) -> None:
+        kept, dropped = [], []
+        for t, days, undated in rows:
+            if days or undated:
+                kept.append((_signed(t), marshal.dumps(sorted(days.items())), undated))
+            else:
+                dropped.append((_signed(t),))
+        self.conn.executemany("DELETE FROM templates WHERE template = ?", sorted(dropped))
+        self.conn.executemany("INSERT OR REPLACE INTO templates VALUES (?, ?, ?)", sorted(kept))
+
+    def cited(self, keys: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                self.conn.execute(
+                    f"SELECT key, citing FROM cited WHERE key IN ({marks})",
+                    chunk,
+                )
+            )
+        return out
+
+    def put_cited(self, rows: Iterable[tuple[str, str]]) -> None:
+        self._put("cited", rows)
+
+    def words(self, words: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for chunk in _chunks(words):
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                self.conn.execute(
+                    f"SELECT word, n FROM words WHERE word IN ({marks})",
+                    chunk,
+                )
+            )
+        return out
+
+    def put_words(self, rows: Iterable[tuple[str, int]]) -> None:
+        self._put("words", rows)
+
+    def _put(self, table: str, rows: Iterable[tuple[str, Any]]) -> None:
+        """Write (key, value) rows to a table of two columns, in key order; a row of no
+        value (0, "") is dropped."""
+        kept, dropped = [], []
+        for key, value in rows:
+            if value:
+                kept.append((key, value))
+            else:
+                dropped.append((key,))
+        key = "word" if table == "words" else "key"
+        self.conn.executemany(f"DELETE FROM {table} WHERE {key} = ?", sorted(dropped))
+        self.conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", sorted(kept))
+
+    # --- stories ------------------------------------------------------------------------
+
+    def stories(self) -> Iterator[StoryRow]:
+        for key, keys, rows, outlets, first in self.conn.execute(
+            "SELECT * FROM stories ORDER BY key"
+        ):
+            yield key, keys.split(" "), marshal.loads(rows), outlets, first
+
+    def put_stories(self, rows: Iterable[StoryRow], dropped: Iterable[str]) -> None:
+        conn = self.conn
+        conn.executemany("DELETE FROM stories WHERE key = ?", [(k,) for k in sorted(dropped)])
+        conn.executemany(
+            "INSERT OR REPLACE INTO stories VALUES (?, ?, ?, ?, ?)",
+            sorted(
+                (key, " ".join(keys), marshal.dumps(rows), outlets, first)
+                for key, keys, rows, outlets, first in rows
+            ),
+        )
+
+
+def _item_row(row: Any) -> ItemRow:
+    key, b, t, norm, gist, links, tid, rid, place = row
+    return key, _unblock(b), t, norm, gist, links, _unsigned(tid), rid, place
