@@ -319,11 +319,13 @@ def _through(file: storyfile.StateFile, snap: Snapshot) -> Stories:
     """The stories of the snapshot's generation, by way of the grouping file: as it
     keeps them, or grouped from its state and written to it (when it may be written
     to, and keeps no later generation's)."""
-    kept = _kept(file, snap)
+    with file.reading():
+        kept = _kept(file, snap)
     if kept is not None:
         return kept
     if not file.writable:
-        return group_index(snap, file).stories
+        with file.reading():
+            return group_index(snap, file).stories
     grouped = None
     try:
         with file.writing():

@@ -29,6 +29,7 @@ import marshal
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 #: Bump when the tables change, so that files of older versions are started afresh.
@@ -39,6 +40,8 @@ NAME = "stories.sqlite"
 UNDATED = -(1 << 62)
 #: How many values one query asks for at once.
 _CHUNK = 500
+#: Rows are written in key order: a B-tree takes them at its end, page by page.
+_KEY = itemgetter(0)
 #: How long to wait for another process writing the file (seconds).
 _WAIT = 3600.0
 
@@ -140,6 +143,16 @@ class StateFile:
             raise
         self.conn.execute("COMMIT")
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One read transaction: what is read in it is of one state of the file, though
+        another process writes meanwhile (its writing waits for this to end)."""
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
     def clear(self) -> None:
         """Empty every table (inside :meth:`writing`)."""
         for table in _ALL:
@@ -210,11 +223,14 @@ class StateFile:
     def put_items(self, rows: Iterable[ItemRow], dropped: Iterable[str]) -> None:
         conn = self.conn
         conn.executemany("DELETE FROM items WHERE key = ?", [(k,) for k in sorted(dropped)])
-        conn.executemany(  # in key order: a B-tree takes them at its end, page by page
+        conn.executemany(
             "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             sorted(
-                (key, _block(b), t, norm, gist, links, _signed(tid), rid, place)
-                for key, b, t, norm, gist, links, tid, rid, place in rows
+                (
+                    (key, _block(b), t, norm, gist, links, _signed(tid), rid, place)
+                    for key, b, t, norm, gist, links, tid, rid, place in rows
+                ),
+                key=_KEY,
             ),
         )
 
@@ -288,18 +304,20 @@ class StateFile:
                 f"SELECT * FROM templates WHERE template IN ({marks})",
                 chunk,
             ):
-                out[_unsigned(t)] = (dict(marshal.loads(days)), undated)  # type: ignore[index]
+                out[_unsigned(t)] = (marshal.loads(days), undated)  # type: ignore[index]
         return out
 
     def put_templates(self, rows: Iterable[tuple[int, dict[int, int], int]]) -> None:
         kept, dropped = [], []
         for t, days, undated in rows:
             if days or undated:
-                kept.append((_signed(t), marshal.dumps(sorted(days.items())), undated))
+                kept.append((_signed(t), marshal.dumps(days), undated))
             else:
                 dropped.append((_signed(t),))
         self.conn.executemany("DELETE FROM templates WHERE template = ?", sorted(dropped))
-        self.conn.executemany("INSERT OR REPLACE INTO templates VALUES (?, ?, ?)", sorted(kept))
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO templates VALUES (?, ?, ?)", sorted(kept, key=_KEY)
+        )
 
     def cited(self, keys: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -342,7 +360,9 @@ class StateFile:
                 dropped.append((key,))
         key = "word" if table == "words" else "key"
         self.conn.executemany(f"DELETE FROM {table} WHERE {key} = ?", sorted(dropped))
-        self.conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", sorted(kept))
+        self.conn.executemany(
+            f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", sorted(kept, key=_KEY)
+        )
 
     # --- stories ------------------------------------------------------------------------
 

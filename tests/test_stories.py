@@ -6,6 +6,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -468,12 +469,66 @@ def test_story_of_an_item(write: Write, index_path: str) -> None:
 
 
 def _kept_generation(data: Path) -> object:
-    """The generation whose stories the index's grouping file keeps."""
-    file = storyfile.StateFile.open(str(data / storyfile.NAME), writable=False)
+    """The generation whose stories the index's grouping file keeps (opened as the
+    command opens it: a write cut short is rolled back first)."""
+    file = storyfile.StateFile.open(str(data / storyfile.NAME), writable=True)
     try:
         return file.meta().get("generation")
     finally:
         file.close()
+
+
+_KILLED_WHILE_WRITING = """
+import os, signal, sys
+from searchidx import stories
+write = stories.Grouped.write
+def killed(self, file, generation):
+    write(self, file, generation)  # every row written, not committed
+    os.kill(os.getpid(), signal.SIGKILL)
+stories.Grouped.write = killed
+from searchidx.cli import cli
+cli(["--index", sys.argv[1], "stories"])
+"""
+
+
+def test_a_grouping_killed_while_writing_leaves_the_file_as_it_was(
+    write: Write, index_path: str
+) -> None:
+    seedlike(write)
+    corpus = str(Path(index_path).parent / "corpus")
+    update_index(index_path, [corpus], jobs=1)
+    before = stories_of(index_path)
+    data = next(p for p in Path(index_path).iterdir() if p.name.startswith("data-"))
+    write("g.md", article("Zorblax recalls toasters", url="https://x.com/zorblax"))
+    update_index(index_path, [corpus], jobs=1)
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILLED_WHILE_WRITING, index_path],
+        capture_output=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == -signal.SIGKILL
+    assert _kept_generation(data) == 1
+    assert stories_of(index_path) == before
+    assert _kept_generation(data) == 2
+
+
+def test_two_commands_at_once_group_once_and_agree(write: Write, index_path: str) -> None:
+    seedlike(write)
+    update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
+    command = [sys.executable, "-m", "searchidx", "--index", index_path, "stories", "-f", "json"]
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert [err for _, err in outputs] == [b"", b""]
+    assert outputs[0][0] == outputs[1][0]
+    shown = json.loads(outputs[0][0])["stories"]
+    assert [len(s["members"]) for s in shown] == [3, 2]
+    data = next(p for p in Path(index_path).iterdir() if p.name.startswith("data-"))
+    assert _kept_generation(data) == 1
 
 
 def test_grouping_is_kept_per_generation(write: Write, index_path: str) -> None:
