@@ -3,12 +3,15 @@
 The index is grouped by :func:`searchidx.storycore.group_parts` from columns only (the
 normalised title, the ``gist`` of the excerpt, the time, the ids an article's related
 list names), with word rarity from the index's own items. The grouping of one
-committed generation is kept in the index's data folder, written atomically the first
-time it is needed, so later commands of that generation read it instead of grouping
-again: ``stories-<generation>.json`` (each story's item ids and rows) and
-``story-state-<generation>.bin`` (:class:`searchidx.storystate.GroupingState`: what the
-next generation starts from, reading only the rows written since and clustering again
-only the parts they touch). A read-only index is grouped in memory.
+committed generation is kept in the index's data folder, in its grouping file
+(:mod:`searchidx.storyfile`): the first command of a generation that needs stories
+brings the file to it, in one transaction, and later ones read the stories from it.
+The file keeps what the next generation starts from
+(:class:`searchidx.storystate.GroupingState`, read piece by piece): only the rows
+written since are read, only the parts they touch are clustered again, and only the
+stories of those parts are made again. A read-only index is grouped in memory (from
+the file, when it keeps an earlier generation); a file that cannot be read is made
+again.
 
 A query and filters select the stories having a matching member and show them whole.
 Within a story, near-identical titles (:mod:`searchidx.copies`'s method, its defaults)
