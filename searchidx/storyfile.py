@@ -91,13 +91,8 @@ def _signed(t: int | None) -> int | None:
     return None if t is None else t - (1 << 64) if t >= 1 << 63 else t
 
 
-def _unsigned(t: int | None) -> int | None:
-    return None if t is None else t + (1 << 64) if t < 0 else t
-
-
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
+def _unsigned(t: int) -> int:
+    return t + (1 << 64) if t < 0 else t
 
 
 class StateFile:
@@ -205,14 +200,14 @@ class StateFile:
 
     def items(self, keys: Sequence[str]) -> list[ItemRow]:
         """The rows of those of ``keys`` the file has."""
-        out: list[ItemRow] = []
-        for chunk in _chunks(keys):
-            marks = ",".join("?" * len(chunk))
-            out += self.conn.execute(
-                f"SELECT * FROM items WHERE key IN ({marks})",
-                chunk,
-            )
-        return [_item_row(row) for row in out]
+        return [_item_row(row) for row in self._among("SELECT * FROM items WHERE key", keys)]
+
+    def _among(self, query: str, values: Sequence[Any]) -> Iterator[Any]:
+        """The rows of ``query`` (ending in a column) IN ``values``, asked a chunk at a
+        time."""
+        for start in range(0, len(values), _CHUNK):
+            chunk = values[start : start + _CHUNK]
+            yield from self.conn.execute(f"{query} IN ({','.join('?' * len(chunk))})", chunk)
 
     def block_items(self, block: int | None) -> list[ItemRow]:
         return [
@@ -221,18 +216,28 @@ class StateFile:
         ]
 
     def put_items(self, rows: Iterable[ItemRow], dropped: Iterable[str]) -> None:
-        conn = self.conn
-        conn.executemany("DELETE FROM items WHERE key = ?", [(k,) for k in sorted(dropped)])
-        conn.executemany(
-            "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            sorted(
-                (
-                    (key, _block(b), t, norm, gist, links, _signed(tid), rid, place)
-                    for key, b, t, norm, gist, links, tid, rid, place in rows
-                ),
-                key=_KEY,
-            ),
+        self._replace(
+            "items",
+            "key",
+            [
+                (key, _block(b), t, norm, gist, links, _signed(tid), rid, place)
+                for key, b, t, norm, gist, links, tid, rid, place in rows
+            ],
+            dropped,
         )
+
+    def _replace(
+        self, table: str, key: str, rows: list[tuple[Any, ...]], dropped: Iterable[Any]
+    ) -> None:
+        """Drop the rows of the keys ``dropped`` from a table, then write ``rows`` (key
+        first), in key order."""
+        conn = self.conn
+        conn.executemany(f"DELETE FROM {table} WHERE {key} = ?", [(k,) for k in sorted(dropped)])
+        if rows:
+            marks = ", ".join("?" * len(rows[0]))
+            conn.executemany(
+                f"INSERT OR REPLACE INTO {table} VALUES ({marks})", sorted(rows, key=_KEY)
+            )
 
     # --- blocks and seams ---------------------------------------------------------------
 
@@ -296,16 +301,8 @@ class StateFile:
     def templates(self, ids: Sequence[int]) -> dict[int, tuple[dict[int, int], int]]:
         """The days (day: items) and undated items of those of the templates ``ids``
         the file has."""
-        out: dict[int, tuple[dict[int, int], int]] = {}
-        signed = [_signed(t) for t in ids]
-        for chunk in _chunks(signed):
-            marks = ",".join("?" * len(chunk))
-            for t, days, undated in self.conn.execute(
-                f"SELECT * FROM templates WHERE template IN ({marks})",
-                chunk,
-            ):
-                out[_unsigned(t)] = (marshal.loads(days), undated)  # type: ignore[index]
-        return out
+        rows = self._among("SELECT * FROM templates WHERE template", [_signed(t) for t in ids])
+        return {_unsigned(t): (marshal.loads(days), undated) for t, days, undated in rows}
 
     def put_templates(self, rows: Iterable[tuple[int, dict[int, int], int]]) -> None:
         kept, dropped = [], []
@@ -313,56 +310,31 @@ class StateFile:
             if days or undated:
                 kept.append((_signed(t), marshal.dumps(days), undated))
             else:
-                dropped.append((_signed(t),))
-        self.conn.executemany("DELETE FROM templates WHERE template = ?", sorted(dropped))
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO templates VALUES (?, ?, ?)", sorted(kept, key=_KEY)
-        )
+                dropped.append(_signed(t))
+        self._replace("templates", "template", kept, dropped)
 
     def cited(self, keys: Sequence[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for chunk in _chunks(keys):
-            marks = ",".join("?" * len(chunk))
-            out.update(
-                self.conn.execute(
-                    f"SELECT key, citing FROM cited WHERE key IN ({marks})",
-                    chunk,
-                )
-            )
-        return out
+        return dict(self._among("SELECT key, citing FROM cited WHERE key", keys))
 
     def put_cited(self, rows: Iterable[tuple[str, str]]) -> None:
         self._put("cited", rows)
 
     def words(self, words: Sequence[str]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for chunk in _chunks(words):
-            marks = ",".join("?" * len(chunk))
-            out.update(
-                self.conn.execute(
-                    f"SELECT word, n FROM words WHERE word IN ({marks})",
-                    chunk,
-                )
-            )
-        return out
+        return dict(self._among("SELECT word, n FROM words WHERE word", words))
 
     def put_words(self, rows: Iterable[tuple[str, int]]) -> None:
         self._put("words", rows)
 
     def _put(self, table: str, rows: Iterable[tuple[str, Any]]) -> None:
-        """Write (key, value) rows to a table of two columns, in key order; a row of no
-        value (0, "") is dropped."""
+        """Write (key, value) rows to a table of two columns; a row of no value (0, "")
+        is dropped."""
         kept, dropped = [], []
         for key, value in rows:
             if value:
                 kept.append((key, value))
             else:
-                dropped.append((key,))
-        key = "word" if table == "words" else "key"
-        self.conn.executemany(f"DELETE FROM {table} WHERE {key} = ?", sorted(dropped))
-        self.conn.executemany(
-            f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", sorted(kept, key=_KEY)
-        )
+                dropped.append(key)
+        self._replace(table, "word" if table == "words" else "key", kept, dropped)
 
     # --- stories ------------------------------------------------------------------------
 
@@ -373,17 +345,27 @@ class StateFile:
             yield key, keys.split(" "), marshal.loads(rows), outlets, first
 
     def put_stories(self, rows: Iterable[StoryRow], dropped: Iterable[str]) -> None:
-        conn = self.conn
-        conn.executemany("DELETE FROM stories WHERE key = ?", [(k,) for k in sorted(dropped)])
-        conn.executemany(
-            "INSERT OR REPLACE INTO stories VALUES (?, ?, ?, ?, ?)",
-            sorted(
-                (key, " ".join(keys), marshal.dumps(rows), outlets, first)
-                for key, keys, rows, outlets, first in rows
-            ),
+        self._replace(
+            "stories",
+            "key",
+            [
+                (key, " ".join(keys), marshal.dumps(places), outlets, first)
+                for key, keys, places, outlets, first in rows
+            ],
+            dropped,
         )
 
 
 def _item_row(row: Any) -> ItemRow:
     key, b, t, norm, gist, links, tid, rid, place = row
-    return key, _unblock(b), t, norm, gist, links, _unsigned(tid), rid, place
+    return (
+        key,
+        _unblock(b),
+        t,
+        norm,
+        gist,
+        links,
+        None if tid is None else _unsigned(tid),
+        rid,
+        place,
+    )

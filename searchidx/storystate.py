@@ -340,78 +340,65 @@ class GroupingState:
             self.templates[key] = template_id
         self._place.setdefault(key, (rid, place))  # not where a row read now has it
 
+    @property
+    def _source(self) -> StateFile:
+        assert self.file is not None  # asked for only when there is one (see _unread)
+        return self.file
+
+    def _unread(self, piece: str, keys: Iterable[Any]) -> list[Any]:
+        """Those of ``keys`` whose ``piece`` has not been read from the file yet, marked
+        read now (none when there is no file)."""
+        if self.file is None:
+            return []
+        read = self._read[piece]
+        wanted = [k for k in dict.fromkeys(keys) if k not in read]
+        read.update(wanted)
+        return wanted
+
     def _need_df(self, blocks: Iterable[Block]) -> None:
         """Read the counts and stories of ``blocks``."""
-        if self.file is None:
-            return
-        read = self._read["df"]
-        for b in blocks:
-            if b not in read:
-                read.add(b)
-                df, groups = self.file.block(b)
-                self.block_df[b] = df
-                if groups is not None:
-                    self.parts.blocks[b] = groups
+        for b in self._unread("df", blocks):
+            df, groups = self._source.block(b)
+            self.block_df[b] = df
+            if groups is not None:
+                self.parts.blocks[b] = groups
 
     def _need_blocks(self, blocks: Iterable[Block]) -> None:
         """Read the counts, stories and items of ``blocks``."""
-        if self.file is None:
-            return
-        read = self._read["block"]
-        for b in blocks:
-            if b not in read:
-                read.add(b)
-                self._need_df([b])
-                rows = self.file.block_items(b)
-                for row in rows:
-                    self._take(row)
-                self.members[b] = {row[0] for row in rows}
+        for b in self._unread("block", blocks):
+            self._need_df([b])
+            rows = self._source.block_items(b)
+            for row in rows:
+                self._take(row)
+            self.members[b] = {row[0] for row in rows}
 
     def _need_seams(self, seams: Iterable[int]) -> None:
-        if self.file is None:
-            return
-        read = self._read["seam"]
-        for s in seams:
-            if s not in read:
-                read.add(s)
-                part = self.file.seam(s)
-                if part is not None:
-                    self.parts.seams[s] = part
+        for s in self._unread("seam", seams):
+            part = self._source.seam(s)
+            if part is not None:
+                self.parts.seams[s] = part
 
     def _need_templates(self, ids: Iterable[int]) -> None:
-        if self.file is None:
-            return
-        read = self._read["template"]
-        wanted = [t for t in set(ids) if t not in read]
-        if not wanted:
-            return
-        read.update(wanted)
-        for t, (days, undated) in self.file.templates(wanted).items():
-            for day, n in days.items():
-                self.days[_day_key(t, day)] = n
-            if days:
-                self.ndays[t] = len(days)
-            if undated:
-                self.undated[t] = undated
+        wanted = self._unread("template", ids)
+        if wanted:
+            for t, (days, undated) in self._source.templates(wanted).items():
+                for day, n in days.items():
+                    self.days[_day_key(t, day)] = n
+                if days:
+                    self.ndays[t] = len(days)
+                if undated:
+                    self.undated[t] = undated
 
     def _need_cited(self, keys: Iterable[str]) -> None:
-        if self.file is None:
-            return
-        read = self._read["cited"]
-        wanted = [k for k in set(keys) if k not in read]
+        wanted = self._unread("cited", keys)
         if wanted:
-            read.update(wanted)
-            self.cited_by.update(self.file.cited(wanted))
+            self.cited_by.update(self._source.cited(wanted))
 
     def _need_words(self, found: Iterable[str]) -> None:
         """Read how many dated items have each of ``found``."""
-        if self.file is None:
-            return
-        read = self._read["word"]
-        wanted = [w for w in set(found) if w not in read]
+        wanted = self._unread("word", found)
         if wanted:
-            read.update(wanted)
-            self.totals.update(self.file.words(wanted))
+            self.totals.update(self._source.words(wanted))
 
     def _block_of(self, key: str) -> Block:
         self._need_items([key])
@@ -507,9 +494,8 @@ class GroupingState:
         return changes
 
     def _run_keys(self, run: _Run) -> list[str | None]:
-        if run.keys is None:
-            assert self.file is not None  # a state in memory has read every run
-            run.keys = list(self.file.run_keys(run.rid))
+        if run.keys is None:  # (a state in memory has every run's)
+            run.keys = list(self._source.run_keys(run.rid))
         return run.keys
 
     def reach(self, added: Sequence[tuple[str, Item]]) -> set[Block]:

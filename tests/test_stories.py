@@ -568,6 +568,20 @@ def test_grouping_tells_how_far_it_is_to_whoever_asks(write: Write, index_path: 
     stories_of(index_path)  # nobody listens
 
 
+def _third_quillon(write: Write) -> None:
+    """A third outlet's item of the Quillon story (June), in a file of its own."""
+    write(
+        "n.md",
+        article(
+            "Quillon Systems confirms 1,200 job cuts",
+            url="https://n.com/quillon",
+            provider="Outlet N",
+            domain="n.com",
+            published="2024-06-11T18:00:00Z",
+        ),
+    )
+
+
 def test_read_only_index_is_grouped_in_memory(write: Write, index_path: str) -> None:
     """An index folder the command may not write to: the stories are grouped in memory,
     quietly. Root writes to read-only folders, so as root the command runs without the
@@ -603,16 +617,7 @@ def test_read_only_index_is_grouped_in_memory(write: Write, index_path: str) -> 
     assert shown == [[m.id for m in s.members] for s in find_stories(index_path).stories]
     assert _kept_generation(data) == 1
     # A file kept of an earlier generation is read, not written, in a read-only folder.
-    write(
-        "n.md",
-        article(
-            "Quillon Systems confirms 1,200 job cuts",
-            url="https://n.com/quillon",
-            provider="Outlet N",
-            domain="n.com",
-            published="2024-06-11T18:00:00Z",
-        ),
-    )
+    _third_quillon(write)
     update_index(index_path, [str(Path(index_path).parent / "corpus")], jobs=1)
     data.chmod(0o555)
     try:
@@ -665,16 +670,7 @@ def test_an_update_regroups_only_the_parts_it_touches(write: Write, index_path: 
     stories_of(index_path)
     before = kept_state(str(data))
     assert before is not None
-    write(
-        "n.md",
-        article(
-            "Quillon Systems confirms 1,200 job cuts",
-            url="https://n.com/quillon",
-            provider="Outlet N",
-            domain="n.com",
-            published="2024-06-11T18:00:00Z",
-        ),
-    )
+    _third_quillon(write)
     update_index(index_path, [corpus], jobs=1)
     snap = index_at(index_path).snapshot()
     file = storyfile.StateFile.open(str(data / storyfile.NAME), writable=False)
