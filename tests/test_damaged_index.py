@@ -402,6 +402,19 @@ def test_check_reads_every_term_and_column(
     assert check.stderr.endswith(REBUILD)
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["stories"], ["dupes"], ["facets", "provider", "--first"], ["search", "--collapse", "flood"]],
+)
+def test_commands_that_read_a_damaged_column_name_its_file(index: str, command: list[str]) -> None:
+    """As check does: the column of normalised titles, which grouping reads whole."""
+    name = cut_column(index)
+    result = CliRunner().invoke(cli, ["--index", index, *command])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.startswith(f"Error: index damaged: {name} is cut short or corrupt (")
+    assert result.stderr.endswith(REBUILD)
+
+
 @pytest.mark.parametrize(("start", "end"), [(0.02, 0.98), (0.02, 0.5), (0.5, 0.98)])
 def test_zeroed_bytes_in_a_segment_are_damage_not_a_traceback(
     tmp_path: Path, start: float, end: float

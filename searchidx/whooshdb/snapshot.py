@@ -618,7 +618,23 @@ def whole_values(leaf: Any, fieldname: str) -> list[Any]:
     """A segment's raw column values, a variable-length column read with one read of
     its data instead of one read a value (Whoosh's reader seeks and reads each value:
     most of the time of counting facets over 300,000 items). Any other kind of column,
-    or a reader without the parts read here, is read as Whoosh reads it."""
+    or a reader without the parts read here, is read as Whoosh reads it. What reading
+    it raises names the column's file as its ``damaged_file``, which the message of the
+    damage names (see :func:`searchidx.whooshdb.storage.damage`)."""
+    try:
+        return _whole_values(leaf, fieldname)
+    except Exception as exc:
+        folder = getattr(getattr(leaf, "_storage", None), "folder", None)
+        segment = getattr(leaf, "_segment", None)
+        if isinstance(folder, str) and segment is not None:
+            from whoosh.codec.whoosh3 import W3Codec
+
+            name = os.path.join(folder, W3Codec.column_filename(segment, fieldname))
+            setattr(exc, "damaged_file", name)  # noqa: B010 (an attribute exceptions lack)
+        raise
+
+
+def _whole_values(leaf: Any, fieldname: str) -> list[Any]:
     column = leaf.column_reader(fieldname, translate=False)
     if type(column) is NumericColumn.Reader:
         return list(_numbers(leaf, fieldname, column))
