@@ -143,8 +143,23 @@ def wait_for_lock(index: str, proc: subprocess.Popen[bytes], timeout: float = 20
     return False
 
 
+def wait_for_writing(
+    index: str, before: set[str], proc: subprocess.Popen[bytes], timeout: float = 20
+) -> bool:
+    """Wait until the run has begun writing a new segment: a file of the index's data
+    folder not among ``before``, its names before the run started. False if it ended
+    first."""
+    data_dir = Path(IndexDir(index).data_dir())
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(n.startswith("MAIN_") for n in set(os.listdir(data_dir)) - before):
+            return True
+        time.sleep(0.0005)
+    return False
+
+
 @pytest.mark.slow
-def test_sigkill_at_random_moments(tmp_path: Path) -> None:
+def test_sigkill_while_reading_writing_or_committing(tmp_path: Path) -> None:
     corpus, index = tmp_path / "corpus", str(tmp_path / "index")
     rng = make_corpus(corpus, 2500)
     assert update_index(index, [str(corpus)]).failed == 0
@@ -153,17 +168,21 @@ def test_sigkill_at_random_moments(tmp_path: Path) -> None:
     for trial in range(30):
         mutate(corpus, rng, trial + 1)
         before, gen = state(index), generation(index)
+        files = set(os.listdir(IndexDir(index).data_dir()))
         proc = subprocess.Popen(
             command(index, "index", str(corpus)),
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        # Each run is killed at a moment it reaches, whatever the machine's speed: while
+        # it reads files (it holds the lock), writes a segment, or commits.
         if trial % 3 == 0:
             during_commit += wait_for_commit(index, gen, proc)
-        elif wait_for_lock(index, proc):
-            # Somewhere in the run: reading files, writing, or committing.
-            time.sleep(rng.uniform(0.0, 0.6))
+        elif trial % 3 == 1:
+            wait_for_lock(index, proc)
+        else:
+            wait_for_writing(index, files, proc)
         proc.kill()
         kills += proc.wait() == -signal.SIGKILL
         # The index opens, passes the check, and holds the last committed state.
