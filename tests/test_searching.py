@@ -184,6 +184,19 @@ def test_did_you_mean(sample_index: str) -> None:
     assert search(sample_index, "flood barrier").suggestion is None
 
 
+def test_a_swapped_pair_of_letters_is_one_typo(
+    write: Callable[..., object], corpus: Path, index_path: str
+) -> None:
+    # "brexti" is two edits from both "brexit" and the commoner "brett" (Levenshtein),
+    # one from "brexit" when two letters swapped are one edit.
+    titles = ["Brexit talks resume", "Brett Favre returns", "Brett Young tours", "Brett sings"]
+    for i, title in enumerate(titles):
+        write(f"{i}.md", article(title, f"https://example.com/{i}"))
+    update_index(index_path, [str(corpus)], jobs=1)
+    assert search(index_path, "brexti").suggestion == "brexit"
+    assert [h.title for h in search(index_path, "brexti~1").hits] == ["Brexit talks resume"]
+
+
 def test_a_domain_filter_takes_its_subdomains(
     write: Callable[..., object], corpus: Path, index_path: str
 ) -> None:
