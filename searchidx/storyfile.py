@@ -32,8 +32,6 @@ from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
 
-#: Bump when the tables change, so that files of older versions are started afresh.
-FILE_VERSION = 1
 #: The name of the file in an index's data folder.
 NAME = "stories.sqlite"
 #: The block of undated items, as the file keeps it (its key must be a number).
@@ -302,7 +300,8 @@ class StateFile:
         """The days (day: items) and undated items of those of the templates ``ids``
         the file has."""
         rows = self._among("SELECT * FROM templates WHERE template", [_signed(t) for t in ids])
-        return {_unsigned(t): (marshal.loads(days), undated) for t, days, undated in rows}
+        # (dict(): the days of a template were first kept as a list of pairs)
+        return {_unsigned(t): (dict(marshal.loads(days)), undated) for t, days, undated in rows}
 
     def put_templates(self, rows: Iterable[tuple[int, dict[int, int], int]]) -> None:
         kept, dropped = [], []

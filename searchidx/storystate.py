@@ -71,7 +71,8 @@ Item = tuple[int | None, str, str, str]
 #: A run of rows as the state sees it: its token, first row, number of rows and the
 #: places in it of the deleted rows.
 Run = tuple[str, int, int, Collection[int]]
-#: Bump when what the state holds changes, so that older states are not used.
+#: Bump when what the state holds, or how its file keeps it (see
+#: :mod:`searchidx.storyfile`), changes, so that older states are not used.
 STATE_VERSION = 10
 _DAY = 86_400
 
