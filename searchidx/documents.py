@@ -260,6 +260,7 @@ class RelatedEntry:
     url: str = ""
     type: str = ""
     quality: float | None = None
+    image_count: int = 0
 
 
 @dataclass(slots=True)
@@ -829,6 +830,7 @@ def article_from_mapping(data: Any, path: str, line: int | None = None) -> Artic
                 url=r.url("webUrl") or r.url("originalUrl"),
                 type=r.text("type"),
                 quality=r.number("quality"),
+                image_count=len(r.list_of_mappings("images")),
             )
         )
     return article

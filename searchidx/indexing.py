@@ -218,6 +218,7 @@ def related_record(group: list[RelatedEntry]) -> Listed:
         "published": _iso(next((e.published for e in group if e.published), None)),
         "type": first.type,
         "quality": next((e.quality for e in group if e.quality is not None), None),
+        "images": max(e.image_count for e in group),
     }
 
 
@@ -287,6 +288,7 @@ def merged_related(item: str, citations: list[tuple[str, Listed]]) -> StoredItem
         type=first_set("type"),
         published=first_set("published"),
         quality=first_set("quality"),
+        images=max(r.get("images", 0) for r in recs),
     )
 
 

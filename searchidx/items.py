@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class Listed(TypedDict):
@@ -29,6 +29,8 @@ class Listed(TypedDict):
     published: str | None
     type: str
     quality: float | None
+    #: How many images the entry lists (records stored by versions before it: none).
+    images: NotRequired[int]
 
 
 @dataclass(slots=True)

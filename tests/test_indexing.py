@@ -17,6 +17,7 @@ import pytest
 from searchidx import indexing, store
 from searchidx.checking import check_index
 from searchidx.documents import item_id, parse_file, url_key
+from searchidx.engine import index_at
 from searchidx.errors import IndexNotFound, InvalidOption, NotAnIndex, SchemaMismatch
 from searchidx.fields import SCHEMA_VERSION
 from searchidx.indexing import update_index
@@ -812,6 +813,32 @@ def test_a_related_item_cited_once_is_what_one_citation_of_many_would_make(
     twice = indexing.merged_related("r1", [("a1", entry), ("a2", entry)])  # type: ignore[list-item]
     assert once == twice
     assert once.kind == "related" and once.title == entry["title"]
+
+
+def test_a_related_item_has_the_images_its_entries_list(
+    write: Write, corpus: Path, index_path: str
+) -> None:
+    image = {"url": "https://img.example/1.jpg", "width": 600, "height": 400}
+    listed = [
+        related("Levee vote delayed", "https://a.example/1", "Coastal Daily", "a.example"),
+        related("Quay St. closes", "https://b.example/2", "Bay Chronicle", "b.example"),
+    ]
+    listed[0]["images"] = [image, image]
+    write("a.md", article("Harbor vote passes", "https://harborwire.com/a", related=listed))
+    listed[0]["images"] = [image]  # another article lists the same item with fewer
+    write("b.md", article("Harbor vote, day two", "https://harborwire.com/b", related=listed))
+    update_index(index_path, [str(corpus)], jobs=1)
+    snap = index_at(index_path).snapshot()
+    images = {}
+    for url in ("https://a.example/1", "https://b.example/2"):
+        row = snap.row_of(item_id(url_key(url)))
+        assert row is not None
+        images[url] = snap.item(row).images
+    assert images == {"https://a.example/1": 2, "https://b.example/2": 0}
+    # Related records stored by versions before images were read have none.
+    without = _listed()
+    assert "images" not in without
+    assert indexing.merged_related("r1", [("a1", without)]).images == 0  # type: ignore[list-item]
 
 
 def test_a_file_rewritten_within_one_tick_of_the_clock_is_read_again(
