@@ -151,14 +151,13 @@ _SETTINGS = (storycore.DEFAULT_THRESHOLD, storycore.DEFAULT_WINDOW_DAYS)
 @dataclass(slots=True)
 class Grouped:
     """A grouping brought to a snapshot: its stories, its state, and the stories as
-    the grouping file keeps them that it made again (``made``) and that are no more
-    (the first keys ``unmade``), or every one (``every``)."""
+    the grouping file keeps them that it made again (``made``: every one, of a state
+    grouped afresh) and that are no more (the first keys ``unmade``)."""
 
     stories: Stories
     state: storystate.GroupingState
     made: list[storyfile.StoryRow]
     unmade: set[str]
-    every: bool
 
     def write(self, file: storyfile.StateFile, generation: int) -> None:
         """Write what changed to ``file`` (inside its transaction), as of ``generation``."""
@@ -200,7 +199,7 @@ def group_index(snap: Snapshot, file: storyfile.StateFile | None = None) -> Grou
             assert file is not None  # a state read from a file
             kept = [s for s in file.stories() if s[0] not in changes.unmade]
         every = sorted(kept + made)
-        return Grouped(Stories.of(every, base), state, made, changes.unmade, changes.every)
+        return Grouped(Stories.of(every, base), state, made, changes.unmade)
 
 
 def _usable(meta: dict[str, Any], snap: Snapshot) -> bool:

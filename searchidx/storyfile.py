@@ -284,9 +284,7 @@ class StateFile:
         region, groups = marshal.loads(row[0])
         return region, groups
 
-    def put_seams(
-        self, rows: Iterable[tuple[int, tuple[list[str], list[list[str]]] | None]]
-    ) -> None:
+    def put_seams(self, rows: Iterable[tuple[int, Seam | None]]) -> None:
         conn = self.conn
         for b, part in rows:
             if part is None:
@@ -316,24 +314,24 @@ class StateFile:
         return dict(self._among("SELECT key, citing FROM cited WHERE key", keys))
 
     def put_cited(self, rows: Iterable[tuple[str, str]]) -> None:
-        self._put("cited", rows)
+        self._put("cited", "key", rows)
 
     def words(self, words: Sequence[str]) -> dict[str, int]:
         return dict(self._among("SELECT word, n FROM words WHERE word", words))
 
     def put_words(self, rows: Iterable[tuple[str, int]]) -> None:
-        self._put("words", rows)
+        self._put("words", "word", rows)
 
-    def _put(self, table: str, rows: Iterable[tuple[str, Any]]) -> None:
-        """Write (key, value) rows to a table of two columns; a row of no value (0, "")
-        is dropped."""
+    def _put(self, table: str, key: str, rows: Iterable[tuple[str, Any]]) -> None:
+        """Write (key, value) rows to a table of two columns, whose key column is
+        ``key``; a row of no value (0, "") is dropped."""
         kept, dropped = [], []
-        for key, value in rows:
+        for k, value in rows:
             if value:
-                kept.append((key, value))
+                kept.append((k, value))
             else:
-                dropped.append(key)
-        self._replace(table, "word" if table == "words" else "key", kept, dropped)
+                dropped.append(k)
+        self._replace(table, key, kept, dropped)
 
     # --- stories ------------------------------------------------------------------------
 

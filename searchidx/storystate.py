@@ -204,7 +204,9 @@ class GroupingState:
             name: set() for name in ("df", "block", "seam", "template", "cited", "word")
         }
         self._absent: set[str] = set()  # keys asked for that the state does not have
-        self._place: dict[str, tuple[int, int]] = {}  # (run id, place) of items read
+        # (run id, place) of the items read (of every item, once a state in memory is
+        # updated: worked out after clustering, which forks processes that need none)
+        self._place: dict[str, tuple[int, int]] = {}
         self._changed: dict[str, set[Any]] = {
             name: set() for name in ("item", "block", "seam", "template", "cited", "word")
         }
@@ -249,7 +251,7 @@ class GroupingState:
             ),
             (),
         )
-        file.put_items((self._item_row(k, place) for k, place in self._places().items()), ())
+        file.put_items((self._item_row(k, place) for k, place in self._place.items()), ())
         blocks = self.sizes.keys() | self.parts.blocks.keys()
         file.put_blocks(
             (b, self.sizes.get(b, 0), self.block_df.get(b, {}), self.parts.blocks.get(b))
@@ -295,19 +297,10 @@ class GroupingState:
         """The run id and place of each item of ``keys`` (None: of every item, of a
         state in memory)."""
         if keys is None:
-            return self._places()
+            return self._place
         wanted = list(keys)
         self._need_items(wanted)
         return {k: self._place[k] for k in wanted}
-
-    def _places(self) -> dict[str, tuple[int, int]]:
-        """The run and place of every item (of a state made afresh, every run read)."""
-        out: dict[str, tuple[int, int]] = {}
-        for run in self.runs.values():
-            for k, key in enumerate(run.keys or ()):
-                if key is not None:
-                    out[key] = (run.rid, k)
-        return out
 
     def _template_rows(self, ids: Collection[int]) -> list[tuple[int, dict[int, int], int]]:
         found: dict[int, dict[int, int]] = {t: {} for t in ids}
@@ -491,6 +484,13 @@ class GroupingState:
         if not changes.every and (dirty or read_now or removed):
             self._remake(before, dirty, changes, set(read_now) | set(removed))
         self._was_in.clear()
+        if self.file is None:
+            self._place = {
+                key: (run.rid, k)
+                for run in self.runs.values()
+                for k, key in enumerate(run.keys or ())
+                if key is not None
+            }
         self.changes = changes
         return changes
 
@@ -769,10 +769,9 @@ class GroupingState:
         for b in dirty:
             if b in blocks:
                 old.blocks[b] = blocks.pop(b)
-            if b is not None:
-                for s in (b - 1, b):
-                    if s in seams:
-                        old.seams[s] = seams.pop(s)
+        for s in _beside(dirty):
+            if s in seams:
+                old.seams[s] = seams.pop(s)
         for p in parts:
             if p.reused:
                 continue
@@ -783,7 +782,7 @@ class GroupingState:
                 blocks[p.block] = groups
         if self.file is not None:
             self._changed["block"].update(dirty)
-            self._changed["seam"].update(s for b in dirty if b is not None for s in (b - 1, b))
+            self._changed["seam"].update(_beside(dirty))
         return old
 
     def _counts(self, near: set[Block]) -> Counts:
@@ -853,11 +852,10 @@ class GroupingState:
             touched.update(region)
         for b in dirty:
             touched.update(k for g in new.blocks.get(b, ()) for k in g)
-        for s in {s for b in dirty if b is not None for s in (b - 1, b)}:
+        replaced = _beside(dirty)
+        for s in replaced:
             if s in new.seams:
                 touched.update(new.seams[s][0])
-
-        replaced = {s for b in dirty if b is not None for s in (b - 1, b)}
 
         def old_block(key: str) -> Block:
             # an item added since is in no old part, whichever block is looked in
@@ -872,7 +870,6 @@ class GroupingState:
         before = _stories_around(touched, old_block, old_part, old_seam)
         for story in before:
             touched.update(story)
-        self._was_in.clear()
         self._need_items(touched)
         live = [k for k in touched if k in self.items]
         changes.unmade = {story[0] for story in before}
@@ -902,6 +899,12 @@ class GroupingState:
             [(groups, []) for groups in self.parts.blocks.values()]
             + [(groups, region) for region, groups in self.parts.seams.values()]
         )
+
+
+def _beside(blocks: set[Block]) -> set[int]:
+    """The boundaries beside ``blocks`` (the one before each dated block and the one
+    after it), which are clustered again with them."""
+    return {s for b in blocks if b is not None for s in (b - 1, b)}
 
 
 def _stories_around(

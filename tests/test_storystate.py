@@ -208,10 +208,15 @@ def test_updates_give_what_grouping_everything_gives(
         fresh.update(*rows.view())
         assert fresh.parts == state.parts
         # the file holds what a state grouped afresh holds
-        file = StateFile.open(":memory:", writable=True)
-        with file.writing():
-            fresh.save(file)
-        assert _contents(file) == _contents(state.file)
+        assert _contents(_saved(fresh)) == _contents(state.file)
+
+
+def _saved(state: GroupingState) -> StateFile:
+    """A file (in memory) that ``state``, grouped afresh, is written to."""
+    file = StateFile.open(":memory:", writable=True)
+    with file.writing():
+        state.save(file)
+    return file
 
 
 def _contents(file: StateFile) -> dict[str, list[tuple[object, ...]]]:
@@ -249,10 +254,7 @@ def test_reach_is_what_an_update_adding_the_items_clusters_again(
     assert state.kept == rebuilt(rows)
     fresh = GroupingState(SETTINGS)
     fresh.update(*rows.view())
-    file = StateFile.open(":memory:", writable=True)
-    with file.writing():
-        fresh.save(file)
-    assert _contents(file) == _contents(state.file)
+    assert _contents(_saved(fresh)) == _contents(state.file)
 
 
 def test_a_merge_reads_its_rows_again_and_changes_nothing() -> None:
