@@ -312,7 +312,20 @@ class WhooshSnapshot:
         return out
 
     def item(self, row: int) -> StoredItem:
-        return StoredItem.from_json(self.searcher.stored_fields(row)["data"])
+        fields = self.searcher.stored_fields(row)
+        if "data" not in fields:  # wrong bytes Whoosh read as a record of no fields
+            raise self._stored_damage(row)
+        return StoredItem.from_json(fields["data"])
+
+    def _stored_damage(self, row: int) -> BaseException:
+        """The damage of the stored items' file of the segment of ``row``."""
+        from whoosh.codec.whoosh3 import W3Codec
+
+        leaves = list(self.reader.leaf_readers())
+        leaf = leaves[bisect.bisect_right([base for _, base in leaves], row) - 1][0]
+        reason = "an item's stored record has no data"
+        name = W3Codec.column_filename(leaf._segment, "_stored")
+        return self._damaged(name, KeyError("data"), reason)
 
     def row_of(self, item_id: str) -> int | None:
         from whoosh.query import Term
